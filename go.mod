@@ -1,0 +1,3 @@
+module mailsim
+
+go 1.26

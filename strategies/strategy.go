@@ -1,0 +1,82 @@
+// Package strategies holds mailsim's routing strategies: the load balancers,
+// proxies and directors that decide which backend serves an IMAP or LMTP
+// connection.
+//
+// A strategy sees only what a real router sees: the user name, the client
+// IP, its list of backends with their weights, and whatever its health
+// monitor reports. It never reads simulator truth it could not know (for
+// example whether a backend has in fact crashed).
+package strategies
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Backend is a backend server as a router is configured with it.
+type Backend struct {
+	// Addr is the backend's IP address as written in the router's
+	// configuration (the director hashes its text form).
+	Addr netip.Addr
+	// Weight is the backend's share of new users or connections: the
+	// director's vhost_count (default 100), HAProxy's server weight.
+	Weight int
+}
+
+// Protocol says what kind of connection is being routed.
+type Protocol uint8
+
+// Protocols routed by a strategy.
+const (
+	IMAP Protocol = iota // a client's IMAP (or POP3) connection
+	LMTP                 // a delivery from an MX host
+)
+
+// Request is one connection to route.
+type Request struct {
+	// Now is the simulated time since the start of the run.
+	Now time.Duration
+	// User is the login name as the client sent it.
+	User string
+	// ClientIP is the source address the router sees.
+	ClientIP netip.Addr
+	// Proto is the connection's protocol.
+	Proto Protocol
+}
+
+// Decision is where a connection goes.
+type Decision struct {
+	// Backend is the index, in the configured backend list, of the backend
+	// that will serve the connection's mailbox work, or -1 when the router
+	// has nowhere to send it (the login fails).
+	Backend int
+	// Entry is the index of the backend that accepted the connection
+	// before proxying it on (owner-proxy), or -1 when the connection went
+	// straight to Backend or through a separate proxy tier.
+	Entry int
+	// Hops counts proxy hops between the client and Backend: 0 for a plain
+	// load balancer, 1 for a director or an owner proxy.
+	Hops int
+	// TerminatesTLS is true when a proxy tier in front of the backends
+	// terminates TLS, as Dovecot directors do.
+	TerminatesTLS bool
+}
+
+// Router chooses backends for connections. Implementations are
+// deterministic: given the same calls in the same order, they make the same
+// decisions. They draw randomness only from the source given at
+// construction.
+type Router interface {
+	// Name returns the strategy's name as used in specs and tables.
+	Name() string
+	// Route decides where a new connection goes. Route may update the
+	// router's state (a director's user table is refreshed by every
+	// request, including one whose login then fails at the backend).
+	Route(req Request) Decision
+	// Closed tells the router that a connection it routed to backend has
+	// ended (for least-connections balancing).
+	Closed(req Request, backend int)
+	// SetDown marks a backend down (true) or up (false), as the router's
+	// health monitor or an operator would.
+	SetDown(now time.Duration, backend int, down bool)
+}
