@@ -1,0 +1,520 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"mailsim/model/sim"
+	"mailsim/nfsmodel"
+	"mailsim/strategies"
+	"mailsim/workloads"
+)
+
+// Event kinds.
+const (
+	evSessionStart uint32 = iota // Obj: device
+	evCommand                    // Obj: connection; its think time is over
+	evNFSArrive                  // Obj: connection; its request reaches the server
+	evNFSDone                    // Obj: connection; the server finished its request
+	evNFSReply                   // Obj: connection; the reply is back at the backend
+	evCPUDone                    // Obj: connection; its CPU work is done
+	evIdleCheck                  // Obj: connection; IDLE's periodic mailbox check
+	evDelivery                   // the next LMTP delivery arrives at an MX
+	evSample                     // time-series sample
+)
+
+// nfsReq is one pending NFS call of a connection.
+type nfsReq struct {
+	op      nfsmodel.Op
+	entries int32
+	bytes   int64
+}
+
+type mailbox struct {
+	msgs  int32
+	bytes int64
+	// idxVer counts changes to the folder's index files; dirVer counts
+	// changes to its Maildir directories (deliveries, expunges).
+	idxVer, dirVer uint32
+	// lastWriter is the backend that last wrote the index.
+	lastWriter int16
+	// unsynced counts delivered messages not yet moved from new/ to cur/.
+	unsynced int32
+}
+
+type user struct {
+	firstMailbox int32
+	folders      int8
+	aggressive   bool
+}
+
+type device struct {
+	user  int32
+	kind  workloads.DeviceKind
+	ip    netip.Addr
+	conns []int32 // connection slots; -1 when closed
+	rng   []*rand.Rand
+	srcs  []*rand.PCG
+	// session counts started sessions, to seed each one's draws.
+	session uint64
+	open    int // connections still open in the current session
+	ends    sim.Time
+}
+
+type conn struct {
+	dev      int32 // -1 for an LMTP delivery
+	slot     int8
+	user     int32
+	backend  int16
+	entry    int16
+	hops     int8
+	phase    workloads.Phase
+	idle     bool
+	cmd      workloads.Command
+	selected int32 // absolute mailbox index
+	target   int32 // mailbox of the current command
+	start    sim.Time
+	seenIdx  uint32 // index version the command's view is based on
+	stale    bool
+	write    bool
+	newMsgs  int32
+	ops      []nfsReq
+	opAt     int
+	cpu      sim.Time
+	req      strategies.Request
+	nextFree int32
+	// gen changes whenever the slot is reused, so that a timer set for an
+	// earlier connection in the same slot is recognised and ignored.
+	gen uint32
+}
+
+// thinking marks a connection whose next command is chosen and waits for
+// the client's think time to end.
+const thinking workloads.Phase = 0x80
+
+type backend struct {
+	cpu      station
+	cache    *lru
+	attrs    *nfsmodel.AttrCache
+	commands uint64
+	hits     uint64
+	misses   uint64
+	conns    int
+	maxConns int
+	logins   uint64
+}
+
+// cluster is one run's state.
+type cluster struct {
+	cfg      *Config
+	s        *sim.Sim
+	router   strategies.Router
+	site     *workloads.Site
+	users    []user
+	mboxes   []mailbox
+	devices  []device
+	conns    []conn
+	freeConn int32
+	backends []backend
+	nfs      station
+	// userConns counts each user's open connections per backend.
+	userConns []uint16
+	multi     []bool
+	delivRng  *rand.Rand
+	deliverAt sim.Time // mean gap between deliveries site-wide
+	mxIPs     []netip.Addr
+	measuring bool
+	res       *Result
+}
+
+// Run simulates cfg for the router's strategy with the given run seed and
+// returns what it measured. The same configuration, router construction
+// and seed always give the same result.
+func Run(cfg Config, router strategies.Router, seed uint64) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	site, err := workloads.Generate(cfg.Population, seed)
+	if err != nil {
+		return nil, err
+	}
+	cl := newCluster(&cfg, router, site, seed)
+	cl.start(seed)
+	end := cfg.Warmup + cfg.Duration
+	cl.s.Run(cfg.Warmup, cl)
+	cl.measuring = true
+	cl.s.Run(end, cl)
+	cl.finish()
+	return cl.res, nil
+}
+
+func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, seed uint64) *cluster {
+	cl := &cluster{cfg: cfg, s: sim.New(1024), router: router, site: site, freeConn: -1}
+	cl.users = make([]user, len(site.Users))
+	for u, su := range site.Users {
+		cl.users[u] = user{firstMailbox: int32(len(cl.mboxes)), folders: int8(len(su.Mailboxes) - 1), aggressive: su.Aggressive}
+		for _, m := range su.Mailboxes {
+			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, bytes: m.Bytes})
+		}
+	}
+	cl.devices = make([]device, len(site.Devices))
+	for d, sd := range site.Devices {
+		dv := &cl.devices[d]
+		dv.user, dv.kind, dv.ip = sd.User, sd.Kind, sd.IP
+		n := int(sd.Connections)
+		dv.conns = make([]int32, n)
+		dv.rng = make([]*rand.Rand, n)
+		dv.srcs = make([]*rand.PCG, n)
+		for i := range n {
+			dv.conns[i] = -1
+			dv.srcs[i] = sim.Source(seed, fmt.Sprintf("workload/device/%d/conn/%d", d, i))
+			dv.rng[i] = rand.New(dv.srcs[i])
+		}
+	}
+	cl.backends = make([]backend, cfg.Backends)
+	for b := range cl.backends {
+		cl.backends[b] = backend{cpu: station{servers: cfg.Cores}, cache: newLRU(cfg.CacheBytes), attrs: nfsmodel.NewAttrCache()}
+	}
+	cl.nfs = station{servers: cfg.Server.Threads}
+	cl.userConns = make([]uint16, len(cl.users)*cfg.Backends)
+	cl.multi = make([]bool, len(cl.users))
+	cl.delivRng = sim.Stream(seed, "workload/delivery")
+	for i := range cfg.MXHosts {
+		cl.mxIPs = append(cl.mxIPs, netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + i%250)}))
+	}
+	cl.res = newResult(cfg, router.Name())
+	return cl
+}
+
+func (cl *cluster) start(seed uint64) {
+	// Each device starts its first session at a random point of its first
+	// cycle, so that the run begins near steady state.
+	for d := range cl.devices {
+		dv := &cl.devices[d]
+		b := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
+		r := dv.rng[0]
+		at := sim.Time(r.Float64() * float64(b.Reconnect+b.SessionLength))
+		cl.s.Schedule(at, evSessionStart, uint32(d), 0)
+	}
+	// Deliveries: one Poisson process for the site; each delivery picks its
+	// recipient by the users' delivery rates.
+	var rate float64 // deliveries per second
+	for u := range cl.users {
+		b := cl.cfg.Profile.Behavior(cl.users[u].aggressive)
+		if b.DeliveryInterval > 0 {
+			rate += 1 / b.DeliveryInterval.Sec()
+		}
+	}
+	if rate > 0 {
+		cl.deliverAt = sim.Seconds(1 / rate)
+		cl.s.Schedule(cl.expGap(cl.delivRng, cl.deliverAt), evDelivery, 0, 0)
+	}
+	cl.s.Schedule(cl.cfg.Warmup+cl.cfg.SampleInterval, evSample, 0, 0)
+}
+
+func (cl *cluster) expGap(r *rand.Rand, mean sim.Time) sim.Time {
+	return sim.Time(r.ExpFloat64() * float64(mean))
+}
+
+// Handle dispatches one event.
+func (cl *cluster) Handle(e sim.Event) {
+	switch e.Kind {
+	case evSessionStart:
+		cl.sessionStart(int32(e.Obj))
+	case evCommand:
+		cl.command(int32(e.Obj))
+	case evNFSArrive:
+		c := &cl.conns[e.Obj]
+		if cl.nfs.arrive(int32(e.Obj)) {
+			cl.nfsStart(int32(e.Obj), c)
+		}
+	case evNFSDone:
+		cl.s.After(cl.cfg.Server.RTT/2, evNFSReply, e.Obj, 0)
+		if next, ok := cl.nfs.depart(); ok {
+			cl.nfsStart(next, &cl.conns[next])
+		}
+	case evNFSReply:
+		c := &cl.conns[e.Obj]
+		c.opAt++
+		cl.advance(int32(e.Obj), c)
+	case evCPUDone:
+		c := &cl.conns[e.Obj]
+		b := &cl.backends[c.backend]
+		if next, ok := b.cpu.depart(); ok {
+			nc := &cl.conns[next]
+			cl.s.After(nc.cpu, evCPUDone, uint32(next), 0)
+			b.cpu.busyTime += int64(nc.cpu)
+		}
+		cl.complete(int32(e.Obj), c)
+	case evIdleCheck:
+		c := &cl.conns[e.Obj]
+		if c.dev >= 0 && c.idle && int64(c.gen) == e.Arg {
+			cmd := workloads.Idle
+			if cl.s.Now() >= cl.devices[c.dev].ends {
+				cmd = workloads.Logout
+			}
+			cl.begin(int32(e.Obj), c, cmd, c.selected)
+		}
+	case evDelivery:
+		cl.delivery()
+	case evSample:
+		cl.sample()
+	}
+}
+
+// sessionStart opens all of a device's connections.
+func (cl *cluster) sessionStart(d int32) {
+	dv := &cl.devices[d]
+	b := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
+	dv.session++
+	for i := range dv.srcs {
+		dv.srcs[i].Seed(uint64(d)<<20|uint64(i), dv.session)
+	}
+	length := cl.expGap(dv.rng[0], b.SessionLength)
+	dv.ends = cl.s.Now() + length
+	dv.open = len(dv.conns)
+	for i := range dv.conns {
+		id := cl.allocConn()
+		c := &cl.conns[id]
+		*c = conn{dev: d, slot: int8(i), user: dv.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, nextFree: -1, ops: c.ops[:0], gen: c.gen + 1}
+		// The second and later connections of a desktop client sit in IDLE
+		// on INBOX, as imaptest's client profiles do.
+		c.idle = i > 0
+		dv.conns[i] = id
+		cl.s.After(0, evCommand, uint32(id), 0)
+	}
+}
+
+func (cl *cluster) allocConn() int32 {
+	if cl.freeConn >= 0 {
+		id := cl.freeConn
+		cl.freeConn = cl.conns[id].nextFree
+		return id
+	}
+	cl.conns = append(cl.conns, conn{})
+	return int32(len(cl.conns) - 1)
+}
+
+func (cl *cluster) freeConnSlot(id int32) {
+	c := &cl.conns[id]
+	c.nextFree = cl.freeConn
+	c.dev = -2
+	cl.freeConn = id
+}
+
+// command: a client's think time is over and it sends its next command.
+func (cl *cluster) command(id int32) {
+	c := &cl.conns[id]
+	if c.phase&thinking != 0 {
+		c.phase &^= thinking
+		cl.begin(id, c, c.cmd, c.target)
+		return
+	}
+	dv := &cl.devices[c.dev]
+	u := &cl.users[c.user]
+	beh := cl.cfg.Profile.Behavior(u.aggressive)
+	step, next := cl.cfg.Profile.Next(dv.rng[c.slot], c.phase, beh, int(u.folders), cl.s.Now() >= dv.ends)
+	if c.idle && c.phase == workloads.PhaseList {
+		step, next = workloads.Step{Cmd: workloads.Select}, workloads.PhaseFirstFetch
+	}
+	c.phase = next
+	if step.Think > 0 {
+		c.cmd = step.Cmd
+		c.target = u.firstMailbox + int32(step.Mailbox)
+		cl.s.After(step.Think, evCommand, uint32(id), 0)
+		c.phase |= thinking
+		return
+	}
+	cl.begin(id, c, step.Cmd, u.firstMailbox+int32(step.Mailbox))
+}
+
+// begin starts executing cmd on mailbox mb for connection id.
+func (cl *cluster) begin(id int32, c *conn, cmd workloads.Command, mb int32) {
+	now := cl.s.Now()
+	c.cmd, c.target, c.start = cmd, mb, now
+	c.ops, c.opAt, c.cpu = c.ops[:0], 0, 0
+	c.stale, c.write, c.newMsgs = false, false, 0
+	if cmd == workloads.Login || cmd == workloads.Deliver {
+		if !cl.route(id, c) {
+			return
+		}
+	}
+	cl.plan(c)
+	cl.advance(id, c)
+}
+
+// route asks the strategy where the connection goes and opens it there.
+func (cl *cluster) route(id int32, c *conn) bool {
+	ip := cl.mxIPs[0]
+	proto := strategies.LMTP
+	if c.dev >= 0 {
+		ip = cl.devices[c.dev].ip
+		proto = strategies.IMAP
+	} else {
+		ip = cl.mxIPs[int(c.user)%len(cl.mxIPs)]
+	}
+	c.req = strategies.Request{Now: time.Duration(cl.s.Now()), User: cl.site.Users[c.user].Name, ClientIP: ip, Proto: proto}
+	d := cl.router.Route(c.req)
+	if d.Backend < 0 || d.Backend >= len(cl.backends) {
+		if cl.measuring {
+			cl.res.FailedLogins++
+		}
+		cl.closeConn(id, c)
+		return false
+	}
+	c.backend, c.entry, c.hops = int16(d.Backend), int16(d.Entry), int8(d.Hops)
+	b := &cl.backends[d.Backend]
+	b.conns++
+	b.maxConns = max(b.maxConns, b.conns)
+	b.logins++
+	if c.dev >= 0 {
+		row := cl.userConns[int(c.user)*len(cl.backends):][:len(cl.backends)]
+		for ob, n := range row {
+			if n > 0 && ob != d.Backend && !cl.multi[c.user] {
+				cl.multi[c.user] = true
+				if cl.measuring {
+					cl.res.UsersMultiBackend++
+				}
+			}
+		}
+		row[d.Backend]++
+	}
+	if d.TerminatesTLS {
+		// The proxy tier pays for TLS, not the backend.
+		cl.res.proxyCPU += int64(cl.cfg.CPU.TLSHandshake + cl.cfg.CPU.ProxyLogin)
+	} else if c.dev >= 0 {
+		c.cpu += cl.cfg.CPU.TLSHandshake
+		if d.Entry >= 0 && d.Entry != d.Backend {
+			// The entry backend terminates TLS and proxies: charge it there.
+			cl.backends[d.Entry].cpu.busyTime += int64(cl.cfg.CPU.TLSHandshake + cl.cfg.CPU.ProxyLogin)
+			c.cpu -= cl.cfg.CPU.TLSHandshake
+		}
+	}
+	return true
+}
+
+// advance sends the connection's next NFS call, or its CPU work when the
+// calls are done.
+func (cl *cluster) advance(id int32, c *conn) {
+	if c.opAt < len(c.ops) {
+		cl.s.After(cl.cfg.Server.RTT/2, evNFSArrive, uint32(id), 0)
+		return
+	}
+	b := &cl.backends[c.backend]
+	if b.cpu.arrive(id) {
+		cl.s.After(c.cpu, evCPUDone, uint32(id), 0)
+		b.cpu.busyTime += int64(c.cpu)
+	}
+}
+
+func (cl *cluster) nfsStart(id int32, c *conn) {
+	r := c.ops[c.opAt]
+	t := cl.cfg.Server.ServiceTime(r.op, r.bytes, int(r.entries))
+	cl.nfs.busyTime += int64(t)
+	if cl.measuring {
+		cl.res.NFSOps[r.op]++
+	}
+	cl.s.After(t, evNFSDone, uint32(id), 0)
+}
+
+// complete finishes the connection's current command.
+func (cl *cluster) complete(id int32, c *conn) {
+	now := cl.s.Now()
+	b := &cl.backends[c.backend]
+	mb := &cl.mboxes[c.target]
+	if c.write {
+		if c.stale || mb.idxVer != c.seenIdx && mb.lastWriter != c.backend {
+			// The index was written from a view older than another
+			// backend's change: a conflicting write.
+			if cl.measuring {
+				cl.res.ConflictingWrites++
+			}
+		}
+		mb.idxVer++
+		mb.lastWriter = c.backend
+		b.attrs.Wrote(&cl.cfg.Mount, idxKey(c.target), mb.idxVer, now, false)
+	}
+	if cl.measuring {
+		lat := now - c.start + sim.Time(c.hops)*cl.cfg.ProxyHop
+		cl.res.Latency[c.cmd].Add(lat.Sec())
+		b.commands++
+		cl.res.Commands++
+	}
+	switch c.cmd {
+	case workloads.Deliver:
+		cl.closeConn(id, c)
+		return
+	case workloads.Logout:
+		cl.closeConn(id, c)
+		return
+	case workloads.Select:
+		c.selected = c.target
+	}
+	if c.idle && c.phase == workloads.PhaseLoop {
+		cl.s.After(cl.cfg.Profile.IdleCheckInterval, evIdleCheck, uint32(id), int64(c.gen))
+		return
+	}
+	cl.s.After(0, evCommand, uint32(id), 0)
+}
+
+func (cl *cluster) closeConn(id int32, c *conn) {
+	if c.backend >= 0 {
+		b := &cl.backends[c.backend]
+		b.conns--
+		cl.router.Closed(c.req, int(c.backend))
+		if c.dev >= 0 {
+			cl.userConns[int(c.user)*len(cl.backends)+int(c.backend)]--
+		}
+	}
+	if c.dev >= 0 {
+		dv := &cl.devices[c.dev]
+		dv.conns[c.slot] = -1
+		dv.open--
+		if dv.open == 0 {
+			beh := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
+			cl.s.After(cl.expGap(dv.rng[0], beh.Reconnect), evSessionStart, uint32(c.dev), 0)
+		}
+	}
+	cl.freeConnSlot(id)
+}
+
+// delivery starts one LMTP delivery and schedules the next.
+func (cl *cluster) delivery() {
+	r := cl.delivRng
+	cl.s.After(cl.expGap(r, cl.deliverAt), evDelivery, 0, 0)
+	u := cl.pickRecipient(r)
+	id := cl.allocConn()
+	c := &cl.conns[id]
+	*c = conn{dev: -1, user: u, backend: -1, entry: -1, nextFree: -1, ops: c.ops[:0], gen: c.gen + 1}
+	cl.begin(id, c, workloads.Deliver, cl.users[u].firstMailbox)
+}
+
+// pickRecipient chooses a delivery's recipient in proportion to the users'
+// delivery rates, by rejection from a uniform pick.
+func (cl *cluster) pickRecipient(r *rand.Rand) int32 {
+	fastest := min(cl.cfg.Profile.Normal.DeliveryInterval, cl.cfg.Profile.Aggressive.DeliveryInterval)
+	for {
+		u := int32(r.IntN(len(cl.users)))
+		b := cl.cfg.Profile.Behavior(cl.users[u].aggressive)
+		if b.DeliveryInterval > 0 && r.Float64()*float64(b.DeliveryInterval) <= float64(fastest) {
+			return u
+		}
+	}
+}
+
+func (cl *cluster) sample() {
+	cl.s.After(cl.cfg.SampleInterval, evSample, 0, 0)
+	open := 0
+	for b := range cl.backends {
+		open += cl.backends[b].conns
+	}
+	cl.res.Series = append(cl.res.Series, Sample{
+		At:                cl.s.Now(),
+		Connections:       open,
+		StaleReads:        cl.res.StaleReads,
+		ConflictingWrites: cl.res.ConflictingWrites,
+		FailedLogins:      cl.res.FailedLogins,
+	})
+}

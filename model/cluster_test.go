@@ -1,0 +1,62 @@
+package model
+
+import (
+	"hash/fnv"
+	"testing"
+	"time"
+
+	"mailsim/model/sim"
+	"mailsim/strategies"
+)
+
+// userHashRouter pins every user to one backend by a hash of the name, and
+// can instead spread connections round-robin. It stands in for real
+// strategies in model tests.
+type userHashRouter struct {
+	n          int
+	roundRobin bool
+	next       int
+}
+
+func (r *userHashRouter) Name() string { return "test" }
+func (r *userHashRouter) Route(req strategies.Request) strategies.Decision {
+	if r.roundRobin {
+		r.next = (r.next + 1) % r.n
+		return strategies.Decision{Backend: r.next, Entry: -1}
+	}
+	h := fnv.New32a()
+	h.Write([]byte(req.User))
+	return strategies.Decision{Backend: int(h.Sum32() % uint32(r.n)), Entry: -1}
+}
+func (r *userHashRouter) Closed(strategies.Request, int)      {}
+func (r *userHashRouter) SetDown(time.Duration, int, bool) {}
+
+func smallConfig() Config {
+	cfg := DefaultConfig()
+	cfg.Population.Users = 300
+	cfg.Duration = 10 * sim.Minute
+	cfg.Warmup = sim.Minute
+	return cfg
+}
+
+func TestRunSmoke(t *testing.T) {
+	cfg := smallConfig()
+	for _, rr := range []bool{false, true} {
+		res, err := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: rr}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := res.IMAPLatency()
+		t.Logf("roundRobin=%v commands=%d p50=%.4f p99=%.4f nfs=%.0f/s stale=%d conflicts=%d multi=%d hit=%.3f events=%d",
+			rr, res.Commands, all.Quantile(.5), all.Quantile(.99), res.NFSOpsPerSecond(), res.StaleReads, res.ConflictingWrites, res.UsersMultiBackend, res.CacheHitRatio(), res.Events)
+		if res.Commands == 0 || all.N == 0 {
+			t.Fatalf("no commands measured")
+		}
+		if !rr && res.UsersMultiBackend != 0 {
+			t.Errorf("a router that pins users by name put %d users on two backends", res.UsersMultiBackend)
+		}
+		if rr && res.UsersMultiBackend == 0 {
+			t.Errorf("round-robin routing should put multi-device users on several backends")
+		}
+	}
+}

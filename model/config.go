@@ -1,0 +1,140 @@
+// Package model is mailsim's cluster model: clients with several IMAP
+// connections, backends with CPU cores and memory caches, mailboxes and
+// their index state, LMTP deliveries, and the NFS server behind them. It
+// wires the workload, a routing strategy and the NFS model onto the event
+// kernel in model/sim and measures what happens.
+package model
+
+import (
+	"fmt"
+
+	"mailsim/model/sim"
+	"mailsim/nfsmodel"
+	"mailsim/workloads"
+)
+
+// CPU holds per-command service demands on a backend's cores. These are
+// model assumptions of the order of magnitude of a Dovecot backend; replace
+// them with measured values where available.
+type CPU struct {
+	// Command is the fixed demand per command.
+	Command [workloads.NumCommands]sim.Time
+	// PerMessage is extra demand per message in the folder for SELECT
+	// (index scan) and SEARCH (cache scan).
+	SelectPerMessage sim.Time
+	SearchPerMessage sim.Time
+	// TLSHandshake is the demand of a TLS handshake where TLS terminates.
+	TLSHandshake sim.Time
+	// ProxyLogin is a proxy's demand to authenticate and set up a proxied
+	// connection.
+	ProxyLogin sim.Time
+}
+
+// DefaultCPU returns the default demands.
+func DefaultCPU() CPU {
+	var c CPU
+	ms := sim.Millisecond
+	c.Command[workloads.Login] = 3 * ms
+	c.Command[workloads.Select] = ms / 2
+	c.Command[workloads.Status] = ms / 5
+	c.Command[workloads.List] = ms / 3
+	c.Command[workloads.Fetch] = ms
+	c.Command[workloads.FetchBody] = ms / 2
+	c.Command[workloads.Store] = ms / 3
+	c.Command[workloads.Expunge] = ms / 2
+	c.Command[workloads.Append] = ms / 2
+	c.Command[workloads.Search] = ms
+	c.Command[workloads.Idle] = ms / 10
+	c.Command[workloads.Logout] = ms / 5
+	c.Command[workloads.Deliver] = ms
+	c.SelectPerMessage = 200 * sim.Nanosecond
+	c.SearchPerMessage = 2 * sim.Microsecond
+	c.TLSHandshake = 2 * ms
+	c.ProxyLogin = ms
+	return c
+}
+
+// Config is everything the model needs for one run.
+type Config struct {
+	// Backends is the number of IMAP/LMTP backends.
+	Backends int
+	// Cores is the number of CPU cores per backend.
+	Cores int
+	// CacheBytes is each backend's memory for mailbox working sets
+	// (indexes and recently used data).
+	CacheBytes int64
+	// IndexBytesPerMessage is the size of a folder's index working set
+	// per message: dovecot-uidlist ~52 B, dovecot.index.log ~8 B,
+	// dovecot.index 8–12 B, dovecot.index.cache ~156 B (MEASURED.md).
+	IndexBytesPerMessage int64
+	// ProxyHop is the extra latency a proxy hop adds to each command.
+	ProxyHop sim.Time
+	// MXHosts is the number of MX hosts delivering over LMTP.
+	MXHosts int
+
+	CPU        CPU
+	Server     nfsmodel.Server
+	Mount      nfsmodel.Mount
+	Dovecot    nfsmodel.Dovecot
+	Population workloads.Population
+	Profile    workloads.Profile
+
+	// Duration is the simulated time measured after Warmup.
+	Duration sim.Time
+	// Warmup is simulated before measuring, so that caches and sessions
+	// reach a steady state.
+	Warmup sim.Time
+	// SampleInterval is the period of the time series.
+	SampleInterval sim.Time
+}
+
+// DefaultConfig returns the default small cluster: 4 backends of 8 cores
+// with 1 GiB of mailbox cache each, one NFS server, 3,000 users, one
+// measured hour after 5 minutes of warm-up.
+func DefaultConfig() Config {
+	return Config{
+		Backends:             4,
+		Cores:                8,
+		CacheBytes:           1 << 30,
+		IndexBytesPerMessage: 226,
+		ProxyHop:             200 * sim.Microsecond,
+		MXHosts:              4,
+		CPU:                  DefaultCPU(),
+		Server:               nfsmodel.DefaultServer(),
+		Mount:                nfsmodel.DefaultMount(),
+		Dovecot:              nfsmodel.DefaultDovecot(),
+		Population:           workloads.DefaultPopulation(),
+		Profile:              workloads.DefaultProfile(),
+		Duration:             sim.Hour,
+		Warmup:               5 * sim.Minute,
+		SampleInterval:       10 * sim.Second,
+	}
+}
+
+// Validate reports the first inconsistency in c.
+func (c *Config) Validate() error {
+	switch {
+	case c.Backends < 1:
+		return fmt.Errorf("model: backends must be at least 1, not %d", c.Backends)
+	case c.Backends > 4096:
+		return fmt.Errorf("model: at most 4096 backends, not %d", c.Backends)
+	case c.Cores < 1:
+		return fmt.Errorf("model: cores must be at least 1")
+	case c.CacheBytes < 0:
+		return fmt.Errorf("model: cache bytes must not be negative")
+	case c.Server.Threads < 1:
+		return fmt.Errorf("model: NFS server threads must be at least 1")
+	case c.Duration <= 0:
+		return fmt.Errorf("model: duration must be positive")
+	case c.Warmup < 0:
+		return fmt.Errorf("model: warmup must not be negative")
+	case c.SampleInterval <= 0:
+		return fmt.Errorf("model: sample interval must be positive")
+	case c.MXHosts < 1:
+		return fmt.Errorf("model: mx hosts must be at least 1")
+	}
+	if err := c.Mount.Validate(); err != nil {
+		return err
+	}
+	return c.Population.Validate()
+}

@@ -1,0 +1,209 @@
+package model
+
+import (
+	"mailsim/model/sim"
+	"mailsim/nfsmodel"
+	"mailsim/workloads"
+)
+
+// Attribute-cache object IDs: each folder has an index (a regular file) and
+// a Maildir new/ directory; each user has a mail root directory.
+func idxKey(mb int32) uint64  { return uint64(mb) << 2 }
+func dirKey(mb int32) uint64  { return uint64(mb)<<2 | 1 }
+func rootKey(u int32) uint64  { return uint64(u)<<2 | 2 }
+func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+
+func (c *conn) call(op nfsmodel.Op, bytes int64, entries int32) {
+	c.ops = append(c.ops, nfsReq{op: op, bytes: bytes, entries: entries})
+}
+
+// readBytes adds the READ calls that move n bytes with the mount's rsize.
+func (cl *cluster) readBytes(c *conn, n int64) {
+	rs := cl.cfg.Mount.Rsize
+	for n > 0 {
+		chunk := min(n, rs)
+		c.call(nfsmodel.READ, chunk, 0)
+		n -= chunk
+	}
+}
+
+// plan works out the NFS calls and CPU demand of the connection's current
+// command on its backend, and applies the command's effect on the mail
+// store (new files, index versions) as the backend sees it.
+func (cl *cluster) plan(c *conn) {
+	cfg := cl.cfg
+	now := cl.s.Now()
+	b := &cl.backends[c.backend]
+	mb := &cl.mboxes[c.target]
+	m := &cfg.Mount
+	c.cpu += cfg.CPU.Command[c.cmd]
+	msgBytes := int64(cfg.Population.MessageBytesMean)
+	fsyncData := cfg.Dovecot.MailFsync != "never" || m.Noac
+
+	switch c.cmd {
+	case workloads.Login, workloads.Logout:
+		return
+	case workloads.List:
+		l := b.attrs.Access(m, rootKey(c.user), 0, now, true, false)
+		if l.Revalidate {
+			c.call(nfsmodel.GETATTR, 0, 0)
+		}
+		if l.Changed || l.Miss {
+			cl.readdir(c, int32(cl.users[c.user].folders)+1)
+		}
+		return
+	case workloads.Deliver:
+		// Write the message to tmp/ and rename it into new/, as Dovecot's
+		// LMTP does; the new file changes the new/ directory.
+		c.call(nfsmodel.CREATE, 0, 0)
+		cl.write(c, msgBytes)
+		if fsyncData {
+			c.call(nfsmodel.COMMIT, 0, 0)
+		}
+		c.call(nfsmodel.RENAME, 0, 0)
+		mb.dirVer++
+		mb.unsynced++
+		mb.msgs++
+		mb.bytes += msgBytes
+		if !cfg.Dovecot.LMTPIndexUpdate {
+			return
+		}
+	}
+
+	// Refresh the index: stat dovecot.index.log through the attribute
+	// cache. SELECT opens the files, and close-to-open then revalidates
+	// whatever the cache says; mail_nfs_index flushes the attribute cache
+	// first (a chown to the current owner: one SETATTR).
+	force := c.cmd == workloads.Select && !m.Nocto
+	if cfg.Dovecot.MailNFSIndex {
+		c.call(nfsmodel.SETATTR, 0, 0)
+		force = true
+	}
+	l := b.attrs.Access(m, idxKey(c.target), mb.idxVer, now, false, force)
+	if l.Revalidate {
+		c.call(nfsmodel.GETATTR, 0, 0)
+	}
+	if l.Stale {
+		c.stale = true
+		if cl.measuring {
+			cl.res.StaleReads++
+		}
+	}
+	c.seenIdx = mb.idxVer
+	// The working set in memory: a change seen on revalidation invalidates
+	// the cached pages, and a miss reads the index files again.
+	ws := int64(mb.msgs) * cfg.IndexBytesPerMessage
+	if l.Changed {
+		b.cache.drop(c.target)
+	}
+	if b.cache.touch(c.target, ws) {
+		b.hits++
+	} else {
+		b.misses++
+		cl.readBytes(c, max(ws, 4096))
+	}
+
+	// Commands that sync the Maildir look for new mail in new/.
+	switch c.cmd {
+	case workloads.Select, workloads.Idle, workloads.Deliver:
+		dl := b.attrs.Access(m, dirKey(c.target), mb.dirVer, now, true, cfg.Dovecot.MailNFSStorage)
+		if dl.Revalidate {
+			c.call(nfsmodel.GETATTR, 0, 0)
+		}
+		if mb.unsynced > 0 && (dl.Revalidate || c.cmd == workloads.Deliver) {
+			cl.readdir(c, mb.unsynced)
+			for range mb.unsynced {
+				c.call(nfsmodel.RENAME, 0, 0) // new/ -> cur/
+			}
+			cl.dotlock(c) // dovecot-uidlist.lock
+			c.newMsgs = mb.unsynced
+			mb.unsynced = 0
+			mb.dirVer++
+			c.write = true
+		}
+	}
+
+	switch c.cmd {
+	case workloads.Select:
+		c.cpu += cfg.CPU.SelectPerMessage * perMsg(mb.msgs)
+	case workloads.Search:
+		c.cpu += cfg.CPU.SearchPerMessage * perMsg(mb.msgs)
+	case workloads.FetchBody:
+		if !m.Nocto {
+			c.call(nfsmodel.GETATTR, 0, 0) // open() of the message file
+		}
+		cl.readBytes(c, msgBytes)
+	case workloads.Store:
+		c.call(nfsmodel.RENAME, 0, 0) // Maildir flags live in the file name
+		c.write = true
+	case workloads.Expunge:
+		if mb.msgs > 0 {
+			c.call(nfsmodel.REMOVE, 0, 0)
+			mb.msgs--
+			mb.bytes = max(0, mb.bytes-msgBytes)
+			mb.dirVer++
+		}
+		cl.dotlock(c)
+		c.write = true
+	case workloads.Append:
+		c.call(nfsmodel.CREATE, 0, 0)
+		cl.write(c, msgBytes)
+		if fsyncData {
+			c.call(nfsmodel.COMMIT, 0, 0)
+		}
+		c.call(nfsmodel.RENAME, 0, 0)
+		cl.dotlock(c)
+		mb.msgs++
+		mb.bytes += msgBytes
+		c.write = true
+	}
+	if c.write {
+		// Append to dovecot.index.log under an fcntl lock (NLM).
+		c.call(nfsmodel.LOCK, 0, 0)
+		cl.write(c, 512)
+		if cfg.Dovecot.MailFsync == "always" || m.Noac {
+			c.call(nfsmodel.COMMIT, 0, 0)
+		}
+		c.call(nfsmodel.UNLOCK, 0, 0)
+	}
+}
+
+// perMsg converts a message count to a multiplier of a per-message time.
+func perMsg(n int32) sim.Time { return sim.Time(n) }
+
+// write adds the WRITE calls for n bytes.
+func (cl *cluster) write(c *conn, n int64) {
+	ws := cl.cfg.Mount.Rsize
+	for n > 0 {
+		chunk := min(n, ws)
+		c.call(nfsmodel.WRITE, chunk, 0)
+		n -= chunk
+	}
+}
+
+// readdir lists a directory of n entries with READDIR or READDIRPLUS.
+func (cl *cluster) readdir(c *conn, n int32) {
+	op, per := nfsmodel.READDIRPLUS, int32(167)
+	if cl.cfg.Mount.Nordirplus {
+		op, per = nfsmodel.READDIR, 420
+	}
+	// Entries per reply from MEASURED.md (~420 per READDIR reply, ~167 per
+	// READDIRPLUS reply).
+	for {
+		k := min(n, per)
+		c.call(op, 0, k)
+		n -= k
+		if n <= 0 {
+			return
+		}
+	}
+}
+
+// dotlock takes and releases a dotlock with O_EXCL (Dovecot always uses
+// dotlocks for dovecot-uidlist): CREATE of the lock, WRITE of the new
+// contents, RENAME over the file.
+func (cl *cluster) dotlock(c *conn) {
+	c.call(nfsmodel.CREATE, 0, 0)
+	c.call(nfsmodel.WRITE, 256, 0)
+	c.call(nfsmodel.RENAME, 0, 0)
+}

@@ -1,0 +1,186 @@
+package model
+
+import (
+	"math"
+
+	"mailsim/model/hist"
+	"mailsim/model/sim"
+	"mailsim/nfsmodel"
+	"mailsim/workloads"
+)
+
+// Result is what one run measured, after warm-up.
+type Result struct {
+	Strategy string
+	Duration sim.Time
+	// Latency holds per-command latency histograms in seconds, from the
+	// client's sending of the command to its reply (proxy hops included).
+	Latency  [workloads.NumCommands]hist.Histogram
+	Commands uint64
+	// NFSOps counts the calls the NFS server served, by procedure.
+	NFSOps [nfsmodel.NumOps]uint64
+	// NFSUtilization is the server threads' busy fraction.
+	NFSUtilization float64
+	// StaleReads counts commands that acted on index attributes cached
+	// from before another backend's change.
+	StaleReads uint64
+	// ConflictingWrites counts index writes made from a stale view, or
+	// racing another backend's write of the same index.
+	ConflictingWrites uint64
+	// FailedLogins counts logins and deliveries the router could not
+	// place.
+	FailedLogins uint64
+	// UsersMultiBackend counts users who had IMAP connections open on two
+	// or more backends at the same time.
+	UsersMultiBackend uint64
+	// Backends holds per-backend figures.
+	Backends []BackendResult
+	// ProxyCPU is the CPU time spent in a separate proxy tier (directors).
+	ProxyCPU sim.Time
+	// Series is the time series sampled every SampleInterval.
+	Series []Sample
+	// Events is the number of simulation events dispatched in the run,
+	// warm-up included.
+	Events uint64
+
+	proxyCPU int64
+}
+
+// BackendResult is one backend's share of a run.
+type BackendResult struct {
+	Commands       uint64
+	Logins         uint64
+	CPUUtilization float64
+	CacheHits      uint64
+	CacheMisses    uint64
+	MaxConnections int
+}
+
+// Sample is one point of a run's time series; counters are cumulative
+// since the end of warm-up.
+type Sample struct {
+	At                sim.Time
+	Connections       int
+	StaleReads        uint64
+	ConflictingWrites uint64
+	FailedLogins      uint64
+}
+
+func newResult(cfg *Config, strategy string) *Result {
+	return &Result{Strategy: strategy, Duration: cfg.Duration, Backends: make([]BackendResult, cfg.Backends)}
+}
+
+// finish turns the cluster's counters into the result.
+func (cl *cluster) finish() {
+	r := cl.res
+	d := float64(cl.cfg.Duration)
+	r.NFSUtilization = float64(cl.nfs.busyTime) / (d * float64(cl.nfs.servers))
+	for i := range cl.backends {
+		b := &cl.backends[i]
+		r.Backends[i] = BackendResult{
+			Commands:       b.commands,
+			Logins:         b.logins,
+			CPUUtilization: float64(b.cpu.busyTime) / (d * float64(b.cpu.servers)),
+			CacheHits:      b.hits,
+			CacheMisses:    b.misses,
+			MaxConnections: b.maxConns,
+		}
+	}
+	r.ProxyCPU = sim.Time(r.proxyCPU)
+	r.Events = cl.s.Dispatched()
+}
+
+// IMAPLatency returns the latency histogram of all client IMAP commands
+// (everything but IDLE checks and LMTP deliveries).
+func (r *Result) IMAPLatency() hist.Histogram {
+	var h hist.Histogram
+	for c := range r.Latency {
+		if workloads.Command(c) == workloads.Idle || workloads.Command(c) == workloads.Deliver {
+			continue
+		}
+		h.Merge(&r.Latency[c])
+	}
+	return h
+}
+
+// NFSOpsPerSecond returns the NFS server's call rate.
+func (r *Result) NFSOpsPerSecond() float64 {
+	var n uint64
+	for _, v := range r.NFSOps {
+		n += v
+	}
+	return float64(n) / r.Duration.Sec()
+}
+
+// CacheHitRatio returns the backends' combined memory-cache hit ratio.
+func (r *Result) CacheHitRatio() float64 {
+	var h, m uint64
+	for _, b := range r.Backends {
+		h += b.CacheHits
+		m += b.CacheMisses
+	}
+	if h+m == 0 {
+		return math.NaN()
+	}
+	return float64(h) / float64(h+m)
+}
+
+// LoadImbalance returns the busiest backend's commands over the mean: 1 is
+// perfect balance.
+func (r *Result) LoadImbalance() float64 {
+	var sum, most uint64
+	for _, b := range r.Backends {
+		sum += b.Commands
+		most = max(most, b.Commands)
+	}
+	if sum == 0 {
+		return math.NaN()
+	}
+	return float64(most) * float64(len(r.Backends)) / float64(sum)
+}
+
+// Metric is one named scalar of a run.
+type Metric struct {
+	Name  string
+	Unit  string
+	Value float64
+}
+
+// Metrics returns the run's scalar metrics in a fixed order.
+func (r *Result) Metrics() []Metric {
+	all := r.IMAPLatency()
+	per := r.Duration.Sec()
+	ms := []Metric{
+		{"imap.latency.p50", "s", all.Quantile(0.5)},
+		{"imap.latency.p99", "s", all.Quantile(0.99)},
+		{"imap.latency.mean", "s", all.Mean()},
+		{"imap.commands_per_s", "1/s", float64(all.N) / per},
+		{"lmtp.latency.p99", "s", r.Latency[workloads.Deliver].Quantile(0.99)},
+		{"nfs.ops_per_s", "1/s", r.NFSOpsPerSecond()},
+		{"nfs.getattr_per_s", "1/s", float64(r.NFSOps[nfsmodel.GETATTR]) / per},
+		{"nfs.utilization", "", r.NFSUtilization},
+		{"cache.hit_ratio", "", r.CacheHitRatio()},
+		{"stale_reads", "", float64(r.StaleReads)},
+		{"conflicting_writes", "", float64(r.ConflictingWrites)},
+		{"users_multi_backend", "", float64(r.UsersMultiBackend)},
+		{"failed_logins", "", float64(r.FailedLogins)},
+		{"load_imbalance", "", r.LoadImbalance()},
+		{"backend.cpu_util.max", "", r.maxCPU()},
+		{"proxy.cpu_s", "s", r.ProxyCPU.Sec()},
+	}
+	for c := range workloads.NumCommands {
+		if c == workloads.Idle {
+			continue
+		}
+		ms = append(ms, Metric{"latency." + c.String() + ".p99", "s", r.Latency[c].Quantile(0.99)})
+	}
+	return ms
+}
+
+func (r *Result) maxCPU() float64 {
+	var m float64
+	for _, b := range r.Backends {
+		m = max(m, b.CPUUtilization)
+	}
+	return m
+}

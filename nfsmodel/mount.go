@@ -1,0 +1,102 @@
+package nfsmodel
+
+import (
+	"fmt"
+
+	"mailsim/model/sim"
+)
+
+// Lookupcache is nfs(5)'s lookupcache mount option.
+type Lookupcache string
+
+// lookupcache values (nfs(5)).
+const (
+	LookupAll  Lookupcache = "all"  // positive and negative entries cached (default)
+	LookupPos  Lookupcache = "pos"  // negative entries always revalidated
+	LookupNone Lookupcache = "none" // every lookup revalidated
+)
+
+// Mount holds a backend's NFS mount options, named as in nfs(5).
+type Mount struct {
+	// Acregmin is the minimum time regular-file attributes are cached
+	// (nfs(5) acregmin, default 3 s; kernel NFS_DEF_ACREGMIN).
+	Acregmin sim.Time `toml:"acregmin"`
+	// Acregmax is the maximum (nfs(5) acregmax, default 60 s).
+	Acregmax sim.Time `toml:"acregmax"`
+	// Acdirmin is the minimum for directories (nfs(5) acdirmin, default
+	// 30 s).
+	Acdirmin sim.Time `toml:"acdirmin"`
+	// Acdirmax is the maximum for directories (nfs(5) acdirmax, default
+	// 60 s).
+	Acdirmax sim.Time `toml:"acdirmax"`
+	// Noac disables attribute caching and makes writes synchronous
+	// (nfs(5) noac; default off). Unlike actimeo=0 it also turns every
+	// write into a synchronous one (FACTS.md 4.3, [NETAPP]).
+	Noac bool `toml:"noac"`
+	// Lookupcache is nfs(5)'s lookupcache (default "all").
+	Lookupcache Lookupcache `toml:"lookupcache"`
+	// Nocto turns off close-to-open consistency (nfs(5) cto is the
+	// default: a GETATTR on every open whatever the cache says).
+	Nocto bool `toml:"nocto"`
+	// Nordirplus makes listings use READDIR instead of READDIRPLUS
+	// (nfs(5) nordirplus; Dovecot recommends it, FACTS.md 3.1).
+	Nordirplus bool `toml:"nordirplus"`
+	// Rsize is the largest READ payload (nfs(5) rsize; Linux negotiates up
+	// to 1 MiB with current servers).
+	Rsize int64 `toml:"rsize"`
+}
+
+// DefaultMount returns nfs(5)'s defaults.
+func DefaultMount() Mount {
+	return Mount{
+		Acregmin:    3 * sim.Second,
+		Acregmax:    60 * sim.Second,
+		Acdirmin:    30 * sim.Second,
+		Acdirmax:    60 * sim.Second,
+		Lookupcache: LookupAll,
+		Rsize:       1 << 20,
+	}
+}
+
+// SetActimeo sets all four attribute-cache times to t, as nfs(5)'s
+// actimeo=t does.
+func (m *Mount) SetActimeo(t sim.Time) {
+	m.Acregmin, m.Acregmax, m.Acdirmin, m.Acdirmax = t, t, t, t
+}
+
+// Validate reports the first inconsistency in m.
+func (m Mount) Validate() error {
+	switch {
+	case m.Acregmin < 0 || m.Acregmax < 0 || m.Acdirmin < 0 || m.Acdirmax < 0:
+		return fmt.Errorf("nfsmodel: attribute cache times must not be negative")
+	case m.Acregmin > m.Acregmax:
+		return fmt.Errorf("nfsmodel: acregmin %v exceeds acregmax %v", m.Acregmin, m.Acregmax)
+	case m.Acdirmin > m.Acdirmax:
+		return fmt.Errorf("nfsmodel: acdirmin %v exceeds acdirmax %v", m.Acdirmin, m.Acdirmax)
+	case m.Lookupcache != LookupAll && m.Lookupcache != LookupPos && m.Lookupcache != LookupNone:
+		return fmt.Errorf("nfsmodel: lookupcache %q is not one of all, pos, none", m.Lookupcache)
+	case m.Rsize < 4096:
+		return fmt.Errorf("nfsmodel: rsize %d is below 4096", m.Rsize)
+	}
+	return nil
+}
+
+// Dovecot holds Dovecot's NFS-related settings.
+type Dovecot struct {
+	// MailNFSStorage flushes NFS caches around mail file access
+	// (mail_nfs_storage, default no; FACTS.md 3.2).
+	MailNFSStorage bool `toml:"mail_nfs_storage"`
+	// MailNFSIndex flushes NFS caches around index file access
+	// (mail_nfs_index, default no).
+	MailNFSIndex bool `toml:"mail_nfs_index"`
+	// MailFsync is "always", "optimized" (default) or "never".
+	MailFsync string `toml:"mail_fsync"`
+	// LMTPIndexUpdate says whether LMTP deliveries update the index files
+	// (Dovecot's LMTP and LDA do; INDEX=MEMORY turns it off).
+	LMTPIndexUpdate bool `toml:"lmtp_index_update"`
+}
+
+// DefaultDovecot returns Dovecot's defaults (FACTS.md 3.2).
+func DefaultDovecot() Dovecot {
+	return Dovecot{MailFsync: "optimized", LMTPIndexUpdate: true}
+}

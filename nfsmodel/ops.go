@@ -1,0 +1,108 @@
+// Package nfsmodel models NFS as Dovecot backends see it: the NFS server as
+// a queueing resource with per-operation service times, each backend's NFS
+// client with its attribute cache and mount options (nfs(5)), and Dovecot's
+// NFS-related settings. Staleness is a fact of the model: a backend that
+// acts on attributes cached before another backend's change reads stale
+// data.
+package nfsmodel
+
+import (
+	"fmt"
+
+	"mailsim/model/sim"
+)
+
+// Op is an NFSv3 procedure (plus the NLM lock calls).
+type Op uint8
+
+// NFS operations counted and costed by the model.
+const (
+	GETATTR Op = iota
+	LOOKUP
+	ACCESS
+	READ
+	WRITE
+	COMMIT
+	CREATE
+	REMOVE
+	RENAME
+	SETATTR
+	READDIR
+	READDIRPLUS
+	LOCK   // NLM lock
+	UNLOCK // NLM unlock
+	NumOps
+)
+
+var opNames = [...]string{"GETATTR", "LOOKUP", "ACCESS", "READ", "WRITE", "COMMIT", "CREATE", "REMOVE", "RENAME", "SETATTR", "READDIR", "READDIRPLUS", "LOCK", "UNLOCK"}
+
+// String returns the procedure's name.
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return fmt.Sprintf("op(%d)", o)
+}
+
+// Server describes the NFS server (filer) and the network to it.
+type Server struct {
+	// Threads is the number of NFS server threads serving requests in
+	// parallel (Linux nfsd's default thread count is 8, RPCNFSDCOUNT).
+	Threads int `toml:"threads"`
+	// RTT is the network round trip between a backend and the server. A
+	// loopback RPC costs 40–60 µs; a real filer over a LAN under load adds
+	// 0.2–2 ms (MEASURED.md, NFSv3 over loopback).
+	RTT sim.Time `toml:"rtt"`
+	// Service is the server's time per operation, per procedure
+	// (MEASURED.md: GETATTR ≈ an empty RPC, 40–60 µs on loopback; unlink
+	// 112–148 µs on ext4; fsync p50 184 µs).
+	Service [NumOps]sim.Time `toml:"-"`
+	// PerEntry is READDIR's and READDIRPLUS's extra service time per
+	// directory entry (MEASURED.md: 1.4–2.0 µs and 3.6–5.4 µs).
+	ReaddirPerEntry     sim.Time `toml:"-"`
+	ReaddirplusPerEntry sim.Time `toml:"-"`
+	// ReadBytesPerSec is the server's streaming rate for READ and WRITE
+	// payloads beyond the per-call cost.
+	BytesPerSec float64 `toml:"bytes_per_sec"`
+}
+
+// DefaultServer returns the default server: Linux nfsd's 8 threads, a LAN
+// round trip of 0.5 ms and service times from MEASURED.md.
+func DefaultServer() Server {
+	s := Server{
+		Threads:             8,
+		RTT:                 500 * sim.Microsecond,
+		ReaddirPerEntry:     1700 * sim.Nanosecond,
+		ReaddirplusPerEntry: 4500 * sim.Nanosecond,
+		BytesPerSec:         400e6,
+	}
+	for o := range s.Service {
+		s.Service[o] = 50 * sim.Microsecond
+	}
+	s.Service[READ] = 60 * sim.Microsecond
+	s.Service[WRITE] = 80 * sim.Microsecond
+	s.Service[COMMIT] = 184 * sim.Microsecond
+	s.Service[CREATE] = 120 * sim.Microsecond
+	s.Service[REMOVE] = 130 * sim.Microsecond
+	s.Service[RENAME] = 120 * sim.Microsecond
+	s.Service[READDIR] = 60 * sim.Microsecond
+	s.Service[READDIRPLUS] = 60 * sim.Microsecond
+	return s
+}
+
+// ServiceTime returns the server time for one call of op moving bytes of
+// payload or listing entries directory entries.
+func (s *Server) ServiceTime(op Op, bytes int64, entries int) sim.Time {
+	t := s.Service[op]
+	switch op {
+	case READ, WRITE:
+		if s.BytesPerSec > 0 {
+			t += sim.Time(float64(bytes) / s.BytesPerSec * float64(sim.Second))
+		}
+	case READDIR:
+		t += sim.Time(entries) * s.ReaddirPerEntry
+	case READDIRPLUS:
+		t += sim.Time(entries) * s.ReaddirplusPerEntry
+	}
+	return t
+}

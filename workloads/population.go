@@ -1,0 +1,216 @@
+// Package workloads says who does what when: the user population with its
+// mailboxes and devices, each device's IMAP sessions and command mix, and
+// LMTP deliveries. Everything is drawn from named random streams so that
+// the same seed gives the same users doing the same things whatever the
+// routing strategy.
+package workloads
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"net/netip"
+
+	"mailsim/model/sim"
+)
+
+// DeviceKind is the kind of client a user runs.
+type DeviceKind uint8
+
+// Device kinds.
+const (
+	Desktop DeviceKind = iota // a desktop client (Thunderbird, Apple Mail, Outlook)
+	Phone                     // a phone's mail app, behind carrier NAT
+	Webmail                   // a webmail front end acting for the user
+	numDeviceKinds
+)
+
+var deviceNames = [...]string{"desktop", "phone", "webmail"}
+
+// String returns the kind's name.
+func (k DeviceKind) String() string {
+	if int(k) < len(deviceNames) {
+		return deviceNames[k]
+	}
+	return fmt.Sprintf("device(%d)", k)
+}
+
+// Population describes the users of a site and their clients.
+type Population struct {
+	// Users is the number of accounts.
+	Users int `toml:"users"`
+	// Domain is the mail domain of the generated user names.
+	Domain string `toml:"domain"`
+	// Folders is the number of folders per user besides INBOX.
+	Folders int `toml:"folders"`
+	// InboxMessagesMedian and InboxMessagesSigma give INBOX's message
+	// count as a log-normal distribution (median, sigma of the log);
+	// counts are capped at MaxFolderMessages. Folders with up to ~100,000
+	// messages occur in real ISPs (FACTS.md 1.4, [HYPERNODE]).
+	InboxMessagesMedian float64 `toml:"inbox_messages_median"`
+	InboxMessagesSigma  float64 `toml:"inbox_messages_sigma"`
+	// FolderMessagesMedian and FolderMessagesSigma do the same for the
+	// other folders.
+	FolderMessagesMedian float64 `toml:"folder_messages_median"`
+	FolderMessagesSigma  float64 `toml:"folder_messages_sigma"`
+	// MaxFolderMessages caps any folder's message count.
+	MaxFolderMessages int `toml:"max_folder_messages"`
+	// MessageBytesMean is the mean message size: about 76.7 KB per message
+	// in an 18.6-million-message corporate corpus (FACTS.md 1.4,
+	// [EMAILSIZE], inference from its totals).
+	MessageBytesMean float64 `toml:"message_bytes_mean"`
+	// AggressiveFraction is the share of users with imaptest's
+	// "aggressive" profile (10 %; the rest are "normal", 90 %) (FACTS.md
+	// 1.3, [IMT-PROFILE]).
+	AggressiveFraction float64 `toml:"aggressive_fraction"`
+	// Desktop, Phone and Webmail are the shares of users with each kind of
+	// device; a user has at least one device.
+	Desktop float64 `toml:"desktop"`
+	Phone   float64 `toml:"phone"`
+	Webmail float64 `toml:"webmail"`
+	// CarrierNATPools is the number of carrier-grade NAT addresses that
+	// all phones share.
+	CarrierNATPools int `toml:"carrier_nat_ips"`
+	// WebmailFrontends is the number of webmail front-end servers; every
+	// webmail session arrives from one of their addresses.
+	WebmailFrontends int `toml:"webmail_frontends"`
+	// DesktopConnections is the number of IMAP connections a desktop
+	// client holds open (imaptest's client profiles use up to 2 parallel
+	// connections with IDLE; FACTS.md 1.3).
+	DesktopConnections int `toml:"desktop_connections"`
+}
+
+// DefaultPopulation returns the default population settings, with sources
+// in the field comments.
+func DefaultPopulation() Population {
+	return Population{
+		Users:                3000,
+		Domain:               "example.net",
+		Folders:              4,
+		InboxMessagesMedian:  1500,
+		InboxMessagesSigma:   1.2,
+		FolderMessagesMedian: 300,
+		FolderMessagesSigma:  1.5,
+		MaxFolderMessages:    100000,
+		MessageBytesMean:     76700,
+		AggressiveFraction:   0.10,
+		Desktop:              0.7,
+		Phone:                0.6,
+		Webmail:              0.3,
+		CarrierNATPools:      16,
+		WebmailFrontends:     2,
+		DesktopConnections:   2,
+	}
+}
+
+// Validate reports the first inconsistency in p.
+func (p Population) Validate() error {
+	switch {
+	case p.Users < 1:
+		return fmt.Errorf("workloads: users must be at least 1, not %d", p.Users)
+	case p.Folders < 0:
+		return fmt.Errorf("workloads: folders must not be negative")
+	case p.CarrierNATPools < 1 || p.WebmailFrontends < 1:
+		return fmt.Errorf("workloads: carrier_nat_ips and webmail_frontends must be at least 1")
+	case p.DesktopConnections < 1:
+		return fmt.Errorf("workloads: desktop_connections must be at least 1")
+	case p.Desktop+p.Phone+p.Webmail <= 0:
+		return fmt.Errorf("workloads: at least one of desktop, phone and webmail must be positive")
+	}
+	return nil
+}
+
+// Mailbox is one folder of a user as the workload sees it.
+type Mailbox struct {
+	Messages int32
+	Bytes    int64
+}
+
+// User is one account.
+type User struct {
+	Name       string
+	Aggressive bool
+	// Mailboxes[0] is INBOX.
+	Mailboxes []Mailbox
+	// Devices are indexes into Site.Devices.
+	Devices []int32
+}
+
+// Device is one client of one user.
+type Device struct {
+	User        int32
+	Kind        DeviceKind
+	IP          netip.Addr
+	Connections int8
+}
+
+// Site is a generated population.
+type Site struct {
+	Users   []User
+	Devices []Device
+}
+
+// Generate draws a site from p with the run seed. Each user's draws come
+// from its own stream, so adding users does not change existing ones.
+func Generate(p Population, seed uint64) (*Site, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Site{Users: make([]User, p.Users)}
+	src := sim.Source(seed, "workload/population")
+	for u := range s.Users {
+		src.Seed(sim.SubSeed(seed, "workload/user"), uint64(u))
+		rng := rand.New(src)
+		usr := &s.Users[u]
+		usr.Name = fmt.Sprintf("user%06d@%s", u, p.Domain)
+		usr.Aggressive = rng.Float64() < p.AggressiveFraction
+		usr.Mailboxes = make([]Mailbox, 1+p.Folders)
+		for m := range usr.Mailboxes {
+			med, sig := p.FolderMessagesMedian, p.FolderMessagesSigma
+			if m == 0 {
+				med, sig = p.InboxMessagesMedian, p.InboxMessagesSigma
+			}
+			n := int(math.Round(med * math.Exp(sig*rng.NormFloat64())))
+			n = max(0, min(n, p.MaxFolderMessages))
+			usr.Mailboxes[m] = Mailbox{Messages: int32(n), Bytes: int64(float64(n) * p.MessageBytesMean)}
+		}
+		kinds := [numDeviceKinds]float64{p.Desktop, p.Phone, p.Webmail}
+		first := len(s.Devices)
+		for k, share := range kinds {
+			if rng.Float64() < share {
+				s.Devices = append(s.Devices, newDevice(p, u, DeviceKind(k), rng))
+			}
+		}
+		if len(s.Devices) == first {
+			// Everyone reads mail somehow: pick one kind by share.
+			r := rng.Float64() * (kinds[0] + kinds[1] + kinds[2])
+			k := Desktop
+			for r > kinds[k] && k < numDeviceKinds-1 {
+				r -= kinds[k]
+				k++
+			}
+			s.Devices = append(s.Devices, newDevice(p, u, k, rng))
+		}
+		for d := first; d < len(s.Devices); d++ {
+			usr.Devices = append(usr.Devices, int32(d))
+		}
+	}
+	return s, nil
+}
+
+func newDevice(p Population, u int, k DeviceKind, rng *rand.Rand) Device {
+	d := Device{User: int32(u), Kind: k, Connections: 1}
+	switch k {
+	case Desktop:
+		// A home or office address of its own: 100.64/10 is shared address
+		// space, used here only as an unroutable pool of distinct IPs.
+		a := uint32(0x64400000) | uint32(rng.IntN(1<<22))
+		d.IP = netip.AddrFrom4([4]byte{byte(a >> 24), byte(a >> 16), byte(a >> 8), byte(a)})
+		d.Connections = int8(p.DesktopConnections)
+	case Phone:
+		d.IP = netip.AddrFrom4([4]byte{198, 51, 100, byte(1 + rng.IntN(p.CarrierNATPools))})
+	case Webmail:
+		d.IP = netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + rng.IntN(p.WebmailFrontends))})
+	}
+	return d
+}
