@@ -28,7 +28,7 @@ func (r *userHashRouter) Route(req strategies.Request) strategies.Decision {
 	h.Write([]byte(req.User))
 	return strategies.Decision{Backend: int(h.Sum32() % uint32(r.n)), Entry: -1}
 }
-func (r *userHashRouter) Closed(strategies.Request, int)      {}
+func (r *userHashRouter) Closed(strategies.Request, int)   {}
 func (r *userHashRouter) SetDown(time.Duration, int, bool) {}
 
 func smallConfig() Config {
