@@ -60,6 +60,11 @@ type Decision struct {
 	// TerminatesTLS is true when a proxy tier in front of the backends
 	// terminates TLS, as Dovecot directors do.
 	TerminatesTLS bool
+	// Delay is how long the router holds the login before proxying it: a
+	// director queues a request while the user is being moved (until the
+	// kick finishes) or while the ring is not synced. When Backend is -1,
+	// Delay is how long the client waits before the login fails.
+	Delay time.Duration
 }
 
 // Router chooses backends for connections. Implementations are
