@@ -1,0 +1,46 @@
+// Package experiments turns experiment files into runs and runs them.
+//
+// It is generic over the spec type: any struct whose fields carry the tags
+// below can be decoded strictly from TOML ([Decode], [DecodeFile], [Check]),
+// printed with its defaults and documentation ([DefaultsTOML], [EncodeTOML]),
+// swept ([Sweep]), expanded into a run list with stable IDs and seeds
+// ([Plan]), split across machines ([Shard], [ShardFromEnv]) and executed on a
+// worker pool that can resume and be interrupted ([Runner]).
+//
+// # Struct tags
+//
+// Every exported field of a spec struct, at any depth, describes one TOML key:
+//
+//	toml:"name"        the key (required; "-" leaves the field out)
+//	doc:"text"         what the key means and where its default comes from
+//	                   (required); printed as a comment above the key
+//	default:"value"    the value a missing key takes, written as in TOML but
+//	                   without quotes ("3s", "all", "4", "0.5", "true"); a list
+//	                   is comma-separated ("random,director"), "" is an empty
+//	                   list or string. Required on every key that is not a
+//	                   section or an array of tables.
+//	min:"v", max:"v"   inclusive bounds for numbers and durations
+//	gt:"v", lt:"v"     exclusive bounds, e.g. gt:"0" for a rate that must be
+//	                   positive
+//	enum:"a|b|c"       the only valid strings
+//	unit:"text"        the unit of a number ("requests/s", "bytes"), printed
+//	                   in the comment; durations need none
+//
+// On a list of scalars, min, max, gt, lt and enum apply to each element.
+//
+// # Field types
+//
+// bool, string, all integer and float kinds, [time.Duration] and [sim.Time]
+// (written as Go duration strings, "15m", "500ms"), types implementing
+// [encoding.TextUnmarshaler] (written as strings), slices of those (TOML
+// arrays), structs (TOML tables, "sections"), slices of structs (arrays of
+// tables, [[faults]]) and [Sweep] (a table of parameter paths to value lists).
+//
+// # Errors
+//
+// Decoding reports every problem it finds at once, each as
+// "file:line:col: message (key a.b.c)", where the key names the offending
+// value by its path from the root ("faults[1].backend" for the second
+// [[faults]] entry). Cross-field rules come from the spec type itself through
+// [Validator]; their key paths are mapped back to positions in the file.
+package experiments
