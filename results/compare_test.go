@@ -8,10 +8,10 @@ import (
 	"testing"
 
 	"mailsim/results"
-	"mailsim/results/internal/synth"
+	"mailsim/results/resultstest"
 )
 
-func readSynth(t *testing.T, o synth.Options) *results.Set {
+func readSynth(t *testing.T, o resultstest.Options) *results.Set {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "set")
 	writeAll(t, dir, o)
@@ -44,7 +44,7 @@ func golden(t *testing.T, name string, got []byte) {
 }
 
 func TestCompareGolden(t *testing.T) {
-	s := readSynth(t, synth.Default)
+	s := readSynth(t, resultstest.Default)
 	tests := []struct {
 		file string
 		opts results.CompareOptions
@@ -71,7 +71,7 @@ func TestCompareGolden(t *testing.T) {
 }
 
 func TestFindingsGolden(t *testing.T) {
-	c, err := results.Compare(readSynth(t, synth.Default), results.CompareOptions{})
+	c, err := results.Compare(readSynth(t, resultstest.Default), results.CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestFindingsGolden(t *testing.T) {
 }
 
 func TestFindingsClaims(t *testing.T) {
-	c, err := results.Compare(readSynth(t, synth.Default), results.CompareOptions{})
+	c, err := results.Compare(readSynth(t, resultstest.Default), results.CompareOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

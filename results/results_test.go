@@ -15,13 +15,13 @@ import (
 	"time"
 
 	"mailsim/results"
-	"mailsim/results/internal/synth"
+	"mailsim/results/resultstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
 // small is a synthetic set small enough for many copies per test.
-var small = synth.Options{Backends: []int{4, 8}, Strategies: []string{"random", "director"}, Replicas: 3, Samples: 200}
+var small = resultstest.Options{Backends: []int{4, 8}, Strategies: []string{"random", "director"}, Replicas: 3, Samples: 200}
 
 // tree returns every file of a set except provenance.json, by relative
 // path: the set's identity.
@@ -64,16 +64,16 @@ func sameTree(t *testing.T, want, got string) {
 	}
 }
 
-func writeAll(t *testing.T, dir string, o synth.Options) {
+func writeAll(t *testing.T, dir string, o resultstest.Options) {
 	t.Helper()
-	if err := synth.WriteSet(dir, o); err != nil {
+	if err := resultstest.WriteSet(dir, o); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestRoundTrip(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "set")
-	m, runs := synth.Build(small)
+	m, runs := resultstest.Build(small)
 	// Values JSON cannot hold as numbers must survive too.
 	runs[0].Metrics = append(runs[0].Metrics, results.Metric{Name: "time_to_recover", Unit: "s", Value: math.NaN()},
 		results.Metric{Name: "worst", Value: math.Inf(1)})
@@ -136,7 +136,7 @@ func TestConcurrentAdds(t *testing.T) {
 	base := t.TempDir()
 	want, got := filepath.Join(base, "serial"), filepath.Join(base, "parallel")
 	writeAll(t, want, small)
-	m, runs := synth.Build(small)
+	m, runs := resultstest.Build(small)
 	w, err := results.Create(got, m, results.Session{Workers: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -167,7 +167,7 @@ func TestResumeAfterKill(t *testing.T) {
 	want, got := filepath.Join(base, "whole"), filepath.Join(base, "resumed")
 	writeAll(t, want, small)
 
-	m, runs := synth.Build(small)
+	m, runs := resultstest.Build(small)
 	w, err := results.Create(got, m, results.Session{Host: "first"})
 	if err != nil {
 		t.Fatal(err)
@@ -228,7 +228,7 @@ func findRun(runs []*results.Run, id string) *results.Run {
 // ones.
 func writeShards(t *testing.T, base string, n int, skip map[string]bool, extra map[int][]string) []string {
 	t.Helper()
-	m, runs := synth.Build(small)
+	m, runs := resultstest.Build(small)
 	var dirs []string
 	for i := range n {
 		dir := filepath.Join(base, "shard"+string(rune('0'+i)))
@@ -272,7 +272,7 @@ func TestMergeShards(t *testing.T) {
 }
 
 func TestMergeFailsLoudly(t *testing.T) {
-	_, runs := synth.Build(small)
+	_, runs := resultstest.Build(small)
 	tests := []struct {
 		name  string
 		skip  map[string]bool
@@ -319,7 +319,7 @@ func TestMergeRejectsOtherExperiment(t *testing.T) {
 }
 
 func TestWriterRejects(t *testing.T) {
-	m, runs := synth.Build(small)
+	m, runs := resultstest.Build(small)
 	dir := filepath.Join(t.TempDir(), "set")
 	w, err := results.Create(dir, m, results.Session{})
 	if err != nil {
@@ -360,7 +360,7 @@ func TestWriterRejects(t *testing.T) {
 }
 
 func TestManifestRejects(t *testing.T) {
-	m, _ := synth.Build(small)
+	m, _ := resultstest.Build(small)
 	tests := []struct {
 		name   string
 		modify func(m *results.Manifest)
@@ -402,7 +402,7 @@ func TestReadRejectsStrayFile(t *testing.T) {
 // accept a deliberate one (and bump FormatVersion if readers break).
 func TestGoldenFiles(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "set")
-	writeAll(t, dir, synth.Options{Backends: []int{4, 8}, Strategies: []string{"random", "director"}, Replicas: 2, Samples: 50})
+	writeAll(t, dir, resultstest.Options{Backends: []int{4, 8}, Strategies: []string{"random", "director"}, Replicas: 2, Samples: 50})
 	for _, name := range []string{"manifest.json", "runs.csv", "summary.csv", "runs/p00-director-r1.json"} {
 		got, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {

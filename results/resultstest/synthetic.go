@@ -1,9 +1,9 @@
-// Package synth builds small synthetic result sets for the tests of the
+// Package resultstest builds small synthetic result sets for the tests of the
 // results packages. The numbers are made up: drawn from seeded random
 // streams with strategy effects chosen to exercise tables and charts
 // (a clear winner on some metrics, no difference on others). They say
 // nothing about real mail clusters.
-package synth
+package resultstest
 
 import (
 	"fmt"
