@@ -1,0 +1,115 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"mailsim/results"
+)
+
+func init() {
+	register(command{
+		name:    "compare",
+		summary: "compare strategies in a result set: means, intervals, paired differences",
+		run:     runCompare,
+	})
+}
+
+func runCompare(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("compare", "RESULTSET",
+		"Prints a side-by-side table per sweep point, one column per strategy: each\n"+
+			"cell is the mean across replicas ± the half-width of its 95% Student-t\n"+
+			"interval. The Δ columns give each strategy's paired difference from the\n"+
+			"baseline (replicas paired by number, so by seed), marked * when the interval excludes zero.",
+		stderr)
+	baseline := fs.String("baseline", "", "strategy to take differences against (default director, else the first strategy)")
+	format := fs.String("format", "text", "output format: text, csv or markdown")
+	metrics := fs.String("metrics", "", "comma-separated metrics to show, in this order (default all)")
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
+		return code
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return 2
+	}
+	switch results.Format(*format) {
+	case results.Text, results.CSV, results.Markdown:
+	default:
+		fmt.Fprintf(stderr, "mailsim compare: unknown format %q (want text, csv or markdown)\n", *format)
+		return 2
+	}
+	set, err := readSet(pos[0], "compare", stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim compare: %v\n", err)
+		return 1
+	}
+	c, err := results.Compare(set, results.CompareOptions{Baseline: *baseline, Metrics: splitList(*metrics)})
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim compare: %v\n", err)
+		return 2
+	}
+	if err := c.Write(stdout, results.Format(*format)); err != nil {
+		fmt.Fprintf(stderr, "mailsim compare: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// readSet reads a result set and warns on stderr when planned runs are
+// missing from it.
+func readSet(dir, cmd string, stderr io.Writer) (*results.Set, error) {
+	set, err := results.Read(dir)
+	if err != nil {
+		return nil, err
+	}
+	if len(set.Runs) == 0 {
+		return nil, fmt.Errorf("%s holds no finished runs", dir)
+	}
+	if miss := set.Missing(); len(miss) > 0 {
+		shown := miss
+		if len(shown) > 10 {
+			shown = shown[:10]
+		}
+		more := ""
+		if len(miss) > len(shown) {
+			more = ", ..."
+		}
+		fmt.Fprintf(stderr, "mailsim %s: warning: %d of %d planned runs are missing (%s%s); statistics use the runs present\n",
+			cmd, len(miss), len(set.Manifest.Plan), strings.Join(shown, ", "), more)
+	}
+	return set, nil
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional arguments ("compare SET --format csv"), returning the
+// positional ones and an exit code as parseFlags does (-1 to go on).
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, int) {
+	var pos []string
+	for {
+		if code := parseFlags(fs, args); code >= 0 {
+			return nil, code
+		}
+		if fs.NArg() == 0 {
+			return pos, -1
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), -1 // everything after -- is positional
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,398 @@
+package results
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"mailsim/results/stats"
+)
+
+// CompareOptions select what [Compare] tabulates.
+type CompareOptions struct {
+	// Baseline is the strategy that differences are taken against. Empty
+	// means "director" when the set has it, else the first strategy of the
+	// plan.
+	Baseline string
+	// Metrics limits the table to these metrics, in this order. Empty
+	// means every metric of the set.
+	Metrics []string
+	// Level is the confidence level of the intervals; 0 means
+	// stats.DefaultLevel (0.95).
+	Level float64
+}
+
+// Comparison is a side-by-side table of strategies: per sweep point and
+// metric, each strategy's mean across replicas with its interval, and
+// each strategy's paired difference from the baseline.
+type Comparison struct {
+	Experiment string
+	Baseline   string
+	// Strategies in plan order, the baseline among them.
+	Strategies []string
+	Level      float64
+	Metrics    []MetricInfo
+	Points     []PointComparison
+}
+
+// PointComparison holds the rows of one sweep point.
+type PointComparison struct {
+	Point Point
+	// Replicas is the largest number of replicas of any strategy here.
+	Replicas int
+	Rows     []MetricRow
+}
+
+// MetricRow compares the strategies on one metric at one point.
+type MetricRow struct {
+	Metric MetricInfo
+	// Cells holds each strategy's mean and interval, aligned with
+	// Comparison.Strategies; N is 0 where a strategy has no value.
+	Cells []stats.Interval
+	// Diffs holds each strategy's difference from the baseline, aligned
+	// with Comparison.Strategies; the baseline's own entry has N 0.
+	Diffs []Diff
+	// values[i] maps replica number → value for strategy i.
+	values []map[int]float64
+}
+
+// Diff is the paired difference between a strategy and a reference
+// strategy on one metric at one point: strategy minus reference.
+type Diff struct {
+	Strategy  string
+	Reference string
+	// Abs is the mean per-replica difference with its interval.
+	Abs stats.Interval
+	// Rel is Abs relative to the reference's mean (0.1 is 10% above).
+	Rel stats.Interval
+}
+
+// Significant reports whether the difference's interval excludes zero.
+func (d Diff) Significant() bool { return d.Abs.ExcludesZero() }
+
+// Compare builds the comparison table of a set.
+func Compare(s *Set, o CompareOptions) (*Comparison, error) {
+	c := &Comparison{Experiment: s.Manifest.Experiment, Strategies: s.Strategies(), Level: o.Level}
+	if c.Level == 0 {
+		c.Level = stats.DefaultLevel
+	}
+	if !(c.Level > 0 && c.Level < 1) {
+		return nil, fmt.Errorf("results: confidence level %g is not in (0, 1)", c.Level)
+	}
+	c.Baseline = o.Baseline
+	if c.Baseline == "" {
+		c.Baseline = c.Strategies[0]
+		if slices.Contains(c.Strategies, "director") {
+			c.Baseline = "director"
+		}
+	}
+	if !slices.Contains(c.Strategies, c.Baseline) {
+		return nil, fmt.Errorf("results: baseline %q is not a strategy of this set (have %s)", c.Baseline, strings.Join(c.Strategies, ", "))
+	}
+	all := s.Metrics()
+	if len(o.Metrics) == 0 {
+		c.Metrics = all
+	} else {
+		var unknown []string
+		for _, name := range o.Metrics {
+			i := slices.IndexFunc(all, func(m MetricInfo) bool { return m.Name == name })
+			if i < 0 {
+				unknown = append(unknown, name)
+				continue
+			}
+			c.Metrics = append(c.Metrics, all[i])
+		}
+		if len(unknown) > 0 {
+			names := make([]string, len(all))
+			for i, m := range all {
+				names[i] = m.Name
+			}
+			return nil, fmt.Errorf("results: no metric %s in this set (have %s)", strings.Join(unknown, ", "), strings.Join(names, ", "))
+		}
+	}
+	base := slices.Index(c.Strategies, c.Baseline)
+	for _, pt := range s.Points() {
+		pc := PointComparison{Point: pt}
+		runs := make([][]*Run, len(c.Strategies))
+		for i, st := range c.Strategies {
+			runs[i] = s.RunsAt(pt, st)
+			pc.Replicas = max(pc.Replicas, len(runs[i]))
+		}
+		for _, m := range c.Metrics {
+			row := MetricRow{Metric: m, Cells: make([]stats.Interval, len(c.Strategies)), Diffs: make([]Diff, len(c.Strategies)), values: make([]map[int]float64, len(c.Strategies))}
+			for i := range c.Strategies {
+				row.values[i] = map[int]float64{}
+				for _, r := range runs[i] {
+					if v, ok := r.Metric(m.Name); ok {
+						row.values[i][r.Replica] = v
+					}
+				}
+				row.Cells[i] = stats.MeanCI(MetricValues(runs[i], m.Name), c.Level)
+			}
+			for i, st := range c.Strategies {
+				if i != base {
+					row.Diffs[i] = row.diff(i, base, c.Strategies, c.Level)
+				} else {
+					row.Diffs[i] = Diff{Strategy: st, Reference: st}
+				}
+			}
+			pc.Rows = append(pc.Rows, row)
+		}
+		c.Points = append(c.Points, pc)
+	}
+	return c, nil
+}
+
+// diff pairs strategies i and j by replica number (the same workload
+// seed) and returns the interval of values[i] − values[j].
+func (row *MetricRow) diff(i, j int, names []string, level float64) Diff {
+	var reps []int
+	for rep := range row.values[i] {
+		if _, ok := row.values[j][rep]; ok {
+			reps = append(reps, rep)
+		}
+	}
+	slices.Sort(reps)
+	a := make([]float64, len(reps))
+	b := make([]float64, len(reps))
+	for k, rep := range reps {
+		a[k], b[k] = row.values[i][rep], row.values[j][rep]
+	}
+	abs, _ := stats.PairedDiff(a, b, level)
+	ref := stats.MeanCI(b, level).Mean
+	return Diff{Strategy: names[i], Reference: names[j], Abs: abs, Rel: stats.RelativeDiff(abs, ref)}
+}
+
+// Format is an output format of a comparison table.
+type Format string
+
+// Table formats.
+const (
+	Text     Format = "text"
+	CSV      Format = "csv"
+	Markdown Format = "markdown"
+)
+
+// Write writes the table in format f.
+func (c *Comparison) Write(w io.Writer, f Format) error {
+	switch f {
+	case Text:
+		return c.WriteText(w)
+	case CSV:
+		return c.WriteCSV(w)
+	case Markdown:
+		return c.WriteMarkdown(w)
+	}
+	return fmt.Errorf("results: unknown table format %q (want text, csv or markdown)", f)
+}
+
+// others returns the indices of the non-baseline strategies.
+func (c *Comparison) others() []int {
+	var out []int
+	for i, st := range c.Strategies {
+		if st != c.Baseline {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// legend explains the notation of the tables.
+func (c *Comparison) legend() string {
+	return fmt.Sprintf("cells: mean ± half-width of the %g%% Student-t interval over replicas; Δ: paired difference from %s by replica (same seeds), mean [interval]; * marks an interval that excludes zero",
+		100*c.Level, c.Baseline)
+}
+
+// WriteText writes the table as aligned plain text, one block per sweep
+// point.
+func (c *Comparison) WriteText(w io.Writer) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "%s: %s\n", c.Experiment, c.legend())
+	for _, pc := range c.Points {
+		fmt.Fprintf(ew, "\n%s  (%d replicas)\n", pc.Point, pc.Replicas)
+		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
+		head := []string{"metric", "unit"}
+		head = append(head, c.Strategies...)
+		for _, i := range c.others() {
+			head = append(head, "Δ "+c.Strategies[i])
+		}
+		fmt.Fprintln(tw, strings.Join(head, "\t"))
+		for _, row := range pc.Rows {
+			cells := []string{row.Metric.Name, row.Metric.Unit}
+			for _, iv := range row.Cells {
+				cells = append(cells, fmtCell(iv))
+			}
+			for _, i := range c.others() {
+				cells = append(cells, fmtDiff(row.Diffs[i], "*"))
+			}
+			fmt.Fprintln(tw, strings.Join(cells, "\t"))
+		}
+		tw.Flush()
+	}
+	return ew.err
+}
+
+// WriteMarkdown writes the table as GitHub-flavoured Markdown, one table
+// per sweep point.
+func (c *Comparison) WriteMarkdown(w io.Writer) error {
+	ew := &errWriter{w: w}
+	fmt.Fprintf(ew, "**%s**: %s.\n", mdEscape(c.Experiment), mdEscape(c.legend()))
+	for _, pc := range c.Points {
+		fmt.Fprintf(ew, "\n### %s (%d replicas)\n\n", mdEscape(pc.Point.String()), pc.Replicas)
+		head := []string{"metric", "unit"}
+		head = append(head, c.Strategies...)
+		for _, i := range c.others() {
+			head = append(head, "Δ "+c.Strategies[i])
+		}
+		fmt.Fprintf(ew, "| %s |\n", strings.Join(mdEscapeAll(head), " | "))
+		fmt.Fprintf(ew, "|%s\n", strings.Repeat(" --- |", 2)+strings.Repeat(" ---: |", len(head)-2))
+		for _, row := range pc.Rows {
+			cells := []string{row.Metric.Name, row.Metric.Unit}
+			for _, iv := range row.Cells {
+				cells = append(cells, fmtCell(iv))
+			}
+			for _, i := range c.others() {
+				cells = append(cells, fmtDiff(row.Diffs[i], "*"))
+			}
+			fmt.Fprintf(ew, "| %s |\n", strings.Join(mdEscapeAll(cells), " | "))
+		}
+	}
+	return ew.err
+}
+
+// WriteCSV writes the table in long form for other tools: one row per
+// sweep point, metric and strategy, with full-precision numbers.
+func (c *Comparison) WriteCSV(w io.Writer) error {
+	var keys []string
+	for _, pc := range c.Points {
+		for _, kv := range pc.Point {
+			if !slices.Contains(keys, kv.Key) {
+				keys = append(keys, kv.Key)
+			}
+		}
+	}
+	cw := csv.NewWriter(w)
+	head := append(slices.Clone(keys), "metric", "unit", "strategy", "n", "mean", "ci_lo", "ci_hi",
+		"baseline", "diff_n", "diff_mean", "diff_lo", "diff_hi", "diff_rel_mean", "significant")
+	cw.Write(head)
+	for _, pc := range c.Points {
+		for _, row := range pc.Rows {
+			for i, st := range c.Strategies {
+				rec := make([]string, 0, len(head))
+				for _, k := range keys {
+					v, _ := pc.Point.Get(k)
+					rec = append(rec, v)
+				}
+				iv := row.Cells[i]
+				rec = append(rec, row.Metric.Name, row.Metric.Unit, st, strconv.Itoa(iv.N), csvNum(iv.Mean), csvNum(iv.Lo), csvNum(iv.Hi), c.Baseline)
+				if st == c.Baseline {
+					rec = append(rec, "", "", "", "", "", "")
+				} else {
+					d := row.Diffs[i]
+					rec = append(rec, strconv.Itoa(d.Abs.N), csvNum(d.Abs.Mean), csvNum(d.Abs.Lo), csvNum(d.Abs.Hi), csvNum(d.Rel.Mean), strconv.FormatBool(d.Significant()))
+				}
+				cw.Write(rec)
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+func csvNum(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return formatFloat(v)
+}
+
+// fmtCell formats a mean and its interval as "mean ± half-width", or
+// "mean (n=1)" without an interval, or "–" without a value.
+func fmtCell(iv stats.Interval) string {
+	switch {
+	case iv.N == 0:
+		return "–"
+	case math.IsNaN(iv.Lo):
+		return fmt.Sprintf("%s (n=%d)", FormatNumber(iv.Mean), iv.N)
+	}
+	return FormatNumber(iv.Mean) + " ± " + FormatNumber(iv.HalfWidth())
+}
+
+// fmtDiff formats a difference as "+mean [lo, hi]" followed by mark when
+// the interval excludes zero.
+func fmtDiff(d Diff, mark string) string {
+	iv := d.Abs
+	switch {
+	case iv.N == 0:
+		return "–"
+	case math.IsNaN(iv.Lo):
+		return fmt.Sprintf("%s (n=%d)", signed(iv.Mean), iv.N)
+	}
+	s := fmt.Sprintf("%s [%s, %s]", signed(iv.Mean), signed(iv.Lo), signed(iv.Hi))
+	if d.Significant() {
+		s += " " + mark
+	}
+	return s
+}
+
+// FormatNumber formats v with four significant digits, without an
+// exponent for everyday magnitudes.
+func FormatNumber(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "NaN"
+	case math.IsInf(v, 0), v == 0:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	}
+	a := math.Abs(v)
+	if a >= 1e-3 && a < 1e6 {
+		s := strconv.FormatFloat(v, 'f', max(0, 3-int(math.Floor(math.Log10(a)))), 64)
+		if strings.Contains(s, ".") {
+			s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
+		}
+		return s
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+func signed(v float64) string {
+	s := FormatNumber(v)
+	if v > 0 || (v == 0 && !math.Signbit(v)) {
+		return "+" + s
+	}
+	return s
+}
+
+func mdEscape(s string) string {
+	r := strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`)
+	return r.Replace(s)
+}
+
+func mdEscapeAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = mdEscape(s)
+	}
+	return out
+}
+
+// errWriter remembers the first write error so that formatting code can
+// write without checking each call.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	e.err = err
+	return n, err
+}

@@ -1,0 +1,156 @@
+package results_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mailsim/results"
+	"mailsim/results/resultstest"
+)
+
+func readSynth(t *testing.T, o resultstest.Options) *results.Set {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "set")
+	writeAll(t, dir, o)
+	s, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("output differs from %s; run go test -update if the change is deliberate\ngot:\n%s", path, got)
+	}
+}
+
+func TestCompareGolden(t *testing.T) {
+	s := readSynth(t, resultstest.Default)
+	tests := []struct {
+		file string
+		opts results.CompareOptions
+		f    results.Format
+	}{
+		{"compare.txt", results.CompareOptions{}, results.Text},
+		{"compare.md", results.CompareOptions{}, results.Markdown},
+		{"compare.csv", results.CompareOptions{}, results.CSV},
+		{"compare-random-2metrics.txt", results.CompareOptions{Baseline: "random", Metrics: []string{"stale_reads", "imap.latency.p99"}}, results.Text},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			c, err := results.Compare(s, tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			if err := c.Write(&buf, tt.f); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, filepath.Join("compare", tt.file), buf.Bytes())
+		})
+	}
+}
+
+func TestFindingsGolden(t *testing.T) {
+	c, err := results.Compare(readSynth(t, resultstest.Default), results.CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	for _, f := range c.Findings() {
+		buf.WriteString(f.Text + "\n")
+	}
+	golden(t, filepath.Join("compare", "findings.txt"), buf.Bytes())
+}
+
+func TestFindingsClaims(t *testing.T) {
+	c, err := results.Compare(readSynth(t, resultstest.Default), results.CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range c.Findings() {
+		if f.Best != "" {
+			// Every margin of a winner must be significant in the
+			// metric's better direction.
+			for _, d := range f.Margins {
+				ok := (f.Metric.Better == results.Lower && d.Abs.Hi < 0) || (f.Metric.Better == results.Higher && d.Abs.Lo > 0)
+				if !ok || d.Strategy != f.Best {
+					t.Errorf("%s: claimed winner %s with margin %+v", f.Text, f.Best, d.Abs)
+				}
+			}
+		}
+		for _, d := range f.Margins {
+			if !d.Significant() {
+				t.Errorf("%s: reports a margin whose interval includes zero", f.Text)
+			}
+		}
+	}
+	// The synthetic director never reads stale attributes: it must win.
+	var found bool
+	for _, f := range c.Findings() {
+		if f.Metric.Name == "stale_reads" {
+			found = true
+			if f.Best != "director" {
+				t.Errorf("stale_reads: best %q, want director (%s)", f.Best, f.Text)
+			}
+		}
+	}
+	if !found {
+		t.Error("no finding for stale_reads")
+	}
+}
+
+func TestCompareErrors(t *testing.T) {
+	s := readSynth(t, small)
+	tests := []struct {
+		opts results.CompareOptions
+		want string
+	}{
+		{results.CompareOptions{Baseline: "round-robin"}, `baseline "round-robin" is not a strategy`},
+		{results.CompareOptions{Metrics: []string{"stale_reads", "nope"}}, "no metric nope"},
+		{results.CompareOptions{Level: 1.5}, "not in (0, 1)"},
+	}
+	for _, tt := range tests {
+		if _, err := results.Compare(s, tt.opts); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Compare(%+v): %v, want %q", tt.opts, err, tt.want)
+		}
+	}
+	c, _ := results.Compare(s, results.CompareOptions{})
+	if err := c.Write(&bytes.Buffer{}, "html"); err == nil {
+		t.Error("Write accepted an unknown format")
+	}
+}
+
+func TestFormatNumber(t *testing.T) {
+	tests := []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {1, "1"}, {0.1108, "0.1108"}, {476, "476"}, {1606.85, "1607"}, {0.0012346, "0.001235"},
+		{-2.5, "-2.5"}, {1.5e-5, "1.5e-05"}, {3e7, "3e+07"},
+	}
+	for _, tt := range tests {
+		if got := results.FormatNumber(tt.v); got != tt.want {
+			t.Errorf("FormatNumber(%g) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,83 @@
+package results
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// Merge combines shard result sets srcs into a new set in dst. Every
+// source must have the same manifest (spec, seed, version and plan), and
+// together they must hold every planned run exactly once: Merge fails,
+// naming the run IDs, when a run is missing or is in two sources. The
+// merged set is byte-identical to one written by a single uninterrupted
+// process, except for provenance.json, which lists the sessions of all
+// sources in argument order. dst must not exist or be empty.
+func Merge(dst string, srcs ...string) error {
+	if len(srcs) == 0 {
+		return fmt.Errorf("results: merge needs at least one source set")
+	}
+	var (
+		m     *Manifest
+		prov  Provenance
+		owner = map[string]string{} // run ID → source that holds it
+		dups  []string
+		runs  = map[string]*Run{}
+	)
+	for i, src := range srcs {
+		s, err := Read(src)
+		if err != nil {
+			return err
+		}
+		if i == 0 {
+			m = s.Manifest
+		} else if err := sameManifest(m, s.Manifest); err != nil {
+			return fmt.Errorf("results: %s and %s are not shards of one experiment: %v", srcs[0], src, err)
+		}
+		if s.Provenance != nil {
+			prov.Sessions = append(prov.Sessions, s.Provenance.Sessions...)
+		}
+		for _, r := range s.Runs {
+			if prev, ok := owner[r.ID]; ok {
+				dups = append(dups, fmt.Sprintf("%s (in %s and %s)", r.ID, prev, src))
+				continue
+			}
+			owner[r.ID] = src
+			runs[r.ID] = r
+		}
+	}
+	var missing []string
+	for _, p := range m.Plan {
+		if _, ok := runs[p.ID]; !ok {
+			missing = append(missing, p.ID)
+		}
+	}
+	var problems []string
+	if len(dups) > 0 {
+		problems = append(problems, fmt.Sprintf("%d run(s) in more than one source: %s", len(dups), strings.Join(dups, ", ")))
+	}
+	if len(missing) > 0 {
+		problems = append(problems, fmt.Sprintf("%d run(s) missing from every source: %s", len(missing), strings.Join(missing, ", ")))
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("results: cannot merge: %s", strings.Join(problems, "; "))
+	}
+	w, err := create(dst, m, &prov)
+	if err != nil {
+		return err
+	}
+	for _, p := range m.Plan {
+		r := runs[p.ID]
+		b, err := encodeRun(r)
+		if err != nil {
+			return err
+		}
+		if err := writeAtomic(filepath.Join(dst, runsDir), p.ID+".json", b); err != nil {
+			return err
+		}
+	}
+	if err := buildTables(dst); err != nil {
+		return err
+	}
+	return w.writeProvenance()
+}

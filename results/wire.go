@@ -1,0 +1,456 @@
+package results
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"mailsim/model/hist"
+)
+
+// num is a float64 that survives JSON: finite values are numbers in their
+// shortest exact form, NaN and infinities are the strings "NaN", "+Inf"
+// and "-Inf".
+type num float64
+
+func (n num) MarshalJSON() ([]byte, error) {
+	v := float64(n)
+	switch {
+	case math.IsNaN(v):
+		return []byte(`"NaN"`), nil
+	case math.IsInf(v, 1):
+		return []byte(`"+Inf"`), nil
+	case math.IsInf(v, -1):
+		return []byte(`"-Inf"`), nil
+	}
+	return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+}
+
+func (n *num) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		switch s {
+		case "NaN":
+			*n = num(math.NaN())
+		case "+Inf":
+			*n = num(math.Inf(1))
+		case "-Inf":
+			*n = num(math.Inf(-1))
+		default:
+			return fmt.Errorf("results: bad number %q", s)
+		}
+		return nil
+	}
+	v, err := strconv.ParseFloat(string(b), 64)
+	if err != nil {
+		return fmt.Errorf("results: bad number %s", b)
+	}
+	*n = num(v)
+	return nil
+}
+
+func toNums(xs []float64) []num {
+	out := make([]num, len(xs))
+	for i, x := range xs {
+		out[i] = num(x)
+	}
+	return out
+}
+
+func fromNums(xs []num) []float64 {
+	out := make([]float64, len(xs))
+	for i, x := range xs {
+		out[i] = float64(x)
+	}
+	return out
+}
+
+// dur is a time.Duration written as Go duration text ("10s", "1m30s"),
+// which parses back exactly.
+type dur time.Duration
+
+func (d dur) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *dur) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("results: duration must be a string: %s", b)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("results: %v", err)
+	}
+	*d = dur(v)
+	return nil
+}
+
+func pointToJSON(p Point) [][2]string {
+	out := make([][2]string, len(p))
+	for i, kv := range p {
+		out[i] = [2]string{kv.Key, kv.Value}
+	}
+	return out
+}
+
+func pointFromJSON(p [][2]string) Point {
+	if len(p) == 0 {
+		return nil
+	}
+	out := make(Point, len(p))
+	for i, kv := range p {
+		out[i] = Param{kv[0], kv[1]}
+	}
+	return out
+}
+
+// File names inside a result set.
+const (
+	manifestFile     = "manifest.json"
+	specGivenFile    = "spec.toml"
+	specExpandedFile = "spec.expanded.toml"
+	provenanceFile   = "provenance.json"
+	runsCSVFile      = "runs.csv"
+	summaryCSVFile   = "summary.csv"
+	runsDir          = "runs"
+	tmpPrefix        = ".tmp-"
+)
+
+type metricInfoJSON struct {
+	Name   string `json:"name"`
+	Unit   string `json:"unit"`
+	Better string `json:"better"`
+	Doc    string `json:"doc"`
+}
+
+type plannedJSON struct {
+	ID       string      `json:"id"`
+	Point    [][2]string `json:"point"`
+	Strategy string      `json:"strategy"`
+	Replica  int         `json:"replica"`
+	Seed     uint64      `json:"seed,string"`
+}
+
+type manifestJSON struct {
+	Format         int              `json:"format"`
+	Experiment     string           `json:"experiment"`
+	Description    string           `json:"description"`
+	MailsimVersion string           `json:"mailsim_version"`
+	Commit         string           `json:"commit"`
+	Seed           uint64           `json:"seed,string"`
+	SpecGiven      string           `json:"spec_given"`
+	SpecExpanded   string           `json:"spec_expanded"`
+	Metrics        []metricInfoJSON `json:"metrics"`
+	Plan           []plannedJSON    `json:"plan"`
+}
+
+func plannedToJSON(p PlannedRun) plannedJSON {
+	return plannedJSON{ID: p.ID, Point: pointToJSON(p.Point), Strategy: p.Strategy, Replica: p.Replica, Seed: p.Seed}
+}
+
+func plannedFromJSON(p plannedJSON) PlannedRun {
+	return PlannedRun{ID: p.ID, Point: pointFromJSON(p.Point), Strategy: p.Strategy, Replica: p.Replica, Seed: p.Seed}
+}
+
+// encodeManifest returns the canonical bytes of manifest.json.
+func encodeManifest(m *Manifest) ([]byte, error) {
+	mj := manifestJSON{
+		Format:         FormatVersion,
+		Experiment:     m.Experiment,
+		Description:    m.Description,
+		MailsimVersion: m.MailsimVersion,
+		Commit:         m.Commit,
+		Seed:           m.Seed,
+		SpecGiven:      specGivenFile,
+		SpecExpanded:   specExpandedFile,
+		Metrics:        []metricInfoJSON{},
+		Plan:           make([]plannedJSON, len(m.Plan)),
+	}
+	for _, mi := range m.Metrics {
+		mj.Metrics = append(mj.Metrics, metricInfoJSON{mi.Name, mi.Unit, string(mi.Better), mi.Doc})
+	}
+	for i, p := range m.Plan {
+		mj.Plan[i] = plannedToJSON(p)
+	}
+	return marshalIndent(mj)
+}
+
+func decodeManifest(b []byte) (*Manifest, error) {
+	var mj manifestJSON
+	if err := strictUnmarshal(b, &mj); err != nil {
+		return nil, fmt.Errorf("results: %s: %v", manifestFile, err)
+	}
+	if mj.Format != FormatVersion {
+		return nil, fmt.Errorf("results: %s: format version %d, this mailsim reads version %d", manifestFile, mj.Format, FormatVersion)
+	}
+	m := &Manifest{
+		Experiment:     mj.Experiment,
+		Description:    mj.Description,
+		MailsimVersion: mj.MailsimVersion,
+		Commit:         mj.Commit,
+		Seed:           mj.Seed,
+	}
+	for _, mi := range mj.Metrics {
+		m.Metrics = append(m.Metrics, MetricInfo{mi.Name, mi.Unit, Better(mi.Better), mi.Doc})
+	}
+	for _, p := range mj.Plan {
+		m.Plan = append(m.Plan, plannedFromJSON(p))
+	}
+	return m, nil
+}
+
+type sessionJSON struct {
+	Host     string `json:"host"`
+	Started  string `json:"started"`
+	Finished string `json:"finished"`
+	Workers  int    `json:"workers"`
+	Shard    string `json:"shard"`
+	Runs     int    `json:"runs"`
+	Note     string `json:"note"`
+}
+
+type provenanceJSON struct {
+	Sessions []sessionJSON `json:"sessions"`
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	return time.Parse(time.RFC3339Nano, s)
+}
+
+func encodeProvenance(p *Provenance) ([]byte, error) {
+	pj := provenanceJSON{Sessions: []sessionJSON{}}
+	for _, s := range p.Sessions {
+		pj.Sessions = append(pj.Sessions, sessionJSON{s.Host, fmtTime(s.Started), fmtTime(s.Finished), s.Workers, s.Shard, s.Runs, s.Note})
+	}
+	return marshalIndent(pj)
+}
+
+func decodeProvenance(b []byte) (*Provenance, error) {
+	var pj provenanceJSON
+	if err := json.Unmarshal(b, &pj); err != nil {
+		return nil, fmt.Errorf("results: %s: %v", provenanceFile, err)
+	}
+	p := &Provenance{}
+	for _, s := range pj.Sessions {
+		st, err := parseTime(s.Started)
+		if err != nil {
+			return nil, fmt.Errorf("results: %s: %v", provenanceFile, err)
+		}
+		fi, err := parseTime(s.Finished)
+		if err != nil {
+			return nil, fmt.Errorf("results: %s: %v", provenanceFile, err)
+		}
+		p.Sessions = append(p.Sessions, Session{s.Host, st, fi, s.Workers, s.Shard, s.Runs, s.Note})
+	}
+	return p, nil
+}
+
+type metricJSON struct {
+	Name  string `json:"name"`
+	Unit  string `json:"unit"`
+	Value num    `json:"value"`
+}
+
+type histJSON struct {
+	Name    string      `json:"name"`
+	Unit    string      `json:"unit"`
+	N       uint64      `json:"n"`
+	Sum     num         `json:"sum"`
+	Min     num         `json:"min"`
+	Max     num         `json:"max"`
+	Buckets [][2]uint64 `json:"buckets"`
+}
+
+type vectorJSON struct {
+	Name   string `json:"name"`
+	Unit   string `json:"unit"`
+	Values []num  `json:"values"`
+}
+
+type seriesJSON struct {
+	Start    dur          `json:"start"`
+	Interval dur          `json:"interval"`
+	Columns  []vectorJSON `json:"columns"`
+}
+
+type eventJSON struct {
+	At     dur    `json:"at"`
+	Kind   string `json:"kind"`
+	Detail string `json:"detail"`
+}
+
+type runJSON struct {
+	Format     int          `json:"format"`
+	ID         string       `json:"id"`
+	Point      [][2]string  `json:"point"`
+	Strategy   string       `json:"strategy"`
+	Replica    int          `json:"replica"`
+	Seed       uint64       `json:"seed,string"`
+	Metrics    []metricJSON `json:"metrics"`
+	Histograms []histJSON   `json:"histograms"`
+	Backends   []vectorJSON `json:"backends"`
+	Series     *seriesJSON  `json:"series"`
+	Events     []eventJSON  `json:"events"`
+}
+
+// canonical returns a copy of r in the stored order: histograms and
+// vectors sorted by name, events by time.
+func canonical(r *Run) *Run {
+	c := *r
+	c.Histograms = slices.Clone(r.Histograms)
+	slices.SortStableFunc(c.Histograms, func(a, b Histogram) int { return compareStrings(a.Name, b.Name) })
+	c.Backends = slices.Clone(r.Backends)
+	slices.SortStableFunc(c.Backends, func(a, b Vector) int { return compareStrings(a.Name, b.Name) })
+	c.Events = slices.Clone(r.Events)
+	slices.SortStableFunc(c.Events, func(a, b Event) int {
+		switch {
+		case a.At < b.At:
+			return -1
+		case a.At > b.At:
+			return 1
+		}
+		return 0
+	})
+	return &c
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// encodeRun returns the canonical bytes of a run's file.
+func encodeRun(r *Run) ([]byte, error) {
+	r = canonical(r)
+	rj := runJSON{
+		Format:     FormatVersion,
+		ID:         r.ID,
+		Point:      pointToJSON(r.Point),
+		Strategy:   r.Strategy,
+		Replica:    r.Replica,
+		Seed:       r.Seed,
+		Metrics:    []metricJSON{},
+		Histograms: []histJSON{},
+		Backends:   []vectorJSON{},
+		Events:     []eventJSON{},
+	}
+	for _, m := range r.Metrics {
+		rj.Metrics = append(rj.Metrics, metricJSON{m.Name, m.Unit, num(m.Value)})
+	}
+	for _, h := range r.Histograms {
+		hj := histJSON{Name: h.Name, Unit: h.Unit, N: h.Hist.N, Sum: num(h.Hist.Sum), Min: num(h.Hist.MinV), Max: num(h.Hist.MaxV), Buckets: [][2]uint64{}}
+		for i, c := range h.Hist.Counts {
+			if c != 0 {
+				hj.Buckets = append(hj.Buckets, [2]uint64{uint64(i), c})
+			}
+		}
+		rj.Histograms = append(rj.Histograms, hj)
+	}
+	for _, v := range r.Backends {
+		rj.Backends = append(rj.Backends, vectorJSON{v.Name, v.Unit, toNums(v.Values)})
+	}
+	if r.Series != nil {
+		sj := &seriesJSON{Start: dur(r.Series.Start), Interval: dur(r.Series.Interval), Columns: []vectorJSON{}}
+		for _, c := range r.Series.Columns {
+			sj.Columns = append(sj.Columns, vectorJSON{c.Name, c.Unit, toNums(c.Values)})
+		}
+		rj.Series = sj
+	}
+	for _, e := range r.Events {
+		rj.Events = append(rj.Events, eventJSON{dur(e.At), e.Kind, e.Detail})
+	}
+	b, err := json.Marshal(rj)
+	if err != nil {
+		return nil, fmt.Errorf("results: run %s: %v", r.ID, err)
+	}
+	return append(b, '\n'), nil
+}
+
+func decodeRun(b []byte) (*Run, error) {
+	var rj runJSON
+	if err := strictUnmarshal(b, &rj); err != nil {
+		return nil, err
+	}
+	if rj.Format != FormatVersion {
+		return nil, fmt.Errorf("format version %d, this mailsim reads version %d", rj.Format, FormatVersion)
+	}
+	r := &Run{PlannedRun: plannedFromJSON(plannedJSON{rj.ID, rj.Point, rj.Strategy, rj.Replica, rj.Seed})}
+	for _, m := range rj.Metrics {
+		r.Metrics = append(r.Metrics, Metric{m.Name, m.Unit, float64(m.Value)})
+	}
+	for _, hj := range rj.Histograms {
+		h := Histogram{Name: hj.Name, Unit: hj.Unit}
+		h.Hist.N, h.Hist.Sum, h.Hist.MinV, h.Hist.MaxV = hj.N, float64(hj.Sum), float64(hj.Min), float64(hj.Max)
+		var total uint64
+		for _, bc := range hj.Buckets {
+			if bc[0] >= hist.NumBuckets {
+				return nil, fmt.Errorf("histogram %s: bucket %d out of range", hj.Name, bc[0])
+			}
+			h.Hist.Counts[bc[0]] += bc[1]
+			total += bc[1]
+		}
+		if total != h.Hist.N {
+			return nil, fmt.Errorf("histogram %s: buckets hold %d observations, n is %d", hj.Name, total, hj.N)
+		}
+		r.Histograms = append(r.Histograms, h)
+	}
+	for _, v := range rj.Backends {
+		r.Backends = append(r.Backends, Vector{v.Name, v.Unit, fromNums(v.Values)})
+	}
+	if rj.Series != nil {
+		s := &Series{Start: time.Duration(rj.Series.Start), Interval: time.Duration(rj.Series.Interval)}
+		for _, c := range rj.Series.Columns {
+			s.Columns = append(s.Columns, Column{c.Name, c.Unit, fromNums(c.Values)})
+		}
+		r.Series = s
+	}
+	for _, e := range rj.Events {
+		r.Events = append(r.Events, Event{time.Duration(e.At), e.Kind, e.Detail})
+	}
+	return r, nil
+}
+
+func marshalIndent(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("results: %v", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// strictUnmarshal decodes exactly one JSON value and rejects unknown
+// fields, so that a file from a newer format is not half-read.
+func strictUnmarshal(b []byte, v any) error {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(v); err != nil {
+		return err
+	}
+	if d.More() {
+		return fmt.Errorf("trailing data after the JSON value")
+	}
+	return nil
+}

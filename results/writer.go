@@ -1,0 +1,399 @@
+package results
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Writer adds finished runs to a result set on disk. Each run is persisted
+// durably as soon as [Writer.Add] returns, so a killed process loses at
+// most the runs in flight; [Open] resumes such a set. A Writer is safe for
+// concurrent use by several workers. It writes only inside the set's
+// folder.
+type Writer struct {
+	dir     string
+	m       *Manifest
+	index   map[string]int // run ID → position in m.Plan
+	mu      sync.Mutex
+	done    []bool
+	prov    *Provenance
+	session int // this session's index in prov.Sessions
+}
+
+// Create starts a new result set in dir for manifest m, recording s as
+// the first writing session. dir must not exist or be empty.
+func Create(dir string, m *Manifest, s Session) (*Writer, error) {
+	w, err := create(dir, m, &Provenance{})
+	if err != nil {
+		return nil, err
+	}
+	if err := w.startSession(s); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// create makes the set's folder and writes its identity files; the
+// caller writes provenance.json.
+func create(dir string, m *Manifest, prov *Provenance) (*Writer, error) {
+	if err := checkManifest(m); err != nil {
+		return nil, err
+	}
+	mb, err := encodeManifest(m)
+	if err != nil {
+		return nil, err
+	}
+	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
+		return nil, fmt.Errorf("results: %s is not empty; open it to resume", dir)
+	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("results: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, runsDir), 0o755); err != nil {
+		return nil, fmt.Errorf("results: %v", err)
+	}
+	if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{specGivenFile, m.SpecGiven}, {specExpandedFile, m.SpecExpanded}, {manifestFile, mb}} {
+		if err := writeAtomic(dir, f.name, f.data); err != nil {
+			return nil, err
+		}
+	}
+	return newWriter(dir, m, prov), nil
+}
+
+// Open resumes the result set in dir, recording s as a new writing
+// session. The set's manifest must equal m (the same spec, seed, version
+// and plan); when m is nil the stored manifest is used as it is. Leftover
+// temporary files of an interrupted writer are removed; [Writer.Done]
+// tells which runs are already there.
+func Open(dir string, m *Manifest, s Session) (*Writer, error) {
+	stored, err := readManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if m != nil {
+		if err := checkManifest(m); err != nil {
+			return nil, err
+		}
+		if err := sameManifest(stored, m); err != nil {
+			return nil, fmt.Errorf("results: cannot resume %s: %v", dir, err)
+		}
+	}
+	for _, d := range []string{dir, filepath.Join(dir, runsDir)} {
+		if err := removeTemps(d); err != nil {
+			return nil, err
+		}
+	}
+	prov, err := readProvenance(dir)
+	if err != nil {
+		return nil, err
+	}
+	w := newWriter(dir, stored, prov)
+	ids, err := listRunFiles(dir, w.index)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range ids {
+		if _, err := readRunFile(dir, id, &stored.Plan[w.index[id]]); err != nil {
+			return nil, err
+		}
+		w.done[w.index[id]] = true
+	}
+	if err := w.startSession(s); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func newWriter(dir string, m *Manifest, prov *Provenance) *Writer {
+	w := &Writer{dir: dir, m: m, index: make(map[string]int, len(m.Plan)), done: make([]bool, len(m.Plan)), prov: prov}
+	for i, p := range m.Plan {
+		w.index[p.ID] = i
+	}
+	return w
+}
+
+func (w *Writer) startSession(s Session) error {
+	s.Runs = 0
+	w.prov.Sessions = append(w.prov.Sessions, s)
+	w.session = len(w.prov.Sessions) - 1
+	return w.writeProvenance()
+}
+
+func (w *Writer) writeProvenance() error {
+	b, err := encodeProvenance(w.prov)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(w.dir, provenanceFile, b)
+}
+
+// Dir returns the set's folder.
+func (w *Writer) Dir() string { return w.dir }
+
+// Manifest returns the set's manifest. The caller must not modify it.
+func (w *Writer) Manifest() *Manifest { return w.m }
+
+// Done returns the IDs of the runs already in the set, in planned order.
+func (w *Writer) Done() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var ids []string
+	for i, d := range w.done {
+		if d {
+			ids = append(ids, w.m.Plan[i].ID)
+		}
+	}
+	return ids
+}
+
+// IsDone reports whether the run called id is already in the set.
+func (w *Writer) IsDone(id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	i, ok := w.index[id]
+	return ok && w.done[i]
+}
+
+// Pending returns the planned runs that are not in the set yet, in
+// planned order.
+func (w *Writer) Pending() []PlannedRun {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []PlannedRun
+	for i, d := range w.done {
+		if !d {
+			out = append(out, w.m.Plan[i])
+		}
+	}
+	return out
+}
+
+// Add persists a finished run: its file is written to a temporary name in
+// the set, synced, and renamed into place before Add returns. The run must
+// be in the plan, with the planned point, strategy, replica and seed, and
+// must not be in the set already.
+func (w *Writer) Add(r *Run) error {
+	i, ok := w.index[r.ID]
+	if !ok {
+		return fmt.Errorf("results: run %q is not in the plan", r.ID)
+	}
+	if err := matchesPlan(r, &w.m.Plan[i]); err != nil {
+		return err
+	}
+	if err := checkRun(r); err != nil {
+		return err
+	}
+	b, err := encodeRun(r)
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	if w.done[i] {
+		w.mu.Unlock()
+		return fmt.Errorf("results: run %s is already in the set", r.ID)
+	}
+	w.done[i] = true // claimed; undone below on failure
+	w.mu.Unlock()
+	if err := writeAtomic(filepath.Join(w.dir, runsDir), r.ID+".json", b); err != nil {
+		w.mu.Lock()
+		w.done[i] = false
+		w.mu.Unlock()
+		return err
+	}
+	w.mu.Lock()
+	w.prov.Sessions[w.session].Runs++
+	w.mu.Unlock()
+	return nil
+}
+
+// Finalize rebuilds runs.csv and summary.csv from the run files, in
+// planned order, and records the end of this writing session in
+// provenance.json. A set may be finalized while runs are still missing
+// (a shard, or an interrupted sweep); the tables then hold the runs that
+// are there, and finalizing again after more runs are added rebuilds them.
+func (w *Writer) Finalize(finished time.Time) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := buildTables(w.dir); err != nil {
+		return err
+	}
+	w.prov.Sessions[w.session].Finished = finished
+	return w.writeProvenance()
+}
+
+// checkManifest validates a manifest before it is written.
+func checkManifest(m *Manifest) error {
+	if len(m.Plan) == 0 {
+		return fmt.Errorf("results: the plan has no runs")
+	}
+	seen := make(map[string]bool, len(m.Plan))
+	var dups []string
+	for _, p := range m.Plan {
+		if err := validID(p.ID); err != nil {
+			return err
+		}
+		if seen[p.ID] {
+			dups = append(dups, p.ID)
+		}
+		seen[p.ID] = true
+		if err := checkPoint(p.Point); err != nil {
+			return fmt.Errorf("results: run %s: %v", p.ID, err)
+		}
+	}
+	if len(dups) > 0 {
+		return fmt.Errorf("results: run IDs planned twice: %s", strings.Join(dups, ", "))
+	}
+	names := map[string]bool{}
+	for _, mi := range m.Metrics {
+		if mi.Name == "" || names[mi.Name] {
+			return fmt.Errorf("results: metric %q listed twice or unnamed", mi.Name)
+		}
+		names[mi.Name] = true
+		switch mi.Better {
+		case Lower, Higher, Neutral:
+		default:
+			return fmt.Errorf("results: metric %s: better must be %q, %q or empty, not %q", mi.Name, Lower, Higher, mi.Better)
+		}
+	}
+	return nil
+}
+
+func checkPoint(p Point) error {
+	keys := map[string]bool{}
+	for _, kv := range p {
+		if kv.Key == "" || keys[kv.Key] {
+			return fmt.Errorf("sweep key %q empty or repeated", kv.Key)
+		}
+		keys[kv.Key] = true
+	}
+	return nil
+}
+
+// sameManifest reports how two manifests differ, or nil.
+func sameManifest(a, b *Manifest) error {
+	ab, err := encodeManifest(a)
+	if err != nil {
+		return err
+	}
+	bb, err := encodeManifest(b)
+	if err != nil {
+		return err
+	}
+	switch {
+	case !bytes.Equal(a.SpecGiven, b.SpecGiven):
+		return fmt.Errorf("the spec differs")
+	case !bytes.Equal(a.SpecExpanded, b.SpecExpanded):
+		return fmt.Errorf("the expanded spec differs")
+	case !bytes.Equal(ab, bb):
+		return fmt.Errorf("the manifest differs (version, seed, metrics or plan)")
+	}
+	return nil
+}
+
+func matchesPlan(r *Run, p *PlannedRun) error {
+	if !r.Point.Equal(p.Point) || r.Strategy != p.Strategy || r.Replica != p.Replica || r.Seed != p.Seed {
+		return fmt.Errorf("results: run %s does not match its plan entry (point %s, strategy %s, replica %d, seed %d)",
+			r.ID, p.Point, p.Strategy, p.Replica, p.Seed)
+	}
+	return nil
+}
+
+// checkRun rejects a run with repeated names, which readers could not
+// tell apart.
+func checkRun(r *Run) error {
+	dup := func(what string, names []string) error {
+		seen := map[string]bool{}
+		for _, n := range names {
+			if n == "" || seen[n] {
+				return fmt.Errorf("results: run %s: %s %q empty or repeated", r.ID, what, n)
+			}
+			seen[n] = true
+		}
+		return nil
+	}
+	var ms, hs, vs, cs []string
+	for _, m := range r.Metrics {
+		ms = append(ms, m.Name)
+	}
+	for _, h := range r.Histograms {
+		hs = append(hs, h.Name)
+	}
+	for _, v := range r.Backends {
+		vs = append(vs, v.Name)
+	}
+	if r.Series != nil {
+		if r.Series.Interval <= 0 {
+			return fmt.Errorf("results: run %s: time series interval must be positive", r.ID)
+		}
+		for _, c := range r.Series.Columns {
+			cs = append(cs, c.Name)
+		}
+	}
+	for _, c := range []struct {
+		what  string
+		names []string
+	}{{"metric", ms}, {"histogram", hs}, {"backend vector", vs}, {"series column", cs}} {
+		if err := dup(c.what, c.names); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listRunFiles returns the IDs of the run files in dir/runs in planned
+// order, and fails on a file that belongs to no planned run.
+func listRunFiles(dir string, index map[string]int) ([]string, error) {
+	ents, err := os.ReadDir(filepath.Join(dir, runsDir))
+	if err != nil {
+		return nil, fmt.Errorf("results: %v", err)
+	}
+	var ids, unknown []string
+	for _, e := range ents {
+		name := e.Name()
+		if strings.HasPrefix(name, tmpPrefix) {
+			continue
+		}
+		id, ok := strings.CutSuffix(name, ".json")
+		if _, planned := index[id]; !ok || !planned || e.IsDir() {
+			unknown = append(unknown, name)
+			continue
+		}
+		ids = append(ids, id)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("results: %s/%s holds files of no planned run: %s", dir, runsDir, strings.Join(unknown, ", "))
+	}
+	slices.SortFunc(ids, func(a, b string) int { return index[a] - index[b] })
+	return ids, nil
+}
+
+// readRunFile reads and checks one run's file against its plan entry.
+func readRunFile(dir, id string, p *PlannedRun) (*Run, error) {
+	b, err := os.ReadFile(filepath.Join(dir, runsDir, id+".json"))
+	if err != nil {
+		return nil, fmt.Errorf("results: %v", err)
+	}
+	r, err := decodeRun(b)
+	if err != nil {
+		return nil, fmt.Errorf("results: run %s: %v", id, err)
+	}
+	if r.ID != id {
+		return nil, fmt.Errorf("results: %s/%s.json holds run %q", runsDir, id, r.ID)
+	}
+	if err := matchesPlan(r, p); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
