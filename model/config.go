@@ -37,10 +37,10 @@ func DefaultCPU() CPU {
 	c.Command[workloads.Login] = 3 * ms
 	c.Command[workloads.Select] = ms / 2
 	c.Command[workloads.Status] = ms / 5
-	c.Command[workloads.List] = ms / 3
+	c.Command[workloads.List] = 300 * sim.Microsecond
 	c.Command[workloads.Fetch] = ms
 	c.Command[workloads.FetchBody] = ms / 2
-	c.Command[workloads.Store] = ms / 3
+	c.Command[workloads.Store] = 300 * sim.Microsecond
 	c.Command[workloads.Expunge] = ms / 2
 	c.Command[workloads.Append] = ms / 2
 	c.Command[workloads.Search] = ms

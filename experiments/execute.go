@@ -1,0 +1,55 @@
+package experiments
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"mailsim/model"
+	"mailsim/model/sim"
+	"mailsim/strategies"
+)
+
+// BackendAddrs returns the addresses the backends of a cluster of n get:
+// 10.0.0.1, 10.0.0.2, ... (10.x.y.z beyond 254). A director hashes these
+// addresses, so they are part of a run's identity.
+func BackendAddrs(n int) []netip.Addr {
+	out := make([]netip.Addr, n)
+	for i := range out {
+		v := uint32(0x0a000001) + uint32(i/254)<<8 + uint32(i%254)
+		out[i] = netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+	}
+	return out
+}
+
+// Router builds the named routing strategy over the spec's backends. The
+// strategy's own randomness comes from the run seed's "strategy/<name>"
+// stream, apart from the workload's.
+func (s *Spec) Router(name string, seed uint64) (strategies.Router, error) {
+	addrs := BackendAddrs(s.Cluster.Backends)
+	bs := make([]strategies.Backend, len(addrs))
+	w := strategies.DefaultWeight(name)
+	if w == strategies.DefaultVhostCount {
+		w = s.Dovecot.VhostCount
+	}
+	for i, a := range addrs {
+		bs[i] = strategies.Backend{Addr: a, Weight: w}
+	}
+	var p strategies.Params
+	p.Director.UserExpire = time.Duration(s.Dovecot.DirectorUserExpire)
+	p.Director.LoginProxyMaxReconnects = s.Dovecot.LoginProxyMaxReconnects
+	return strategies.New(name, bs, p, sim.Source(seed, "strategy/"+name))
+}
+
+// Execute runs one strategy on the spec with the given run seed.
+func (s *Spec) Execute(strategy string, seed uint64) (*model.Result, error) {
+	r, err := s.Router(strategy, seed)
+	if err != nil {
+		return nil, err
+	}
+	res, err := model.Run(s.Model(), r, seed)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: %s: %w", strategy, err)
+	}
+	return res, nil
+}

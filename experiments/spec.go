@@ -1,0 +1,286 @@
+package experiments
+
+import (
+	"fmt"
+	"time"
+
+	"mailsim/model"
+	"mailsim/model/sim"
+	"mailsim/nfsmodel"
+	"mailsim/workloads"
+)
+
+// Spec is a mailsim experiment: the cluster, its NFS storage, the
+// workload, the routing strategies to compare, and how to run them. Keys
+// use the real systems' own names (nfs(5) mount options, Dovecot
+// settings) so that values can be copied from production configs.
+type Spec struct {
+	Name        string   `toml:"name" default:"experiment" doc:"short name of the experiment, used in reports"`
+	Description string   `toml:"description" default:"" doc:"the question the experiment answers, shown at the top of its report"`
+	Seed        uint64   `toml:"seed" default:"1" doc:"experiment seed; each run's seed derives from it and the run ID"`
+	Strategies  []string `toml:"strategies" default:"random,per-ip,director,owner-proxy" enum:"random|per-ip|per-ip-consistent|director|director-bounded|director-maglev|owner-proxy" doc:"routing strategies to compare, each run on the same users"`
+	Replicas    int      `toml:"replicas" default:"1" min:"1" max:"1000" doc:"independent replicas of every sweep point and strategy"`
+
+	Run      RunSpec      `toml:"run" doc:"run length and sampling"`
+	Cluster  ClusterSpec  `toml:"cluster" doc:"the IMAP/LMTP backends"`
+	NFS      NFSSpec      `toml:"nfs" doc:"the NFS server and the backends' NFS mounts"`
+	Dovecot  DovecotSpec  `toml:"dovecot" doc:"Dovecot's settings that matter on shared storage"`
+	Workload WorkloadSpec `toml:"workload" doc:"users, their devices and what they do"`
+	Sweep    Sweep        `toml:"sweep" doc:"parameters to vary: dotted key paths mapped to lists of values; every combination is a sweep point"`
+}
+
+// RunSpec sets how long each run is simulated.
+type RunSpec struct {
+	Duration       sim.Time `toml:"duration" default:"1h" gt:"0s" doc:"simulated time measured after warm-up"`
+	Warmup         sim.Time `toml:"warmup" default:"5m" min:"0s" doc:"simulated time before measuring starts, so that caches and sessions reach a steady state"`
+	SampleInterval sim.Time `toml:"sample_interval" default:"10s" gt:"0s" doc:"period of each run's time series"`
+}
+
+// ClusterSpec describes the backends.
+type ClusterSpec struct {
+	Backends             int      `toml:"backends" default:"4" min:"1" max:"4096" doc:"number of IMAP/LMTP backends"`
+	Cores                int      `toml:"cores" default:"8" min:"1" max:"1024" doc:"CPU cores per backend"`
+	CacheBytes           int64    `toml:"cache_bytes" default:"1073741824" min:"0" unit:"bytes" doc:"memory per backend for mailbox working sets (indexes and recent data)"`
+	IndexBytesPerMessage int64    `toml:"index_bytes_per_message" default:"226" min:"0" unit:"bytes" doc:"index working set per message: dovecot-uidlist ~52, dovecot.index.log ~8, dovecot.index 8-12, dovecot.index.cache ~156 (measured on Dovecot 2.3.19)"`
+	ProxyHop             sim.Time `toml:"proxy_hop" default:"200us" min:"0s" doc:"latency a proxy hop (director, owner proxy) adds to every command"`
+	MXHosts              int      `toml:"mx_hosts" default:"4" min:"1" max:"250" doc:"MX hosts delivering over LMTP; each has its own source address"`
+	CPU                  CPUSpec  `toml:"cpu" doc:"CPU demand per command on a backend (model assumptions; replace with measured values)"`
+}
+
+// CPUSpec holds per-command CPU demands.
+type CPUSpec struct {
+	Login            sim.Time `toml:"login" default:"3ms" min:"0s" doc:"LOGIN: authentication and the imap process"`
+	Select           sim.Time `toml:"select" default:"500us" min:"0s" doc:"SELECT, fixed part"`
+	SelectPerMessage sim.Time `toml:"select_per_message" default:"200ns" min:"0s" doc:"SELECT, per message in the folder"`
+	Status           sim.Time `toml:"status" default:"200us" min:"0s" doc:"STATUS"`
+	List             sim.Time `toml:"list" default:"300us" min:"0s" doc:"LIST"`
+	Fetch            sim.Time `toml:"fetch" default:"1ms" min:"0s" doc:"FETCH of message metadata"`
+	FetchBody        sim.Time `toml:"fetch_body" default:"500us" min:"0s" doc:"FETCH of one full body"`
+	Store            sim.Time `toml:"store" default:"300us" min:"0s" doc:"STORE flags"`
+	Expunge          sim.Time `toml:"expunge" default:"500us" min:"0s" doc:"EXPUNGE"`
+	Append           sim.Time `toml:"append" default:"500us" min:"0s" doc:"APPEND"`
+	Search           sim.Time `toml:"search" default:"1ms" min:"0s" doc:"SEARCH, fixed part"`
+	SearchPerMessage sim.Time `toml:"search_per_message" default:"2us" min:"0s" doc:"SEARCH, per message in the folder"`
+	Idle             sim.Time `toml:"idle" default:"100us" min:"0s" doc:"one periodic mailbox check of an IDLE connection"`
+	Logout           sim.Time `toml:"logout" default:"200us" min:"0s" doc:"LOGOUT"`
+	Deliver          sim.Time `toml:"deliver" default:"1ms" min:"0s" doc:"one LMTP delivery"`
+	TLSHandshake     sim.Time `toml:"tls_handshake" default:"2ms" min:"0s" doc:"a TLS handshake, paid where TLS terminates (backend, owner proxy or director)"`
+	ProxyLogin       sim.Time `toml:"proxy_login" default:"1ms" min:"0s" doc:"a proxy's work to authenticate and set up a proxied connection"`
+}
+
+// NFSSpec describes the NFS server and the mounts.
+type NFSSpec struct {
+	Threads     int           `toml:"threads" default:"8" min:"1" max:"65536" doc:"NFS server threads (Linux nfsd's default count is 8, RPCNFSDCOUNT)"`
+	RTT         sim.Time      `toml:"rtt" default:"500us" min:"0s" doc:"network round trip to the server: 40-60 us on loopback; a filer over a LAN under load adds 0.2-2 ms (MEASURED.md)"`
+	BytesPerSec float64       `toml:"bytes_per_sec" default:"400000000" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
+	Service     ServiceSpec   `toml:"service" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
+	Client      NFSClientSpec `toml:"client" doc:"the backends' NFS mount options, as in nfs(5)"`
+}
+
+// ServiceSpec holds per-procedure service times.
+type ServiceSpec struct {
+	Getattr             sim.Time `toml:"getattr" default:"50us" min:"0s" doc:"GETATTR: an empty RPC costs 40-60 us"`
+	Lookup              sim.Time `toml:"lookup" default:"50us" min:"0s" doc:"LOOKUP"`
+	Access              sim.Time `toml:"access" default:"50us" min:"0s" doc:"ACCESS"`
+	Read                sim.Time `toml:"read" default:"60us" min:"0s" doc:"READ, per call before payload"`
+	Write               sim.Time `toml:"write" default:"80us" min:"0s" doc:"WRITE, per call before payload"`
+	Commit              sim.Time `toml:"commit" default:"184us" min:"0s" doc:"COMMIT: fsync p50 184 us on ext4"`
+	Create              sim.Time `toml:"create" default:"120us" min:"0s" doc:"CREATE"`
+	Remove              sim.Time `toml:"remove" default:"130us" min:"0s" doc:"REMOVE: unlink 112-148 us on ext4"`
+	Rename              sim.Time `toml:"rename" default:"120us" min:"0s" doc:"RENAME"`
+	Setattr             sim.Time `toml:"setattr" default:"50us" min:"0s" doc:"SETATTR"`
+	Readdir             sim.Time `toml:"readdir" default:"60us" min:"0s" doc:"READDIR, per reply"`
+	ReaddirPerEntry     sim.Time `toml:"readdir_per_entry" default:"1700ns" min:"0s" doc:"READDIR, per entry: 1.4-2.0 us"`
+	Readdirplus         sim.Time `toml:"readdirplus" default:"60us" min:"0s" doc:"READDIRPLUS, per reply"`
+	ReaddirplusPerEntry sim.Time `toml:"readdirplus_per_entry" default:"4500ns" min:"0s" doc:"READDIRPLUS, per entry: 3.6-5.4 us"`
+	Lock                sim.Time `toml:"lock" default:"50us" min:"0s" doc:"NLM lock"`
+	Unlock              sim.Time `toml:"unlock" default:"50us" min:"0s" doc:"NLM unlock"`
+}
+
+// NFSClientSpec holds nfs(5) mount options.
+type NFSClientSpec struct {
+	Acregmin    sim.Time `toml:"acregmin" default:"3s" min:"0s" doc:"minimum attribute cache time for regular files (nfs(5) acregmin, default 3 s)"`
+	Acregmax    sim.Time `toml:"acregmax" default:"60s" min:"0s" doc:"maximum attribute cache time for regular files (nfs(5) acregmax, default 60 s)"`
+	Acdirmin    sim.Time `toml:"acdirmin" default:"30s" min:"0s" doc:"minimum attribute cache time for directories (nfs(5) acdirmin, default 30 s)"`
+	Acdirmax    sim.Time `toml:"acdirmax" default:"60s" min:"0s" doc:"maximum attribute cache time for directories (nfs(5) acdirmax, default 60 s)"`
+	Actimeo     string   `toml:"actimeo" default:"" doc:"when set (e.g. \"0s\", \"60s\"), sets acregmin, acregmax, acdirmin and acdirmax to the same value, as nfs(5) actimeo does"`
+	Noac        bool     `toml:"noac" default:"false" doc:"no attribute caching and synchronous writes (nfs(5) noac)"`
+	Lookupcache string   `toml:"lookupcache" default:"all" enum:"all|pos|none" doc:"nfs(5) lookupcache"`
+	Nocto       bool     `toml:"nocto" default:"false" doc:"turn off close-to-open consistency (nfs(5) nocto; cto, the default, revalidates on every open)"`
+	Nordirplus  bool     `toml:"nordirplus" default:"false" doc:"list directories with READDIR instead of READDIRPLUS (nfs(5) nordirplus; Dovecot recommends it)"`
+	Rsize       int64    `toml:"rsize" default:"1048576" min:"4096" unit:"bytes" doc:"largest READ and WRITE payload (nfs(5) rsize/wsize; Linux negotiates up to 1 MiB)"`
+}
+
+// DovecotSpec holds Dovecot settings.
+type DovecotSpec struct {
+	MailNFSStorage           bool     `toml:"mail_nfs_storage" default:"false" doc:"flush NFS caches around mail file access (Dovecot mail_nfs_storage, default no)"`
+	MailNFSIndex             bool     `toml:"mail_nfs_index" default:"false" doc:"flush NFS caches around index file access (Dovecot mail_nfs_index, default no)"`
+	MailFsync                string   `toml:"mail_fsync" default:"optimized" enum:"always|optimized|never" doc:"when to fsync (Dovecot mail_fsync, default optimized; always is recommended on NFS)"`
+	LMTPIndexUpdate          bool     `toml:"lmtp_index_update" default:"true" doc:"LMTP deliveries update the index files, as Dovecot's LMTP does unless the delivery uses INDEX=MEMORY"`
+	MailboxIdleCheckInterval sim.Time `toml:"mailbox_idle_check_interval" default:"30s" gt:"0s" doc:"how often an IDLE connection's mailbox is re-checked (Dovecot mailbox_idle_check_interval, default 30 s)"`
+	DirectorUserExpire       sim.Time `toml:"director_user_expire" default:"15m" min:"10s" doc:"how long the director keeps a user's backend after the user's last request (Dovecot director_user_expire, default 15 min; at least 10 s)"`
+	VhostCount               int      `toml:"vhost_count" default:"100" min:"1" max:"1000" doc:"director ring points per backend (Dovecot's default 100; doveadm refuses more than 1000)"`
+	LoginProxyMaxReconnects  int      `toml:"login_proxy_max_reconnects" default:"3" min:"0" doc:"reconnect attempts of a proxied login to a backend, 1 s apart (Dovecot login_proxy_max_reconnects, default 3)"`
+}
+
+// WorkloadSpec describes users and their behaviour.
+type WorkloadSpec struct {
+	Users                int            `toml:"users" default:"3000" min:"1" max:"100000000" doc:"number of accounts"`
+	Domain               string         `toml:"domain" default:"example.net" doc:"mail domain of the generated user names"`
+	Folders              int            `toml:"folders" default:"4" min:"0" max:"100" doc:"folders per user besides INBOX"`
+	InboxMessagesMedian  float64        `toml:"inbox_messages_median" default:"1500" min:"0" doc:"median INBOX message count (log-normal)"`
+	InboxMessagesSigma   float64        `toml:"inbox_messages_sigma" default:"1.2" min:"0" doc:"sigma of log INBOX message count"`
+	FolderMessagesMedian float64        `toml:"folder_messages_median" default:"300" min:"0" doc:"median message count of other folders (log-normal)"`
+	FolderMessagesSigma  float64        `toml:"folder_messages_sigma" default:"1.5" min:"0" doc:"sigma of log message count of other folders"`
+	MaxFolderMessages    int            `toml:"max_folder_messages" default:"100000" min:"0" doc:"cap on any folder's messages; real ISPs have folders of up to ~100,000 (FACTS.md 1.4)"`
+	MessageBytesMean     float64        `toml:"message_bytes_mean" default:"76700" gt:"0" unit:"bytes" doc:"mean message size: ~76.7 KB in an 18.6-million-message corporate corpus (FACTS.md 1.4)"`
+	AggressiveFraction   float64        `toml:"aggressive_fraction" default:"0.1" min:"0" max:"1" doc:"share of users with imaptest's aggressive profile (10 %; the rest are normal)"`
+	Desktop              float64        `toml:"desktop" default:"0.7" min:"0" max:"1" doc:"share of users with a desktop client"`
+	Phone                float64        `toml:"phone" default:"0.6" min:"0" max:"1" doc:"share of users with a phone"`
+	Webmail              float64        `toml:"webmail" default:"0.3" min:"0" max:"1" doc:"share of users who use webmail"`
+	CarrierNATIPs        int            `toml:"carrier_nat_ips" default:"16" min:"1" max:"250" doc:"carrier-grade NAT addresses shared by all phones"`
+	WebmailFrontends     int            `toml:"webmail_frontends" default:"2" min:"1" max:"200" doc:"webmail front ends; all webmail sessions come from their addresses"`
+	DesktopConnections   int            `toml:"desktop_connections" default:"2" min:"1" max:"10" doc:"IMAP connections a desktop client holds (imaptest client profiles: up to 2, with IDLE)"`
+	ListProbability      float64        `toml:"list_probability" default:"0.5" min:"0" max:"1" doc:"chance a session starts with LIST (imaptest LIST 50 %)"`
+	Normal               BehaviorSpec   `toml:"normal" doc:"imaptest's normal user (90 % by default)"`
+	Aggressive           AggressiveSpec `toml:"aggressive" doc:"imaptest's aggressive user (10 % by default)"`
+	Mix                  MixSpec        `toml:"mix" doc:"relative weights of the commands a client sends after login and SELECT (from imaptest's state probabilities)"`
+}
+
+// BehaviorSpec is one class of user. Its defaults are imaptest's normal
+// profile; the aggressive section of the default spec sets its own.
+type BehaviorSpec struct {
+	MailSessionLength         sim.Time `toml:"mail_session_length" default:"20m" gt:"0s" doc:"mean session length (imaptest mail_session_length: normal 20 min, aggressive 3 min)"`
+	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" default:"10s" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: normal 10 s, aggressive 1 s)"`
+	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"2m" min:"0s" doc:"mean pause between a device's sessions"`
+	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"120s" min:"0s" doc:"mean time between deliveries to the user, 0 for none (imaptest mail_inbox_delivery_interval: normal 120 s, aggressive 5 s)"`
+}
+
+// AggressiveSpec is the aggressive class of user, with imaptest's
+// aggressive profile as its defaults.
+type AggressiveSpec struct {
+	MailSessionLength         sim.Time `toml:"mail_session_length" default:"3m" gt:"0s" doc:"mean session length (imaptest mail_session_length: aggressive 3 min)"`
+	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" default:"1s" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: aggressive 1 s)"`
+	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"10s" min:"0s" doc:"mean pause between a device's sessions"`
+	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"5s" min:"0s" doc:"mean time between deliveries to the user, 0 for none (imaptest mail_inbox_delivery_interval: aggressive 5 s)"`
+}
+
+// MixSpec weights the command mix.
+type MixSpec struct {
+	Status    float64 `toml:"status" default:"50" min:"0" doc:"STATUS (imaptest 50 %)"`
+	Fetch     float64 `toml:"fetch" default:"100" min:"0" doc:"FETCH of metadata (imaptest 100 %)"`
+	FetchBody float64 `toml:"fetch_body" default:"100" min:"0" doc:"FETCH of one full body (imaptest FETCH2 100 %)"`
+	Store     float64 `toml:"store" default:"50" min:"0" doc:"STORE flags (imaptest 50 %)"`
+	Expunge   float64 `toml:"expunge" default:"50" min:"0" doc:"EXPUNGE"`
+	Append    float64 `toml:"append" default:"50" min:"0" doc:"APPEND"`
+	Search    float64 `toml:"search" default:"10" min:"0" doc:"SEARCH"`
+	Select    float64 `toml:"select" default:"20" min:"0" doc:"SELECT of another folder"`
+}
+
+// Validate checks rules that span several keys.
+func (s *Spec) Validate() []FieldError {
+	var errs []FieldError
+	c := s.NFS.Client
+	if c.Actimeo != "" {
+		if _, err := parseDuration(c.Actimeo); err != nil {
+			errs = append(errs, FieldError{Path: "nfs.client.actimeo", Msg: fmt.Sprintf("actimeo %q is not a duration such as \"0s\" or \"60s\"", c.Actimeo)})
+		}
+	} else {
+		if c.Acregmin > c.Acregmax {
+			errs = append(errs, FieldError{Path: "nfs.client.acregmin", Msg: fmt.Sprintf("acregmin %v exceeds acregmax %v", c.Acregmin, c.Acregmax)})
+		}
+		if c.Acdirmin > c.Acdirmax {
+			errs = append(errs, FieldError{Path: "nfs.client.acdirmin", Msg: fmt.Sprintf("acdirmin %v exceeds acdirmax %v", c.Acdirmin, c.Acdirmax)})
+		}
+	}
+	w := s.Workload
+	if w.Desktop+w.Phone+w.Webmail <= 0 {
+		errs = append(errs, FieldError{Path: "workload.desktop", Msg: "at least one of desktop, phone and webmail must be positive"})
+	}
+	if len(s.Strategies) == 0 {
+		errs = append(errs, FieldError{Path: "strategies", Msg: "name at least one strategy"})
+	}
+	return errs
+}
+
+// parseDuration parses an optional duration key such as actimeo.
+func parseDuration(s string) (sim.Time, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, err
+	}
+	if d < 0 {
+		return 0, fmt.Errorf("negative duration %v", d)
+	}
+	return sim.Time(d), nil
+}
+
+// Model returns the model configuration the spec describes.
+func (s *Spec) Model() model.Config {
+	cfg := model.Config{
+		Backends:             s.Cluster.Backends,
+		Cores:                s.Cluster.Cores,
+		CacheBytes:           s.Cluster.CacheBytes,
+		IndexBytesPerMessage: s.Cluster.IndexBytesPerMessage,
+		ProxyHop:             s.Cluster.ProxyHop,
+		MXHosts:              s.Cluster.MXHosts,
+		Duration:             s.Run.Duration,
+		Warmup:               s.Run.Warmup,
+		SampleInterval:       s.Run.SampleInterval,
+	}
+	cp := s.Cluster.CPU
+	cmd := &cfg.CPU.Command
+	cmd[workloads.Login], cmd[workloads.Select], cmd[workloads.Status] = cp.Login, cp.Select, cp.Status
+	cmd[workloads.List], cmd[workloads.Fetch], cmd[workloads.FetchBody] = cp.List, cp.Fetch, cp.FetchBody
+	cmd[workloads.Store], cmd[workloads.Expunge], cmd[workloads.Append] = cp.Store, cp.Expunge, cp.Append
+	cmd[workloads.Search], cmd[workloads.Idle], cmd[workloads.Logout] = cp.Search, cp.Idle, cp.Logout
+	cmd[workloads.Deliver] = cp.Deliver
+	cfg.CPU.SelectPerMessage, cfg.CPU.SearchPerMessage = cp.SelectPerMessage, cp.SearchPerMessage
+	cfg.CPU.TLSHandshake, cfg.CPU.ProxyLogin = cp.TLSHandshake, cp.ProxyLogin
+
+	n := s.NFS
+	cfg.Server = nfsmodel.Server{
+		Threads: n.Threads, RTT: n.RTT, BytesPerSec: n.BytesPerSec,
+		ReaddirPerEntry: n.Service.ReaddirPerEntry, ReaddirplusPerEntry: n.Service.ReaddirplusPerEntry,
+	}
+	sv := n.Service
+	cfg.Server.Service = [nfsmodel.NumOps]sim.Time{
+		nfsmodel.GETATTR: sv.Getattr, nfsmodel.LOOKUP: sv.Lookup, nfsmodel.ACCESS: sv.Access,
+		nfsmodel.READ: sv.Read, nfsmodel.WRITE: sv.Write, nfsmodel.COMMIT: sv.Commit,
+		nfsmodel.CREATE: sv.Create, nfsmodel.REMOVE: sv.Remove, nfsmodel.RENAME: sv.Rename,
+		nfsmodel.SETATTR: sv.Setattr, nfsmodel.READDIR: sv.Readdir, nfsmodel.READDIRPLUS: sv.Readdirplus,
+		nfsmodel.LOCK: sv.Lock, nfsmodel.UNLOCK: sv.Unlock,
+	}
+	c := n.Client
+	cfg.Mount = nfsmodel.Mount{
+		Acregmin: c.Acregmin, Acregmax: c.Acregmax, Acdirmin: c.Acdirmin, Acdirmax: c.Acdirmax,
+		Noac: c.Noac, Lookupcache: nfsmodel.Lookupcache(c.Lookupcache), Nocto: c.Nocto,
+		Nordirplus: c.Nordirplus, Rsize: c.Rsize,
+	}
+	if c.Actimeo != "" {
+		if t, err := parseDuration(c.Actimeo); err == nil {
+			cfg.Mount.SetActimeo(t)
+		}
+	}
+	d := s.Dovecot
+	cfg.Dovecot = nfsmodel.Dovecot{MailNFSStorage: d.MailNFSStorage, MailNFSIndex: d.MailNFSIndex, MailFsync: d.MailFsync, LMTPIndexUpdate: d.LMTPIndexUpdate}
+
+	w := s.Workload
+	cfg.Population = workloads.Population{
+		Users: w.Users, Domain: w.Domain, Folders: w.Folders,
+		InboxMessagesMedian: w.InboxMessagesMedian, InboxMessagesSigma: w.InboxMessagesSigma,
+		FolderMessagesMedian: w.FolderMessagesMedian, FolderMessagesSigma: w.FolderMessagesSigma,
+		MaxFolderMessages: w.MaxFolderMessages, MessageBytesMean: w.MessageBytesMean,
+		AggressiveFraction: w.AggressiveFraction, Desktop: w.Desktop, Phone: w.Phone, Webmail: w.Webmail,
+		CarrierNATPools: w.CarrierNATIPs, WebmailFrontends: w.WebmailFrontends, DesktopConnections: w.DesktopConnections,
+	}
+	beh := func(b BehaviorSpec) workloads.Behavior {
+		return workloads.Behavior{SessionLength: b.MailSessionLength, ActionDelay: b.MailActionRepeatDelay, Reconnect: b.ReconnectDelay, DeliveryInterval: b.MailInboxDeliveryInterval}
+	}
+	cfg.Profile = workloads.Profile{Normal: beh(w.Normal), Aggressive: beh(BehaviorSpec(w.Aggressive)), IdleCheckInterval: d.MailboxIdleCheckInterval, ListProbability: w.ListProbability}
+	mx := &cfg.Profile.Mix
+	mx[workloads.Status], mx[workloads.Fetch], mx[workloads.FetchBody] = w.Mix.Status, w.Mix.Fetch, w.Mix.FetchBody
+	mx[workloads.Store], mx[workloads.Expunge], mx[workloads.Append] = w.Mix.Store, w.Mix.Expunge, w.Mix.Append
+	mx[workloads.Search], mx[workloads.Select] = w.Mix.Search, w.Mix.Select
+	return cfg
+}
