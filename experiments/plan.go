@@ -58,7 +58,7 @@ func Plan[T any](base T, d Design) ([]Run[T], error) {
 		seen[s] = true
 	}
 	points := d.Sweep.Points()
-	wp, wr := digits(len(points)-1), digits(d.Replicas-1)
+	wp, wr := digits(len(points)), digits(d.Replicas)
 	runs := make([]Run[T], 0, len(points)*len(d.Strategies)*d.Replicas)
 	for _, p := range points {
 		spec, err := Apply(base, p)
@@ -86,7 +86,8 @@ func Plan[T any](base T, d Design) ([]Run[T], error) {
 	return runs, nil
 }
 
-// digits is the number of decimal digits of n ≥ 0.
+// digits is the number of decimal digits of n ≥ 0: IDs are zero-padded to
+// the width of the count, so 10 points are p00 to p09.
 func digits(n int) int {
 	return len(strconv.Itoa(max(n, 0)))
 }

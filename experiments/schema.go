@@ -43,13 +43,13 @@ var (
 
 // field describes one key of a spec struct.
 type field struct {
-	name  string
+	name   string
 	goName string
-	index []int
-	typ   reflect.Type
-	kind  kind
-	doc   string
-	unit  string
+	index  []int
+	typ    reflect.Type
+	kind   kind
+	doc    string
+	unit   string
 
 	defText string // the default tag, as written
 	hasDef  bool
