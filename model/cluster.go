@@ -231,13 +231,22 @@ func (cl *cluster) Handle(e sim.Event) {
 			cl.nfsStart(int32(e.Obj), c)
 		}
 	case evNFSDone:
-		cl.s.After(cl.cfg.Server.RTT/2, evNFSReply, e.Obj, 0)
 		if next, ok := cl.nfs.depart(); ok {
 			cl.nfsStart(next, &cl.conns[next])
 		}
-	case evNFSReply:
+		// The reply travels back for half a round trip. The backend sends
+		// its next call at once, so that call reaches the server a whole
+		// round trip after this one finished; only after its last call does
+		// the connection need an event when the reply arrives.
 		c := &cl.conns[e.Obj]
 		c.opAt++
+		if c.opAt < len(c.ops) {
+			cl.s.After(cl.cfg.Server.RTT, evNFSArrive, e.Obj, 0)
+		} else {
+			cl.s.After(cl.cfg.Server.RTT/2, evNFSReply, e.Obj, 0)
+		}
+	case evNFSReply:
+		c := &cl.conns[e.Obj]
 		cl.advance(int32(e.Obj), c)
 	case evCPUDone:
 		c := &cl.conns[e.Obj]
@@ -347,13 +356,11 @@ func (cl *cluster) begin(id int32, c *conn, cmd workloads.Command, mb int32) {
 
 // route asks the strategy where the connection goes and opens it there.
 func (cl *cluster) route(id int32, c *conn) bool {
-	ip := cl.mxIPs[0]
-	proto := strategies.LMTP
+	// A delivery comes from one of the MX hosts, an IMAP login from the
+	// device's own address.
+	ip, proto := cl.mxIPs[int(c.user)%len(cl.mxIPs)], strategies.LMTP
 	if c.dev >= 0 {
-		ip = cl.devices[c.dev].ip
-		proto = strategies.IMAP
-	} else {
-		ip = cl.mxIPs[int(c.user)%len(cl.mxIPs)]
+		ip, proto = cl.devices[c.dev].ip, strategies.IMAP
 	}
 	c.req = strategies.Request{Now: time.Duration(cl.s.Now()), User: cl.site.Users[c.user].Name, ClientIP: ip, Proto: proto}
 	d := cl.router.Route(c.req)
@@ -456,7 +463,7 @@ func (cl *cluster) complete(id int32, c *conn) {
 		cl.s.After(cl.cfg.Profile.IdleCheckInterval, evIdleCheck, uint32(id), int64(c.gen))
 		return
 	}
-	cl.s.After(0, evCommand, uint32(id), 0)
+	cl.command(id)
 }
 
 func (cl *cluster) closeConn(id int32, c *conn) {

@@ -2,6 +2,7 @@ package model
 
 import (
 	"hash/fnv"
+	"reflect"
 	"testing"
 	"time"
 
@@ -58,5 +59,32 @@ func TestRunSmoke(t *testing.T) {
 		if rr && res.UsersMultiBackend == 0 {
 			t.Errorf("round-robin routing should put multi-device users on several backends")
 		}
+	}
+}
+
+func TestRunIsDeterministic(t *testing.T) {
+	cfg := smallConfig()
+	a, err := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 7)
+	c, _ := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 8)
+	if !reflect.DeepEqual(a, b) {
+		t.Fatal("same seed gave different results")
+	}
+	if reflect.DeepEqual(a.Latency, c.Latency) {
+		t.Fatal("different seeds gave identical latencies")
+	}
+}
+
+func TestPinnedUsersNeverConflict(t *testing.T) {
+	cfg := smallConfig()
+	res, err := Run(cfg, &userHashRouter{n: cfg.Backends}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.StaleReads != 0 || res.ConflictingWrites != 0 {
+		t.Fatalf("users pinned to one backend (deliveries included) saw %d stale reads and %d conflicting writes", res.StaleReads, res.ConflictingWrites)
 	}
 }

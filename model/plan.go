@@ -8,10 +8,9 @@ import (
 
 // Attribute-cache object IDs: each folder has an index (a regular file) and
 // a Maildir new/ directory; each user has a mail root directory.
-func idxKey(mb int32) uint64   { return uint64(mb) << 2 }
-func dirKey(mb int32) uint64   { return uint64(mb)<<2 | 1 }
-func rootKey(u int32) uint64   { return uint64(u)<<2 | 2 }
-func ceilDiv(a, b int64) int64 { return (a + b - 1) / b }
+func idxKey(mb int32) uint64 { return uint64(mb) << 2 }
+func dirKey(mb int32) uint64 { return uint64(mb)<<2 | 1 }
+func rootKey(u int32) uint64 { return uint64(u)<<2 | 2 }
 
 func (c *conn) call(op nfsmodel.Op, bytes int64, entries int32) {
 	c.ops = append(c.ops, nfsReq{op: op, bytes: bytes, entries: entries})

@@ -1,0 +1,99 @@
+package experiments
+
+import (
+	"time"
+
+	"mailsim/model"
+	"mailsim/results"
+	"mailsim/workloads"
+)
+
+// metricInfo describes the model's scalar metrics for tables and reports,
+// in the order model.Result.Metrics reports them.
+var metricInfo = map[string]results.MetricInfo{
+	"imap.latency.p50":     {Better: results.Lower, Doc: "median latency of client IMAP commands"},
+	"imap.latency.p99":     {Better: results.Lower, Doc: "99th percentile latency of client IMAP commands"},
+	"imap.latency.mean":    {Better: results.Lower, Doc: "mean latency of client IMAP commands"},
+	"imap.commands_per_s":  {Better: results.Neutral, Doc: "client IMAP commands per second"},
+	"lmtp.latency.p99":     {Better: results.Lower, Doc: "99th percentile latency of LMTP deliveries"},
+	"nfs.ops_per_s":        {Better: results.Lower, Doc: "NFS calls per second at the server"},
+	"nfs.getattr_per_s":    {Better: results.Lower, Doc: "GETATTR calls per second at the server"},
+	"nfs.utilization":      {Better: results.Lower, Doc: "busy fraction of the NFS server threads"},
+	"cache.hit_ratio":      {Better: results.Higher, Doc: "backend memory-cache hit ratio for mailbox working sets"},
+	"stale_reads":          {Better: results.Lower, Doc: "commands that acted on index attributes older than another backend's change"},
+	"conflicting_writes":   {Better: results.Lower, Doc: "index writes from a stale view or racing another backend's write"},
+	"users_multi_backend":  {Better: results.Lower, Doc: "users with IMAP connections on two or more backends at once"},
+	"failed_logins":        {Better: results.Lower, Doc: "logins and deliveries that could not be placed"},
+	"load_imbalance":       {Better: results.Lower, Doc: "busiest backend's commands over the mean (1 = even)"},
+	"backend.cpu_util.max": {Better: results.Lower, Doc: "CPU utilisation of the busiest backend"},
+	"proxy.cpu_s":          {Better: results.Lower, Doc: "CPU seconds spent in a separate proxy tier (directors)"},
+}
+
+// MetricInfos lists the scalar metrics of a run of the model, with units,
+// directions and descriptions, in table order.
+func MetricInfos() []results.MetricInfo {
+	var out []results.MetricInfo
+	for _, m := range (&model.Result{Backends: make([]model.BackendResult, 1)}).Metrics() {
+		info, ok := metricInfo[m.Name]
+		if !ok {
+			info = results.MetricInfo{Better: results.Lower, Doc: "99th percentile latency of " + m.Name}
+		}
+		info.Name, info.Unit = m.Name, m.Unit
+		out = append(out, info)
+	}
+	return out
+}
+
+// Record turns a run's model result into its result-set record.
+func Record(run Run[Spec], res *model.Result) *results.Run {
+	r := &results.Run{PlannedRun: planned(run)}
+	for _, m := range res.Metrics() {
+		r.Metrics = append(r.Metrics, results.Metric{Name: m.Name, Unit: m.Unit, Value: m.Value})
+	}
+	for c := range workloads.NumCommands {
+		if res.Latency[c].N > 0 {
+			r.Histograms = append(r.Histograms, results.Histogram{Name: "latency/" + c.String(), Unit: "s", Hist: res.Latency[c]})
+		}
+	}
+	n := len(res.Backends)
+	vec := func(name, unit string, f func(b model.BackendResult) float64) {
+		v := results.Vector{Name: name, Unit: unit, Values: make([]float64, n)}
+		for i, b := range res.Backends {
+			v.Values[i] = f(b)
+		}
+		r.Backends = append(r.Backends, v)
+	}
+	vec("backend.commands", "", func(b model.BackendResult) float64 { return float64(b.Commands) })
+	vec("backend.cpu_util", "", func(b model.BackendResult) float64 { return b.CPUUtilization })
+	vec("backend.logins", "", func(b model.BackendResult) float64 { return float64(b.Logins) })
+	vec("backend.max_connections", "", func(b model.BackendResult) float64 { return float64(b.MaxConnections) })
+	vec("backend.cache_hit_ratio", "", func(b model.BackendResult) float64 {
+		if b.CacheHits+b.CacheMisses == 0 {
+			return 0
+		}
+		return float64(b.CacheHits) / float64(b.CacheHits+b.CacheMisses)
+	})
+	if len(res.Series) > 0 {
+		s := &results.Series{Start: time.Duration(run.Spec.Run.Warmup), Interval: time.Duration(run.Spec.Run.SampleInterval)}
+		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "conflicting_writes"}, {Name: "failed_logins"}}
+		var prev model.Sample
+		for _, x := range res.Series {
+			cols[0].Values = append(cols[0].Values, float64(x.Connections))
+			cols[1].Values = append(cols[1].Values, float64(x.StaleReads-prev.StaleReads))
+			cols[2].Values = append(cols[2].Values, float64(x.ConflictingWrites-prev.ConflictingWrites))
+			cols[3].Values = append(cols[3].Values, float64(x.FailedLogins-prev.FailedLogins))
+			prev = x
+		}
+		s.Columns = cols
+		r.Series = s
+	}
+	return r
+}
+
+func planned(run Run[Spec]) results.PlannedRun {
+	p := results.PlannedRun{ID: run.ID, Strategy: run.Strategy, Replica: run.Replica, Seed: run.Seed}
+	for _, s := range run.Point.Settings {
+		p.Point = append(p.Point, results.Param{Key: s.Path, Value: s.Label})
+	}
+	return p
+}
