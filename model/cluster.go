@@ -220,7 +220,7 @@ func (cl *cluster) expGap(r *rand.Rand, mean sim.Time) sim.Time {
 
 // Handle dispatches one event.
 func (cl *cluster) Handle(e sim.Event) {
-	switch e.Kind {
+	switch e.Kind() {
 	case evSessionStart:
 		cl.sessionStart(int32(e.Obj))
 	case evCommand:
@@ -259,7 +259,7 @@ func (cl *cluster) Handle(e sim.Event) {
 		cl.complete(int32(e.Obj), c)
 	case evIdleCheck:
 		c := &cl.conns[e.Obj]
-		if c.dev >= 0 && c.idle && int64(c.gen) == e.Arg {
+		if c.dev >= 0 && c.idle && c.gen == e.Arg {
 			cmd := workloads.Idle
 			if cl.s.Now() >= cl.devices[c.dev].ends {
 				cmd = workloads.Logout
@@ -460,7 +460,7 @@ func (cl *cluster) complete(id int32, c *conn) {
 		c.selected = c.target
 	}
 	if c.idle && c.phase == workloads.PhaseLoop {
-		cl.s.After(cl.cfg.Profile.IdleCheckInterval, evIdleCheck, uint32(id), int64(c.gen))
+		cl.s.After(cl.cfg.Profile.IdleCheckInterval, evIdleCheck, uint32(id), c.gen)
 		return
 	}
 	cl.command(id)

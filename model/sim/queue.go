@@ -1,25 +1,33 @@
 package sim
 
-// Event is one scheduled occurrence. It is a small value (32 bytes): the
-// model encodes what happens in Kind, which entity it concerns in Obj, and
-// one word of payload in Arg. Events never carry pointers or interfaces, so
-// scheduling one allocates nothing once the heap has grown to its working
-// size.
+// Event is one scheduled occurrence. It is a small value (24 bytes): the
+// model encodes what happens in its kind, which entity it concerns in Obj,
+// and one word of payload in Arg. Events never carry pointers or
+// interfaces, so scheduling one allocates nothing once the heap has grown
+// to its working size.
 type Event struct {
-	At   Time   // when the event happens
-	seq  uint64 // scheduling order; breaks ties between equal times
-	Kind uint32 // model-defined event type
-	Obj  uint32 // model-defined entity index (a connection, a backend, ...)
-	Arg  int64  // model-defined payload
+	At Time // when the event happens
+	// key holds the scheduling sequence number in its upper 48 bits and
+	// the kind in its lower 16: comparing keys compares sequence numbers,
+	// which are unique, so (At, key) orders events as (time, sequence).
+	key uint64
+	Obj uint32 // model-defined entity index (a connection, a backend, ...)
+	Arg uint32 // model-defined payload
 }
+
+// MaxKind is the largest event kind a model may use.
+const MaxKind = 1<<16 - 1
+
+// Kind returns the model-defined event type.
+func (e Event) Kind() uint32 { return uint32(e.key & MaxKind) }
 
 // Seq returns the event's sequence number: the order in which it was
 // scheduled within its run. Events at equal times are dispatched in
 // sequence order.
-func (e Event) Seq() uint64 { return e.seq }
+func (e Event) Seq() uint64 { return e.key >> 16 }
 
 func (e *Event) before(o *Event) bool {
-	return e.At < o.At || (e.At == o.At && e.seq < o.seq)
+	return e.At < o.At || (e.At == o.At && e.key < o.key)
 }
 
 // queue is a 4-ary min-heap of events ordered by (At, seq). A 4-ary heap is
@@ -49,23 +57,38 @@ func (q *queue) pop() Event {
 	top := h[0]
 	n := len(h) - 1
 	last := h[n]
-	q.h = h[:n]
+	h = h[:n]
+	q.h = h
 	if n == 0 {
 		return top
 	}
-	h = h[:n]
 	i := 0
 	for {
 		c := 4*i + 1
+		if c+3 < n {
+			// All four children exist: find the smallest without a loop.
+			m, m2 := c, c+2
+			if h[c+1].before(&h[c]) {
+				m = c + 1
+			}
+			if h[c+3].before(&h[c+2]) {
+				m2 = c + 3
+			}
+			if h[m2].before(&h[m]) {
+				m = m2
+			}
+			if !h[m].before(&last) {
+				break
+			}
+			h[i] = h[m]
+			i = m
+			continue
+		}
 		if c >= n {
 			break
 		}
 		m := c
-		end := c + 4
-		if end > n {
-			end = n
-		}
-		for j := c + 1; j < end; j++ {
+		for j := c + 1; j < n; j++ {
 			if h[j].before(&h[m]) {
 				m = j
 			}

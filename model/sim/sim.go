@@ -27,26 +27,29 @@ func (s *Sim) Pending() int { return len(s.q.h) }
 // Dispatched returns the number of events dispatched so far.
 func (s *Sim) Dispatched() uint64 { return s.done }
 
-// Schedule adds an event at absolute time at. Scheduling in the past is a
-// model bug and panics.
-func (s *Sim) Schedule(at Time, kind, obj uint32, arg int64) {
-	if at < s.now {
-		s.past(at, kind)
+// Schedule adds an event of the given kind (at most [MaxKind]) at absolute
+// time at. Scheduling in the past is a model bug and panics.
+func (s *Sim) Schedule(at Time, kind, obj, arg uint32) {
+	if at < s.now || kind > MaxKind {
+		s.bad(at, kind)
 	}
 	s.seq++
-	s.q.push(Event{At: at, seq: s.seq, Kind: kind, Obj: obj, Arg: arg})
+	s.q.push(Event{At: at, key: s.seq<<16 | uint64(kind), Obj: obj, Arg: arg})
 }
 
-// past reports a model bug; it is kept out of Schedule so that Schedule
-// stays small enough to inline.
+// bad reports a model bug; it is kept out of Schedule so that Schedule
+// stays small.
 //
 //go:noinline
-func (s *Sim) past(at Time, kind uint32) {
+func (s *Sim) bad(at Time, kind uint32) {
+	if kind > MaxKind {
+		panic(fmt.Sprintf("sim: event kind %d exceeds MaxKind", kind))
+	}
 	panic(fmt.Sprintf("sim: event kind %d scheduled at %v, before now %v", kind, at, s.now))
 }
 
 // After schedules an event d after the current time.
-func (s *Sim) After(d Time, kind, obj uint32, arg int64) {
+func (s *Sim) After(d Time, kind, obj, arg uint32) {
 	s.Schedule(s.now+d, kind, obj, arg)
 }
 

@@ -17,7 +17,7 @@ func TestOrderByTimeThenSequence(t *testing.T) {
 	s.Schedule(0, 5, 0, 0)
 	var got []uint32
 	for e, ok := s.Next(); ok; e, ok = s.Next() {
-		got = append(got, e.Kind)
+		got = append(got, e.Kind())
 	}
 	want := []uint32{5, 2, 4, 1, 3}
 	for i := range want {
@@ -33,7 +33,7 @@ func TestHeapMatchesSortedOrder(t *testing.T) {
 	var last Event
 	n := 0
 	for i := 0; i < 20000; i++ {
-		s.Schedule(s.Now()+Time(rng.IntN(1000)), 0, 0, int64(i))
+		s.Schedule(s.Now()+Time(rng.IntN(1000)), 0, 0, uint32(i))
 		if rng.IntN(3) == 0 {
 			e, _ := s.Next()
 			if n > 0 && e.before(&last) {
@@ -138,7 +138,7 @@ func traceHash(seed uint64, events int) [32]byte {
 		binary.LittleEndian.PutUint64(buf[0:], uint64(e.At))
 		binary.LittleEndian.PutUint64(buf[8:], e.Seq())
 		binary.LittleEndian.PutUint32(buf[16:], e.Obj)
-		binary.LittleEndian.PutUint32(buf[20:], e.Kind)
+		binary.LittleEndian.PutUint32(buf[20:], e.Kind())
 		h.Write(buf[:])
 		p.Handle(e)
 	}
@@ -220,7 +220,7 @@ func (m *mmc) startService(arrived Time) {
 }
 
 func (m *mmc) Handle(e Event) {
-	switch e.Kind {
+	switch e.Kind() {
 	case evArrive:
 		m.arrivals++
 		if m.arrivals < m.want {
