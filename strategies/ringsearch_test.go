@@ -3,6 +3,7 @@ package strategies
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"testing"
@@ -48,11 +49,9 @@ func TestFindRingCases(t *testing.T) {
 		}
 	}
 	t.Logf("%d points, %d colliding pairs", len(pts), len(collided))
-	n := 0
-	for h, c := range collided {
-		if n++; n > 3 {
-			break
-		}
+	keys := slices.Sorted(maps.Keys(collided))
+	for _, h := range keys[:min(3, len(keys))] {
+		c := collided[h]
 		t.Logf("collision %d: %s-%d and %s-%d", h, c[0].ip, c[0].i, c[1].ip, c[1].i)
 	}
 	// Users whose hash equals some point, and users whose hash equals a
