@@ -134,6 +134,7 @@ func newDirector(name string, pl placement, backends []Backend, p Params) (*Dire
 			return nil, err
 		}
 	}
+	d.synced = 0 // a director starts with its ring synced
 	return d, nil
 }
 
