@@ -64,15 +64,15 @@ func Churn(names []string, users, backends int, seed uint64, p Params) ([]ChurnR
 		for i := range bs {
 			bs[i] = Backend{Addr: netip.AddrFrom4([4]byte{10, 1, 0, byte(i + 1)}), Weight: DefaultWeight(name)}
 		}
-		base, err := placeAll(name, bs[:backends], -1, p, seed, names2, ips)
+		base, err := placeAll(name, bs[:backends], -1, p, seed, 0, names2, ips)
 		if err != nil {
 			return nil, err
 		}
-		added, err := placeAll(name, bs, -1, p, seed, names2, ips)
+		added, err := placeAll(name, bs, -1, p, seed, 1, names2, ips)
 		if err != nil {
 			return nil, err
 		}
-		removed, err := placeAll(name, bs[:backends], 0, p, seed, names2, ips)
+		removed, err := placeAll(name, bs[:backends], 0, p, seed, 2, names2, ips)
 		if err != nil {
 			return nil, err
 		}
@@ -86,9 +86,10 @@ func Churn(names []string, users, backends int, seed uint64, p Params) ([]ChurnR
 }
 
 // placeAll places every user on a fresh router over bs with backend down
-// (if ≥ 0) marked down, and returns their backends.
-func placeAll(name string, bs []Backend, down int, p Params, seed uint64, users []string, ips []netip.Addr) ([]int, error) {
-	r, err := New(name, bs, p, rand.NewPCG(seed, 0x726f75746572))
+// (if ≥ 0) marked down, and returns their backends. The router draws from
+// random stream stream of seed.
+func placeAll(name string, bs []Backend, down int, p Params, seed, stream uint64, users []string, ips []netip.Addr) ([]int, error) {
+	r, err := New(name, bs, p, rand.NewPCG(seed, 0x726f75746572+stream))
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +151,7 @@ func Shares(name string, backends []Backend, users []string, p Params) ([]float6
 	if KeyOf(name) != ByUser {
 		return nil, fmt.Errorf("strategies: %s does not place by user name", name)
 	}
-	placed, err := placeAll(name, backends, -1, p, 0, users, make([]netip.Addr, len(users)))
+	placed, err := placeAll(name, backends, -1, p, 0, 0, users, make([]netip.Addr, len(users)))
 	if err != nil {
 		return nil, err
 	}
