@@ -156,7 +156,7 @@ func TestDirectorUserTable(t *testing.T) {
 				{at: 0, op: "login", user: u0, want: 0},
 				{at: 1 * s, op: "vhost0", b: 0},
 				{at: 100 * s, op: "login", user: u0, want: 0},
-				{at: 969 * s, op: "login", user: u0, want: 0}, // 100+900-30 = 970: not yet near expiry
+				{at: 969 * s, op: "login", user: u0, want: 0},                                 // 100+900-30 = 970: not yet near expiry
 				{at: 1850 * s, op: "login", user: u0, want: 1, delay: 500 * time.Millisecond}, // 969+870 < 1850 < 969+900
 				{at: 1851 * s, op: "login", user: u0, want: 1},
 			}},
