@@ -124,6 +124,14 @@ func TestDirectorUserTable(t *testing.T) {
 			{at: 12 * s, op: "login", user: u0, want: 1},
 			{at: 912 * s, op: "lookup", user: u0, want: -1},
 		}},
+		{name: "a finished move counts for a later HOST-RESET-USERS", steps: []step{
+			{at: 0, op: "login", user: u0, want: 0},
+			{at: 10 * s, op: "down", b: 0},
+			{at: 10 * s, op: "reset", b: 0, moves: []Move{{Hash: h0, User: u0, From: 0, To: 1, Kicked: true, At: 10 * s, Done: 12 * s}}},
+			{at: 100 * s, op: "down", b: 1},
+			{at: 100 * s, op: "reset", b: 1, moves: []Move{{Hash: h0, User: u0, From: 1, To: 2, Kicked: true, At: 100 * s, Done: 102 * s}}},
+			{at: 103 * s, op: "login", user: u0, want: 2},
+		}},
 		{name: "HOST-RESET-USERS leaves users whose ring host is unchanged", steps: []step{
 			{at: 0, op: "login", user: u0, want: 0},
 			{at: 10 * s, op: "reset", b: 0, moves: nil},
