@@ -57,6 +57,12 @@ type step struct {
 	moves []Move
 }
 
+// TestDirectorUserTable scripts the user table's behaviour. The host
+// operations' effects (HOST-DOWN keeping an entry, HOST-RESET-USERS moving
+// it to the ring's host and renewing it, HOST-FLUSH deleting it, adding a
+// host or setting vhost count 0 moving nobody) agree with what a Dovecot
+// 2.3.19.1 director's "doveadm director status USER" reports after the
+// same doveadm commands.
 func TestDirectorUserTable(t *testing.T) {
 	u0 := userOn(t, 3, 0, 1) // on backend 0, on 1 once 0 is down
 	u1 := userOn(t, 3, 1, -1)
@@ -361,6 +367,7 @@ func TestDirectorSharesFollowVhostCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("%s: shares %.3f", name, sh)
 		for i, want := range []float64{50.0 / 350, 100.0 / 350, 200.0 / 350} {
 			// The ring's 350 points leave a few percent of noise.
 			tol := 0.04
