@@ -134,6 +134,7 @@ func newDirector(name string, pl placement, backends []Backend, p Params) (*Dire
 			return nil, err
 		}
 	}
+	d.synced = 0 // a director starts with its ring synced
 	return d, nil
 }
 
@@ -227,14 +228,11 @@ func (d *Director) route(now time.Duration, user string, hash uint32) Decision {
 	dec := Decision{Entry: -1, Hops: 1, TerminatesTLS: true}
 	if i, ok := d.index[hash]; ok {
 		e := &d.entries[i]
+		settle(e, now)
 		if e.moving {
 			if now >= e.moveAt {
-				d.assign(e, e.moveTo)
-				if now < e.moveDone {
-					dec.Delay = e.moveDone - now
-				} else {
-					e.moving = false
-				}
+				e.backend = e.moveTo
+				dec.Delay = e.moveDone - now
 			}
 		} else if d.p.Directors > 1 && d.nearExpiring(e, sec) {
 			if now < d.synced {
@@ -273,6 +271,7 @@ func (d *Director) Lookup(now time.Duration, user string) (backend int, ok bool)
 		return -1, false
 	}
 	e := &d.entries[i]
+	settle(e, now)
 	if e.moving && now >= e.moveAt {
 		return int(e.moveTo), true
 	}
@@ -313,6 +312,7 @@ func (d *Director) ResetUsers(now time.Duration, backend int) []Move {
 	for i := d.head; i >= 0; {
 		e := &d.entries[i]
 		next := e.next
+		settle(e, now)
 		if int(e.backend) != backend || e.moving {
 			i = next
 			continue
@@ -401,11 +401,16 @@ func (d *Director) expire(sec int64) {
 	}
 }
 
-func (d *Director) assign(e *userEntry, b int32) {
-	if e.moving {
+// settle completes e's move if it is over by now.
+func settle(e *userEntry, now time.Duration) {
+	if e.moving && now >= e.moveDone {
 		e.backend = e.moveTo
-		return
+		e.moving = false
 	}
+}
+
+// assign gives a settled entry a new backend.
+func (d *Director) assign(e *userEntry, b int32) {
 	d.loads[e.backend]--
 	d.loads[b]++
 	e.backend = b

@@ -6,6 +6,24 @@
 // IP, its list of backends with their weights, and whatever its health
 // monitor reports. It never reads simulator truth it could not know (for
 // example whether a backend has in fact crashed).
+//
+// [New] builds a router by name ([Names] lists them): "random" and
+// "leastconn" (HAProxy-style per-connection balancers), "per-ip" and
+// "per-ip-consistent" (HAProxy balance source with map-based or consistent
+// hashing), "director" (a Dovecot 2.3 director: its MD5 ring bit for bit,
+// plus its user table), "director-bounded" and "director-maglev" (the
+// director with consistent hashing with bounded loads or a Maglev table in
+// place of the ring), and "owner-proxy" (every backend proxies to the
+// user's owner).
+//
+// Health comes from a [Monitor] ([NewMonitor]: none, poolmon, dovemon,
+// haproxy), a clockless state machine: the model starts the probes it asks
+// for, reports their outcomes, and applies the actions it returns with
+// [Apply], learning which users a director moved or kicked.
+//
+// [Place] and [Churn] answer design-review questions without a
+// simulation: where each user lands, and how unevenly and how many move
+// when a backend is added or removed.
 package strategies
 
 import (

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"mailsim/strategies"
+)
+
+func init() {
+	register(command{
+		name:    "churn",
+		summary: "compare strategies' load imbalance and users moved when a backend is added or removed",
+		run:     runChurn,
+	})
+}
+
+func runChurn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("churn", "",
+		"Places synthetic users on a fresh router of each strategy and prints the load\n"+
+			"imbalance (max/mean users per backend, coefficient of variation) and the\n"+
+			"fraction of users placed elsewhere once a backend is added (+1) or the first\n"+
+			"one is marked down (-1). For the director variants this is the placement after\n"+
+			"the user table has expired; a running director moves nobody on an added host.",
+		stderr)
+	users := fs.Int("users", 100000, "number of synthetic users")
+	backends := fs.Int("backends", 10, "number of backends before the change (2..250)")
+	seed := fs.Uint64("seed", 1, "seed for the synthetic client addresses and random choices")
+	epsilon := fs.Float64("epsilon", strategies.DefaultEpsilon, "director-bounded's ε: capacity ⌈(1+ε)·n/k⌉ users per backend")
+	names := fs.String("strategies", strings.Join(strategies.Names(), ","), "comma-separated strategies to compare")
+	if rc := parseFlags(fs, args); rc >= 0 {
+		return rc
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mailsim churn: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	list := strings.Split(*names, ",")
+	for _, n := range list {
+		if !known(n) {
+			fmt.Fprintf(stderr, "mailsim churn: unknown strategy %q (known: %s)\n", n, strings.Join(strategies.Names(), ", "))
+			return 2
+		}
+	}
+	var p strategies.Params
+	p.Bounded.Epsilon = *epsilon
+	if err := p.Validate(); err != nil {
+		fmt.Fprintf(stderr, "mailsim churn: %v\n", err)
+		return 2
+	}
+	rows, err := strategies.Churn(list, *users, *backends, *seed, p)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim churn: %v\n", err)
+		return 2
+	}
+	if err := strategies.WriteChurn(stdout, rows); err != nil {
+		fmt.Fprintf(stderr, "mailsim churn: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+func known(name string) bool {
+	for _, n := range strategies.Names() {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
