@@ -3,6 +3,7 @@ package experiments
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"mailsim/model"
@@ -38,7 +39,24 @@ func (s *Spec) Router(name string, seed uint64) (strategies.Router, error) {
 	var p strategies.Params
 	p.Director.UserExpire = time.Duration(s.Dovecot.DirectorUserExpire)
 	p.Director.LoginProxyMaxReconnects = s.Dovecot.LoginProxyMaxReconnects
+	p.Director.LoginProxyReconnectInterval = time.Duration(s.Clients.LoginProxyReconnectInterval)
+	p.Owner.Failover = strategies.FailoverNone
+	if s.Health.Failover == "standby" {
+		p.Owner.Failover = strategies.FailoverStandby
+	}
 	return strategies.New(name, bs, p, sim.Source(seed, "strategy/"+name))
+}
+
+// Monitor builds the health monitor the spec chooses for strategy name.
+func (s *Spec) Monitor(name string) (strategies.Monitor, error) {
+	m := s.Health.Monitor
+	if m == "auto" {
+		m = strategies.MonitorHAProxy
+		if strings.HasPrefix(name, "director") {
+			m = strategies.MonitorNone
+		}
+	}
+	return strategies.NewMonitor(m, s.Cluster.Backends, strategies.MonitorParams{})
 }
 
 // Execute runs one strategy on the spec with the given run seed.
@@ -47,7 +65,11 @@ func (s *Spec) Execute(strategy string, seed uint64) (*model.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := model.Run(s.Model(), r, seed)
+	mon, err := s.Monitor(strategy)
+	if err != nil {
+		return nil, err
+	}
+	res, err := model.RunWith(s.Model(), r, mon, seed)
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %s: %w", strategy, err)
 	}

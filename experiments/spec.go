@@ -26,7 +26,35 @@ type Spec struct {
 	NFS      NFSSpec      `toml:"nfs" doc:"the NFS server and the backends' NFS mounts"`
 	Dovecot  DovecotSpec  `toml:"dovecot" doc:"Dovecot's settings that matter on shared storage"`
 	Workload WorkloadSpec `toml:"workload" doc:"users, their devices and what they do"`
+	Health   HealthSpec   `toml:"health" doc:"how backend failures are detected and handled"`
+	Clients  ClientsSpec  `toml:"clients" doc:"how mail clients, proxies and MX hosts react to failures"`
+	Faults   []FaultSpec  `toml:"faults" doc:"faults injected during each run, as [[faults]] tables"`
 	Sweep    Sweep        `toml:"sweep" doc:"parameters to vary: dotted key paths mapped to lists of values; every combination is a sweep point"`
+}
+
+// HealthSpec chooses the health monitor.
+type HealthSpec struct {
+	Monitor  string `toml:"monitor" default:"auto" enum:"auto|none|poolmon|dovemon|haproxy" doc:"health monitor: none (Dovecot's director alone detects nothing), poolmon (scan every 20 s, 5 s timeout, then HOST-DOWN + HOST-FLUSH), dovemon (poll every 10 s, 3 s timeout; 3 failed rounds, then 7 of 10 rapid polls failing gives HOST-DOWN + HOST-RESET-USERS), haproxy (server checks: inter 2 s, fall 3, rise 2); auto is haproxy for load balancers and owner proxies, none for directors"`
+	Failover string `toml:"owner_failover" default:"standby" enum:"none|standby" doc:"owner proxy: what happens to a user whose owner backend is down: none (unserved until it returns) or standby (a standby owner takes over once the monitor marks the owner down)"`
+}
+
+// ClientsSpec describes client, proxy and MX reactions to failures.
+type ClientsSpec struct {
+	DesktopRetry                sim.Time `toml:"desktop_retry" default:"15s" min:"0s" doc:"mean delay before a desktop client reconnects after a failure (model assumption)"`
+	PhoneRetry                  sim.Time `toml:"phone_retry" default:"30s" min:"0s" doc:"mean delay before a phone reconnects after a failure (model assumption)"`
+	WebmailRetry                sim.Time `toml:"webmail_retry" default:"5s" min:"0s" doc:"mean delay before webmail retries after a failure (model assumption)"`
+	Timeout                     sim.Time `toml:"timeout" default:"60s" gt:"0s" doc:"how long a client waits for an answer before giving up on a connection (model assumption)"`
+	LoginProxyTimeout           sim.Time `toml:"login_proxy_timeout" default:"30s" gt:"0s" doc:"how long a proxy waits for a backend to answer a proxied login (Dovecot login_proxy_timeout, default 30 s)"`
+	LoginProxyReconnectInterval sim.Time `toml:"login_proxy_reconnect_interval" default:"1s" min:"0s" doc:"wait between a proxy's reconnect attempts (Dovecot: 1 s)"`
+	DeliveryRetry               sim.Time `toml:"delivery_retry" default:"300s" min:"0s" doc:"how long an MX defers a failed delivery (Postfix minimal_backoff_time, default 300 s)"`
+}
+
+// FaultSpec is one [[faults]] entry.
+type FaultSpec struct {
+	At      sim.Time `toml:"at" default:"0s" min:"0s" doc:"when the fault happens, after warm-up"`
+	Backend int      `toml:"backend" default:"0" min:"0" doc:"index of the backend affected, from 0 (ignored by nfs-slow)"`
+	Kind    string   `toml:"kind" default:"crash" enum:"crash|hang|slow|recover|nfs-slow" doc:"crash: connections drop, new ones are refused; hang: connections are accepted but never answered; slow: CPU demands multiplied by factor; recover: back to normal; nfs-slow: NFS service times multiplied by factor"`
+	Factor  float64  `toml:"factor" default:"1" gt:"0" doc:"slowdown factor of slow and nfs-slow"`
 }
 
 // RunSpec sets how long each run is simulated.
@@ -197,6 +225,11 @@ func (s *Spec) Validate() []FieldError {
 	if w.Desktop+w.Phone+w.Webmail <= 0 {
 		errs = append(errs, FieldError{Path: "workload.desktop", Msg: "at least one of desktop, phone and webmail must be positive"})
 	}
+	for i, f := range s.Faults {
+		if f.Kind != "nfs-slow" && f.Backend >= s.Cluster.Backends {
+			errs = append(errs, FieldError{Path: fmt.Sprintf("faults[%d].backend", i), Msg: fmt.Sprintf("backend %d does not exist (cluster.backends = %d; backends are numbered from 0)", f.Backend, s.Cluster.Backends)})
+		}
+	}
 	if len(s.Strategies) == 0 {
 		errs = append(errs, FieldError{Path: "strategies", Msg: "name at least one strategy"})
 	}
@@ -265,6 +298,19 @@ func (s *Spec) Model() model.Config {
 	d := s.Dovecot
 	cfg.Dovecot = nfsmodel.Dovecot{MailNFSStorage: d.MailNFSStorage, MailNFSIndex: d.MailNFSIndex, MailFsync: d.MailFsync, LMTPIndexUpdate: d.LMTPIndexUpdate}
 
+	cl := s.Clients
+	cfg.Clients = model.Clients{
+		Retry:                       [3]sim.Time{cl.DesktopRetry, cl.PhoneRetry, cl.WebmailRetry},
+		Timeout:                     cl.Timeout,
+		LoginProxyTimeout:           cl.LoginProxyTimeout,
+		LoginProxyMaxReconnects:     d.LoginProxyMaxReconnects,
+		LoginProxyReconnectInterval: cl.LoginProxyReconnectInterval,
+		DeliveryRetry:               cl.DeliveryRetry,
+	}
+	for _, f := range s.Faults {
+		k, _ := model.ParseFaultKind(f.Kind) // the enum tag has checked it
+		cfg.Faults = append(cfg.Faults, model.Fault{At: f.At, Backend: f.Backend, Kind: k, Factor: f.Factor})
+	}
 	w := s.Workload
 	cfg.Population = workloads.Population{
 		Users: w.Users, Domain: w.Domain, Folders: w.Folders,

@@ -23,6 +23,11 @@ const (
 	evIdleCheck                  // Obj: connection; IDLE's periodic mailbox check
 	evDelivery                   // the next LMTP delivery arrives at an MX
 	evSample                     // time-series sample
+	evFault                      // Obj: fault index; a scheduled fault happens
+	evMonitor                    // the health monitor's next probes are due
+	evProbeDone                  // Obj: probe index; a probe's outcome is known
+	evRedeliver                  // Obj: user; the MX retries a deferred delivery
+	evResume                     // Obj: connection; a director releases a held login
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -85,6 +90,15 @@ type conn struct {
 	cpu      sim.Time
 	req      strategies.Request
 	nextFree int32
+	// dead marks a connection whose backend crashed or hung, or whose
+	// session a director kicked: its pending event releases it.
+	dead bool
+	// open is true while the connection counts as open on its backend.
+	open bool
+	// hold is how long a director holds the connection's login.
+	hold sim.Time
+	// epoch is the backend's epoch when the connection was opened.
+	epoch uint32
 	// gen changes whenever the slot is reused, so that a timer set for an
 	// earlier connection in the same slot is recognised and ignored.
 	gen uint32
@@ -95,6 +109,12 @@ type conn struct {
 const thinking workloads.Phase = 0x80
 
 type backend struct {
+	state backendState
+	// epoch counts the backend's crashes and hangs; work started in an
+	// earlier epoch is lost.
+	epoch uint32
+	// slow multiplies CPU demands (a "slow" fault).
+	slow     float64
 	cpu      station
 	cache    *lru
 	attrs    *nfsmodel.AttrCache
@@ -127,12 +147,30 @@ type cluster struct {
 	mxIPs     []netip.Addr
 	measuring bool
 	res       *Result
+
+	// Faults and health monitoring.
+	monitor         strategies.Monitor
+	monitorAt       sim.Time // time of the earliest pending evMonitor
+	probes          []probe
+	probeBuf        []strategies.Probe
+	actBuf          []strategies.Action
+	firstFault      sim.Time
+	nfsSlow         float64
+	affected        []bool
+	multiAfterFault []bool
+	byName          map[string]int32
 }
 
 // Run simulates cfg for the router's strategy with the given run seed and
 // returns what it measured. The same configuration, router construction
 // and seed always give the same result.
 func Run(cfg Config, router strategies.Router, seed uint64) (*Result, error) {
+	return RunWith(cfg, router, nil, seed)
+}
+
+// RunWith is [Run] with a health monitor that probes the backends and
+// tells the router which are down (nil for none).
+func RunWith(cfg Config, router strategies.Router, monitor strategies.Monitor, seed uint64) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -141,6 +179,8 @@ func Run(cfg Config, router strategies.Router, seed uint64) (*Result, error) {
 		return nil, err
 	}
 	cl := newCluster(&cfg, router, site, seed)
+	cl.monitor = monitor
+	cl.monitorAt = sim.Never
 	cl.start(seed)
 	end := cfg.Warmup + cfg.Duration
 	cl.s.Run(cfg.Warmup, cl)
@@ -175,11 +215,14 @@ func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, see
 	}
 	cl.backends = make([]backend, cfg.Backends)
 	for b := range cl.backends {
-		cl.backends[b] = backend{cpu: station{servers: cfg.Cores}, cache: newLRU(cfg.CacheBytes), attrs: nfsmodel.NewAttrCache()}
+		cl.backends[b] = backend{slow: 1, cpu: station{servers: cfg.Cores}, cache: newLRU(cfg.CacheBytes), attrs: nfsmodel.NewAttrCache()}
 	}
 	cl.nfs = station{servers: cfg.Server.Threads}
 	cl.userConns = make([]uint16, len(cl.users)*cfg.Backends)
 	cl.multi = make([]bool, len(cl.users))
+	cl.affected = make([]bool, len(cl.users))
+	cl.multiAfterFault = make([]bool, len(cl.users))
+	cl.nfsSlow = 1
 	cl.delivRng = sim.Stream(seed, "workload/delivery")
 	for i := range cfg.MXHosts {
 		cl.mxIPs = append(cl.mxIPs, netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + i%250)}))
@@ -212,6 +255,10 @@ func (cl *cluster) start(seed uint64) {
 		cl.s.Schedule(cl.expGap(cl.delivRng, cl.deliverAt), evDelivery, 0, 0)
 	}
 	cl.s.Schedule(cl.cfg.Warmup+cl.cfg.SampleInterval, evSample, 0, 0)
+	for i, f := range cl.cfg.Faults {
+		cl.s.Schedule(cl.cfg.Warmup+f.At, evFault, uint32(i), 0)
+	}
+	cl.scheduleMonitor()
 }
 
 func (cl *cluster) expGap(r *rand.Rand, mean sim.Time) sim.Time {
@@ -224,8 +271,13 @@ func (cl *cluster) Handle(e sim.Event) {
 	case evSessionStart:
 		cl.sessionStart(int32(e.Obj))
 	case evCommand:
-		cl.command(int32(e.Obj))
+		if cl.alive(int32(e.Obj)) {
+			cl.command(int32(e.Obj))
+		}
 	case evNFSArrive:
+		if !cl.alive(int32(e.Obj)) {
+			return
+		}
 		c := &cl.conns[e.Obj]
 		if cl.nfs.arrive(int32(e.Obj)) {
 			cl.nfsStart(int32(e.Obj), c)
@@ -233,6 +285,9 @@ func (cl *cluster) Handle(e sim.Event) {
 	case evNFSDone:
 		if next, ok := cl.nfs.depart(); ok {
 			cl.nfsStart(next, &cl.conns[next])
+		}
+		if !cl.alive(int32(e.Obj)) {
+			return
 		}
 		// The reply travels back for half a round trip. The backend sends
 		// its next call at once, so that call reaches the server a whole
@@ -246,20 +301,31 @@ func (cl *cluster) Handle(e sim.Event) {
 			cl.s.After(cl.cfg.Server.RTT/2, evNFSReply, e.Obj, 0)
 		}
 	case evNFSReply:
-		c := &cl.conns[e.Obj]
-		cl.advance(int32(e.Obj), c)
+		if cl.alive(int32(e.Obj)) {
+			cl.advance(int32(e.Obj), &cl.conns[e.Obj])
+		}
 	case evCPUDone:
 		c := &cl.conns[e.Obj]
 		b := &cl.backends[c.backend]
-		if next, ok := b.cpu.depart(); ok {
-			nc := &cl.conns[next]
-			cl.s.After(nc.cpu, evCPUDone, uint32(next), 0)
-			b.cpu.busyTime += int64(nc.cpu)
+		if c.epoch == b.epoch {
+			if next, ok := b.cpu.depart(); ok {
+				nc := &cl.conns[next]
+				cl.s.After(nc.cpu, evCPUDone, uint32(next), 0)
+				b.cpu.busyTime += int64(nc.cpu)
+			}
 		}
-		cl.complete(int32(e.Obj), c)
+		if cl.alive(int32(e.Obj)) {
+			cl.complete(int32(e.Obj), c)
+		}
 	case evIdleCheck:
 		c := &cl.conns[e.Obj]
-		if c.dev >= 0 && c.idle && c.gen == e.Arg {
+		if c.gen != e.Arg {
+			return // a timer of an earlier connection in this slot
+		}
+		if !cl.alive(int32(e.Obj)) {
+			return
+		}
+		if c.dev >= 0 && c.idle {
 			cmd := workloads.Idle
 			if cl.s.Now() >= cl.devices[c.dev].ends {
 				cmd = workloads.Logout
@@ -270,6 +336,23 @@ func (cl *cluster) Handle(e sim.Event) {
 		cl.delivery()
 	case evSample:
 		cl.sample()
+	case evFault:
+		cl.fault(int(e.Obj))
+	case evMonitor:
+		if e.At == cl.monitorAt {
+			cl.monitorAt = sim.Never
+		}
+		cl.monitorTick()
+	case evProbeDone:
+		cl.probeDone(int(e.Obj))
+	case evRedeliver:
+		cl.deliverTo(int32(e.Obj))
+	case evResume:
+		if cl.alive(int32(e.Obj)) {
+			c := &cl.conns[e.Obj]
+			cl.plan(c)
+			cl.advance(int32(e.Obj), c)
+		}
 	}
 }
 
@@ -349,6 +432,12 @@ func (cl *cluster) begin(id int32, c *conn, cmd workloads.Command, mb int32) {
 		if !cl.route(id, c) {
 			return
 		}
+		if c.hold > 0 {
+			// A director holds the login while the user is moved or the
+			// ring syncs.
+			cl.s.After(c.hold, evResume, uint32(id), 0)
+			return
+		}
 	}
 	cl.plan(c)
 	cl.advance(id, c)
@@ -365,25 +454,35 @@ func (cl *cluster) route(id int32, c *conn) bool {
 	c.req = strategies.Request{Now: time.Duration(cl.s.Now()), User: cl.site.Users[c.user].Name, ClientIP: ip, Proto: proto}
 	d := cl.router.Route(c.req)
 	if d.Backend < 0 || d.Backend >= len(cl.backends) {
-		if cl.measuring {
-			cl.res.FailedLogins++
-		}
-		cl.closeConn(id, c)
+		cl.loginFailed(id, c, sim.FromDuration(d.Delay))
+		return false
+	}
+	b := &cl.backends[d.Backend]
+	if b.state != backendUp {
+		cl.loginFailed(id, c, cl.failDelay(b, d))
 		return false
 	}
 	c.backend, c.entry, c.hops = int16(d.Backend), int16(d.Entry), int8(d.Hops)
-	b := &cl.backends[d.Backend]
+	c.epoch, c.open = b.epoch, true
+	c.hold = sim.FromDuration(d.Delay)
 	b.conns++
 	b.maxConns = max(b.maxConns, b.conns)
 	b.logins++
 	if c.dev >= 0 {
 		row := cl.userConns[int(c.user)*len(cl.backends):][:len(cl.backends)]
 		for ob, n := range row {
-			if n > 0 && ob != d.Backend && !cl.multi[c.user] {
+			if n == 0 || ob == d.Backend {
+				continue
+			}
+			if !cl.multi[c.user] {
 				cl.multi[c.user] = true
 				if cl.measuring {
 					cl.res.UsersMultiBackend++
 				}
+			}
+			if cl.firstFault > 0 && !cl.multiAfterFault[c.user] {
+				cl.multiAfterFault[c.user] = true
+				cl.res.FailoverMultiBackend++
 			}
 		}
 		row[d.Backend]++
@@ -419,6 +518,9 @@ func (cl *cluster) advance(id int32, c *conn) {
 func (cl *cluster) nfsStart(id int32, c *conn) {
 	r := c.ops[c.opAt]
 	t := cl.cfg.Server.ServiceTime(r.op, r.bytes, int(r.entries))
+	if cl.nfsSlow != 1 {
+		t = sim.Time(float64(t) * cl.nfsSlow)
+	}
 	cl.nfs.busyTime += int64(t)
 	if cl.measuring {
 		cl.res.NFSOps[r.op]++
@@ -467,31 +569,34 @@ func (cl *cluster) complete(id int32, c *conn) {
 }
 
 func (cl *cluster) closeConn(id int32, c *conn) {
-	if c.backend >= 0 {
-		b := &cl.backends[c.backend]
-		b.conns--
-		cl.router.Closed(c.req, int(c.backend))
-		if c.dev >= 0 {
-			cl.userConns[int(c.user)*len(cl.backends)+int(c.backend)]--
-		}
-	}
+	cl.detach(c)
 	if c.dev >= 0 {
 		dv := &cl.devices[c.dev]
 		dv.conns[c.slot] = -1
 		dv.open--
 		if dv.open == 0 {
-			beh := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
-			cl.s.After(cl.expGap(dv.rng[0], beh.Reconnect), evSessionStart, uint32(c.dev), 0)
+			cl.nextSession(c.dev)
 		}
 	}
 	cl.freeConnSlot(id)
+}
+
+// nextSession schedules device d's next session after the user's pause.
+func (cl *cluster) nextSession(d int32) {
+	dv := &cl.devices[d]
+	beh := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
+	cl.s.After(cl.expGap(dv.rng[0], beh.Reconnect), evSessionStart, uint32(d), 0)
 }
 
 // delivery starts one LMTP delivery and schedules the next.
 func (cl *cluster) delivery() {
 	r := cl.delivRng
 	cl.s.After(cl.expGap(r, cl.deliverAt), evDelivery, 0, 0)
-	u := cl.pickRecipient(r)
+	cl.deliverTo(cl.pickRecipient(r))
+}
+
+// deliverTo starts an LMTP delivery to user u.
+func (cl *cluster) deliverTo(u int32) {
 	id := cl.allocConn()
 	c := &cl.conns[id]
 	*c = conn{dev: -1, user: u, backend: -1, entry: -1, nextFree: -1, ops: c.ops[:0], gen: c.gen + 1}

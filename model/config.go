@@ -79,6 +79,11 @@ type Config struct {
 	Population workloads.Population
 	Profile    workloads.Profile
 
+	// Clients says how clients and proxies react to failures.
+	Clients Clients
+	// Faults are injected during the run.
+	Faults []Fault
+
 	// Duration is the simulated time measured after Warmup.
 	Duration sim.Time
 	// Warmup is simulated before measuring, so that caches and sessions
@@ -105,6 +110,7 @@ func DefaultConfig() Config {
 		Dovecot:              nfsmodel.DefaultDovecot(),
 		Population:           workloads.DefaultPopulation(),
 		Profile:              workloads.DefaultProfile(),
+		Clients:              DefaultClients(),
 		Duration:             sim.Hour,
 		Warmup:               5 * sim.Minute,
 		SampleInterval:       10 * sim.Second,
@@ -132,6 +138,14 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("model: sample interval must be positive")
 	case c.MXHosts < 1:
 		return fmt.Errorf("model: mx hosts must be at least 1")
+	}
+	for i, f := range c.Faults {
+		if f.Kind != NFSSlow && (f.Backend < 0 || f.Backend >= c.Backends) {
+			return fmt.Errorf("model: fault %d: backend %d does not exist (%d backends)", i, f.Backend, c.Backends)
+		}
+		if (f.Kind == Slow || f.Kind == NFSSlow) && f.Factor <= 0 {
+			return fmt.Errorf("model: fault %d: %s needs a positive factor", i, f.Kind)
+		}
 	}
 	if err := c.Mount.Validate(); err != nil {
 		return err

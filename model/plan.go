@@ -36,6 +36,11 @@ func (cl *cluster) plan(c *conn) {
 	mb := &cl.mboxes[c.target]
 	m := &cfg.Mount
 	c.cpu += cfg.CPU.Command[c.cmd]
+	defer func() {
+		if b.slow != 1 {
+			c.cpu = sim.Time(float64(c.cpu) * b.slow)
+		}
+	}()
 	msgBytes := int64(cfg.Population.MessageBytesMean)
 	fsyncData := cfg.Dovecot.MailFsync != "never" || m.Noac
 

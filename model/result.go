@@ -33,6 +33,30 @@ type Result struct {
 	// UsersMultiBackend counts users who had IMAP connections open on two
 	// or more backends at the same time.
 	UsersMultiBackend uint64
+	// FailoverMultiBackend counts users who had connections on two
+	// backends at once after the first fault: sessions left on the old
+	// backend while new ones go to another (the corruption risk of a
+	// failover).
+	FailoverMultiBackend uint64
+	// FailedCommands counts commands lost with their connection;
+	// FailedDeliveries counts deliveries deferred by the MX.
+	FailedCommands   uint64
+	FailedDeliveries uint64
+	// UsersAffected counts users with at least one failed login, command
+	// or delivery.
+	UsersAffected uint64
+	// DetectedAfter is how long after the first fault the health monitor
+	// first marked a backend down (0: never).
+	DetectedAfter sim.Time
+	// LastFailure is when the last failure happened (or a client gave up),
+	// in run time; see RecoveredAfter.
+	LastFailure sim.Time
+	// RecoveredAfter is how long after the first fault the last user
+	// failure happened: from then on every user was served again (0 with
+	// no fault or no failure).
+	RecoveredAfter sim.Time
+	// Timeline lists the faults and monitor actions of the run.
+	Timeline []Event
 	// Backends holds per-backend figures.
 	Backends []BackendResult
 	// ProxyCPU is the CPU time spent in a separate proxy tier (directors).
@@ -87,6 +111,9 @@ func (cl *cluster) finish() {
 		}
 	}
 	r.ProxyCPU = sim.Time(r.proxyCPU)
+	if cl.firstFault > 0 && r.LastFailure > cl.firstFault {
+		r.RecoveredAfter = r.LastFailure - cl.firstFault
+	}
 	r.Events = cl.s.Dispatched()
 }
 
@@ -164,6 +191,12 @@ func (r *Result) Metrics() []Metric {
 		{"conflicting_writes", "", float64(r.ConflictingWrites)},
 		{"users_multi_backend", "", float64(r.UsersMultiBackend)},
 		{"failed_logins", "", float64(r.FailedLogins)},
+		{"failed_commands", "", float64(r.FailedCommands)},
+		{"failed_deliveries", "", float64(r.FailedDeliveries)},
+		{"users_affected", "", float64(r.UsersAffected)},
+		{"failover_multi_backend", "", float64(r.FailoverMultiBackend)},
+		{"time_to_detect", "s", r.DetectedAfter.Sec()},
+		{"time_to_recover", "s", r.RecoveredAfter.Sec()},
 		{"load_imbalance", "", r.LoadImbalance()},
 		{"backend.cpu_util.max", "", r.maxCPU()},
 		{"proxy.cpu_s", "s", r.ProxyCPU.Sec()},

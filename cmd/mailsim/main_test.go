@@ -1,0 +1,100 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = mainWith(args, strings.NewReader(""), &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no command", nil, 2, "Usage: mailsim COMMAND"},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{"unknown flag", []string{"run", "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"two specs", []string{"run", "a.toml", "b.toml"}, 2, "at most one spec"},
+		{"help", []string{"help"}, 0, ""},
+		{"help of a command", []string{"help", "run"}, 0, ""},
+		{"help of an unknown command", []string{"help", "nope"}, 2, `unknown command "nope"`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := run(t, tc.args...)
+			if code != tc.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tc.code, stderr)
+			}
+			if !strings.Contains(stderr, tc.want) {
+				t.Errorf("stderr %q does not contain %q", stderr, tc.want)
+			}
+			if tc.code == 2 && tc.name != "two specs" && !strings.Contains(stderr, "Usage") {
+				t.Errorf("a usage error should print usage; stderr %q", stderr)
+			}
+		})
+	}
+}
+
+func TestRunRejectsBadSpec(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "bad.toml")
+	os.WriteFile(spec, []byte("name = \"x\"\n[cluster]\nbackends = 0\n"), 0o644)
+	code, _, stderr := run(t, "run", "--quiet", "--out", filepath.Join(dir, "out"), spec)
+	if code != 1 || !strings.Contains(stderr, "bad.toml:3:") || !strings.Contains(stderr, "cluster.backends") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); err == nil {
+		t.Fatal("an invalid spec must not create a result set")
+	}
+}
+
+// TestRunSmallExperiment runs a small four-strategy experiment end to end:
+// the table names every strategy and the result set holds the manifest and
+// the CSV summary.
+func TestRunSmallExperiment(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "small.toml")
+	os.WriteFile(spec, []byte(`name = "small"
+strategies = ["random", "per-ip", "director", "owner-proxy"]
+[run]
+duration = "2m"
+warmup = "30s"
+[workload]
+users = 200
+`), 0o644)
+	out := filepath.Join(dir, "set")
+	code, stdout, stderr := run(t, "run", "--quiet", "--out", out, spec)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, s := range []string{"random", "per-ip", "director", "owner-proxy", "imap.latency.p99", "stale_reads", "conflicting_writes", "load_imbalance", "nfs.ops_per_s", "cache.hit_ratio"} {
+		if !strings.Contains(stdout, s) {
+			t.Errorf("table lacks %q:\n%s", s, stdout)
+		}
+	}
+	for _, f := range []string{"manifest.json", "runs.csv"} {
+		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+			t.Errorf("result set lacks %s: %v", f, err)
+		}
+	}
+	// Running it again finds every run done and prints the same table.
+	code, again, stderr := run(t, "run", "--quiet", "--out", out, spec)
+	if code != 0 {
+		t.Fatalf("second run: exit %d: %s", code, stderr)
+	}
+	table := func(s string) string { return s[:strings.Index(s, "\nResult set:")] }
+	if table(again) != table(stdout) {
+		t.Errorf("resumed run printed a different table")
+	}
+}

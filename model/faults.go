@@ -1,0 +1,399 @@
+package model
+
+import (
+	"fmt"
+	"time"
+
+	"mailsim/model/sim"
+	"mailsim/strategies"
+	"mailsim/workloads"
+)
+
+// FaultKind is what happens to a backend (or the NFS server) in a fault.
+type FaultKind uint8
+
+// Fault kinds.
+const (
+	// Crash kills the backend's Dovecot: its connections drop at once and
+	// clients reconnect after their retry delay; new connections to it are
+	// refused until it recovers.
+	Crash FaultKind = iota
+	// Hang leaves the backend accepting connections that are never
+	// answered: clients and proxies find out only when they time out.
+	Hang
+	// Slow multiplies the backend's CPU demands by Factor.
+	Slow
+	// Recover brings a crashed, hung or slow backend back to normal.
+	Recover
+	// NFSSlow multiplies the NFS server's service times by Factor (1
+	// restores them).
+	NFSSlow
+)
+
+var faultNames = [...]string{"crash", "hang", "slow", "recover", "nfs-slow"}
+
+// String returns the fault kind's name as used in specs.
+func (k FaultKind) String() string {
+	if int(k) < len(faultNames) {
+		return faultNames[k]
+	}
+	return fmt.Sprintf("fault(%d)", k)
+}
+
+// ParseFaultKind returns the fault kind called name.
+func ParseFaultKind(name string) (FaultKind, error) {
+	for i, n := range faultNames {
+		if n == name {
+			return FaultKind(i), nil
+		}
+	}
+	return 0, fmt.Errorf("model: unknown fault kind %q", name)
+}
+
+// Fault is one scheduled fault.
+type Fault struct {
+	// At is when the fault happens, counted from the end of warm-up.
+	At sim.Time
+	// Backend is the index of the backend affected (ignored by NFSSlow).
+	Backend int
+	Kind    FaultKind
+	// Factor is the slowdown of Slow and NFSSlow.
+	Factor float64
+}
+
+// Clients says how mail clients and proxies react to failures.
+type Clients struct {
+	// Retry is the mean delay before a client reconnects after a failed
+	// login or a dropped connection, by device kind (desktop, phone,
+	// webmail). Model assumption: mail clients retry within seconds to a
+	// minute.
+	Retry [3]sim.Time
+	// Timeout is how long a client waits for an answer before giving up
+	// on a connection.
+	Timeout sim.Time
+	// LoginProxyTimeout is how long a proxy waits for a backend to answer
+	// a proxied login (Dovecot login_proxy_timeout, default 30 s).
+	LoginProxyTimeout sim.Time
+	// LoginProxyMaxReconnects and LoginProxyReconnectInterval: a proxied
+	// login to a backend that refuses connections is retried this many
+	// times, this far apart, before it fails (Dovecot
+	// login_proxy_max_reconnects, default 3, 1 s apart).
+	LoginProxyMaxReconnects     int
+	LoginProxyReconnectInterval sim.Time
+	// DeliveryRetry is how long an MX defers a delivery that failed
+	// (Postfix minimal_backoff_time, default 300 s).
+	DeliveryRetry sim.Time
+}
+
+// DefaultClients returns the default client and proxy behaviour.
+func DefaultClients() Clients {
+	return Clients{
+		Retry:                       [3]sim.Time{15 * sim.Second, 30 * sim.Second, 5 * sim.Second},
+		Timeout:                     60 * sim.Second,
+		LoginProxyTimeout:           30 * sim.Second,
+		LoginProxyMaxReconnects:     3,
+		LoginProxyReconnectInterval: sim.Second,
+		DeliveryRetry:               300 * sim.Second,
+	}
+}
+
+type backendState uint8
+
+const (
+	backendUp backendState = iota
+	backendCrashed
+	backendHung
+)
+
+// alive reports whether connection id may go on; a dead one is released.
+func (cl *cluster) alive(id int32) bool {
+	if !cl.conns[id].dead {
+		return true
+	}
+	cl.freeConnSlot(id)
+	return false
+}
+
+// failDelay is how long a login routed to unhealthy backend b takes to
+// fail: a refused connection fails at once, or after the proxy's
+// reconnect attempts; a hung backend is given up on after the client's or
+// the proxy's timeout.
+func (cl *cluster) failDelay(b *backend, d strategies.Decision) sim.Time {
+	cc := &cl.cfg.Clients
+	proxied := d.Hops > 0
+	delay := sim.FromDuration(d.Delay)
+	switch {
+	case b.state == backendHung && proxied:
+		return delay + cc.LoginProxyTimeout
+	case b.state == backendHung:
+		return delay + cc.Timeout
+	case proxied:
+		return delay + sim.Time(cc.LoginProxyMaxReconnects)*cc.LoginProxyReconnectInterval
+	}
+	return delay
+}
+
+// loginFailed records a failed login (or delivery) on connection id, which
+// is not open on any backend, and has the client try again.
+func (cl *cluster) loginFailed(id int32, c *conn, after sim.Time) {
+	now := cl.s.Now()
+	cl.noteFailure(c.user, now+after)
+	if c.dev < 0 {
+		if cl.measuring {
+			cl.res.FailedDeliveries++
+		}
+		cl.s.After(after+cl.cfg.Clients.DeliveryRetry, evRedeliver, uint32(c.user), 0)
+		cl.freeConnSlot(id)
+		return
+	}
+	if cl.measuring {
+		cl.res.FailedLogins++
+	}
+	dv := &cl.devices[c.dev]
+	if now+after >= dv.ends {
+		cl.closeConn(id, c)
+		return
+	}
+	c.phase = workloads.PhaseLogin
+	cl.s.After(after+cl.retryDelay(c), evCommand, uint32(id), 0)
+}
+
+func (cl *cluster) retryDelay(c *conn) sim.Time {
+	dv := &cl.devices[c.dev]
+	mean := cl.cfg.Clients.Retry[dv.kind]
+	return cl.expGap(dv.rng[c.slot], mean)
+}
+
+// noteFailure records that user u failed to be served until at least at.
+func (cl *cluster) noteFailure(u int32, at sim.Time) {
+	if !cl.measuring {
+		return
+	}
+	if !cl.affected[u] {
+		cl.affected[u] = true
+		cl.res.UsersAffected++
+	}
+	at = min(at, cl.cfg.Warmup+cl.cfg.Duration)
+	if at > cl.res.LastFailure {
+		cl.res.LastFailure = at
+	}
+}
+
+// drop ends connection id on its backend because the backend failed or a
+// director kicked the session: the client notices after noticeAfter and
+// reconnects after its retry delay. The connection's pending event, if it
+// has one, releases the slot; pending is false for one waiting in a queue
+// that was discarded.
+func (cl *cluster) drop(id int32, noticeAfter sim.Time, pending bool, failed bool) {
+	c := &cl.conns[id]
+	cl.detach(c)
+	now := cl.s.Now()
+	if failed {
+		inFlight := c.phase&thinking == 0 && !(c.idle && c.phase == workloads.PhaseLoop)
+		if inFlight && cl.measuring {
+			cl.res.FailedCommands++
+		}
+		cl.noteFailure(c.user, now+noticeAfter)
+	}
+	if c.dev < 0 {
+		if failed && cl.measuring {
+			cl.res.FailedDeliveries++
+		}
+		if failed {
+			cl.s.After(noticeAfter+cl.cfg.Clients.DeliveryRetry, evRedeliver, uint32(c.user), 0)
+		}
+	} else {
+		dv := &cl.devices[c.dev]
+		at := noticeAfter + cl.retryDelay(c)
+		if now+at < dv.ends {
+			nid := cl.allocConn()
+			nc := &cl.conns[nid]
+			*nc = conn{dev: c.dev, slot: c.slot, user: c.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, idle: c.idle, nextFree: -1, ops: nc.ops[:0], gen: nc.gen + 1}
+			dv.conns[c.slot] = nid
+			cl.s.After(at, evCommand, uint32(nid), 0)
+		} else {
+			dv.conns[c.slot] = -1
+			dv.open--
+			if dv.open == 0 {
+				cl.nextSession(c.dev)
+			}
+		}
+	}
+	c = &cl.conns[id] // allocConn may have grown the slice
+	if pending {
+		c.dead = true
+	} else {
+		cl.freeConnSlot(id)
+	}
+}
+
+// detach closes connection c's place on its backend.
+func (cl *cluster) detach(c *conn) {
+	if !c.open {
+		return
+	}
+	c.open = false
+	b := &cl.backends[c.backend]
+	b.conns--
+	cl.router.Closed(c.req, int(c.backend))
+	if c.dev >= 0 {
+		cl.userConns[int(c.user)*len(cl.backends)+int(c.backend)]--
+	}
+}
+
+// fault applies scheduled fault i.
+func (cl *cluster) fault(i int) {
+	f := cl.cfg.Faults[i]
+	now := cl.s.Now()
+	cl.event(f.Kind.String(), fmt.Sprintf("backend %d", f.Backend))
+	if f.Kind == NFSSlow {
+		cl.nfsSlow = f.Factor
+		return
+	}
+	b := &cl.backends[f.Backend]
+	switch f.Kind {
+	case Slow:
+		b.slow = f.Factor
+		return
+	case Recover:
+		b.state, b.slow = backendUp, 1
+		return
+	}
+	if cl.firstFault == 0 {
+		cl.firstFault = now
+	}
+	if b.state != backendUp {
+		return
+	}
+	notice := sim.Time(0) // a crash resets the connections at once
+	b.state = backendCrashed
+	if f.Kind == Hang {
+		b.state = backendHung
+		notice = cl.cfg.Clients.Timeout
+	}
+	// Work queued for the CPU is lost with no event pending for it.
+	for b.cpu.waiting.size > 0 {
+		id := b.cpu.waiting.pop()
+		cl.drop(id, notice, false, true)
+	}
+	b.cpu.busy = 0
+	b.epoch++
+	for id := range cl.conns {
+		c := &cl.conns[id]
+		if c.dev > -2 && c.open && c.backend == int16(f.Backend) {
+			cl.drop(int32(id), notice, true, true)
+		}
+	}
+}
+
+// event records something that happened to the cluster for the result.
+func (cl *cluster) event(kind, detail string) {
+	cl.res.Timeline = append(cl.res.Timeline, Event{At: cl.s.Now() - cl.cfg.Warmup, Kind: kind, Detail: detail})
+}
+
+// Event is something that happened to the cluster during a run.
+type Event struct {
+	// At is the time since the end of warm-up (negative during warm-up).
+	At     sim.Time
+	Kind   string
+	Detail string
+}
+
+// monitorTick starts the health monitor's due probes.
+func (cl *cluster) monitorTick() {
+	now := time.Duration(cl.s.Now())
+	cl.probeBuf = cl.monitor.Start(now, cl.probeBuf[:0])
+	for _, p := range cl.probeBuf {
+		b := &cl.backends[p.Backend]
+		// A probe of a live backend answers within a round trip; a crashed
+		// one refuses at once; a hung one times out.
+		ok, after := true, sim.Millisecond
+		switch b.state {
+		case backendCrashed:
+			ok = false
+		case backendHung:
+			ok, after = false, sim.FromDuration(p.Timeout)
+		default:
+			if b.slow > 1 {
+				after = sim.Time(float64(after) * b.slow)
+			}
+			if after > sim.FromDuration(p.Timeout) {
+				ok, after = false, sim.FromDuration(p.Timeout)
+			}
+		}
+		cl.probes = append(cl.probes, probe{id: p.ID, ok: ok})
+		cl.s.After(after, evProbeDone, uint32(len(cl.probes)-1), 0)
+	}
+	cl.scheduleMonitor()
+}
+
+type probe struct {
+	id uint64
+	ok bool
+}
+
+func (cl *cluster) scheduleMonitor() {
+	if cl.monitor == nil {
+		return
+	}
+	next := cl.monitor.Next()
+	if next == strategies.Never {
+		return
+	}
+	at := max(sim.FromDuration(next), cl.s.Now())
+	if at < cl.monitorAt {
+		// A probe is due before the pending tick: tick then too. The
+		// later tick finds nothing due, or what has become due by then.
+		cl.monitorAt = at
+		cl.s.Schedule(at, evMonitor, 0, 0)
+	}
+}
+
+// probeDone reports a probe's outcome to the monitor and applies the
+// actions it returns to the router.
+func (cl *cluster) probeDone(i int) {
+	now := time.Duration(cl.s.Now())
+	p := cl.probes[i]
+	cl.actBuf = cl.monitor.Result(now, p.id, p.ok, cl.actBuf[:0])
+	for _, a := range cl.actBuf {
+		cl.event("monitor."+a.Kind.String(), fmt.Sprintf("backend %d", a.Backend))
+		if a.Kind == strategies.HostDown && cl.firstFault > 0 && cl.res.DetectedAfter == 0 {
+			cl.res.DetectedAfter = cl.s.Now() - cl.firstFault
+		}
+		for _, mv := range strategies.Apply(cl.router, now, a) {
+			if mv.Kicked {
+				cl.kick(mv.User, mv.From)
+			}
+		}
+	}
+	cl.scheduleMonitor()
+}
+
+// kick ends the sessions of user name on backend from, as a director's
+// KICK does; the clients reconnect and are routed afresh.
+func (cl *cluster) kick(name string, from int) {
+	u, ok := cl.userIndex(name)
+	if !ok {
+		return
+	}
+	for _, d := range cl.usersDevices(u) {
+		for _, id := range cl.devices[d].conns {
+			if id >= 0 && cl.conns[id].open && int(cl.conns[id].backend) == from {
+				cl.drop(id, 0, true, false)
+			}
+		}
+	}
+}
+
+func (cl *cluster) userIndex(name string) (int32, bool) {
+	if cl.byName == nil {
+		cl.byName = make(map[string]int32, len(cl.site.Users))
+		for i, u := range cl.site.Users {
+			cl.byName[u.Name] = int32(i)
+		}
+	}
+	u, ok := cl.byName[name]
+	return u, ok
+}
+
+func (cl *cluster) usersDevices(u int32) []int32 { return cl.site.Users[u].Devices }
