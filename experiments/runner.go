@@ -95,17 +95,11 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 
 	jobs := make(chan Run[T])
 	results := make(chan Result[R])
-	dispatched := 0
 	go func() {
 		defer close(jobs)
 		for _, run := range todo {
-			// Check first: select picks at random among ready cases.
-			if dispatchCtx.Err() != nil {
-				return
-			}
 			select {
 			case jobs <- run:
-				dispatched++
 			case <-dispatchCtx.Done():
 				return
 			}
@@ -117,6 +111,11 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 		go func() {
 			defer wg.Done()
 			for run := range jobs {
+				// The dispatcher's select may hand out a run after the
+				// cancellation: leave it unstarted.
+				if dispatchCtx.Err() != nil {
+					continue
+				}
 				results <- r.exec(execCtx, run)
 			}
 		}()
@@ -127,7 +126,9 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 	}()
 
 	var sinkErr error
+	executed := 0
 	for res := range results {
+		executed++
 		if res.Err != nil && execCtx.Err() != nil &&
 			(errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) {
 			sum.Abandoned++
@@ -152,8 +153,7 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 		}
 		r.Progress.record(res.Err != nil, false)
 	}
-	// The dispatcher has returned: jobs is closed and workers are done.
-	sum.NotStarted = len(todo) - dispatched
+	sum.NotStarted = len(todo) - executed
 	r.Progress.finish(sum, ctx.Err() != nil)
 	switch {
 	case sinkErr != nil:
