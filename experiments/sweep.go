@@ -8,7 +8,7 @@ import (
 )
 
 // MaxSweepPoints is the largest number of points a sweep may have.
-const MaxSweepPoints = 1_000_000
+const MaxSweepPoints = 100_000
 
 // Sweep is a spec section that varies parameters: each key is the dotted
 // path of a parameter and its value the list of values to try,
