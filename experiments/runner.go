@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"sync"
 )
 
@@ -19,6 +20,12 @@ type Result[R any] struct {
 	// Err is the run's error, nil on success. A run that panicked has an
 	// error holding the panic value and stack.
 	Err error
+}
+
+// SortResults sorts results into planned order, the order of a result set
+// whatever order the runs finished in.
+func SortResults[R any](results []Result[R]) {
+	sort.Slice(results, func(i, j int) bool { return results[i].Index < results[j].Index })
 }
 
 // Summary counts what a [Runner] did.

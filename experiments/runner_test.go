@@ -68,7 +68,7 @@ func TestRunnerRunsAll(t *testing.T) {
 	if c.overlap {
 		t.Error("sink called concurrently")
 	}
-	sort.Slice(c.results, func(i, j int) bool { return c.results[i].Index < c.results[j].Index })
+	SortResults(c.results)
 	for i, res := range c.results {
 		if res.Index != i || res.ID != runs[i].ID || res.Value != runs[i].Seed*runs[i].Seed || res.Err != nil {
 			t.Errorf("result %d = %+v, want run %s's", i, res, runs[i].ID)
@@ -227,8 +227,7 @@ func TestRunnerFailures(t *testing.T) {
 			case 1:
 				return 0, errors.New("model: backend 9 does not exist")
 			case 4:
-				var m map[string]int
-				m["boom"]++ // panics
+				panic("model: event queue corrupted")
 			}
 			return square(ctx, run)
 		},
@@ -248,7 +247,7 @@ func TestRunnerFailures(t *testing.T) {
 				t.Errorf("run 1 error %v", res.Err)
 			}
 		case 4:
-			if res.Err == nil || !strings.HasPrefix(res.Err.Error(), "experiments: run re panicked: assignment to entry in nil map\n") {
+			if res.Err == nil || !strings.HasPrefix(res.Err.Error(), "experiments: run re panicked: model: event queue corrupted\n") {
 				t.Errorf("run 4 error %v", res.Err)
 			}
 		default:
