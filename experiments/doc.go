@@ -35,6 +35,8 @@
 // [encoding.TextUnmarshaler] (written as strings), slices of those (TOML
 // arrays), structs (TOML tables, "sections"), slices of structs (arrays of
 // tables, [[faults]]) and [Sweep] (a table of parameter paths to value lists).
+// TOML integers are signed 64-bit, so an unsigned key takes values up to
+// 2^63-1. A float key also takes an integer; no other conversion is made.
 //
 // # Errors
 //

@@ -56,9 +56,12 @@ type Runner[T, R any] struct {
 	// Skip, if set, reports runs that are already finished (in an earlier,
 	// interrupted invocation); they are neither run nor sent to Sink.
 	Skip func(id string) bool
-	// FinishRunning, on cancellation, lets the runs in progress finish with
-	// an uncancelled context instead of passing them the cancellation.
-	FinishRunning bool
+	// RunContext, if set, is the context passed to Exec in place of the
+	// one given to Run, so that stopping the dispatch and abandoning runs
+	// in progress can happen at different times: context.Background()
+	// lets runs in progress always finish; the second context of
+	// [Interrupts] abandons them at a second interrupt.
+	RunContext context.Context
 	// Progress, if set, is told about every run; nil reports nothing.
 	Progress *Progress
 }
@@ -69,9 +72,9 @@ var ErrInterrupted = errors.New("experiments: interrupted")
 
 // Run executes runs, skipping those Skip reports, until all are done or ctx
 // is cancelled. On cancellation it stops dispatching, waits for the runs in
-// progress (abandoned ones are dropped, finished ones go to Sink), and
-// returns an error wrapping [ErrInterrupted] and ctx.Err(). Everything
-// delivered to Sink before that is complete and kept.
+// progress (those that return the cancellation of their context are
+// abandoned, those that finish go to Sink), and returns an error wrapping
+// [ErrInterrupted] and ctx.Err(). Everything delivered to Sink is kept.
 func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) {
 	sum := Summary{Planned: len(runs)}
 	if r.Exec == nil || r.Sink == nil {
@@ -96,8 +99,8 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 	dispatchCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	execCtx := ctx
-	if r.FinishRunning {
-		execCtx = context.WithoutCancel(ctx)
+	if r.RunContext != nil {
+		execCtx = r.RunContext
 	}
 
 	jobs := make(chan Run[T])

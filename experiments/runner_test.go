@@ -3,10 +3,12 @@ package experiments
 import (
 	"context"
 	"errors"
+	"os"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -177,8 +179,8 @@ func TestRunnerCancelAbandons(t *testing.T) {
 	}
 }
 
-// TestRunnerFinishRunning cancels while runs are in progress with
-// FinishRunning set: those runs complete and are kept.
+// TestRunnerFinishRunning cancels while runs are in progress with a
+// RunContext that is not cancelled: those runs complete and are kept.
 func TestRunnerFinishRunning(t *testing.T) {
 	runs := runsOf(10)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -186,8 +188,8 @@ func TestRunnerFinishRunning(t *testing.T) {
 	release := make(chan struct{})
 	var c collector
 	r := Runner[struct{}, uint64]{
-		Workers:       2,
-		FinishRunning: true,
+		Workers:    2,
+		RunContext: context.Background(),
 		Exec: func(ctx context.Context, run Run[struct{}]) (uint64, error) {
 			started <- struct{}{}
 			<-release
@@ -279,5 +281,48 @@ func TestRunnerSinkError(t *testing.T) {
 	}
 	if calls != 3 || sum.Done != 2 || sum.Done+sum.Abandoned+sum.NotStarted != 20 {
 		t.Errorf("%d sink calls, summary %+v", calls, sum)
+	}
+}
+
+// TestInterrupts sends this process SIGINT twice: the first stops
+// dispatching, the second abandons the run in progress.
+func TestInterrupts(t *testing.T) {
+	stop, abandon, release := Interrupts(context.Background())
+	defer release()
+	runs := runsOf(5)
+	started := make(chan struct{}, 5)
+	var c collector
+	r := Runner[struct{}, uint64]{
+		Workers:    1,
+		RunContext: abandon,
+		Exec: func(ctx context.Context, run Run[struct{}]) (uint64, error) {
+			if run.Index == 0 {
+				return square(ctx, run)
+			}
+			started <- struct{}{}
+			<-ctx.Done()
+			return 0, ctx.Err()
+		},
+		Sink: c.sink,
+	}
+	go func() {
+		<-started
+		if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+			t.Error(err)
+		}
+		<-stop.Done()
+		if abandon.Err() != nil {
+			t.Error("the first interrupt abandoned the run in progress")
+		}
+		if err := syscall.Kill(os.Getpid(), syscall.SIGINT); err != nil {
+			t.Error(err)
+		}
+	}()
+	sum, err := r.Run(stop, runs)
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("error = %v", err)
+	}
+	if want := (Summary{Planned: 5, Done: 1, Abandoned: 1, NotStarted: 3}); sum != want {
+		t.Errorf("summary %+v, want %+v", sum, want)
 	}
 }
