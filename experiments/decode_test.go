@@ -464,3 +464,27 @@ func TestCheckFiles(t *testing.T) {
 		t.Errorf("Check = %v\nwant %s", err, want)
 	}
 }
+
+// TestDecodeInlineTables checks that inline tables mean the same as table
+// headers, and that errors inside them are placed exactly.
+func TestDecodeInlineTables(t *testing.T) {
+	headers := "[cluster]\nbackends = 3\n[[faults]]\nat = \"1s\"\n[[faults]]\nkind = \"slow\"\n"
+	inline := "cluster = {backends = 3}\nfaults = [{at = \"1s\"}, {kind = \"slow\"}]\n"
+	a, err := Decode[testSpec]("a.toml", []byte(headers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Decode[testSpec]("b.toml", []byte(inline))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("inline tables decode to\n%+v\nheaders to\n%+v", b, a)
+	}
+	_, err = Decode[testSpec]("c.toml", []byte("faults = [{at = \"1s\"}, {kidn = \"slow\"}, 3]\n"))
+	want := "c.toml:1:25: unknown key \"kidn\"; did you mean \"kind\"? (key faults[1].kidn)\n" +
+		"c.toml:1:41: expected a table, found an integer (key faults[2])"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant %s", err, want)
+	}
+}

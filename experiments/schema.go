@@ -43,13 +43,12 @@ var (
 
 // field describes one key of a spec struct.
 type field struct {
-	name   string
-	goName string
-	index  []int
-	typ    reflect.Type
-	kind   kind
-	doc    string
-	unit   string
+	name  string
+	index []int
+	typ   reflect.Type
+	kind  kind
+	doc   string
+	unit  string
 
 	defText string // the default tag, as written
 	hasDef  bool
@@ -129,7 +128,7 @@ func buildSchema(t reflect.Type, where string, seen map[reflect.Type]bool, errs 
 			*errs = append(*errs, fmt.Errorf("experiments: %s: key %q used twice", fwhere, name))
 			continue
 		}
-		f := &field{name: name, goName: sf.Name, index: sf.Index, typ: sf.Type}
+		f := &field{name: name, index: sf.Index, typ: sf.Type}
 		f.doc = sf.Tag.Get("doc")
 		f.unit = sf.Tag.Get("unit")
 		if f.doc == "" {
