@@ -149,6 +149,8 @@ func setDefaults(s *schema, v reflect.Value) {
 			fv.SetZero()
 		case kList:
 			fv.Set(reflect.AppendSlice(reflect.MakeSlice(f.typ, 0, f.def.Len()), f.def))
+		case kMap:
+			fv.Set(deepCopy(f.def))
 		default:
 			fv.Set(f.def)
 		}
@@ -200,6 +202,8 @@ func expected(k kind) string {
 		return `a duration string such as "90s" or "15m"`
 	case kList:
 		return "an array"
+	case kMap:
+		return "a table"
 	case kTables:
 		return "an array of tables"
 	default:
@@ -245,6 +249,18 @@ func (d *decoder) field(n *tnode, f *field, v reflect.Value, path string) {
 		out := reflect.MakeSlice(f.typ, len(n.items), len(n.items))
 		for i, it := range n.items {
 			d.scalar(it, f.elem, out.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(out)
+	case kMap:
+		if n.kind != tTable {
+			typeErr(n, path, f.kind)
+			return
+		}
+		out := reflect.MakeMapWithSize(f.typ, len(n.keys))
+		for _, k := range n.keys {
+			e := reflect.New(f.elem.typ).Elem()
+			d.scalar(n.kids[k], f.elem, e, joinKey(path, k))
+			out.SetMapIndex(reflect.ValueOf(k).Convert(f.typ.Key()), e)
 		}
 		v.Set(out)
 	case kSweep:

@@ -83,6 +83,19 @@ func TestDecodeErrors(t *testing.T) {
 			want: []string{`exp.toml:2:17: expected a boolean, found a string (key workload.bulk_delivery)`},
 		},
 		{
+			name: "scalar for a map",
+			in:   "[workload]\nmix = 0.5\n",
+			want: []string{`exp.toml:2:7: expected a table, found a float (key workload.mix)`},
+		},
+		{
+			name: "map value of the wrong type and out of range",
+			in:   "[workload.mix]\nselect = \"most\"\nfetch = 1.5\n",
+			want: []string{
+				`exp.toml:2:10: expected a number, found a string (key workload.mix.select)`,
+				`exp.toml:3:9: 1.5 is above the maximum 1 (key workload.mix.fetch)`,
+			},
+		},
+		{
 			name: "zero backends",
 			in:   "[cluster]\nbackends = 0\n",
 			want: []string{`exp.toml:2:12: 0 is below the minimum 1 (key cluster.backends)`},
@@ -289,6 +302,7 @@ login_rate = 120  # an integer is a fine number
 think_time = "1m30s"
 weights = []
 bulk_delivery = true
+mix = {fetch = 1, "uid fetch" = 0.25}
 
 [[faults]]
 at = "2m"
@@ -321,7 +335,8 @@ cluster.users = [100, 200]
 	want.NFS.Client.Acregmin = 0
 	want.NFS.Client.Lookupcache = "positive"
 	want.Director = testDirector{UserExpire: 30 * time.Second, Fsync: 2}
-	want.Workload = testWorkload{LoginRate: 120, Think: 90 * sim.Second, Weights: []float64{}, Bulk: true}
+	want.Workload = testWorkload{LoginRate: 120, Think: 90 * sim.Second, Weights: []float64{}, Bulk: true,
+		Mix: map[string]float64{"fetch": 1, "uid fetch": 0.25}}
 	want.Faults = []testFault{{At: 2 * time.Minute, Backend: 15, Kind: "partition"}, {At: 5 * time.Minute, Kind: "crash"}}
 	want.Run = testRun{Seed: 42, Replicas: 3, Duration: sim.Hour, Workers: 2}
 	want.Sweep = Sweep{Axes: []Axis{
@@ -382,7 +397,7 @@ func TestSchemaErrors(t *testing.T) {
 		B int `toml:"a" default:"1" doc:"b"`
 	}
 	type unsupported struct {
-		M map[string]int `toml:"m" doc:"m"`
+		M map[int]int `toml:"m" doc:"m"`
 	}
 	type sectionDefault struct {
 		S struct {
@@ -401,7 +416,7 @@ func TestSchemaErrors(t *testing.T) {
 		{"bad bound", schemaErr[badBound](), `experiments: badBound.A: min tag: time: missing unit in duration "1"`},
 		{"enum on an integer", schemaErr[enumOnInt](), `experiments: enumOnInt.A: enum tag on a non-string key`},
 		{"key used twice", schemaErr[dup](), `experiments: dup.B: key "a" used twice`},
-		{"unsupported type", schemaErr[unsupported](), `experiments: unsupported.M: unsupported type map[string]int`},
+		{"unsupported type", schemaErr[unsupported](), `experiments: unsupported.M: unsupported type map[int]int`},
 		{"default on a section", schemaErr[sectionDefault](), `experiments: sectionDefault.S: default tag on a section`},
 		{"not a struct", schemaErr[int](), `experiments: spec type int is not a struct`},
 	}

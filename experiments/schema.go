@@ -26,6 +26,7 @@ const (
 	kDuration      // time.Duration, sim.Time: a Go duration string
 	kText          // encoding.TextUnmarshaler: a string
 	kList          // slice of scalars: an array
+	kMap           // map from string to scalar: a table of any keys
 	kTable         // struct: a table
 	kTables        // slice of structs: an array of tables
 	kSweep         // Sweep: a table of paths to value lists
@@ -57,7 +58,7 @@ type field struct {
 	min, max, gt, lt *bound
 	enum             []string
 
-	elem *field  // element of a kList
+	elem *field  // element of a kList, value of a kMap
 	sub  *schema // struct of a kTable or kTables
 }
 
@@ -186,13 +187,16 @@ func fillField(f *field, tag reflect.StructTag, where string, seen map[reflect.T
 	case t.Kind() == reflect.Slice && scalarKind(t.Elem()) != 0:
 		f.kind = kList
 		f.elem = &field{name: f.name, typ: t.Elem(), kind: scalarKind(t.Elem())}
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && scalarKind(t.Elem()) != 0:
+		f.kind = kMap
+		f.elem = &field{name: f.name, typ: t.Elem(), kind: scalarKind(t.Elem())}
 	default:
 		bad("unsupported type %s", t)
 		return
 	}
 	// Constraints live on the scalar: the field itself or a list's element.
 	c := f
-	if f.kind == kList {
+	if f.kind == kList || f.kind == kMap {
 		c = f.elem
 	}
 	for _, b := range []struct {
@@ -265,6 +269,24 @@ func parseBound(c *field, text string) (*bound, error) {
 // parseDefault parses f's default tag into a value of f's type, checking it
 // against f's own constraints.
 func parseDefault(f *field) (reflect.Value, string) {
+	if f.kind == kMap {
+		v := reflect.MakeMap(f.typ)
+		if f.defText == "" {
+			return v, ""
+		}
+		for _, part := range strings.Split(f.defText, ",") {
+			k, val, ok := strings.Cut(part, "=")
+			if !ok {
+				return v, "want key=value pairs"
+			}
+			e, msg := parseText(f.elem, strings.TrimSpace(val))
+			if msg != "" {
+				return v, msg
+			}
+			v.SetMapIndex(reflect.ValueOf(strings.TrimSpace(k)).Convert(f.typ.Key()), e)
+		}
+		return v, ""
+	}
 	if f.kind == kList {
 		v := reflect.MakeSlice(f.typ, 0, 0)
 		if f.defText == "" {

@@ -206,7 +206,7 @@ func (d *decoder) sweep(ps pendingSweep) Sweep {
 		for i, it := range l.n.items {
 			at = append(at, it.valPos)
 			val := reflect.New(f.typ).Elem()
-			if f.kind == kList || f.kind == kTables {
+			if f.kind == kList || f.kind == kTables || f.kind == kMap {
 				// Each value of a swept list is itself a list.
 				d.field(it, f, val, fmt.Sprintf("%s[%d]", l.key, i))
 			} else {

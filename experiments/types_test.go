@@ -70,10 +70,11 @@ func (f testFsync) MarshalText() ([]byte, error) { return []byte(fsyncNames[f]),
 var fsyncNames = []string{"optimized", "always", "never"}
 
 type testWorkload struct {
-	LoginRate float64   `toml:"login_rate" default:"50" gt:"0" unit:"logins/s" doc:"mean rate of new sessions"`
-	Think     sim.Time  `toml:"think_time" default:"30s" gt:"0s" doc:"mean time between commands in a session"`
-	Weights   []float64 `toml:"weights" default:"0.5,0.5" min:"0" max:"1" doc:"share of IMAP and POP3 sessions"`
-	Bulk      bool      `toml:"bulk_delivery" default:"false" doc:"deliver mail in bursts"`
+	LoginRate float64            `toml:"login_rate" default:"50" gt:"0" unit:"logins/s" doc:"mean rate of new sessions"`
+	Think     sim.Time           `toml:"think_time" default:"30s" gt:"0s" doc:"mean time between commands in a session"`
+	Weights   []float64          `toml:"weights" default:"0.5,0.5" min:"0" max:"1" doc:"share of IMAP and POP3 sessions"`
+	Bulk      bool               `toml:"bulk_delivery" default:"false" doc:"deliver mail in bursts"`
+	Mix       map[string]float64 `toml:"mix" default:"select=0.6,fetch=0.3,expunge=0.1" min:"0" max:"1" doc:"share of IMAP commands by kind"`
 }
 
 type testFault struct {
