@@ -326,3 +326,22 @@ func TestInterrupts(t *testing.T) {
 		t.Errorf("summary %+v, want %+v", sum, want)
 	}
 }
+
+func TestRunnerAllSkipped(t *testing.T) {
+	var c collector
+	r := Runner[struct{}, uint64]{
+		Exec: func(context.Context, Run[struct{}]) (uint64, error) {
+			t.Error("a skipped run was executed")
+			return 0, nil
+		},
+		Sink: c.sink,
+		Skip: func(string) bool { return true },
+	}
+	sum, err := r.Run(context.Background(), runsOf(4))
+	if err != nil || sum != (Summary{Planned: 4, Skipped: 4}) || len(c.results) != 0 {
+		t.Errorf("summary %+v, error %v, %d results", sum, err, len(c.results))
+	}
+	if _, err := (&Runner[struct{}, uint64]{}).Run(context.Background(), nil); err == nil {
+		t.Error("a runner without Exec and Sink ran")
+	}
+}
