@@ -433,8 +433,9 @@ func (d *decoder) validatePoints(base reflect.Value, points []Point) {
 	}
 	var order []*seen
 	index := map[string]*seen{}
+	// Every point sets every swept key, so one copy serves them all.
+	c := deepCopy(base)
 	for _, p := range points {
-		c := deepCopy(base)
 		if err := applyPoint(c, p); err != nil {
 			d.errAt(Pos{}, "", "%v", err)
 			return
