@@ -125,10 +125,6 @@ func decodeInto(name string, data []byte, s *schema, v reflect.Value) Errors {
 		d.errs.sort()
 		return d.errs
 	}
-	if len(d.sweeps) > 1 {
-		d.errAt(d.sweeps[1].n.keyPos, d.sweeps[1].path, "only one sweep section is allowed")
-		return d.errs
-	}
 	if points == nil {
 		d.validate(v, "", "")
 	} else {

@@ -404,11 +404,22 @@ func TestSchemaErrors(t *testing.T) {
 			A int `toml:"a" default:"1" doc:"a"`
 		} `toml:"s" default:"x" doc:"s"`
 	}
+	type nestedSweep struct {
+		S struct {
+			W Sweep `toml:"sweep" doc:"w"`
+		} `toml:"s" doc:"s"`
+	}
+	type twoSweeps struct {
+		A Sweep `toml:"a" doc:"a"`
+		B Sweep `toml:"b" doc:"b"`
+	}
 	tests := []struct {
 		name string
 		err  error
 		want string
 	}{
+		{"two sweeps", schemaErr[twoSweeps](), `experiments: twoSweeps: more than one Sweep field`},
+		{"sweep below the root", schemaErr[nestedSweep](), `experiments: nestedSweep.S.W: a sweep must be a key of the root struct`},
 		{"no toml tag", schemaErr[noTag](), `experiments: noTag.A: no toml tag`},
 		{"no doc", schemaErr[noDoc](), `experiments: noDoc.A: no doc tag`},
 		{"no default", schemaErr[noDefault](), `experiments: noDefault.A: no default tag`},

@@ -94,7 +94,15 @@ func schemaFor(t reflect.Type) (*schema, error) {
 		return nil, fmt.Errorf("experiments: spec type %s is not a struct", t)
 	}
 	var errs []error
-	s := buildSchema(t, t.Name(), map[reflect.Type]bool{}, &errs)
+	s := buildSchema(t, t.Name(), 0, map[reflect.Type]bool{}, &errs)
+	sweeps := 0
+	for _, f := range s.fields {
+		if f.kind == kSweep {
+			if sweeps++; sweeps == 2 {
+				errs = append(errs, fmt.Errorf("experiments: %s: more than one Sweep field", t.Name()))
+			}
+		}
+	}
 	res := schemaResult{s: s, err: errors.Join(errs...)}
 	schemaCache.Store(t, res)
 	return res.s, res.err
@@ -102,7 +110,7 @@ func schemaFor(t reflect.Type) (*schema, error) {
 
 // buildSchema describes struct t, reporting tag mistakes in errs; where names
 // t's place for messages.
-func buildSchema(t reflect.Type, where string, seen map[reflect.Type]bool, errs *[]error) *schema {
+func buildSchema(t reflect.Type, where string, depth int, seen map[reflect.Type]bool, errs *[]error) *schema {
 	s := &schema{typ: t, byName: map[string]*field{}}
 	if seen[t] {
 		*errs = append(*errs, fmt.Errorf("experiments: %s: recursive type %s", where, t))
@@ -136,7 +144,7 @@ func buildSchema(t reflect.Type, where string, seen map[reflect.Type]bool, errs 
 			*errs = append(*errs, fmt.Errorf("experiments: %s: no doc tag", fwhere))
 		}
 		f.defText, f.hasDef = sf.Tag.Lookup("default")
-		fillField(f, sf.Tag, fwhere, seen, errs)
+		fillField(f, sf.Tag, fwhere, depth, seen, errs)
 		s.fields = append(s.fields, f)
 		s.byName[name] = f
 	}
@@ -167,8 +175,9 @@ func scalarKind(t reflect.Type) kind {
 	return 0
 }
 
-// fillField classifies f and parses its constraint and default tags.
-func fillField(f *field, tag reflect.StructTag, where string, seen map[reflect.Type]bool, errs *[]error) {
+// fillField classifies f, a field of a struct depth levels below the root,
+// and parses its constraint and default tags.
+func fillField(f *field, tag reflect.StructTag, where string, depth int, seen map[reflect.Type]bool, errs *[]error) {
 	bad := func(format string, args ...any) {
 		*errs = append(*errs, fmt.Errorf("experiments: %s: "+format, append([]any{where}, args...)...))
 	}
@@ -176,14 +185,17 @@ func fillField(f *field, tag reflect.StructTag, where string, seen map[reflect.T
 	switch {
 	case t == sweepType:
 		f.kind = kSweep
+		if depth > 0 {
+			bad("a sweep must be a key of the root struct")
+		}
 	case scalarKind(t) != 0:
 		f.kind = scalarKind(t)
 	case t.Kind() == reflect.Struct:
 		f.kind = kTable
-		f.sub = buildSchema(t, where, seen, errs)
+		f.sub = buildSchema(t, where, depth+1, seen, errs)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && scalarKind(t.Elem()) == 0:
 		f.kind = kTables
-		f.sub = buildSchema(t.Elem(), where, seen, errs)
+		f.sub = buildSchema(t.Elem(), where, depth+1, seen, errs)
 	case t.Kind() == reflect.Slice && scalarKind(t.Elem()) != 0:
 		f.kind = kList
 		f.elem = &field{name: f.name, typ: t.Elem(), kind: scalarKind(t.Elem())}
