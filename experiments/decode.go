@@ -399,7 +399,11 @@ func (d *decoder) validate(v reflect.Value, path, suffix string) {
 	}
 	for _, fe := range callValidate(v) {
 		key := fe.Path
-		if path != "" {
+		switch {
+		case path == "":
+		case fe.Path == "":
+			key = path
+		default:
 			key = path + "." + fe.Path
 		}
 		d.errAt(lookupPos(d.root, key), key, "%s%s", fe.Msg, suffix)

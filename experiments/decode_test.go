@@ -176,6 +176,11 @@ func TestDecodeErrors(t *testing.T) {
 			want: []string{`exp.toml:2:12: acregmin 1m30s is above acregmax 1m0s (key nfs.client.acregmin)`},
 		},
 		{
+			name: "cross-field: a whole section",
+			in:   "[nfs]\nclient = {acregmin = \"0s\", acregmax = \"0s\", lookupcache = \"none\"}\n",
+			want: []string{`exp.toml:2:1: no caching at all: use the noac model instead (key nfs.client)`},
+		},
+		{
 			name: "cross-field: key at its default is placed at its table",
 			in:   "[[faults]]\nkind = \"slow\"\n[cluster]\nbackends = 1\n[[faults]]\nbackend = 7\n",
 			want: []string{`exp.toml:6:11: backend 7 does not exist (cluster.backends = 1) (key faults[1].backend)`},

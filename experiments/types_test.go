@@ -39,12 +39,17 @@ type testNFSClient struct {
 	Lookupcache string        `toml:"lookupcache" default:"all" enum:"all|positive|none" doc:"directory entry caching (nfs(5) lookupcache, default all)"`
 }
 
-// Validate checks that the attribute cache bounds are in order.
+// Validate checks that the attribute cache bounds are in order, and
+// reports a combination that concerns the whole section.
 func (c testNFSClient) Validate() []FieldError {
+	var errs []FieldError
 	if c.Acregmin > c.Acregmax {
-		return []FieldError{{Path: "acregmin", Msg: fmt.Sprintf("acregmin %s is above acregmax %s", c.Acregmin, c.Acregmax)}}
+		errs = append(errs, FieldError{Path: "acregmin", Msg: fmt.Sprintf("acregmin %s is above acregmax %s", c.Acregmin, c.Acregmax)})
 	}
-	return nil
+	if c.Acregmax == 0 && c.Lookupcache == "none" {
+		errs = append(errs, FieldError{Msg: "no caching at all: use the noac model instead"})
+	}
+	return errs
 }
 
 type testDirector struct {
