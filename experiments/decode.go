@@ -125,10 +125,6 @@ func decodeInto(name string, data []byte, s *schema, v reflect.Value) Errors {
 		d.errs.sort()
 		return d.errs
 	}
-	if len(d.sweeps) > 1 {
-		d.errAt(d.sweeps[1].n.keyPos, d.sweeps[1].path, "only one sweep section is allowed")
-		return d.errs
-	}
 	if points == nil {
 		d.validate(v, "", "")
 	} else {
@@ -149,6 +145,8 @@ func setDefaults(s *schema, v reflect.Value) {
 			fv.SetZero()
 		case kList:
 			fv.Set(reflect.AppendSlice(reflect.MakeSlice(f.typ, 0, f.def.Len()), f.def))
+		case kMap:
+			fv.Set(deepCopy(f.def))
 		default:
 			fv.Set(f.def)
 		}
@@ -200,6 +198,8 @@ func expected(k kind) string {
 		return `a duration string such as "90s" or "15m"`
 	case kList:
 		return "an array"
+	case kMap:
+		return "a table"
 	case kTables:
 		return "an array of tables"
 	default:
@@ -245,6 +245,18 @@ func (d *decoder) field(n *tnode, f *field, v reflect.Value, path string) {
 		out := reflect.MakeSlice(f.typ, len(n.items), len(n.items))
 		for i, it := range n.items {
 			d.scalar(it, f.elem, out.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		v.Set(out)
+	case kMap:
+		if n.kind != tTable {
+			typeErr(n, path, f.kind)
+			return
+		}
+		out := reflect.MakeMapWithSize(f.typ, len(n.keys))
+		for _, k := range n.keys {
+			e := reflect.New(f.elem.typ).Elem()
+			d.scalar(n.kids[k], f.elem, e, joinKey(path, k))
+			out.SetMapIndex(reflect.ValueOf(k).Convert(f.typ.Key()), e)
 		}
 		v.Set(out)
 	case kSweep:
@@ -387,7 +399,11 @@ func (d *decoder) validate(v reflect.Value, path, suffix string) {
 	}
 	for _, fe := range callValidate(v) {
 		key := fe.Path
-		if path != "" {
+		switch {
+		case path == "":
+		case fe.Path == "":
+			key = path
+		default:
 			key = path + "." + fe.Path
 		}
 		d.errAt(lookupPos(d.root, key), key, "%s%s", fe.Msg, suffix)
@@ -417,8 +433,9 @@ func (d *decoder) validatePoints(base reflect.Value, points []Point) {
 	}
 	var order []*seen
 	index := map[string]*seen{}
+	// Every point sets every swept key, so one copy serves them all.
+	c := deepCopy(base)
 	for _, p := range points {
-		c := deepCopy(base)
 		if err := applyPoint(c, p); err != nil {
 			d.errAt(Pos{}, "", "%v", err)
 			return

@@ -83,6 +83,19 @@ func TestDecodeErrors(t *testing.T) {
 			want: []string{`exp.toml:2:17: expected a boolean, found a string (key workload.bulk_delivery)`},
 		},
 		{
+			name: "scalar for a map",
+			in:   "[workload]\nmix = 0.5\n",
+			want: []string{`exp.toml:2:7: expected a table, found a float (key workload.mix)`},
+		},
+		{
+			name: "map value of the wrong type and out of range",
+			in:   "[workload.mix]\nselect = \"most\"\nfetch = 1.5\n",
+			want: []string{
+				`exp.toml:2:10: expected a number, found a string (key workload.mix.select)`,
+				`exp.toml:3:9: 1.5 is above the maximum 1 (key workload.mix.fetch)`,
+			},
+		},
+		{
 			name: "zero backends",
 			in:   "[cluster]\nbackends = 0\n",
 			want: []string{`exp.toml:2:12: 0 is below the minimum 1 (key cluster.backends)`},
@@ -161,6 +174,11 @@ func TestDecodeErrors(t *testing.T) {
 			name: "cross-field: a section's own check",
 			in:   "[nfs.client]\nacregmin = \"90s\"\n",
 			want: []string{`exp.toml:2:12: acregmin 1m30s is above acregmax 1m0s (key nfs.client.acregmin)`},
+		},
+		{
+			name: "cross-field: a whole section",
+			in:   "[nfs]\nclient = {acregmin = \"0s\", acregmax = \"0s\", lookupcache = \"none\"}\n",
+			want: []string{`exp.toml:2:1: no caching at all: use the noac model instead (key nfs.client)`},
 		},
 		{
 			name: "cross-field: key at its default is placed at its table",
@@ -289,6 +307,7 @@ login_rate = 120  # an integer is a fine number
 think_time = "1m30s"
 weights = []
 bulk_delivery = true
+mix = {fetch = 1, "uid fetch" = 0.25}
 
 [[faults]]
 at = "2m"
@@ -321,7 +340,8 @@ cluster.users = [100, 200]
 	want.NFS.Client.Acregmin = 0
 	want.NFS.Client.Lookupcache = "positive"
 	want.Director = testDirector{UserExpire: 30 * time.Second, Fsync: 2}
-	want.Workload = testWorkload{LoginRate: 120, Think: 90 * sim.Second, Weights: []float64{}, Bulk: true}
+	want.Workload = testWorkload{LoginRate: 120, Think: 90 * sim.Second, Weights: []float64{}, Bulk: true,
+		Mix: map[string]float64{"fetch": 1, "uid fetch": 0.25}}
 	want.Faults = []testFault{{At: 2 * time.Minute, Backend: 15, Kind: "partition"}, {At: 5 * time.Minute, Kind: "crash"}}
 	want.Run = testRun{Seed: 42, Replicas: 3, Duration: sim.Hour, Workers: 2}
 	want.Sweep = Sweep{Axes: []Axis{
@@ -382,18 +402,29 @@ func TestSchemaErrors(t *testing.T) {
 		B int `toml:"a" default:"1" doc:"b"`
 	}
 	type unsupported struct {
-		M map[string]int `toml:"m" doc:"m"`
+		M map[int]int `toml:"m" doc:"m"`
 	}
 	type sectionDefault struct {
 		S struct {
 			A int `toml:"a" default:"1" doc:"a"`
 		} `toml:"s" default:"x" doc:"s"`
 	}
+	type nestedSweep struct {
+		S struct {
+			W Sweep `toml:"sweep" doc:"w"`
+		} `toml:"s" doc:"s"`
+	}
+	type twoSweeps struct {
+		A Sweep `toml:"a" doc:"a"`
+		B Sweep `toml:"b" doc:"b"`
+	}
 	tests := []struct {
 		name string
 		err  error
 		want string
 	}{
+		{"two sweeps", schemaErr[twoSweeps](), `experiments: twoSweeps: more than one Sweep field`},
+		{"sweep below the root", schemaErr[nestedSweep](), `experiments: nestedSweep.S.W: a sweep must be a key of the root struct`},
 		{"no toml tag", schemaErr[noTag](), `experiments: noTag.A: no toml tag`},
 		{"no doc", schemaErr[noDoc](), `experiments: noDoc.A: no doc tag`},
 		{"no default", schemaErr[noDefault](), `experiments: noDefault.A: no default tag`},
@@ -401,7 +432,7 @@ func TestSchemaErrors(t *testing.T) {
 		{"bad bound", schemaErr[badBound](), `experiments: badBound.A: min tag: time: missing unit in duration "1"`},
 		{"enum on an integer", schemaErr[enumOnInt](), `experiments: enumOnInt.A: enum tag on a non-string key`},
 		{"key used twice", schemaErr[dup](), `experiments: dup.B: key "a" used twice`},
-		{"unsupported type", schemaErr[unsupported](), `experiments: unsupported.M: unsupported type map[string]int`},
+		{"unsupported type", schemaErr[unsupported](), `experiments: unsupported.M: unsupported type map[int]int`},
 		{"default on a section", schemaErr[sectionDefault](), `experiments: sectionDefault.S: default tag on a section`},
 		{"not a struct", schemaErr[int](), `experiments: spec type int is not a struct`},
 	}
@@ -462,5 +493,29 @@ func TestCheckFiles(t *testing.T) {
 		dir + "/missing.toml: cannot read: no such file or directory"
 	if err == nil || err.Error() != want {
 		t.Errorf("Check = %v\nwant %s", err, want)
+	}
+}
+
+// TestDecodeInlineTables checks that inline tables mean the same as table
+// headers, and that errors inside them are placed exactly.
+func TestDecodeInlineTables(t *testing.T) {
+	headers := "[cluster]\nbackends = 3\n[[faults]]\nat = \"1s\"\n[[faults]]\nkind = \"slow\"\n"
+	inline := "cluster = {backends = 3}\nfaults = [{at = \"1s\"}, {kind = \"slow\"}]\n"
+	a, err := Decode[testSpec]("a.toml", []byte(headers))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Decode[testSpec]("b.toml", []byte(inline))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a, b) {
+		t.Errorf("inline tables decode to\n%+v\nheaders to\n%+v", b, a)
+	}
+	_, err = Decode[testSpec]("c.toml", []byte("faults = [{at = \"1s\"}, {kidn = \"slow\"}, 3]\n"))
+	want := "c.toml:1:25: unknown key \"kidn\"; did you mean \"kind\"? (key faults[1].kidn)\n" +
+		"c.toml:1:41: expected a table, found an integer (key faults[2])"
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant %s", err, want)
 	}
 }

@@ -26,15 +26,24 @@
 //	unit:"text"        the unit of a number ("requests/s", "bytes"), printed
 //	                   in the comment; durations need none
 //
-// On a list of scalars, min, max, gt, lt and enum apply to each element.
+// On a list or map of scalars, min, max, gt, lt and enum apply to each
+// element; a map's default is written "a=0.4,b=0.6".
 //
 // # Field types
 //
-// bool, string, all integer and float kinds, [time.Duration] and [sim.Time]
-// (written as Go duration strings, "15m", "500ms"), types implementing
-// [encoding.TextUnmarshaler] (written as strings), slices of those (TOML
-// arrays), structs (TOML tables, "sections"), slices of structs (arrays of
-// tables, [[faults]]) and [Sweep] (a table of parameter paths to value lists).
+//   - bool, string, every integer and float kind; TOML integers are signed
+//     64-bit, so an unsigned key takes values up to 2^63-1, and a float key
+//     also takes an integer (no other conversion is made)
+//   - [time.Duration] and [sim.Time], written as Go duration strings ("15m",
+//     "500ms")
+//   - types implementing [encoding.TextUnmarshaler], written as strings
+//   - slices of the above: TOML arrays
+//   - maps from string to the above: tables with keys of the user's choice,
+//     printed inline in key order; a table in the file replaces the default
+//     map as a whole
+//   - structs: tables, called sections
+//   - slices of structs: arrays of tables ([[faults]])
+//   - [Sweep]: a table of parameter paths to value lists
 //
 // # Errors
 //

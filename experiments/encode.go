@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"fmt"
 	"reflect"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -161,7 +162,7 @@ func (e *encoder) sweep(sw Sweep, path string) {
 func describe(f *field) string {
 	parts := []string{"default " + tomlValue(f, f.def)}
 	c, each := f, ""
-	if f.kind == kList {
+	if f.kind == kList || f.kind == kMap {
 		c, each = f.elem, "each "
 	}
 	var r []string
@@ -217,6 +218,17 @@ func tomlValue(f *field, v reflect.Value) string {
 			items[i] = tomlValue(f.elem, v.Index(i))
 		}
 		return "[" + strings.Join(items, ", ") + "]"
+	case kMap:
+		keys := make([]string, 0, v.Len())
+		for _, k := range v.MapKeys() {
+			keys = append(keys, k.String())
+		}
+		sort.Strings(keys)
+		items := make([]string, len(keys))
+		for i, k := range keys {
+			items[i] = joinKey("", k) + " = " + tomlValue(f.elem, v.MapIndex(reflect.ValueOf(k).Convert(f.typ.Key())))
+		}
+		return "{" + strings.Join(items, ", ") + "}"
 	case kTable:
 		return inlineTable(f.sub, v)
 	case kTables:

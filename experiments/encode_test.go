@@ -71,6 +71,9 @@ mail_fsync = "always"
 [workload]
 login_rate = 1e-3
 weights = [0.25, 1]
+[workload.mix]
+"uid fetch" = 1
+select = 0
 [[faults]]
 at = "1ms"
 backend = 6
@@ -84,6 +87,7 @@ duration = "1ns"
 "strategies" = [["random"], ["director", "per-ip"]]
 "faults" = [[], [{backend = 1, kind = "partition"}]]
 "director.mail_fsync" = ["never"]
+"workload.mix" = [{}, {idle = 1}]
 `
 	spec, err := Decode[testSpec]("in.toml", []byte(in))
 	if err != nil {

@@ -79,7 +79,7 @@ func (p *Progress) start(total, skipped int) {
 	p.begin = p.now()
 	p.last = p.begin
 	if p.mode == ProgressBar {
-		p.bar()
+		p.bar(p.begin)
 	} else if skipped > 0 {
 		fmt.Fprintf(p.w, "progress: %d runs to do, %d already done\n", total, skipped)
 	}
@@ -101,7 +101,7 @@ func (p *Progress) record(failed, abandoned bool) {
 	now := p.now()
 	switch p.mode {
 	case ProgressBar:
-		p.bar()
+		p.bar(now)
 	case ProgressLines:
 		iv := p.Interval
 		if iv <= 0 {
@@ -120,7 +120,7 @@ func (p *Progress) finish(sum Summary, interrupted bool) {
 	}
 	now := p.now()
 	if p.mode == ProgressBar {
-		p.bar()
+		p.bar(now)
 		fmt.Fprintln(p.w)
 	}
 	word := "done"
@@ -157,13 +157,13 @@ func (p *Progress) status(now time.Time) string {
 }
 
 // bar redraws the progress bar line.
-func (p *Progress) bar() {
+func (p *Progress) bar(now time.Time) {
 	const width = 30
 	fill := 0
 	if p.total > 0 {
 		fill = width * p.done / p.total
 	}
-	fmt.Fprintf(p.w, "\r[%s%s] %s\x1b[K", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.status(p.now()))
+	fmt.Fprintf(p.w, "\r[%s%s] %s\x1b[K", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), p.status(now))
 }
 
 // roundDur rounds d to whole seconds, or tenths below 10 s.

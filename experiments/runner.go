@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"sync"
 )
 
@@ -19,6 +20,12 @@ type Result[R any] struct {
 	// Err is the run's error, nil on success. A run that panicked has an
 	// error holding the panic value and stack.
 	Err error
+}
+
+// SortResults sorts results into planned order, the order of a result set
+// whatever order the runs finished in.
+func SortResults[R any](results []Result[R]) {
+	sort.Slice(results, func(i, j int) bool { return results[i].Index < results[j].Index })
 }
 
 // Summary counts what a [Runner] did.
@@ -49,9 +56,12 @@ type Runner[T, R any] struct {
 	// Skip, if set, reports runs that are already finished (in an earlier,
 	// interrupted invocation); they are neither run nor sent to Sink.
 	Skip func(id string) bool
-	// FinishRunning, on cancellation, lets the runs in progress finish with
-	// an uncancelled context instead of passing them the cancellation.
-	FinishRunning bool
+	// RunContext, if set, is the context passed to Exec in place of the
+	// one given to Run, so that stopping the dispatch and abandoning runs
+	// in progress can happen at different times: context.Background()
+	// lets runs in progress always finish; the second context of
+	// [Interrupts] abandons them at a second interrupt.
+	RunContext context.Context
 	// Progress, if set, is told about every run; nil reports nothing.
 	Progress *Progress
 }
@@ -62,9 +72,9 @@ var ErrInterrupted = errors.New("experiments: interrupted")
 
 // Run executes runs, skipping those Skip reports, until all are done or ctx
 // is cancelled. On cancellation it stops dispatching, waits for the runs in
-// progress (abandoned ones are dropped, finished ones go to Sink), and
-// returns an error wrapping [ErrInterrupted] and ctx.Err(). Everything
-// delivered to Sink before that is complete and kept.
+// progress (those that return the cancellation of their context are
+// abandoned, those that finish go to Sink), and returns an error wrapping
+// [ErrInterrupted] and ctx.Err(). Everything delivered to Sink is kept.
 func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) {
 	sum := Summary{Planned: len(runs)}
 	if r.Exec == nil || r.Sink == nil {
@@ -89,23 +99,17 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 	dispatchCtx, stop := context.WithCancel(ctx)
 	defer stop()
 	execCtx := ctx
-	if r.FinishRunning {
-		execCtx = context.WithoutCancel(ctx)
+	if r.RunContext != nil {
+		execCtx = r.RunContext
 	}
 
 	jobs := make(chan Run[T])
 	results := make(chan Result[R])
-	dispatched := 0
 	go func() {
 		defer close(jobs)
 		for _, run := range todo {
-			// Check first: select picks at random among ready cases.
-			if dispatchCtx.Err() != nil {
-				return
-			}
 			select {
 			case jobs <- run:
-				dispatched++
 			case <-dispatchCtx.Done():
 				return
 			}
@@ -117,6 +121,11 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 		go func() {
 			defer wg.Done()
 			for run := range jobs {
+				// The dispatcher's select may hand out a run after the
+				// cancellation: leave it unstarted.
+				if dispatchCtx.Err() != nil {
+					continue
+				}
 				results <- r.exec(execCtx, run)
 			}
 		}()
@@ -127,7 +136,9 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 	}()
 
 	var sinkErr error
+	executed := 0
 	for res := range results {
+		executed++
 		if res.Err != nil && execCtx.Err() != nil &&
 			(errors.Is(res.Err, context.Canceled) || errors.Is(res.Err, context.DeadlineExceeded)) {
 			sum.Abandoned++
@@ -152,8 +163,7 @@ func (r *Runner[T, R]) Run(ctx context.Context, runs []Run[T]) (Summary, error) 
 		}
 		r.Progress.record(res.Err != nil, false)
 	}
-	// The dispatcher has returned: jobs is closed and workers are done.
-	sum.NotStarted = len(todo) - dispatched
+	sum.NotStarted = len(todo) - executed
 	r.Progress.finish(sum, ctx.Err() != nil)
 	switch {
 	case sinkErr != nil:

@@ -26,6 +26,7 @@ const (
 	kDuration      // time.Duration, sim.Time: a Go duration string
 	kText          // encoding.TextUnmarshaler: a string
 	kList          // slice of scalars: an array
+	kMap           // map from string to scalar: a table of any keys
 	kTable         // struct: a table
 	kTables        // slice of structs: an array of tables
 	kSweep         // Sweep: a table of paths to value lists
@@ -43,13 +44,12 @@ var (
 
 // field describes one key of a spec struct.
 type field struct {
-	name   string
-	goName string
-	index  []int
-	typ    reflect.Type
-	kind   kind
-	doc    string
-	unit   string
+	name  string
+	index []int
+	typ   reflect.Type
+	kind  kind
+	doc   string
+	unit  string
 
 	defText string // the default tag, as written
 	hasDef  bool
@@ -58,7 +58,7 @@ type field struct {
 	min, max, gt, lt *bound
 	enum             []string
 
-	elem *field  // element of a kList
+	elem *field  // element of a kList, value of a kMap
 	sub  *schema // struct of a kTable or kTables
 }
 
@@ -94,7 +94,15 @@ func schemaFor(t reflect.Type) (*schema, error) {
 		return nil, fmt.Errorf("experiments: spec type %s is not a struct", t)
 	}
 	var errs []error
-	s := buildSchema(t, t.Name(), map[reflect.Type]bool{}, &errs)
+	s := buildSchema(t, t.Name(), 0, map[reflect.Type]bool{}, &errs)
+	sweeps := 0
+	for _, f := range s.fields {
+		if f.kind == kSweep {
+			if sweeps++; sweeps == 2 {
+				errs = append(errs, fmt.Errorf("experiments: %s: more than one Sweep field", t.Name()))
+			}
+		}
+	}
 	res := schemaResult{s: s, err: errors.Join(errs...)}
 	schemaCache.Store(t, res)
 	return res.s, res.err
@@ -102,7 +110,7 @@ func schemaFor(t reflect.Type) (*schema, error) {
 
 // buildSchema describes struct t, reporting tag mistakes in errs; where names
 // t's place for messages.
-func buildSchema(t reflect.Type, where string, seen map[reflect.Type]bool, errs *[]error) *schema {
+func buildSchema(t reflect.Type, where string, depth int, seen map[reflect.Type]bool, errs *[]error) *schema {
 	s := &schema{typ: t, byName: map[string]*field{}}
 	if seen[t] {
 		*errs = append(*errs, fmt.Errorf("experiments: %s: recursive type %s", where, t))
@@ -129,14 +137,14 @@ func buildSchema(t reflect.Type, where string, seen map[reflect.Type]bool, errs 
 			*errs = append(*errs, fmt.Errorf("experiments: %s: key %q used twice", fwhere, name))
 			continue
 		}
-		f := &field{name: name, goName: sf.Name, index: sf.Index, typ: sf.Type}
+		f := &field{name: name, index: sf.Index, typ: sf.Type}
 		f.doc = sf.Tag.Get("doc")
 		f.unit = sf.Tag.Get("unit")
 		if f.doc == "" {
 			*errs = append(*errs, fmt.Errorf("experiments: %s: no doc tag", fwhere))
 		}
 		f.defText, f.hasDef = sf.Tag.Lookup("default")
-		fillField(f, sf.Tag, fwhere, seen, errs)
+		fillField(f, sf.Tag, fwhere, depth, seen, errs)
 		s.fields = append(s.fields, f)
 		s.byName[name] = f
 	}
@@ -167,8 +175,9 @@ func scalarKind(t reflect.Type) kind {
 	return 0
 }
 
-// fillField classifies f and parses its constraint and default tags.
-func fillField(f *field, tag reflect.StructTag, where string, seen map[reflect.Type]bool, errs *[]error) {
+// fillField classifies f, a field of a struct depth levels below the root,
+// and parses its constraint and default tags.
+func fillField(f *field, tag reflect.StructTag, where string, depth int, seen map[reflect.Type]bool, errs *[]error) {
 	bad := func(format string, args ...any) {
 		*errs = append(*errs, fmt.Errorf("experiments: %s: "+format, append([]any{where}, args...)...))
 	}
@@ -176,16 +185,22 @@ func fillField(f *field, tag reflect.StructTag, where string, seen map[reflect.T
 	switch {
 	case t == sweepType:
 		f.kind = kSweep
+		if depth > 0 {
+			bad("a sweep must be a key of the root struct")
+		}
 	case scalarKind(t) != 0:
 		f.kind = scalarKind(t)
 	case t.Kind() == reflect.Struct:
 		f.kind = kTable
-		f.sub = buildSchema(t, where, seen, errs)
+		f.sub = buildSchema(t, where, depth+1, seen, errs)
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && scalarKind(t.Elem()) == 0:
 		f.kind = kTables
-		f.sub = buildSchema(t.Elem(), where, seen, errs)
+		f.sub = buildSchema(t.Elem(), where, depth+1, seen, errs)
 	case t.Kind() == reflect.Slice && scalarKind(t.Elem()) != 0:
 		f.kind = kList
+		f.elem = &field{name: f.name, typ: t.Elem(), kind: scalarKind(t.Elem())}
+	case t.Kind() == reflect.Map && t.Key().Kind() == reflect.String && scalarKind(t.Elem()) != 0:
+		f.kind = kMap
 		f.elem = &field{name: f.name, typ: t.Elem(), kind: scalarKind(t.Elem())}
 	default:
 		bad("unsupported type %s", t)
@@ -193,7 +208,7 @@ func fillField(f *field, tag reflect.StructTag, where string, seen map[reflect.T
 	}
 	// Constraints live on the scalar: the field itself or a list's element.
 	c := f
-	if f.kind == kList {
+	if f.kind == kList || f.kind == kMap {
 		c = f.elem
 	}
 	for _, b := range []struct {
@@ -266,6 +281,24 @@ func parseBound(c *field, text string) (*bound, error) {
 // parseDefault parses f's default tag into a value of f's type, checking it
 // against f's own constraints.
 func parseDefault(f *field) (reflect.Value, string) {
+	if f.kind == kMap {
+		v := reflect.MakeMap(f.typ)
+		if f.defText == "" {
+			return v, ""
+		}
+		for _, part := range strings.Split(f.defText, ",") {
+			k, val, ok := strings.Cut(part, "=")
+			if !ok {
+				return v, "want key=value pairs"
+			}
+			e, msg := parseText(f.elem, strings.TrimSpace(val))
+			if msg != "" {
+				return v, msg
+			}
+			v.SetMapIndex(reflect.ValueOf(strings.TrimSpace(k)).Convert(f.typ.Key()), e)
+		}
+		return v, ""
+	}
 	if f.kind == kList {
 		v := reflect.MakeSlice(f.typ, 0, 0)
 		if f.defText == "" {

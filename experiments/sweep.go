@@ -8,7 +8,7 @@ import (
 )
 
 // MaxSweepPoints is the largest number of points a sweep may have.
-const MaxSweepPoints = 1_000_000
+const MaxSweepPoints = 100_000
 
 // Sweep is a spec section that varies parameters: each key is the dotted
 // path of a parameter and its value the list of values to try,
@@ -206,7 +206,7 @@ func (d *decoder) sweep(ps pendingSweep) Sweep {
 		for i, it := range l.n.items {
 			at = append(at, it.valPos)
 			val := reflect.New(f.typ).Elem()
-			if f.kind == kList || f.kind == kTables {
+			if f.kind == kList || f.kind == kTables || f.kind == kMap {
 				// Each value of a swept list is itself a list.
 				d.field(it, f, val, fmt.Sprintf("%s[%d]", l.key, i))
 			} else {

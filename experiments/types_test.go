@@ -39,12 +39,17 @@ type testNFSClient struct {
 	Lookupcache string        `toml:"lookupcache" default:"all" enum:"all|positive|none" doc:"directory entry caching (nfs(5) lookupcache, default all)"`
 }
 
-// Validate checks that the attribute cache bounds are in order.
+// Validate checks that the attribute cache bounds are in order, and
+// reports a combination that concerns the whole section.
 func (c testNFSClient) Validate() []FieldError {
+	var errs []FieldError
 	if c.Acregmin > c.Acregmax {
-		return []FieldError{{Path: "acregmin", Msg: fmt.Sprintf("acregmin %s is above acregmax %s", c.Acregmin, c.Acregmax)}}
+		errs = append(errs, FieldError{Path: "acregmin", Msg: fmt.Sprintf("acregmin %s is above acregmax %s", c.Acregmin, c.Acregmax)})
 	}
-	return nil
+	if c.Acregmax == 0 && c.Lookupcache == "none" {
+		errs = append(errs, FieldError{Msg: "no caching at all: use the noac model instead"})
+	}
+	return errs
 }
 
 type testDirector struct {
@@ -70,10 +75,11 @@ func (f testFsync) MarshalText() ([]byte, error) { return []byte(fsyncNames[f]),
 var fsyncNames = []string{"optimized", "always", "never"}
 
 type testWorkload struct {
-	LoginRate float64   `toml:"login_rate" default:"50" gt:"0" unit:"logins/s" doc:"mean rate of new sessions"`
-	Think     sim.Time  `toml:"think_time" default:"30s" gt:"0s" doc:"mean time between commands in a session"`
-	Weights   []float64 `toml:"weights" default:"0.5,0.5" min:"0" max:"1" doc:"share of IMAP and POP3 sessions"`
-	Bulk      bool      `toml:"bulk_delivery" default:"false" doc:"deliver mail in bursts"`
+	LoginRate float64            `toml:"login_rate" default:"50" gt:"0" unit:"logins/s" doc:"mean rate of new sessions"`
+	Think     sim.Time           `toml:"think_time" default:"30s" gt:"0s" doc:"mean time between commands in a session"`
+	Weights   []float64          `toml:"weights" default:"0.5,0.5" min:"0" max:"1" doc:"share of IMAP and POP3 sessions"`
+	Bulk      bool               `toml:"bulk_delivery" default:"false" doc:"deliver mail in bursts"`
+	Mix       map[string]float64 `toml:"mix" default:"select=0.6,fetch=0.3,expunge=0.1" min:"0" max:"1" doc:"share of IMAP commands by kind"`
 }
 
 type testFault struct {
