@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"time"
@@ -71,8 +70,10 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		mode = experiments.ProgressOff
 	}
 	host, _ := os.Hostname()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	// The first interrupt lets the runs in progress finish and keeps them;
+	// nothing new starts.
+	ctx, _, release := experiments.Interrupts(context.Background())
+	defer release()
 	started := time.Now()
 	w, sum, err := exp.Execute(ctx, experiments.Options{
 		Out: dir, Workers: *workers, Shard: sh,
