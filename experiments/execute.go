@@ -56,7 +56,37 @@ func (s *Spec) Monitor(name string) (strategies.Monitor, error) {
 			m = strategies.MonitorNone
 		}
 	}
-	return strategies.NewMonitor(m, s.Cluster.Backends, strategies.MonitorParams{})
+	var p strategies.MonitorParams
+	downOnly := false
+	switch m {
+	case "poolmon-down-only":
+		m, downOnly = strategies.MonitorPoolmon, true
+	case "dovemon-flush":
+		m, p.Dovemon.UseHostFlush = strategies.MonitorDovemon, true
+	}
+	mon, err := strategies.NewMonitor(m, s.Cluster.Backends, p)
+	if err != nil || !downOnly {
+		return mon, err
+	}
+	return downOnlyMonitor{mon}, nil
+}
+
+// downOnlyMonitor passes on a monitor's HOST-DOWN and HOST-UP but drops
+// its flushes and user moves: a director then keeps sending known users
+// to the downed backend until their assignments expire.
+type downOnlyMonitor struct{ strategies.Monitor }
+
+// Result drops every action but HOST-DOWN and HOST-UP.
+func (m downOnlyMonitor) Result(now time.Duration, id uint64, ok bool, dst []strategies.Action) []strategies.Action {
+	n := len(dst)
+	dst = m.Monitor.Result(now, id, ok, dst)
+	keep := dst[:n]
+	for _, a := range dst[n:] {
+		if a.Kind == strategies.HostDown || a.Kind == strategies.HostUp {
+			keep = append(keep, a)
+		}
+	}
+	return keep
 }
 
 // Execute runs one strategy on the spec with the given run seed.

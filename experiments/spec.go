@@ -34,7 +34,7 @@ type Spec struct {
 
 // HealthSpec chooses the health monitor.
 type HealthSpec struct {
-	Monitor  string `toml:"monitor" default:"auto" enum:"auto|none|poolmon|dovemon|haproxy" doc:"health monitor: none (Dovecot's director alone detects nothing), poolmon (scan every 20 s, 5 s timeout, then HOST-DOWN + HOST-FLUSH), dovemon (poll every 10 s, 3 s timeout; 3 failed rounds, then 7 of 10 rapid polls failing gives HOST-DOWN + HOST-RESET-USERS), haproxy (server checks: inter 2 s, fall 3, rise 2); auto is haproxy for load balancers and owner proxies, none for directors"`
+	Monitor  string `toml:"monitor" default:"auto" enum:"auto|none|poolmon|poolmon-down-only|dovemon|dovemon-flush|haproxy" doc:"health monitor: none (Dovecot's director alone detects nothing), poolmon (scan every 20 s, 5 s timeout, then HOST-DOWN + HOST-FLUSH), poolmon-down-only (the same scans, HOST-DOWN alone), dovemon (poll every 10 s, 3 s timeout; 3 failed rounds, then 7 of 10 rapid polls failing gives HOST-DOWN + HOST-RESET-USERS), dovemon-flush (dovemon with use_host_flush=yes), haproxy (server checks: inter 2 s, fall 3, rise 2); auto is haproxy for load balancers and owner proxies, none for directors"`
 	Failover string `toml:"owner_failover" default:"standby" enum:"none|standby" doc:"owner proxy: what happens to a user whose owner backend is down: none (unserved until it returns) or standby (a standby owner takes over once the monitor marks the owner down)"`
 }
 
