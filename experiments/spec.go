@@ -163,7 +163,7 @@ type WorkloadSpec struct {
 	MaxFolderMessages    int            `toml:"max_folder_messages" default:"100000" min:"0" doc:"cap on any folder's messages; real ISPs have folders of up to ~100,000 (FACTS.md 1.4)"`
 	MessageBytesMean     float64        `toml:"message_bytes_mean" default:"76700" gt:"0" unit:"bytes" doc:"mean message size: ~76.7 KB in an 18.6-million-message corporate corpus (FACTS.md 1.4)"`
 	AggressiveFraction   float64        `toml:"aggressive_fraction" default:"0.1" min:"0" max:"1" doc:"share of users with imaptest's aggressive profile (10 %; the rest are normal)"`
-	Desktop              float64        `toml:"desktop" default:"0.7" min:"0" max:"1" doc:"share of users with a desktop client"`
+	Desktop              float64        `toml:"desktop" default:"0.7" min:"0" max:"1" doc:"share of users with a desktop client (desktop, phone and webmail all 0: users only receive mail)"`
 	Phone                float64        `toml:"phone" default:"0.6" min:"0" max:"1" doc:"share of users with a phone"`
 	Webmail              float64        `toml:"webmail" default:"0.3" min:"0" max:"1" doc:"share of users who use webmail"`
 	CarrierNATIPs        int            `toml:"carrier_nat_ips" default:"16" min:"1" max:"250" doc:"carrier-grade NAT addresses shared by all phones"`
@@ -220,10 +220,6 @@ func (s *Spec) Validate() []FieldError {
 		if c.Acdirmin > c.Acdirmax {
 			errs = append(errs, FieldError{Path: "nfs.client.acdirmin", Msg: fmt.Sprintf("acdirmin %v exceeds acdirmax %v", c.Acdirmin, c.Acdirmax)})
 		}
-	}
-	w := s.Workload
-	if w.Desktop+w.Phone+w.Webmail <= 0 {
-		errs = append(errs, FieldError{Path: "workload.desktop", Msg: "at least one of desktop, phone and webmail must be positive"})
 	}
 	for i, f := range s.Faults {
 		if f.Kind != "nfs-slow" && f.Backend >= s.Cluster.Backends {

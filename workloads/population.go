@@ -64,7 +64,8 @@ type Population struct {
 	// 1.3, [IMT-PROFILE]).
 	AggressiveFraction float64 `toml:"aggressive_fraction"`
 	// Desktop, Phone and Webmail are the shares of users with each kind of
-	// device; a user has at least one device.
+	// device; a user has at least one device unless all three are zero
+	// (a population that only receives mail).
 	Desktop float64 `toml:"desktop"`
 	Phone   float64 `toml:"phone"`
 	Webmail float64 `toml:"webmail"`
@@ -114,8 +115,10 @@ func (p Population) Validate() error {
 		return fmt.Errorf("workloads: carrier_nat_ips and webmail_frontends must be at least 1")
 	case p.DesktopConnections < 1:
 		return fmt.Errorf("workloads: desktop_connections must be at least 1")
-	case p.Desktop+p.Phone+p.Webmail <= 0:
-		return fmt.Errorf("workloads: at least one of desktop, phone and webmail must be positive")
+	case p.Desktop < 0 || p.Phone < 0 || p.Webmail < 0:
+		return fmt.Errorf("workloads: device shares must not be negative")
+	case p.CarrierNATPools > 250 || p.WebmailFrontends > 200:
+		return fmt.Errorf("workloads: at most 250 carrier_nat_ips and 200 webmail_frontends")
 	}
 	return nil
 }
@@ -181,7 +184,7 @@ func Generate(p Population, seed uint64) (*Site, error) {
 				s.Devices = append(s.Devices, newDevice(p, u, DeviceKind(k), rng))
 			}
 		}
-		if len(s.Devices) == first {
+		if len(s.Devices) == first && kinds[0]+kinds[1]+kinds[2] > 0 {
 			// Everyone reads mail somehow: pick one kind by share.
 			r := rng.Float64() * (kinds[0] + kinds[1] + kinds[2])
 			k := Desktop
