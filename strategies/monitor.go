@@ -16,9 +16,13 @@ const Never = time.Duration(math.MaxInt64)
 // [Monitor.Result] no later than Start+Timeout (as a failure if the
 // backend has not answered by then).
 type Probe struct {
-	ID      uint64
+	// ID identifies the probe in [Monitor.Result].
+	ID uint64
+	// Backend is the index of the backend to probe.
 	Backend int
-	Start   time.Duration
+	// Start is when the probe starts.
+	Start time.Duration
+	// Timeout is how long the monitor waits for an answer.
 	Timeout time.Duration
 }
 
@@ -51,7 +55,9 @@ func (k ActionKind) String() string {
 
 // Action is one action for the router, to be applied with [Apply].
 type Action struct {
-	Kind    ActionKind
+	// Kind is what to do.
+	Kind ActionKind
+	// Backend is the index of the backend to do it to.
 	Backend int
 }
 
