@@ -224,8 +224,11 @@ func (d *Director) Route(req Request) Decision {
 
 func (d *Director) route(now time.Duration, user string, hash uint32) Decision {
 	sec := int64(now / time.Second)
-	d.expire(sec)
+	d.expire(now)
 	dec := Decision{Entry: -1, Hops: 1, TerminatesTLS: true}
+	if i, ok := d.index[hash]; ok && d.expired(&d.entries[i], now) {
+		d.remove(i) // out of order behind a user being kicked
+	}
 	if i, ok := d.index[hash]; ok {
 		e := &d.entries[i]
 		settle(e, now)
@@ -265,9 +268,9 @@ func (d *Director) route(now time.Duration, user string, hash uint32) Decision {
 // Lookup returns the backend the user's entry names, without renewing it,
 // or ok false when the user has no (unexpired) entry.
 func (d *Director) Lookup(now time.Duration, user string) (backend int, ok bool) {
-	d.expire(int64(now / time.Second))
+	d.expire(now)
 	i, ok := d.index[UserHash(user)]
-	if !ok {
+	if !ok || d.expired(&d.entries[i], now) {
 		return -1, false
 	}
 	e := &d.entries[i]
@@ -284,14 +287,14 @@ func (d *Director) HashBackend(user string) int { return d.pick(UserHash(user)) 
 
 // Users returns the number of entries in the user table at now.
 func (d *Director) Users(now time.Duration) int {
-	d.expire(int64(now / time.Second))
+	d.expire(now)
 	return d.users
 }
 
 // Loads appends to dst the number of user entries assigned to each backend
 // at now, counting a user being moved at its new backend.
 func (d *Director) Loads(now time.Duration, dst []int) []int {
-	d.expire(int64(now / time.Second))
+	d.expire(now)
 	return append(dst, d.loads...)
 }
 
@@ -305,7 +308,7 @@ func (d *Director) Loads(now time.Duration, dst []int) []int {
 // their move starts are dropped, so their next login is hashed afresh.
 func (d *Director) ResetUsers(now time.Duration, backend int) []Move {
 	sec := int64(now / time.Second)
-	d.expire(sec)
+	d.expire(now)
 	step := d.p.SyncDelay + d.p.UserKickDelay
 	var moves []Move
 	n := 0
@@ -350,7 +353,7 @@ func (d *Director) ResetUsers(now time.Duration, backend int) []Move {
 // backend is deleted without kicking its sessions; the users' next logins
 // are hashed afresh. The host change goes round the ring (SyncDelay).
 func (d *Director) FlushHost(now time.Duration, backend int) []Move {
-	d.expire(int64(now / time.Second))
+	d.expire(now)
 	moves := d.dropHost(now, backend)
 	d.changed(now)
 	return moves
@@ -359,7 +362,7 @@ func (d *Director) FlushHost(now time.Duration, backend int) []Move {
 // RemoveHost is HOST-REMOVE: the backend leaves the ring for good and its
 // entries are deleted without kicking. Its index stays reserved.
 func (d *Director) RemoveHost(now time.Duration, backend int) []Move {
-	d.expire(int64(now / time.Second))
+	d.expire(now)
 	d.removed[backend] = true
 	moves := d.dropHost(now, backend)
 	d.changed(now)
@@ -393,12 +396,21 @@ func (d *Director) nearExpiring(e *userEntry, sec int64) bool {
 }
 
 // expire drops the entries whose last refresh is director_user_expire or
-// longer ago.
-func (d *Director) expire(sec int64) {
-	exp := int64(d.p.UserExpire / time.Second)
-	for d.head >= 0 && d.entries[d.head].stamp+exp <= sec {
+// longer ago, oldest first. As in Dovecot, an expired user whose kick is
+// still running stays, and so do the entries behind it until it is done.
+func (d *Director) expire(now time.Duration) {
+	for d.head >= 0 && d.expired(&d.entries[d.head], now) {
 		d.remove(d.head)
 	}
+}
+
+// expired reports whether e has expired at now and is not being kicked.
+func (d *Director) expired(e *userEntry, now time.Duration) bool {
+	exp := int64(d.p.UserExpire / time.Second)
+	if e.stamp+exp > int64(now/time.Second) {
+		return false
+	}
+	return !(e.moving && now >= e.moveAt && now < e.moveDone)
 }
 
 // settle completes e's move if it is over by now.

@@ -138,6 +138,14 @@ func TestDirectorUserTable(t *testing.T) {
 			{at: 100 * s, op: "reset", b: 1, moves: []Move{{Hash: h0, User: u0, From: 1, To: 2, Kicked: true, At: 100 * s, Done: 102 * s}}},
 			{at: 103 * s, op: "login", user: u0, want: 2},
 		}},
+		{name: "a HOST-RESET-USERS move renews the entry", steps: []step{
+			{at: 0, op: "login", user: u0, want: 0},
+			{at: 1 * s, op: "login", user: u1, want: 1},
+			{at: 899 * s, op: "down", b: 0},
+			{at: 899 * s, op: "reset", b: 0, moves: []Move{{Hash: h0, User: u0, From: 0, To: 1, Kicked: true, At: 899 * s, Done: 901 * s}}},
+			{at: 900 * s, op: "lookup", user: u0, want: 1}, // renewed by the move
+			{at: 901 * s, op: "lookup", user: u1, want: -1},
+		}},
 		{name: "HOST-RESET-USERS leaves users whose ring host is unchanged", steps: []step{
 			{at: 0, op: "login", user: u0, want: 0},
 			{at: 10 * s, op: "reset", b: 0, moves: nil},

@@ -16,9 +16,13 @@ const Never = time.Duration(math.MaxInt64)
 // [Monitor.Result] no later than Start+Timeout (as a failure if the
 // backend has not answered by then).
 type Probe struct {
-	ID      uint64
+	// ID identifies the probe in [Monitor.Result].
+	ID uint64
+	// Backend is the index of the backend to probe.
 	Backend int
-	Start   time.Duration
+	// Start is when the probe starts.
+	Start time.Duration
+	// Timeout is how long the monitor waits for an answer.
 	Timeout time.Duration
 }
 
@@ -51,7 +55,9 @@ func (k ActionKind) String() string {
 
 // Action is one action for the router, to be applied with [Apply].
 type Action struct {
-	Kind    ActionKind
+	// Kind is what to do.
+	Kind ActionKind
+	// Backend is the index of the backend to do it to.
 	Backend int
 }
 
@@ -105,10 +111,11 @@ type MonitorParams struct {
 
 // PoolmonParams are poolmon's settings.
 type PoolmonParams struct {
-	// Interval is the wait between scans. Default 20 s (poolmon's
+	// Interval is the time between scan starts. Default 20 s (poolmon's
 	// --interval).
 	Interval time.Duration
-	// Timeout is a probe's timeout. Default 5 s (poolmon's --timeout).
+	// Timeout is a port check's timeout. Default 5 s (poolmon's
+	// --timeout).
 	Timeout time.Duration
 }
 
@@ -202,11 +209,15 @@ func MonitorNames() []string {
 // initially considered up.
 //
 //   - "none" never probes.
-//   - "poolmon" probes every backend at once, every Interval after the
-//     previous scan finished; a failed probe of a backend it considers up
-//     gives HOST-DOWN then HOST-FLUSH, a good probe of one it considers
-//     down gives HOST-UP. (Poolmon checks ports 110 and 143; one probe
-//     stands for both.)
+//   - "poolmon" probes every backend at once (one thread per host), a scan
+//     every Interval (it sleeps Interval after starting the detached
+//     threads); a failed probe of a backend it considers up gives
+//     HOST-DOWN then HOST-FLUSH, a good probe of one it considers down
+//     gives HOST-UP. Poolmon itself sets vhost count 0 instead of
+//     HOST-DOWN (newer forks use HOST-DOWN); both take the host's points
+//     off the ring. It checks ports 110 and 143 in turn, failing at the
+//     first that does not answer within Timeout: one probe stands for
+//     both.
 //   - "dovemon" polls each backend every Interval (start to start). After
 //     RetryCount consecutive failed polls it runs RapidRounds rapid polls
 //     back to back; if at least RapidFailsNeeded fail, HOST-DOWN then
@@ -268,17 +279,17 @@ type monitor struct {
 	p    MonitorParams
 	bs   []monState
 	seq  uint64
-	// poolmon scan state
-	scanning int
+	// poolmon: when the next scan starts
+	scanNext time.Duration
 }
 
 func (m *monitor) Name() string { return m.name }
 
 func (m *monitor) Next() time.Duration {
-	next := Never
-	if m.name == MonitorPoolmon && m.scanning > 0 {
-		return Never
+	if m.name == MonitorPoolmon {
+		return m.scanNext
 	}
+	next := Never
 	for i := range m.bs {
 		if s := &m.bs[i]; s.pending == 0 && s.next < next {
 			next = s.next
@@ -297,13 +308,15 @@ func (m *monitor) probe(b int, now, timeout time.Duration, dst []Probe) []Probe 
 func (m *monitor) Start(now time.Duration, dst []Probe) []Probe {
 	switch m.name {
 	case MonitorPoolmon:
-		if m.scanning > 0 || m.bs[0].next > now {
+		if m.scanNext > now {
 			return dst
 		}
 		for b := range m.bs {
-			dst = m.probe(b, now, m.p.Poolmon.Timeout, dst)
+			if m.bs[b].pending == 0 {
+				dst = m.probe(b, now, m.p.Poolmon.Timeout, dst)
+			}
 		}
-		m.scanning = len(m.bs)
+		m.scanNext = now + m.p.Poolmon.Interval
 	case MonitorDovemon:
 		for b := range m.bs {
 			s := &m.bs[b]
@@ -347,12 +360,6 @@ func (m *monitor) Result(now time.Duration, id uint64, ok bool, dst []Action) []
 		} else if !ok && !s.down {
 			s.down = true
 			dst = append(dst, Action{HostDown, b}, Action{HostFlush, b})
-		}
-		m.scanning--
-		if m.scanning == 0 {
-			for i := range m.bs {
-				m.bs[i].next = now + m.p.Poolmon.Interval
-			}
 		}
 	case MonitorDovemon:
 		d := m.p.Dovemon

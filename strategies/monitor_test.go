@@ -71,12 +71,10 @@ func TestMonitors(t *testing.T) {
 		want []string
 	}{
 		{name: MonitorNone, want: nil},
-		// Scans at 0 and 20.01 s (20 s after the first scan ended); the
-		// second fails at its 5 s timeout. While 0 is dead a scan lasts
-		// 5 s, so scans start every 25 s: 195.01 s still fails, 220.01 s
-		// succeeds.
+		// Scans every 20 s: the one at 20 s fails at its 5 s timeout; the
+		// one at 200 s succeeds.
 		{name: MonitorPoolmon, want: []string{
-			"25.01s down 0", "25.01s flush 0", "3m40.02s up 0"}},
+			"25s down 0", "25s flush 0", "3m20.01s up 0"}},
 		// Polls at 0, 10, 20, 30 s: three failed rounds end at 33 s, ten
 		// rapid polls of 2 s each fail by 53 s. Polls go on at 63, 73, ...
 		// s; the first good one, at 203 s, answers at 203.01 s.

@@ -68,3 +68,10 @@ func New(name string, backends []Backend, p Params, src rand.Source) (Router, er
 	}
 	return nil, fmt.Errorf("strategies: unknown strategy %q (known: %s)", name, strings.Join(Names(), ", "))
 }
+
+// The routers New returns.
+var (
+	_ Router = (*Director)(nil)
+	_ Router = (*Balancer)(nil)
+	_ Router = (*OwnerProxy)(nil)
+)

@@ -243,3 +243,55 @@ func TestUserHash(t *testing.T) {
 		t.Error("ASCII letters were not lowered")
 	}
 }
+
+// TestPlaceGoldenOthers pins the placement of the other strategies that
+// place by user or client address, so that a change to them shows up.
+func TestPlaceGoldenOthers(t *testing.T) {
+	var in strings.Builder
+	for i, u := range goldenUsers()[:40] {
+		fmt.Fprintf(&in, "%s,192.0.2.%d\n", u, i*7%256)
+	}
+	for _, name := range []string{DirectorBounded, DirectorMaglev, OwnerProxyName, PerIP, PerIPConsistent} {
+		t.Run(name, func(t *testing.T) {
+			bs, err := ParseBackends("10.0.0.1,10.0.0.2:2,10.0.0.3,10.0.0.4", 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range bs {
+				if bs[i].Weight == 0 {
+					bs[i].Weight = DefaultWeight(name)
+				}
+			}
+			input := in.String()
+			if KeyOf(name) == ByUser {
+				// User lines only: strip the addresses.
+				var b strings.Builder
+				for _, l := range strings.Split(strings.TrimSpace(input), "\n") {
+					b.WriteString(l[:strings.LastIndexByte(l, ',')] + "\n")
+				}
+				input = b.String()
+			}
+			var out bytes.Buffer
+			down := []netip.Addr{netip.MustParseAddr("10.0.0.4")}
+			if err := Place(name, bs, down, Params{Owner: OwnerParams{Failover: FailoverStandby}}, strings.NewReader(input), &out); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", "place", "strategy-"+name+".csv")
+			if *update {
+				if err := os.WriteFile(golden, out.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create)", err)
+			}
+			if !bytes.Equal(out.Bytes(), want) {
+				t.Errorf("output differs from %s:\n%s", golden, out.String())
+			}
+			if strings.Contains(out.String(), ",10.0.0.4\n") {
+				t.Error("a user was placed on the down backend")
+			}
+		})
+	}
+}
