@@ -56,13 +56,17 @@ type ProfileMeta struct {
 	Seed uint64 `toml:"seed"`
 	// Messages lists the folder sizes the replay was asked for.
 	Messages []int `toml:"messages,omitempty"`
+	// Timing says how durations were taken: "wall time", or wall time
+	// less the time the measuring thread waited for a CPU.
+	Timing string `toml:"timing,omitempty"`
 	// Date is when the profile was measured (RFC 3339). Metadata only.
 	Date string `toml:"date,omitempty"`
 	// Note is free text.
 	Note string `toml:"note,omitempty"`
 }
 
-// OpCost is the fitted cost of one operation under one cache state:
+// OpCost is the fitted typical (median) cost of one operation under one
+// cache state:
 //
 //	cost = FixedNs + PerEntryNs·entries + PerByteNs·bytes
 //
@@ -85,6 +89,10 @@ type OpCost struct {
 	PerEntryNs float64 `toml:"per_entry_ns"`
 	// PerByteNs is the cost per byte moved, in nanoseconds.
 	PerByteNs float64 `toml:"per_byte_ns"`
+	// MeanFactor is the ratio of mean to median cost over the measured
+	// points: multiply a prediction by it for the expected cost including
+	// the occasional stall. Zero means not measured.
+	MeanFactor float64 `toml:"mean_factor"`
 	// Points is the number of measured points the fit used.
 	Points int `toml:"points"`
 }
@@ -204,7 +212,7 @@ func (p *Profile) validate(name string, data []byte) error {
 		for _, f := range []struct {
 			key string
 			v   float64
-		}{{"fixed_ns", o.FixedNs}, {"per_entry_ns", o.PerEntryNs}, {"per_byte_ns", o.PerByteNs}} {
+		}{{"fixed_ns", o.FixedNs}, {"per_entry_ns", o.PerEntryNs}, {"per_byte_ns", o.PerByteNs}, {"mean_factor", o.MeanFactor}} {
 			if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
 				return fmt.Errorf("%s: nfsmodel: op %q (%s): %s = %v, want a finite value >= 0", at("op", i, f.key), o.Name, o.Cache, f.key, f.v)
 			}
@@ -271,4 +279,58 @@ func (idx tableIndex) keyLine(table string, i int, key string) int {
 		return l
 	}
 	return tabs[i][""]
+}
+
+// CheckRow compares one measurement with the profile's prediction for it.
+type CheckRow struct {
+	Measurement
+	// PredictedNs is the fitted (median) cost at the measurement's folder size and
+	// bytes.
+	PredictedNs float64
+	// RelErr is (predicted − measured) / measured.
+	RelErr float64
+}
+
+// OpCheck is the verdict for one operation and cache state.
+type OpCheck struct {
+	Op, Cache string
+	// Rows are the operation's measurements, in profile order.
+	Rows []CheckRow
+	// MaxAbsRelErr is the largest |RelErr| among Rows.
+	MaxAbsRelErr float64
+	// OK reports whether MaxAbsRelErr is within the tolerance.
+	OK bool
+}
+
+// Check predicts every stored measurement with the fitted costs and
+// compares: the profile's fit against the workload that produced it. An
+// operation passes when every one of its measurements is predicted within
+// tolerance (0.25 for 25 %) of its measured median, the statistic the
+// costs are fitted to. Operations appear in the
+// order of Ops; those without measurements are left out.
+func (p *Profile) Check(tolerance float64) []OpCheck {
+	var out []OpCheck
+	for _, o := range p.Ops {
+		c := OpCheck{Op: o.Name, Cache: o.Cache, OK: true}
+		for _, m := range p.Measurements {
+			if m.Op != o.Name || m.Cache != o.Cache {
+				continue
+			}
+			pred := o.PredictNs(m.Entries, m.Bytes)
+			rel := 0.0
+			if m.P50Ns > 0 {
+				rel = (pred - m.P50Ns) / m.P50Ns
+			} else if pred > 0 {
+				rel = math.Inf(1)
+			}
+			c.Rows = append(c.Rows, CheckRow{Measurement: m, PredictedNs: pred, RelErr: rel})
+			c.MaxAbsRelErr = max(c.MaxAbsRelErr, math.Abs(rel))
+		}
+		if len(c.Rows) == 0 {
+			continue
+		}
+		c.OK = c.MaxAbsRelErr <= tolerance
+		out = append(out, c)
+	}
+	return out
 }
