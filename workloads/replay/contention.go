@@ -329,4 +329,3 @@ func (c *client) lockedAppend() error {
 	}
 	return err
 }
-

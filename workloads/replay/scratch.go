@@ -247,7 +247,8 @@ const (
 	// it starts.
 	CleanStale CleanMode = iota
 	// CleanAll removes every folder with a valid marker except those of
-	// replays still running on this host: mailsim replay --clean.
+	// replays still running on this host (kept folders are finished):
+	// mailsim replay --clean.
 	CleanAll
 )
 
@@ -274,7 +275,9 @@ func Clean(parent string, mode CleanMode) (removed, left []string, err error) {
 			left = append(left, path)
 			continue
 		}
-		alive := m.Host == host && processAlive(m.PID)
+		// A kept folder's replay has finished, whatever its process
+		// does now.
+		alive := !m.Kept && m.Host == host && processAlive(m.PID)
 		foreign := m.Host != host
 		if alive || (mode == CleanStale && (m.Kept || foreign)) {
 			left = append(left, path)
