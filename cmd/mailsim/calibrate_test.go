@@ -64,3 +64,24 @@ func TestCalibrateCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestCommittedProfilesAgree checks that every profile under
+// experiments/profiles agrees with its own measurements within the 25 %
+// the calibration promises on the file system that produced it.
+func TestCommittedProfilesAgree(t *testing.T) {
+	paths, err := filepath.Glob(filepath.Join("..", "..", "experiments", "profiles", "*.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(paths) == 0 {
+		t.Fatal("no committed profiles")
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			if code := mainWith([]string{"calibrate", "check", p}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+				t.Errorf("exit %d\n%s%s", code, &stdout, &stderr)
+			}
+		})
+	}
+}

@@ -50,6 +50,7 @@ on a shared NFS mount.`, stderr)
 	clean := fs.String("clean", "", "remove leftover scratch folders under `PATH` and exit")
 	machine := fs.String("machine", "", "machine class for the profile's metadata (default: CPUs and platform)")
 	where := fs.String("where", "", "what was measured, for the profile's metadata (e.g. \"local disk\", \"NFS filer over 10GbE\")")
+	note := fs.String("note", "", "free text for the profile's metadata")
 	wallTime := fs.Bool("wall-time", false, "time whole-folder operations in plain wall time, including time spent waiting for a CPU")
 	quiet := fs.Bool("quiet", false, "do not print progress to stderr")
 	if code := parseFlags(fs, args); code >= 0 {
@@ -131,6 +132,7 @@ on a shared NFS mount.`, stderr)
 	if res.Profile == nil {
 		return 0
 	}
+	res.Profile.Meta.Note = *note
 	data, err := res.Profile.Encode()
 	if err == nil {
 		err = os.WriteFile(filepath.Join(*out, "replay-profile.toml"), data, 0o644)

@@ -460,11 +460,22 @@ func errText(err error) string {
 // or CPU) spreads over all folder sizes and operations instead of landing
 // on whichever happened to run then and bending the fit.
 func (s *sweep) measure(cold bool) error {
+	// The folders grow together, a slice of each per round, so that
+	// their deliveries meet the same conditions and their directories end
+	// up laid out alike on disk.
+	total := 0
 	for _, f := range s.folders {
-		s.progress("%s: delivering %d messages", f.name, f.size)
-		if err := s.fill(f); err != nil {
-			return err
+		total += f.size
+	}
+	s.progress("delivering %d messages to %d folders", total, len(s.folders))
+	for r := 1; r <= buildRounds; r++ {
+		for _, f := range s.shuffledFolders() {
+			if err := s.fill(f, (f.size*r+buildRounds-1)/buildRounds); err != nil {
+				return err
+			}
 		}
+	}
+	for _, f := range s.folders {
 		// One untimed listing so that "warm" means warm.
 		if _, err := f.md.list("cur"); err != nil {
 			return fmt.Errorf("replay: list: %w", err)
@@ -512,8 +523,8 @@ func (s *sweep) measure(cold bool) error {
 			}
 		}
 	}
-	for _, f := range s.folders {
-		if err := s.fill(f); err != nil {
+	for _, f := range s.shuffledFolders() {
+		if err := s.fill(f, f.size); err != nil {
 			return err
 		}
 	}
@@ -543,11 +554,14 @@ func (s *sweep) dropCaches() error {
 	return DropCaches()
 }
 
-// fill delivers messages until f holds its size, then moves them from
-// new/ to cur/ as an IMAP server's first look at the folder does.
-func (s *sweep) fill(f *folder) error {
+// buildRounds is how many slices the folders are built in.
+const buildRounds = 40
+
+// fill delivers messages until f holds n, then moves them from new/ to
+// cur/ as an IMAP server's first look at the folder does.
+func (s *sweep) fill(f *folder, n int) error {
 	var pending []string
-	for len(f.cur)+len(pending) < f.size {
+	for len(f.cur)+len(pending) < n {
 		if err := s.ctx.Err(); err != nil {
 			return err
 		}
