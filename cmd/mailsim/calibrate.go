@@ -1,0 +1,91 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"mailsim/nfsmodel"
+)
+
+const calibrateSummary = "check a calibration profile against its own measurements"
+
+func init() {
+	register(command{name: "calibrate", summary: calibrateSummary, run: runCalibrate})
+}
+
+func runCalibrate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "check" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
+			fmt.Fprintln(stdout, "Usage: mailsim calibrate check [flags] PROFILE")
+			fmt.Fprintln(stdout)
+			fmt.Fprintln(stdout, calibrateSummary+".")
+			return 0
+		}
+		fmt.Fprintln(stderr, "Usage: mailsim calibrate check [flags] PROFILE")
+		return 2
+	}
+	fs := newFlagSet("calibrate check", "PROFILE", `Predicts every measurement stored in PROFILE (written by mailsim replay)
+with the profile's fitted costs, prints predicted against measured, and
+fails unless every operation agrees within --tolerance.`, stderr)
+	tol := fs.Float64("tolerance", 0.25, "largest allowed |predicted − measured| / measured")
+	if code := parseFlags(fs, args[1:]); code >= 0 {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return 2
+	}
+	p, err := nfsmodel.LoadProfile(fs.Arg(0))
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	checks := p.Check(*tol)
+	if len(checks) == 0 {
+		fmt.Fprintf(stderr, "mailsim calibrate: %s holds no measurements to check\n", fs.Arg(0))
+		return 1
+	}
+	fmt.Fprintf(stdout, "profile: %s, %s, mail_fsync=%s, mailsim %s\n\n", p.Meta.FSType, p.Meta.Machine, p.Meta.MailFsync, p.Meta.MailsimVersion)
+	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "op\tcache\tentries\tbytes\tcount\tmeasured p50\tpredicted\terror\tmeasured mean\t")
+	failed := 0
+	for _, c := range checks {
+		for _, r := range c.Rows {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%d\t%v\t%v\t%+.1f%%\t%v\t\n", c.Op, c.Cache, r.Entries, r.Bytes, r.Count,
+				roundDur(r.P50Ns), roundDur(r.PredictedNs), 100*r.RelErr, roundDur(r.MeanNs))
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(stdout)
+	for _, c := range checks {
+		verdict := "ok"
+		if !c.OK {
+			verdict = "FAIL"
+			failed++
+		}
+		fmt.Fprintf(tw, "%s\t%s\tworst %.1f%%\t%s\t\n", c.Op, c.Cache, 100*c.MaxAbsRelErr, verdict)
+	}
+	tw.Flush()
+	if failed > 0 {
+		fmt.Fprintf(stdout, "\n%d of %d operations disagree by more than %.0f%%\n", failed, len(checks), 100**tol)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\nall %d operations within %.0f%%\n", len(checks), 100**tol)
+	return 0
+}
+
+// roundDur rounds nanoseconds to three significant digits for printing.
+func roundDur(ns float64) time.Duration {
+	d := time.Duration(ns)
+	switch {
+	case d >= time.Second:
+		return d.Round(10 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(10 * time.Microsecond)
+	case d >= time.Microsecond:
+		return d.Round(10 * time.Nanosecond)
+	}
+	return d
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"mailsim/workloads/replay"
+)
+
+const replaySummary = "time mail operations on a real directory and fit a calibration profile"
+
+func init() {
+	register(command{name: "replay", summary: replaySummary, run: runReplay})
+}
+
+func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("replay", "", replaySummary+`.
+
+Builds Maildirs in a scratch folder under --dir the way a delivery agent
+does, times listings, an index rebuild, flag changes, expunges, index-log
+appends and dotlocks at each folder size, warm and (as root) cold, writes
+replay-profile.toml and replay-report.txt to --out, and removes the scratch
+folder. With --clients N > 1, N replayers then work on the same Maildir at
+once and the contention they meet is reported. See the package
+documentation of mailsim/workloads/replay for running one replayer per host
+on a shared NFS mount.`, stderr)
+	dir := fs.String("dir", "", "directory to make the scratch folder in (required)")
+	messages := fs.String("messages", "1000,10000", "comma-separated folder sizes to measure")
+	clients := fs.Int("clients", 1, "concurrent replayers for the contention phase (1 skips it)")
+	out := fs.String("out", ".", "directory to write replay-profile.toml and replay-report.txt to")
+	seed := fs.Uint64("seed", 1, "seed of the generated messages and random choices")
+	fsync := fs.String("mail-fsync", replay.FsyncOptimized, "fsync policy, as Dovecot's mail_fsync: always, optimized or never")
+	maxSize := fs.Int("max-size", replay.DefaultMaxSize, "largest message body in bytes")
+	reps := fs.Int("reps", 5, "timings of each whole-folder operation per folder size")
+	ops := fs.Int("ops", 200, "timings of each per-message operation per folder size")
+	cold := fs.String("cold", "auto", "measure with caches dropped: auto (when root), yes or no")
+	keep := fs.Bool("keep", false, "keep the scratch folder at the end")
+	join := fs.String("join", "", "join the kept scratch folder `NAME` under --dir (made on another host) for the contention phase only")
+	contOps := fs.Int("contention-ops", 400, "operations per replayer in the contention phase")
+	contTime := fs.Duration("contention-time", 0, "run the contention phase this long instead of --contention-ops")
+	clean := fs.String("clean", "", "remove leftover scratch folders under `PATH` and exit")
+	machine := fs.String("machine", "", "machine class for the profile's metadata (default: CPUs and platform)")
+	where := fs.String("where", "", "what was measured, for the profile's metadata (e.g. \"local disk\", \"NFS filer over 10GbE\")")
+	note := fs.String("note", "", "free text for the profile's metadata")
+	wallTime := fs.Bool("wall-time", false, "time whole-folder operations in plain wall time, including time spent waiting for a CPU")
+	quiet := fs.Bool("quiet", false, "do not print progress to stderr")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mailsim replay: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *clean != "" {
+		removed, left, err := replay.Clean(*clean, replay.CleanAll)
+		for _, p := range removed {
+			fmt.Fprintf(stdout, "removed %s\n", p)
+		}
+		for _, p := range left {
+			fmt.Fprintf(stdout, "left %s (no valid marker, or its replay is still running)\n", p)
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	if *dir == "" {
+		fmt.Fprintln(stderr, "mailsim replay: --dir is required")
+		return 2
+	}
+	sizes, err := parseSizes(*messages)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim replay: --messages: %v\n", err)
+		return 2
+	}
+	if !replay.ValidFsync(*fsync) {
+		fmt.Fprintf(stderr, "mailsim replay: --mail-fsync %q: want always, optimized or never\n", *fsync)
+		return 2
+	}
+	if *cold != "auto" && *cold != "yes" && *cold != "no" {
+		fmt.Fprintf(stderr, "mailsim replay: --cold %q: want auto, yes or no\n", *cold)
+		return 2
+	}
+	if *join == "" {
+		if fi, err := os.Stat(*out); err != nil || !fi.IsDir() {
+			fmt.Fprintf(stderr, "mailsim replay: --out %s is not a directory\n", *out)
+			return 2
+		}
+	}
+	cfg := replay.Config{
+		Dir: *dir, Messages: sizes, Clients: *clients, Seed: *seed, MailFsync: *fsync,
+		MaxSize: *maxSize, Reps: *reps, OpsPerPoint: *ops, Cold: *cold, Keep: *keep,
+		Join: *join, ContentionOps: *contOps, ContentionTime: *contTime,
+		Version: replayVersion(), Machine: *machine, Where: *where, WallTime: *wallTime,
+	}
+	if !*quiet {
+		cfg.Progress = stderr
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := replay.Run(ctx, cfg)
+	if res != nil && res.Scratch != "" && !*quiet {
+		state := "removed"
+		if res.Kept {
+			state = "kept"
+		}
+		fmt.Fprintf(stderr, "mailsim replay: scratch folder %s (%s)\n", res.Scratch, state)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
+		return 1
+	}
+	for _, p := range res.Cleaned {
+		fmt.Fprintf(stderr, "mailsim replay: removed leftover %s\n", p)
+	}
+	var rep bytes.Buffer
+	if err := replay.WriteReport(&rep, res); err != nil {
+		fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
+		return 1
+	}
+	stdout.Write(rep.Bytes())
+	if res.Profile == nil {
+		return 0
+	}
+	res.Profile.Meta.Note = *note
+	data, err := res.Profile.Encode()
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*out, "replay-profile.toml"), data, 0o644)
+	}
+	if err == nil {
+		err = os.WriteFile(filepath.Join(*out, "replay-report.txt"), rep.Bytes(), 0o644)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "\nprofile written to %s\n", filepath.Join(*out, "replay-profile.toml"))
+	return 0
+}
+
+// parseSizes parses a comma-separated list of folder sizes.
+func parseSizes(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 2 {
+			return nil, fmt.Errorf("%q is not a folder size of at least 2", f)
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no folder sizes")
+	}
+	return out, nil
+}
+
+// replayVersion names the running mailsim build for profile metadata.
+func replayVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "unknown"
+	}
+	v := bi.Main.Version
+	for _, s := range bi.Settings {
+		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
+			v += "+" + s.Value[:12]
+		}
+	}
+	return v
+}

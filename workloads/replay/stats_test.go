@@ -1,0 +1,101 @@
+package replay
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestSummarize(t *testing.T) {
+	tests := []struct {
+		name    string
+		samples []time.Duration
+		want    Summary
+	}{
+		{"empty", nil, Summary{}},
+		{"one", []time.Duration{7}, Summary{Count: 1, Mean: 7, P50: 7, P99: 7}},
+		{"four", []time.Duration{4, 1, 3, 2}, Summary{Count: 4, Mean: 3, P50: 2, P99: 4}},
+		{"hundred", func() []time.Duration {
+			s := make([]time.Duration, 100)
+			for i := range s {
+				s[i] = time.Duration(100 - i)
+			}
+			return s
+		}(), Summary{Count: 100, Mean: 51, P50: 50, P99: 99}}, // mean 50.5 rounds half away from zero
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := slices.Clone(tt.samples)
+			if got := Summarize(tt.samples); got != tt.want {
+				t.Errorf("Summarize = %+v, want %+v", got, tt.want)
+			}
+			if !slices.Equal(in, tt.samples) {
+				t.Error("Summarize reordered its input")
+			}
+		})
+	}
+}
+
+func TestFitNonNeg(t *testing.T) {
+	line := func(a, b float64, xs ...float64) ([][]float64, []float64) {
+		var X [][]float64
+		var y []float64
+		for _, x := range xs {
+			X = append(X, []float64{1, x})
+			y = append(y, a+b*x)
+		}
+		return X, y
+	}
+	tests := []struct {
+		name string
+		X    [][]float64
+		y, w []float64
+		want []float64
+	}{
+		{"exact line", func() [][]float64 { X, _ := line(3, 2, 1, 2, 5, 9); return X }(), func() []float64 { _, y := line(3, 2, 1, 2, 5, 9); return y }(), nil, []float64{3, 2}},
+		{"weighted exact line", func() [][]float64 { X, _ := line(20000, 400, 250, 1000, 10000); return X }(), func() []float64 { _, y := line(20000, 400, 250, 1000, 10000); return y }(), []float64{1e-12, 1e-14, 1e-16}, []float64{20000, 400}},
+		// A falling line: the slope is pinned at zero and the fixed cost
+		// becomes the mean.
+		{"negative slope pinned", [][]float64{{1, 1}, {1, 2}, {1, 3}}, []float64{12, 10, 8}, nil, []float64{10, 0}},
+		// A negative intercept: the line is refitted through the origin.
+		{"negative intercept pinned", [][]float64{{1, 1}, {1, 2}, {1, 3}}, []float64{1, 3, 5}, nil, []float64{0, 22.0 / 14}},
+		// A regressor that is always zero gets a zero coefficient.
+		{"zero column", [][]float64{{1, 10, 0}, {1, 20, 0}, {1, 30, 0}}, []float64{15, 25, 35}, nil, []float64{5, 1, 0}},
+		{"three regressors", [][]float64{{1, 100, 1000}, {1, 200, 50}, {1, 300, 7000}, {1, 50, 300}}, []float64{2 + 0.5*100 + 0.25*1000, 2 + 0.5*200 + 0.25*50, 2 + 0.5*300 + 0.25*7000, 2 + 0.5*50 + 0.25*300}, nil, []float64{2, 0.5, 0.25}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := FitNonNeg(tt.X, tt.y, tt.w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range tt.want {
+				if math.Abs(got[i]-tt.want[i]) > 1e-6*math.Max(1, math.Abs(tt.want[i])) {
+					t.Fatalf("FitNonNeg = %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+	if _, err := FitNonNeg([][]float64{{1}}, []float64{1, 2}, nil); err == nil {
+		t.Error("mismatched lengths: no error")
+	}
+}
+
+func TestCheckpoints(t *testing.T) {
+	tests := []struct {
+		in, want []int
+	}{
+		{[]int{1000, 10000}, []int{250, 500, 1000, 2154, 4642, 10000}},
+		{[]int{10000, 1000, 1000}, []int{250, 500, 1000, 2154, 4642, 10000}},
+		{[]int{1000, 10000, 100000}, []int{250, 500, 1000, 2154, 4642, 10000, 21544, 46416, 100000}},
+		{[]int{100}, []int{25, 50, 100}},
+		{[]int{4, 8}, []int{4, 5, 6, 8}},
+		{nil, nil},
+	}
+	for _, tt := range tests {
+		if got := Checkpoints(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("Checkpoints(%v) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
