@@ -3,11 +3,13 @@ package experiments
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"mailsim/model"
 	"mailsim/model/sim"
+	"mailsim/nfsmodel"
 	"mailsim/strategies"
 )
 
@@ -89,8 +91,24 @@ func (m downOnlyMonitor) Result(now time.Duration, id uint64, ok bool, dst []str
 	return keep
 }
 
-// Execute runs one strategy on the spec with the given run seed.
-func (s *Spec) Execute(strategy string, seed uint64) (*model.Result, error) {
+// LoadProfile loads the spec's calibration profile, resolving its path
+// against dir (the spec file's folder), or returns nil when the spec names
+// none.
+func (s *Spec) LoadProfile(dir string) (*nfsmodel.Profile, error) {
+	if s.NFS.Profile == "" {
+		return nil, nil
+	}
+	path := s.NFS.Profile
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	return nfsmodel.LoadProfile(path)
+}
+
+// Execute runs one strategy on the spec with the given run seed; dir is the
+// spec file's folder, against which a calibration profile's path is
+// resolved.
+func (s *Spec) Execute(strategy string, seed uint64, dir string) (*model.Result, error) {
 	r, err := s.Router(strategy, seed)
 	if err != nil {
 		return nil, err
@@ -99,7 +117,17 @@ func (s *Spec) Execute(strategy string, seed uint64) (*model.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res, err := model.RunWith(s.Model(), r, mon, seed)
+	cfg := s.Model()
+	prof, err := s.LoadProfile(dir)
+	if err != nil {
+		return nil, err
+	}
+	if prof != nil {
+		if err := cfg.Server.Calibrate(prof); err != nil {
+			return nil, err
+		}
+	}
+	res, err := model.RunWith(cfg, r, mon, seed)
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %s: %w", strategy, err)
 	}

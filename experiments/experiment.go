@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 
 	"mailsim/results"
@@ -35,9 +36,17 @@ type Experiment struct {
 	Given []byte
 	Spec  Spec
 	Runs  []Run[Spec]
+	// Dir is the spec file's folder: relative paths in the spec (a
+	// calibration profile) are resolved against it.
+	Dir string
+	// profiles describes the calibration profiles the runs use, for the
+	// manifest.
+	profiles []string
 }
 
-// Load decodes a spec and plans its runs.
+// Load decodes a spec and plans its runs; name is the spec file's path.
+// It loads every calibration profile the runs use, so that a missing or
+// invalid profile is reported before anything runs.
 func Load(name string, given []byte) (*Experiment, error) {
 	s, err := Decode[Spec](name, given)
 	if err != nil {
@@ -47,7 +56,22 @@ func Load(name string, given []byte) (*Experiment, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Experiment{Given: given, Spec: s, Runs: runs}, nil
+	e := &Experiment{Given: given, Spec: s, Runs: runs, Dir: filepath.Dir(name)}
+	seen := map[string]bool{}
+	for _, r := range runs {
+		p := r.Spec.NFS.Profile
+		if p == "" || seen[p] {
+			continue
+		}
+		seen[p] = true
+		prof, err := r.Spec.LoadProfile(e.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("%s: nfs.profile: %w", name, err)
+		}
+		m := prof.Meta
+		e.profiles = append(e.profiles, fmt.Sprintf("%s (%s, %s; measured by mailsim %s on %s)", p, m.FSType, m.Where, m.MailsimVersion, m.Machine))
+	}
+	return e, nil
 }
 
 // Manifest returns the result-set manifest of the experiment.
@@ -58,7 +82,7 @@ func (e *Experiment) Manifest() (*results.Manifest, error) {
 	}
 	m := &results.Manifest{
 		Experiment:     e.Spec.Name,
-		Description:    e.Spec.Description,
+		Description:    e.description(),
 		MailsimVersion: Version,
 		Commit:         Commit(),
 		Seed:           e.Spec.Seed,
@@ -70,6 +94,16 @@ func (e *Experiment) Manifest() (*results.Manifest, error) {
 		m.Plan = append(m.Plan, planned(r))
 	}
 	return m, nil
+}
+
+// description is the spec's description, followed by the calibration
+// profiles that produced the numbers.
+func (e *Experiment) description() string {
+	d := e.Spec.Description
+	for _, p := range e.profiles {
+		d += "\nNFS service times calibrated with profile " + p + "."
+	}
+	return d
 }
 
 // Options say where and how an experiment runs.
@@ -114,7 +148,7 @@ func (e *Experiment) Execute(ctx context.Context, o Options) (*results.Writer, S
 	r := Runner[Spec, *results.Run]{
 		Workers: o.Workers,
 		Exec: func(ctx context.Context, run Run[Spec]) (*results.Run, error) {
-			res, err := run.Spec.Execute(run.Strategy, run.Seed)
+			res, err := run.Spec.Execute(run.Strategy, run.Seed, e.Dir)
 			if err != nil {
 				return nil, fmt.Errorf("run %s: %w", run.ID, err)
 			}

@@ -100,6 +100,7 @@ type CPUSpec struct {
 type NFSSpec struct {
 	Threads     int           `toml:"threads" default:"8" min:"1" max:"65536" doc:"NFS server threads (Linux nfsd's default count is 8, RPCNFSDCOUNT)"`
 	RTT         sim.Time      `toml:"rtt" default:"500us" min:"0s" doc:"network round trip to the server: 40-60 us on loopback; a filer over a LAN under load adds 0.2-2 ms (MEASURED.md)"`
+	Profile     string        `toml:"profile" default:"" doc:"calibration profile measured by 'mailsim replay' (a path relative to the spec file); when set, the server's service times are the bare RPC time (service.getattr) plus the file-system costs the profile measured"`
 	BytesPerSec float64       `toml:"bytes_per_sec" default:"400000000" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
 	Service     ServiceSpec   `toml:"service" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
 	Client      NFSClientSpec `toml:"client" doc:"the backends' NFS mount options, as in nfs(5)"`

@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -44,4 +45,37 @@ func TestActimeoSetsAllFour(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "t.toml:2:") || !strings.Contains(err.Error(), "nfs.client.actimeo") {
 		t.Fatalf("bad actimeo gave %v", err)
 	}
+}
+
+func TestProfileIsLoadedAndNamed(t *testing.T) {
+	e, err := Load("calibrated.toml", mustRead(t, "calibrated.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := e.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"profiles/ext4-local-disk.toml (ext4", "profiles/tmpfs.toml (tmpfs"} {
+		if !strings.Contains(m.Description, p) {
+			t.Errorf("manifest description does not name profile %q:\n%s", p, m.Description)
+		}
+	}
+	prof, err := e.Runs[len(e.Runs)-1].Spec.LoadProfile(e.Dir)
+	if err != nil || prof == nil || prof.Meta.FSType != "tmpfs" {
+		t.Fatalf("last sweep point's profile: %+v, %v", prof, err)
+	}
+	_, err = Load("x.toml", []byte("[nfs]\nprofile = \"no-such-profile.toml\"\n"))
+	if err == nil || !strings.Contains(err.Error(), "nfs.profile") {
+		t.Fatalf("a missing profile gave %v", err)
+	}
+}
+
+func mustRead(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,7 +10,8 @@ import (
 	"mailsim/results/resultstest"
 )
 
-var updateGolden = flag.Bool("update", false, "rewrite golden files in testdata")
+// updateGolden is the package's -update flag, declared in calibrate_test.go.
+var updateGolden = update
 
 // synthSet writes the synthetic result set of the results tests.
 func synthSet(t *testing.T) string {

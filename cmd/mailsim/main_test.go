@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var o, e bytes.Buffer
 	code = mainWith(args, strings.NewReader(""), &o, &e)
@@ -32,7 +32,7 @@ func TestUsageErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, stderr := run(t, tc.args...)
+			code, _, stderr := runCLI(t, tc.args...)
 			if code != tc.code {
 				t.Errorf("exit code %d, want %d (stderr %q)", code, tc.code, stderr)
 			}
@@ -50,7 +50,7 @@ func TestRunRejectsBadSpec(t *testing.T) {
 	dir := t.TempDir()
 	spec := filepath.Join(dir, "bad.toml")
 	os.WriteFile(spec, []byte("name = \"x\"\n[cluster]\nbackends = 0\n"), 0o644)
-	code, _, stderr := run(t, "run", "--quiet", "--out", filepath.Join(dir, "out"), spec)
+	code, _, stderr := runCLI(t, "run", "--quiet", "--out", filepath.Join(dir, "out"), spec)
 	if code != 1 || !strings.Contains(stderr, "bad.toml:3:") || !strings.Contains(stderr, "cluster.backends") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
@@ -74,7 +74,7 @@ warmup = "30s"
 users = 200
 `), 0o644)
 	out := filepath.Join(dir, "set")
-	code, stdout, stderr := run(t, "run", "--quiet", "--out", out, spec)
+	code, stdout, stderr := runCLI(t, "run", "--quiet", "--out", out, spec)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -89,7 +89,7 @@ users = 200
 		}
 	}
 	// Running it again finds every run done and prints the same table.
-	code, again, stderr := run(t, "run", "--quiet", "--out", out, spec)
+	code, again, stderr := runCLI(t, "run", "--quiet", "--out", out, spec)
 	if code != 0 {
 		t.Fatalf("second run: exit %d: %s", code, stderr)
 	}
