@@ -70,6 +70,7 @@ type ClusterSpec struct {
 	Cores                int      `toml:"cores" default:"8" min:"1" max:"1024" doc:"CPU cores per backend"`
 	CacheBytes           int64    `toml:"cache_bytes" default:"1073741824" min:"0" unit:"bytes" doc:"memory per backend for mailbox working sets (indexes and recent data)"`
 	IndexBytesPerMessage int64    `toml:"index_bytes_per_message" default:"226" min:"0" unit:"bytes" doc:"index working set per message: dovecot-uidlist ~52, dovecot.index.log ~8, dovecot.index 8-12, dovecot.index.cache ~156 (measured on Dovecot 2.3.19)"`
+	ClockSkew            sim.Time `toml:"clock_skew" default:"0s" min:"0s" doc:"spread of the backends' clocks (backend i is i*clock_skew/(n-1) off); Dovecot wants them within 1 s"`
 	ProxyHop             sim.Time `toml:"proxy_hop" default:"200us" min:"0s" doc:"latency a proxy hop (director, owner proxy) adds to every command"`
 	MXHosts              int      `toml:"mx_hosts" default:"4" min:"1" max:"250" doc:"MX hosts delivering over LMTP; each has its own source address"`
 	CPU                  CPUSpec  `toml:"cpu" doc:"CPU demand per command on a backend (model assumptions; replace with measured values)"`
@@ -98,12 +99,14 @@ type CPUSpec struct {
 
 // NFSSpec describes the NFS server and the mounts.
 type NFSSpec struct {
-	Threads     int           `toml:"threads" default:"8" min:"1" max:"65536" doc:"NFS server threads (Linux nfsd's default count is 8, RPCNFSDCOUNT)"`
-	RTT         sim.Time      `toml:"rtt" default:"500us" min:"0s" doc:"network round trip to the server: 40-60 us on loopback; a filer over a LAN under load adds 0.2-2 ms (MEASURED.md)"`
-	Profile     string        `toml:"profile" default:"" doc:"calibration profile measured by 'mailsim replay' (a path relative to the spec file); when set, the server's service times are the bare RPC time (service.getattr) plus the file-system costs the profile measured"`
-	BytesPerSec float64       `toml:"bytes_per_sec" default:"400000000" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
-	Service     ServiceSpec   `toml:"service" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
-	Client      NFSClientSpec `toml:"client" doc:"the backends' NFS mount options, as in nfs(5)"`
+	Threads               int           `toml:"threads" default:"8" min:"1" max:"65536" doc:"NFS server threads (Linux nfsd's default count is 8, RPCNFSDCOUNT)"`
+	RTT                   sim.Time      `toml:"rtt" default:"500us" min:"0s" doc:"network round trip to the server: 40-60 us on loopback; a filer over a LAN under load adds 0.2-2 ms (MEASURED.md)"`
+	Profile               string        `toml:"profile" default:"" doc:"calibration profile measured by 'mailsim replay' (a path relative to the spec file); when set, the server's service times are the bare RPC time (service.getattr) plus the file-system costs the profile measured"`
+	BytesPerSec           float64       `toml:"bytes_per_sec" default:"400000000" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
+	CorruptionProbability float64       `toml:"index_corruption_probability" default:"0.05" min:"0" max:"1" doc:"chance that a conflicting index write corrupts the index (model assumption: Dovecot repairs or survives most conflicts; calibrate against your incident rate)"`
+	RebuildPerMessage     sim.Time      `toml:"index_rebuild_per_message" default:"17us" min:"0s" doc:"backend CPU per message to rebuild a corrupted index from the Maildir (Dovecot 2.3.19: 14-21 us per message, MEASURED.md)"`
+	Service               ServiceSpec   `toml:"service" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
+	Client                NFSClientSpec `toml:"client" doc:"the backends' NFS mount options, as in nfs(5)"`
 }
 
 // ServiceSpec holds per-procedure service times.
@@ -248,15 +251,18 @@ func parseDuration(s string) (sim.Time, error) {
 // Model returns the model configuration the spec describes.
 func (s *Spec) Model() model.Config {
 	cfg := model.Config{
-		Backends:             s.Cluster.Backends,
-		Cores:                s.Cluster.Cores,
-		CacheBytes:           s.Cluster.CacheBytes,
-		IndexBytesPerMessage: s.Cluster.IndexBytesPerMessage,
-		ProxyHop:             s.Cluster.ProxyHop,
-		MXHosts:              s.Cluster.MXHosts,
-		Duration:             s.Run.Duration,
-		Warmup:               s.Run.Warmup,
-		SampleInterval:       s.Run.SampleInterval,
+		Backends:              s.Cluster.Backends,
+		Cores:                 s.Cluster.Cores,
+		CacheBytes:            s.Cluster.CacheBytes,
+		IndexBytesPerMessage:  s.Cluster.IndexBytesPerMessage,
+		ProxyHop:              s.Cluster.ProxyHop,
+		MXHosts:               s.Cluster.MXHosts,
+		ClockSkew:             s.Cluster.ClockSkew,
+		CorruptionProbability: s.NFS.CorruptionProbability,
+		RebuildPerMessage:     s.NFS.RebuildPerMessage,
+		Duration:              s.Run.Duration,
+		Warmup:                s.Run.Warmup,
+		SampleInterval:        s.Run.SampleInterval,
 	}
 	cp := s.Cluster.CPU
 	cmd := &cfg.CPU.Command

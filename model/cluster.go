@@ -43,8 +43,13 @@ type mailbox struct {
 	// idxVer counts changes to the folder's index files; dirVer counts
 	// changes to its Maildir directories (deliveries, expunges).
 	idxVer, dirVer uint32
-	// lastWriter is the backend that last wrote the index.
+	// lastWriter is the backend that last wrote the index (-1: none yet),
+	// at lastWrite.
 	lastWriter int16
+	lastWrite  sim.Time
+	// corrupt is set when a conflicting write corrupted the index; the
+	// next access rebuilds it.
+	corrupt bool
 	// unsynced counts delivered messages not yet moved from new/ to cur/.
 	unsynced int32
 }
@@ -159,6 +164,10 @@ type cluster struct {
 	affected        []bool
 	multiAfterFault []bool
 	byName          map[string]int32
+
+	// Corruption.
+	corruptRng *rand.Rand
+	sawEmpty   []bool
 }
 
 // Run simulates cfg for the router's strategy with the given run seed and
@@ -196,7 +205,7 @@ func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, see
 	for u, su := range site.Users {
 		cl.users[u] = user{firstMailbox: int32(len(cl.mboxes)), folders: int8(len(su.Mailboxes) - 1), aggressive: su.Aggressive}
 		for _, m := range su.Mailboxes {
-			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, bytes: m.Bytes})
+			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, bytes: m.Bytes, lastWriter: -1})
 		}
 	}
 	cl.devices = make([]device, len(site.Devices))
@@ -223,6 +232,8 @@ func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, see
 	cl.affected = make([]bool, len(cl.users))
 	cl.multiAfterFault = make([]bool, len(cl.users))
 	cl.nfsSlow = 1
+	cl.sawEmpty = make([]bool, len(cl.users))
+	cl.corruptRng = sim.Stream(seed, "nfs/corruption")
 	cl.delivRng = sim.Stream(seed, "workload/delivery")
 	for i := range cfg.MXHosts {
 		cl.mxIPs = append(cl.mxIPs, netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + i%250)}))
@@ -468,6 +479,9 @@ func (cl *cluster) route(id int32, c *conn) bool {
 	b.conns++
 	b.maxConns = max(b.maxConns, b.conns)
 	b.logins++
+	if cl.measuring && c.dev >= 0 {
+		cl.res.Sessions++
+	}
 	if c.dev >= 0 {
 		row := cl.userConns[int(c.user)*len(cl.backends):][:len(cl.backends)]
 		for ob, n := range row {
@@ -536,13 +550,12 @@ func (cl *cluster) complete(id int32, c *conn) {
 	if c.write {
 		if c.stale || mb.idxVer != c.seenIdx && mb.lastWriter != c.backend {
 			// The index was written from a view older than another
-			// backend's change: a conflicting write.
-			if cl.measuring {
-				cl.res.ConflictingWrites++
-			}
+			// backend's change: a conflicting write, which corrupts the
+			// index with the configured probability.
+			cl.conflict(c, mb)
 		}
 		mb.idxVer++
-		mb.lastWriter = c.backend
+		mb.lastWriter, mb.lastWrite = c.backend, now
 		b.attrs.Wrote(&cl.cfg.Mount, idxKey(c.target), mb.idxVer, now, false)
 	}
 	if cl.measuring {

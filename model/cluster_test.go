@@ -88,3 +88,35 @@ func TestPinnedUsersNeverConflict(t *testing.T) {
 		t.Fatalf("users pinned to one backend (deliveries included) saw %d stale reads and %d conflicting writes", res.StaleReads, res.ConflictingWrites)
 	}
 }
+
+func TestCorruptionRebuildAndClockSkew(t *testing.T) {
+	cfg := smallConfig()
+	cfg.CorruptionProbability = 0.5
+	spread, err := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spread.CorruptedIndexes == 0 || spread.IndexRebuilds == 0 || spread.UsersEmptyMailbox == 0 {
+		t.Fatalf("spread users: %d corrupted, %d rebuilt, %d users saw an empty mailbox", spread.CorruptedIndexes, spread.IndexRebuilds, spread.UsersEmptyMailbox)
+	}
+	if spread.IndexRebuilds > spread.CorruptedIndexes {
+		t.Errorf("%d rebuilds of %d corrupted indexes", spread.IndexRebuilds, spread.CorruptedIndexes)
+	}
+	if spread.ClockErrors != 0 {
+		t.Errorf("%d clock errors with synchronised clocks", spread.ClockErrors)
+	}
+	// About half the conflicting writes corrupt (a binomial draw).
+	n, k := float64(spread.ConflictingWrites), float64(spread.CorruptedIndexes)
+	if d := k - n/2; d*d > 16*n/4 {
+		t.Errorf("%v of %v conflicting writes corrupted, expected half", k, n)
+	}
+	cfg.ClockSkew = 3 * sim.Second
+	skewed, _ := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 5)
+	if skewed.ClockErrors == 0 {
+		t.Error("3 s of clock skew between backends sharing mailboxes gave no errors")
+	}
+	pinned, _ := Run(cfg, &userHashRouter{n: cfg.Backends}, 5)
+	if pinned.CorruptedIndexes != 0 || pinned.ClockErrors != 0 {
+		t.Errorf("pinned users: %d corrupted, %d clock errors", pinned.CorruptedIndexes, pinned.ClockErrors)
+	}
+}

@@ -94,6 +94,17 @@ func (cl *cluster) plan(c *conn) {
 		}
 	}
 	c.seenIdx = mb.idxVer
+	if mb.corrupt {
+		cl.rebuild(c, b, mb)
+	}
+	if mb.lastWriter >= 0 && mb.lastWriter != c.backend && now-mb.lastWrite < cfg.Mount.Acregmax+sim.Second {
+		skew := cl.clockOffset(int(c.backend)) - cl.clockOffset(int(mb.lastWriter))
+		if (skew > sim.Second || skew < -sim.Second) && cl.measuring {
+			// Dovecot compares file times written by the other backend's
+			// clock (FACTS.md 3.1: clocks must agree within 1 s).
+			cl.res.ClockErrors++
+		}
+	}
 	// The working set in memory: a change seen on revalidation invalidates
 	// the cached pages, and a miss reads the index files again.
 	ws := int64(mb.msgs) * cfg.IndexBytesPerMessage
@@ -210,4 +221,52 @@ func (cl *cluster) dotlock(c *conn) {
 	c.call(nfsmodel.CREATE, 0, 0)
 	c.call(nfsmodel.WRITE, 256, 0)
 	c.call(nfsmodel.RENAME, 0, 0)
+}
+
+// rebuild recreates a corrupted index from the Maildir, as Dovecot does
+// after unlinking dovecot.index and dovecot.index.log: list cur/, read
+// dovecot-uidlist, rebuild the index (CPU per message) and write it.
+func (cl *cluster) rebuild(c *conn, b *backend, mb *mailbox) {
+	cfg := cl.cfg
+	cl.readdir(c, mb.msgs)
+	cl.readBytes(c, max(4096, int64(mb.msgs)*52)) // dovecot-uidlist, ~52 B per message
+	c.cpu += cfg.RebuildPerMessage * perMsg(mb.msgs)
+	c.call(nfsmodel.CREATE, 0, 0)
+	cl.write(c, int64(mb.msgs)*cfg.IndexBytesPerMessage)
+	c.call(nfsmodel.RENAME, 0, 0)
+	b.cache.drop(c.target)
+	mb.corrupt = false
+	c.write = true
+	if cl.measuring {
+		cl.res.IndexRebuilds++
+		cl.res.RebuiltMessages += uint64(mb.msgs)
+	}
+}
+
+// conflict records a conflicting index write by connection c, which
+// corrupts the index with probability cfg.CorruptionProbability.
+func (cl *cluster) conflict(c *conn, mb *mailbox) {
+	if !cl.measuring {
+		return
+	}
+	cl.res.ConflictingWrites++
+	if cl.corruptRng.Float64() >= cl.cfg.CorruptionProbability {
+		return
+	}
+	mb.corrupt = true
+	cl.res.CorruptedIndexes++
+	if !cl.sawEmpty[c.user] {
+		cl.sawEmpty[c.user] = true
+		cl.res.UsersEmptyMailbox++
+	}
+}
+
+// clockOffset is backend b's clock error: backends' clocks are spread
+// evenly over cfg.ClockSkew.
+func (cl *cluster) clockOffset(b int) sim.Time {
+	n := len(cl.backends)
+	if n < 2 {
+		return 0
+	}
+	return cl.cfg.ClockSkew * sim.Time(b) / sim.Time(n-1)
 }

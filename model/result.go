@@ -27,6 +27,20 @@ type Result struct {
 	// ConflictingWrites counts index writes made from a stale view, or
 	// racing another backend's write of the same index.
 	ConflictingWrites uint64
+	// CorruptedIndexes counts conflicting writes that corrupted an index;
+	// UsersEmptyMailbox counts the users whose index was corrupted (who
+	// saw an empty or wrong mailbox until it was rebuilt).
+	CorruptedIndexes  uint64
+	UsersEmptyMailbox uint64
+	// IndexRebuilds counts indexes rebuilt after corruption, and
+	// RebuiltMessages the messages they held.
+	IndexRebuilds   uint64
+	RebuiltMessages uint64
+	// ClockErrors counts accesses to an index last written by a backend
+	// whose clock is more than 1 s off this one's.
+	ClockErrors uint64
+	// Sessions counts successful IMAP logins.
+	Sessions uint64
 	// FailedLogins counts logins and deliveries the router could not
 	// place.
 	FailedLogins uint64
@@ -189,6 +203,12 @@ func (r *Result) Metrics() []Metric {
 		{"cache.hit_ratio", "", r.CacheHitRatio()},
 		{"stale_reads", "", float64(r.StaleReads)},
 		{"conflicting_writes", "", float64(r.ConflictingWrites)},
+		{"corrupted_indexes", "", float64(r.CorruptedIndexes)},
+		{"corrupted_per_million_sessions", "", perMillion(r.CorruptedIndexes, r.Sessions)},
+		{"users_empty_mailbox", "", float64(r.UsersEmptyMailbox)},
+		{"index_rebuilds", "", float64(r.IndexRebuilds)},
+		{"clock_errors", "", float64(r.ClockErrors)},
+		{"sessions", "", float64(r.Sessions)},
 		{"users_multi_backend", "", float64(r.UsersMultiBackend)},
 		{"failed_logins", "", float64(r.FailedLogins)},
 		{"failed_commands", "", float64(r.FailedCommands)},
@@ -208,6 +228,13 @@ func (r *Result) Metrics() []Metric {
 		ms = append(ms, Metric{"latency." + c.String() + ".p99", "s", r.Latency[c].Quantile(0.99)})
 	}
 	return ms
+}
+
+func perMillion(n, of uint64) float64 {
+	if of == 0 {
+		return math.NaN()
+	}
+	return 1e6 * float64(n) / float64(of)
 }
 
 func (r *Result) maxCPU() float64 {
