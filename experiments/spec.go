@@ -26,10 +26,17 @@ type Spec struct {
 	NFS      NFSSpec      `toml:"nfs" doc:"the NFS server and the backends' NFS mounts"`
 	Dovecot  DovecotSpec  `toml:"dovecot" doc:"Dovecot's settings that matter on shared storage"`
 	Workload WorkloadSpec `toml:"workload" doc:"users, their devices and what they do"`
+	Probe    ProbeSpec    `toml:"probe" doc:"synthetic measurements taken during each run"`
 	Health   HealthSpec   `toml:"health" doc:"how backend failures are detected and handled"`
 	Clients  ClientsSpec  `toml:"clients" doc:"how mail clients, proxies and MX hosts react to failures"`
 	Faults   []FaultSpec  `toml:"faults" doc:"faults injected during each run, as [[faults]] tables"`
 	Sweep    Sweep        `toml:"sweep" doc:"parameters to vary: dotted key paths mapped to lists of values; every combination is a sweep point"`
+}
+
+// ProbeSpec configures the listing probe.
+type ProbeSpec struct {
+	ListingEntries  int      `toml:"listing_entries" default:"0" min:"0" max:"10000000" doc:"size of a Maildir folder that backend 0 lists and stats every entry of (as ls -l or a quota scan does) at each listing_interval, under the run's load; 0 turns the probe off. Operators report a 10,000-file listing taking over 10 s with actimeo=0"`
+	ListingInterval sim.Time `toml:"listing_interval" default:"60s" gt:"0s" doc:"time between the probe's listings"`
 }
 
 // HealthSpec chooses the health monitor.
@@ -301,6 +308,7 @@ func (s *Spec) Model() model.Config {
 	d := s.Dovecot
 	cfg.Dovecot = nfsmodel.Dovecot{MailNFSStorage: d.MailNFSStorage, MailNFSIndex: d.MailNFSIndex, MailFsync: d.MailFsync, LMTPIndexUpdate: d.LMTPIndexUpdate}
 
+	cfg.Listing = model.ListingProbe{Entries: s.Probe.ListingEntries, Interval: s.Probe.ListingInterval}
 	cl := s.Clients
 	cfg.Clients = model.Clients{
 		Retry:                       [3]sim.Time{cl.DesktopRetry, cl.PhoneRetry, cl.WebmailRetry},

@@ -28,6 +28,7 @@ const (
 	evProbeDone                  // Obj: probe index; a probe's outcome is known
 	evRedeliver                  // Obj: user; the MX retries a deferred delivery
 	evResume                     // Obj: connection; a director releases a held login
+	evListing                    // the listing probe lists its folder
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -266,6 +267,9 @@ func (cl *cluster) start(seed uint64) {
 		cl.s.Schedule(cl.expGap(cl.delivRng, cl.deliverAt), evDelivery, 0, 0)
 	}
 	cl.s.Schedule(cl.cfg.Warmup+cl.cfg.SampleInterval, evSample, 0, 0)
+	if cl.cfg.Listing.Entries > 0 {
+		cl.s.Schedule(cl.cfg.Listing.Interval, evListing, 0, 0)
+	}
 	for i, f := range cl.cfg.Faults {
 		cl.s.Schedule(cl.cfg.Warmup+f.At, evFault, uint32(i), 0)
 	}
@@ -358,6 +362,8 @@ func (cl *cluster) Handle(e sim.Event) {
 		cl.probeDone(int(e.Obj))
 	case evRedeliver:
 		cl.deliverTo(int32(e.Obj))
+	case evListing:
+		cl.listing()
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -522,6 +528,10 @@ func (cl *cluster) advance(id int32, c *conn) {
 		cl.s.After(cl.cfg.Server.RTT/2, evNFSArrive, uint32(id), 0)
 		return
 	}
+	if c.dev == probeDev {
+		cl.complete(id, c)
+		return
+	}
 	b := &cl.backends[c.backend]
 	if b.cpu.arrive(id) {
 		cl.s.After(c.cpu, evCPUDone, uint32(id), 0)
@@ -545,6 +555,13 @@ func (cl *cluster) nfsStart(id int32, c *conn) {
 // complete finishes the connection's current command.
 func (cl *cluster) complete(id int32, c *conn) {
 	now := cl.s.Now()
+	if c.dev == probeDev {
+		if cl.measuring {
+			cl.res.Listing.Add((now - c.start).Sec())
+		}
+		cl.freeConnSlot(id)
+		return
+	}
 	b := &cl.backends[c.backend]
 	mb := &cl.mboxes[c.target]
 	if c.write {

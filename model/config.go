@@ -93,6 +93,8 @@ type Config struct {
 
 	// Clients says how clients and proxies react to failures.
 	Clients Clients
+	// Listing configures the listing probe (off when Entries is 0).
+	Listing ListingProbe
 	// Faults are injected during the run.
 	Faults []Fault
 
@@ -152,6 +154,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("model: sample interval must be positive")
 	case c.CorruptionProbability < 0 || c.CorruptionProbability > 1:
 		return fmt.Errorf("model: corruption probability %g is not within [0, 1]", c.CorruptionProbability)
+	case c.Listing.Entries < 0 || c.Listing.Entries > 0 && c.Listing.Interval <= 0:
+		return fmt.Errorf("model: the listing probe needs a positive interval")
 	case c.MXHosts < 1:
 		return fmt.Errorf("model: mx hosts must be at least 1")
 	}

@@ -17,6 +17,8 @@ type Result struct {
 	// client's sending of the command to its reply (proxy hops included).
 	Latency  [workloads.NumCommands]hist.Histogram
 	Commands uint64
+	// Listing holds the listing probe's times, in seconds.
+	Listing hist.Histogram
 	// NFSOps counts the calls the NFS server served, by procedure.
 	NFSOps [nfsmodel.NumOps]uint64
 	// NFSUtilization is the server threads' busy fraction.
@@ -220,6 +222,8 @@ func (r *Result) Metrics() []Metric {
 		{"load_imbalance", "", r.LoadImbalance()},
 		{"backend.cpu_util.max", "", r.maxCPU()},
 		{"proxy.cpu_s", "s", r.ProxyCPU.Sec()},
+		{"listing.p50", "s", r.Listing.Quantile(0.5)},
+		{"listing.mean", "s", r.Listing.Mean()},
 	}
 	for c := range workloads.NumCommands {
 		if c == workloads.Idle {
