@@ -127,6 +127,7 @@ func DefaultConfig() Config {
 		Population:            workloads.DefaultPopulation(),
 		Profile:               workloads.DefaultProfile(),
 		Clients:               DefaultClients(),
+		Listing:               ListingProbe{Interval: sim.Minute},
 		Duration:              sim.Hour,
 		Warmup:                5 * sim.Minute,
 		SampleInterval:        10 * sim.Second,
