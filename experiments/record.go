@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"strings"
 	"time"
 
 	"mailsim/model"
@@ -47,8 +48,14 @@ func MetricInfos() []results.MetricInfo {
 	var out []results.MetricInfo
 	for _, m := range (&model.Result{Backends: make([]model.BackendResult, 1)}).Metrics() {
 		info, ok := metricInfo[m.Name]
-		if !ok {
-			info = results.MetricInfo{Better: results.Lower, Doc: "99th percentile latency of " + m.Name}
+		switch {
+		case ok:
+		case strings.HasPrefix(m.Name, "nfs."):
+			op := strings.TrimSuffix(strings.TrimPrefix(m.Name, "nfs."), "_per_s")
+			info = results.MetricInfo{Better: results.Lower, Doc: op + " calls per second at the NFS server"}
+		default:
+			cmd := strings.TrimSuffix(strings.TrimPrefix(m.Name, "latency."), ".p99")
+			info = results.MetricInfo{Better: results.Lower, Doc: "99th percentile latency of " + cmd}
 		}
 		info.Name, info.Unit = m.Name, m.Unit
 		out = append(out, info)

@@ -79,6 +79,7 @@ type ClusterSpec struct {
 	IndexBytesPerMessage int64    `toml:"index_bytes_per_message" default:"226" min:"0" unit:"bytes" doc:"index working set per message: dovecot-uidlist ~52, dovecot.index.log ~8, dovecot.index 8-12, dovecot.index.cache ~156 (measured on Dovecot 2.3.19)"`
 	ClockSkew            sim.Time `toml:"clock_skew" default:"0s" min:"0s" doc:"spread of the backends' clocks (backend i is i*clock_skew/(n-1) off); Dovecot wants them within 1 s"`
 	ProxyHop             sim.Time `toml:"proxy_hop" default:"200us" min:"0s" doc:"latency a proxy hop (director, owner proxy) adds to every command"`
+	LMTPRouting          string   `toml:"lmtp_routing" default:"strategy" enum:"strategy|balancer" doc:"how MX hosts reach the backends: strategy (through the routing strategy, as Dovecot's LMTP proxy sends a delivery to the user's backend) or balancer (a plain load balancer picks any backend)"`
 	MXHosts              int      `toml:"mx_hosts" default:"4" min:"1" max:"250" doc:"MX hosts delivering over LMTP; each has its own source address"`
 	CPU                  CPUSpec  `toml:"cpu" doc:"CPU demand per command on a backend (model assumptions; replace with measured values)"`
 }

@@ -168,6 +168,7 @@ type cluster struct {
 
 	// Corruption.
 	corruptRng *rand.Rand
+	lmtpRng    *rand.Rand
 	sawEmpty   []bool
 }
 
@@ -235,6 +236,7 @@ func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, see
 	cl.nfsSlow = 1
 	cl.sawEmpty = make([]bool, len(cl.users))
 	cl.corruptRng = sim.Stream(seed, "nfs/corruption")
+	cl.lmtpRng = sim.Stream(seed, "lmtp/balancer")
 	cl.delivRng = sim.Stream(seed, "workload/delivery")
 	for i := range cfg.MXHosts {
 		cl.mxIPs = append(cl.mxIPs, netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + i%250)}))
@@ -469,7 +471,14 @@ func (cl *cluster) route(id int32, c *conn) bool {
 		ip, proto = cl.devices[c.dev].ip, strategies.IMAP
 	}
 	c.req = strategies.Request{Now: time.Duration(cl.s.Now()), User: cl.site.Users[c.user].Name, ClientIP: ip, Proto: proto}
-	d := cl.router.Route(c.req)
+	var d strategies.Decision
+	if c.dev < 0 && cl.cfg.LMTPToAnyBackend {
+		// The MX hands deliveries to a plain load balancer in front of
+		// the backends' LMTP ports, not to the strategy's proxy.
+		d = strategies.Decision{Backend: cl.lmtpRng.IntN(len(cl.backends)), Entry: -1}
+	} else {
+		d = cl.router.Route(c.req)
+	}
 	if d.Backend < 0 || d.Backend >= len(cl.backends) {
 		cl.loginFailed(id, c, sim.FromDuration(d.Delay))
 		return false

@@ -81,6 +81,10 @@ type Config struct {
 	ClockSkew sim.Time
 	// ProxyHop is the extra latency a proxy hop adds to each command.
 	ProxyHop sim.Time
+	// LMTPToAnyBackend sends LMTP deliveries through a plain load
+	// balancer to any backend instead of through the routing strategy to
+	// the user's backend.
+	LMTPToAnyBackend bool
 	// MXHosts is the number of MX hosts delivering over LMTP.
 	MXHosts int
 

@@ -200,7 +200,6 @@ func (r *Result) Metrics() []Metric {
 		{"imap.commands_per_s", "1/s", float64(all.N) / per},
 		{"lmtp.latency.p99", "s", r.Latency[workloads.Deliver].Quantile(0.99)},
 		{"nfs.ops_per_s", "1/s", r.NFSOpsPerSecond()},
-		{"nfs.getattr_per_s", "1/s", float64(r.NFSOps[nfsmodel.GETATTR]) / per},
 		{"nfs.utilization", "", r.NFSUtilization},
 		{"cache.hit_ratio", "", r.CacheHitRatio()},
 		{"stale_reads", "", float64(r.StaleReads)},
@@ -224,6 +223,9 @@ func (r *Result) Metrics() []Metric {
 		{"proxy.cpu_s", "s", r.ProxyCPU.Sec()},
 		{"listing.p50", "s", r.Listing.Quantile(0.5)},
 		{"listing.mean", "s", r.Listing.Mean()},
+	}
+	for op := range nfsmodel.NumOps {
+		ms = append(ms, Metric{"nfs." + op.String() + "_per_s", "1/s", float64(r.NFSOps[op]) / per})
 	}
 	for c := range workloads.NumCommands {
 		if c == workloads.Idle {
