@@ -1,0 +1,35 @@
+package main
+
+import (
+	"fmt"
+	"io"
+
+	"mailsim/results"
+)
+
+func init() {
+	register(command{
+		name:    "merge",
+		summary: "combine the result sets of an experiment's shards into one",
+		run:     cmdMerge,
+	})
+}
+
+func cmdMerge(args []string, _ io.Reader, stdout, stderr io.Writer) int {
+	fs := newFlagSet("merge", "-o DST SHARD...", "Combines the result sets written by 'mailsim run --shard i/n' into one set in DST.\nIt fails, naming the runs, when a planned run is missing from every shard\nor present in two; the merged set is byte-identical to one written on a\nsingle machine (provenance.json aside).", stderr)
+	out := fs.String("o", "", "folder of the merged result set (must not exist)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if *out == "" || fs.NArg() == 0 {
+		fmt.Fprintln(stderr, "mailsim merge: need -o DST and at least one shard")
+		fs.Usage()
+		return 2
+	}
+	if err := results.Merge(*out, fs.Args()...); err != nil {
+		fmt.Fprintf(stderr, "mailsim merge: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "merged %d shards into %s\n", fs.NArg(), *out)
+	return 0
+}
