@@ -117,6 +117,8 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	p.Legend.Left = true
 	p.Legend.XOffs = vg.Points(4)
 	p.Legend.YOffs = -vg.Points(4)
+	p.X.Tick.Marker = cleanTicks{}
+	p.Y.Tick.Marker = cleanTicks{}
 	g := plotter.NewGrid()
 	g.Vertical.Color = color.Gray{0xE0}
 	g.Horizontal.Color = color.Gray{0xE0}
@@ -214,6 +216,20 @@ func cdfPoints(h *hist.Histogram) plotter.XYs {
 		xys = append(xys, plotter.XY{X: x, Y: float64(cum) / float64(h.N)})
 	}
 	return xys
+}
+
+// cleanTicks are gonum/plot's default ticks with labels in the shortest
+// form ("250", not "250.00").
+type cleanTicks struct{}
+
+func (cleanTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = results.FormatNumber(ts[i].Value)
+		}
+	}
+	return ts
 }
 
 // decadeTicks labels powers of ten (as "1 ms", "10 ms" when the unit is
@@ -612,4 +628,3 @@ func Incidents(s *results.Set, point results.Point, name string) (*plot.Plot, er
 	p.X.Min = math.Min(p.X.Min, startAll)
 	return p, nil
 }
-
