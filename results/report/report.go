@@ -174,7 +174,11 @@ func summarize(c *results.Comparison) []MetricSummary {
 			if f.Metric.Name != m.Name {
 				continue
 			}
-			ms.Details = append(ms.Details, f.Text)
+			if len(c.Points) > 1 || len(f.Point) > 0 {
+				ms.Details = append(ms.Details, f.Point.String()+": "+f.Claim)
+			} else {
+				ms.Details = append(ms.Details, f.Claim)
+			}
 			bests = append(bests, f.Best)
 			if len(f.Margins) > 0 {
 				anySig = true
