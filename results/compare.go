@@ -225,10 +225,10 @@ func (c *Comparison) WriteText(w io.Writer) error {
 		for _, row := range pc.Rows {
 			cells := []string{row.Metric.Name, row.Metric.Unit}
 			for _, iv := range row.Cells {
-				cells = append(cells, fmtCell(iv))
+				cells = append(cells, FormatCell(iv))
 			}
 			for _, i := range c.others() {
-				cells = append(cells, fmtDiff(row.Diffs[i], "*"))
+				cells = append(cells, FormatDiff(row.Diffs[i], "*"))
 			}
 			fmt.Fprintln(tw, strings.Join(cells, "\t"))
 		}
@@ -254,10 +254,10 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 		for _, row := range pc.Rows {
 			cells := []string{row.Metric.Name, row.Metric.Unit}
 			for _, iv := range row.Cells {
-				cells = append(cells, fmtCell(iv))
+				cells = append(cells, FormatCell(iv))
 			}
 			for _, i := range c.others() {
-				cells = append(cells, fmtDiff(row.Diffs[i], "*"))
+				cells = append(cells, FormatDiff(row.Diffs[i], "*"))
 			}
 			fmt.Fprintf(ew, "| %s |\n", strings.Join(mdEscapeAll(cells), " | "))
 		}
@@ -311,9 +311,9 @@ func csvNum(v float64) string {
 	return formatFloat(v)
 }
 
-// fmtCell formats a mean and its interval as "mean ± half-width", or
+// FormatCell formats a mean and its interval as "mean ± half-width", or
 // "mean (n=1)" without an interval, or "–" without a value.
-func fmtCell(iv stats.Interval) string {
+func FormatCell(iv stats.Interval) string {
 	switch {
 	case iv.N == 0:
 		return "–"
@@ -323,9 +323,10 @@ func fmtCell(iv stats.Interval) string {
 	return FormatNumber(iv.Mean) + " ± " + FormatNumber(iv.HalfWidth())
 }
 
-// fmtDiff formats a difference as "+mean [lo, hi]" followed by mark when
-// the interval excludes zero.
-func fmtDiff(d Diff, mark string) string {
+// FormatDiff formats a difference as "+mean [lo, hi]" followed by mark
+// when the interval excludes zero, "+mean (n=1)" without an interval, or
+// "–" without a value.
+func FormatDiff(d Diff, mark string) string {
 	iv := d.Abs
 	switch {
 	case iv.N == 0:

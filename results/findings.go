@@ -19,8 +19,10 @@ type Finding struct {
 	// (Best minus other), when Best is set; otherwise the significant
 	// differences from the baseline.
 	Margins []Diff
-	// Text is the finding as one English sentence.
-	Text string
+	// Claim is the finding as an English sentence without the metric
+	// and point it is about; Text is the whole sentence.
+	Claim string
+	Text  string
 }
 
 // Findings returns one finding per metric and sweep point, metrics in
@@ -38,6 +40,16 @@ func (c *Comparison) Findings() []Finding {
 }
 
 func (c *Comparison) finding(pc PointComparison, row *MetricRow, m MetricInfo) Finding {
+	f := c.claim(pc, row, m)
+	at := ""
+	if len(pc.Point) > 0 {
+		at = " at " + pc.Point.String()
+	}
+	f.Text = m.Name + at + ": " + f.Claim
+	return f
+}
+
+func (c *Comparison) claim(pc PointComparison, row *MetricRow, m MetricInfo) Finding {
 	f := Finding{Point: pc.Point, Metric: m}
 	n := len(c.Strategies)
 	// All pairwise differences i − j.
@@ -54,13 +66,8 @@ func (c *Comparison) finding(pc PointComparison, row *MetricRow, m MetricInfo) F
 			}
 		}
 	}
-	at := ""
-	if len(pc.Point) > 0 {
-		at = " at " + pc.Point.String()
-	}
-	name := m.Name
 	if !enough {
-		f.Text = fmt.Sprintf("%s%s: too few paired replicas for an interval; no claim.", name, at)
+		f.Claim = "too few paired replicas for an interval; no claim."
 		return f
 	}
 	better := func(x Diff) bool {
@@ -90,7 +97,7 @@ func (c *Comparison) finding(pc PointComparison, row *MetricRow, m MetricInfo) F
 						parts = append(parts, describeMargin(d[i][j], m.Unit))
 					}
 				}
-				f.Text = fmt.Sprintf("%s%s: %s is best (%s is better): %s.", name, at, f.Best, m.Better, strings.Join(parts, "; "))
+				f.Claim = fmt.Sprintf("%s is best (%s is better): %s.", f.Best, m.Better, strings.Join(parts, "; "))
 				return f
 			}
 		}
@@ -111,11 +118,11 @@ func (c *Comparison) finding(pc PointComparison, row *MetricRow, m MetricInfo) F
 	}
 	switch {
 	case len(sig) == 0:
-		f.Text = fmt.Sprintf("%s%s: no significant difference between the strategies.", name, at)
+		f.Claim = "no significant difference between the strategies."
 	case len(same) == 0:
-		f.Text = fmt.Sprintf("%s%s: no single best strategy; %s.", name, at, strings.Join(sig, "; "))
+		f.Claim = fmt.Sprintf("no single best strategy; %s.", strings.Join(sig, "; "))
 	default:
-		f.Text = fmt.Sprintf("%s%s: %s; no significant difference between %s and %s.", name, at, strings.Join(sig, "; "), strings.Join(same, ", "), c.Baseline)
+		f.Claim = fmt.Sprintf("%s; no significant difference between %s and %s.", strings.Join(sig, "; "), strings.Join(same, ", "), c.Baseline)
 	}
 	return f
 }

@@ -1,0 +1,114 @@
+package charts_test
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/cmpimg"
+
+	"mailsim/results"
+	"mailsim/results/charts"
+	"mailsim/results/resultstest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden images in testdata")
+
+func synthSet(t *testing.T) *results.Set {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "set")
+	o := resultstest.Default
+	o.Samples = 500
+	if err := resultstest.WriteSet(dir, o); err != nil {
+		t.Fatal(err)
+	}
+	s, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestGoldenImages renders every chart kind from the synthetic set and
+// compares it with testdata/<name>_golden.{png,svg}: SVG byte for byte,
+// PNG pixel for pixel (cmpimg, as gonum/plot's own tests do).
+func TestGoldenImages(t *testing.T) {
+	s := synthSet(t)
+	pt := s.Points()[1]
+	tests := []struct {
+		name string
+		make func() (*plot.Plot, error)
+	}{
+		{"latency_cdf", func() (*plot.Plot, error) { return charts.LatencyCDF(s, pt, nil) }},
+		{"latency_cdf_select", func() (*plot.Plot, error) { return charts.LatencyCDF(s, pt, []string{"latency/SELECT"}) }},
+		{"metric_vs_param", func() (*plot.Plot, error) { return charts.MetricVsParam(s, "imap.latency.p99", "cluster.backends") }},
+		{"backend_load", func() (*plot.Plot, error) { return charts.BackendLoad(s, pt, "backend.cpu_util") }},
+		{"incidents", func() (*plot.Plot, error) { return charts.Incidents(s, pt, "failed_logins") }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, err := tt.make()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []charts.Format{charts.PNG, charts.SVG} {
+				got, err := charts.Render(p, f, charts.DefaultWidth, charts.DefaultHeight)
+				if err != nil {
+					t.Fatal(err)
+				}
+				golden := filepath.Join("testdata", tt.name+"_golden."+string(f))
+				if *update {
+					if err := os.MkdirAll("testdata", 0o755); err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(golden, got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				want, err := os.ReadFile(golden)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				ok, err := cmpimg.Equal(string(f), got, want)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !ok {
+					bad := filepath.Join(t.TempDir(), tt.name+"."+string(f))
+					os.WriteFile(bad, got, 0o644)
+					t.Errorf("%s differs from %s (new image in %s; go test -update accepts it)", tt.name, golden, bad)
+				}
+			}
+		})
+	}
+}
+
+func TestChartErrors(t *testing.T) {
+	s := synthSet(t)
+	pt := s.Points()[0]
+	tests := []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"unknown metric", func() error { _, err := charts.MetricVsParam(s, "nope", "cluster.backends"); return err }, "no metric nope"},
+		{"unswept key", func() error { _, err := charts.MetricVsParam(s, "stale_reads", "nfs.client.actimeo"); return err }, "not a swept parameter"},
+		{"unknown histogram", func() error { _, err := charts.LatencyCDF(s, pt, []string{"latency/NOOP"}); return err }, "no histogram"},
+		{"unknown vector", func() error { _, err := charts.BackendLoad(s, pt, "backend.nope"); return err }, "no per-backend vector"},
+		{"unknown column", func() error { _, err := charts.Incidents(s, pt, "nope"); return err }, "no time series column"},
+		{"unknown format", func() error {
+			p, _ := charts.Incidents(s, pt, "stale_reads")
+			_, err := charts.Render(p, "gif", charts.DefaultWidth, charts.DefaultHeight)
+			return err
+		}, "unknown format"},
+	}
+	for _, tt := range tests {
+		if err := tt.err(); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
+		}
+	}
+}
