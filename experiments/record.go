@@ -28,6 +28,8 @@ var metricInfo = map[string]results.MetricInfo{
 	"users_empty_mailbox":            {Better: results.Lower, Doc: "users whose index was corrupted (saw an empty or wrong mailbox until rebuilt)"},
 	"index_rebuilds":                 {Better: results.Lower, Doc: "indexes rebuilt from the Maildir after corruption"},
 	"clock_errors":                   {Better: results.Lower, Doc: "index accesses after a write by a backend whose clock is more than 1 s off"},
+	"lock_waits":                     {Better: results.Lower, Doc: "index-lock acquisitions that waited for another connection"},
+	"lock_wait.mean":                 {Better: results.Lower, Doc: "mean wait of a contended index lock"},
 	"sessions":                       {Better: results.Neutral, Doc: "successful IMAP logins"},
 	"failed_commands":                {Better: results.Lower, Doc: "commands lost with their connection"},
 	"failed_deliveries":              {Better: results.Lower, Doc: "deliveries deferred by the MX after a failure"},

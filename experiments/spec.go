@@ -148,6 +148,7 @@ type NFSClientSpec struct {
 	Lookupcache string   `toml:"lookupcache" default:"all" enum:"all|pos|none" doc:"nfs(5) lookupcache"`
 	Nocto       bool     `toml:"nocto" default:"false" doc:"turn off close-to-open consistency (nfs(5) nocto; cto, the default, revalidates on every open)"`
 	Nordirplus  bool     `toml:"nordirplus" default:"false" doc:"list directories with READDIR instead of READDIRPLUS (nfs(5) nordirplus; Dovecot recommends it)"`
+	LocalLock   bool     `toml:"local_lock" default:"false" doc:"keep locks local to each backend (nfs(5) nolock or local_lock=all): no NLM calls, and backends do not see each other's locks; Dovecot calls it a slightly unsafe optimisation"`
 	Rsize       int64    `toml:"rsize" default:"1048576" min:"4096" unit:"bytes" doc:"largest READ and WRITE payload (nfs(5) rsize/wsize; Linux negotiates up to 1 MiB)"`
 }
 
@@ -156,6 +157,8 @@ type DovecotSpec struct {
 	MailNFSStorage           bool     `toml:"mail_nfs_storage" default:"false" doc:"flush NFS caches around mail file access (Dovecot mail_nfs_storage, default no)"`
 	MailNFSIndex             bool     `toml:"mail_nfs_index" default:"false" doc:"flush NFS caches around index file access (Dovecot mail_nfs_index, default no)"`
 	MailFsync                string   `toml:"mail_fsync" default:"optimized" enum:"always|optimized|never" doc:"when to fsync (Dovecot mail_fsync, default optimized; always is recommended on NFS)"`
+	MmapDisable              bool     `toml:"mmap_disable" default:"false" doc:"read index files instead of mapping them (Dovecot mmap_disable, default no; its NFS guide requires yes: mapped pages can stay stale after another backend's change)"`
+	LockMethod               string   `toml:"lock_method" default:"fcntl" enum:"fcntl|flock|dotlock" doc:"how index files are locked (Dovecot lock_method, default fcntl through the NFS lock manager; flock is local to each backend on NFS; dotlock creates lock files with O_EXCL)"`
 	LMTPIndexUpdate          bool     `toml:"lmtp_index_update" default:"true" doc:"LMTP deliveries update the index files, as Dovecot's LMTP does unless the delivery uses INDEX=MEMORY"`
 	MailboxIdleCheckInterval sim.Time `toml:"mailbox_idle_check_interval" default:"30s" gt:"0s" doc:"how often an IDLE connection's mailbox is re-checked (Dovecot mailbox_idle_check_interval, default 30 s)"`
 	DirectorUserExpire       sim.Time `toml:"director_user_expire" default:"15m" min:"10s" doc:"how long the director keeps a user's backend after the user's last request (Dovecot director_user_expire, default 15 min; at least 10 s)"`
@@ -299,7 +302,7 @@ func (s *Spec) Model() model.Config {
 	cfg.Mount = nfsmodel.Mount{
 		Acregmin: c.Acregmin, Acregmax: c.Acregmax, Acdirmin: c.Acdirmin, Acdirmax: c.Acdirmax,
 		Noac: c.Noac, Lookupcache: nfsmodel.Lookupcache(c.Lookupcache), Nocto: c.Nocto,
-		Nordirplus: c.Nordirplus, Rsize: c.Rsize,
+		Nordirplus: c.Nordirplus, LocalLock: c.LocalLock, Rsize: c.Rsize,
 	}
 	if c.Actimeo != "" {
 		if t, err := parseDuration(c.Actimeo); err == nil {
@@ -307,7 +310,7 @@ func (s *Spec) Model() model.Config {
 		}
 	}
 	d := s.Dovecot
-	cfg.Dovecot = nfsmodel.Dovecot{MailNFSStorage: d.MailNFSStorage, MailNFSIndex: d.MailNFSIndex, MailFsync: d.MailFsync, LMTPIndexUpdate: d.LMTPIndexUpdate}
+	cfg.Dovecot = nfsmodel.Dovecot{MailNFSStorage: d.MailNFSStorage, MailNFSIndex: d.MailNFSIndex, MailFsync: d.MailFsync, MmapDisable: d.MmapDisable, LockMethod: d.LockMethod, LMTPIndexUpdate: d.LMTPIndexUpdate}
 
 	cfg.Listing = model.ListingProbe{Entries: s.Probe.ListingEntries, Interval: s.Probe.ListingInterval}
 	cl := s.Clients

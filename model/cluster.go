@@ -29,6 +29,7 @@ const (
 	evRedeliver                  // Obj: user; the MX retries a deferred delivery
 	evResume                     // Obj: connection; a director releases a held login
 	evListing                    // the listing probe lists its folder
+	evLockGranted                // Obj: connection; it got the lock it waited for
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -101,6 +102,10 @@ type conn struct {
 	dead bool
 	// open is true while the connection counts as open on its backend.
 	open bool
+	// lockKey is the index lock the connection holds or waits for, 0 if
+	// none; lockSince is when it started waiting.
+	lockKey   uint64
+	lockSince sim.Time
 	// hold is how long a director holds the connection's login.
 	hold sim.Time
 	// epoch is the backend's epoch when the connection was opened.
@@ -165,6 +170,10 @@ type cluster struct {
 	affected        []bool
 	multiAfterFault []bool
 	byName          map[string]int32
+
+	// Index locks: holder by lock key, and the queues of waiters.
+	lockHolder  map[uint64]int32
+	lockWaiters map[uint64][]int32
 
 	// Corruption.
 	corruptRng *rand.Rand
@@ -235,6 +244,8 @@ func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, see
 	cl.multiAfterFault = make([]bool, len(cl.users))
 	cl.nfsSlow = 1
 	cl.sawEmpty = make([]bool, len(cl.users))
+	cl.lockHolder = make(map[uint64]int32)
+	cl.lockWaiters = make(map[uint64][]int32)
 	cl.corruptRng = sim.Stream(seed, "nfs/corruption")
 	cl.lmtpRng = sim.Stream(seed, "lmtp/balancer")
 	cl.delivRng = sim.Stream(seed, "workload/delivery")
@@ -312,7 +323,7 @@ func (cl *cluster) Handle(e sim.Event) {
 		// the connection need an event when the reply arrives.
 		c := &cl.conns[e.Obj]
 		c.opAt++
-		if c.opAt < len(c.ops) {
+		if c.opAt < len(c.ops) && c.ops[c.opAt].op < nfsmodel.NumOps {
 			cl.s.After(cl.cfg.Server.RTT, evNFSArrive, e.Obj, 0)
 		} else {
 			cl.s.After(cl.cfg.Server.RTT/2, evNFSReply, e.Obj, 0)
@@ -366,6 +377,12 @@ func (cl *cluster) Handle(e sim.Event) {
 		cl.deliverTo(int32(e.Obj))
 	case evListing:
 		cl.listing()
+	case evLockGranted:
+		if cl.alive(int32(e.Obj)) {
+			c := &cl.conns[e.Obj]
+			c.opAt++ // past the acquire step
+			cl.advance(int32(e.Obj), c)
+		}
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -533,6 +550,13 @@ func (cl *cluster) route(id int32, c *conn) bool {
 // advance sends the connection's next NFS call, or its CPU work when the
 // calls are done.
 func (cl *cluster) advance(id int32, c *conn) {
+	for c.opAt < len(c.ops) && c.ops[c.opAt].op >= nfsmodel.NumOps {
+		// A lock step, not an NFS call.
+		if !cl.lockStep(id, c) {
+			return // waiting for the lock
+		}
+		c.opAt++
+	}
 	if c.opAt < len(c.ops) {
 		cl.s.After(cl.cfg.Server.RTT/2, evNFSArrive, uint32(id), 0)
 		return

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"mailsim/model/sim"
+	"mailsim/nfsmodel"
 	"mailsim/strategies"
 )
 
@@ -119,4 +120,39 @@ func TestCorruptionRebuildAndClockSkew(t *testing.T) {
 	if pinned.CorruptedIndexes != 0 || pinned.ClockErrors != 0 {
 		t.Errorf("pinned users: %d corrupted, %d clock errors", pinned.CorruptedIndexes, pinned.ClockErrors)
 	}
+}
+
+func TestLockMethodsAndMmap(t *testing.T) {
+	base := smallConfig()
+	base.Dovecot.MmapDisable = true
+	run := func(mut func(*Config)) *Result {
+		cfg := base
+		mut(&cfg)
+		res, err := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 9)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	fcntl := run(func(*Config) {})
+	dot := run(func(c *Config) { c.Dovecot.LockMethod = "dotlock" })
+	local := run(func(c *Config) { c.Mount.LocalLock = true })
+	mapped := run(func(c *Config) { c.Dovecot.MmapDisable = false })
+	if fcntl.NFSOps[nfsmodel.LOCK] == 0 || fcntl.NFSOps[nfsmodel.LOCK] != fcntl.NFSOps[nfsmodel.UNLOCK] {
+		t.Errorf("fcntl: %d LOCK and %d UNLOCK calls", fcntl.NFSOps[nfsmodel.LOCK], fcntl.NFSOps[nfsmodel.UNLOCK])
+	}
+	if dot.NFSOps[nfsmodel.LOCK] != 0 || dot.NFSOps[nfsmodel.CREATE] <= fcntl.NFSOps[nfsmodel.CREATE] {
+		t.Errorf("dotlock: %d LOCK calls, %d CREATE against fcntl's %d", dot.NFSOps[nfsmodel.LOCK], dot.NFSOps[nfsmodel.CREATE], fcntl.NFSOps[nfsmodel.CREATE])
+	}
+	if local.NFSOps[nfsmodel.LOCK] != 0 {
+		t.Errorf("local_lock still sent %d LOCK calls", local.NFSOps[nfsmodel.LOCK])
+	}
+	if fcntl.LockWaits == 0 || fcntl.LockWait <= 0 {
+		t.Errorf("users spread over backends never waited for an index lock (%d waits)", fcntl.LockWaits)
+	}
+	if mapped.StaleReads <= fcntl.StaleReads {
+		t.Errorf("mmap_disable=no gave %d stale reads, no more than mmap_disable=yes's %d", mapped.StaleReads, fcntl.StaleReads)
+	}
+	t.Logf("lock waits: fcntl %d (mean %.4f s), dotlock %d, local %d; stale reads with mmap %d, without %d",
+		fcntl.LockWaits, fcntl.lockWaitMean(), dot.LockWaits, local.LockWaits, mapped.StaleReads, fcntl.StaleReads)
 }

@@ -187,6 +187,7 @@ func (cl *cluster) noteFailure(u int32, at sim.Time) {
 func (cl *cluster) drop(id int32, noticeAfter sim.Time, pending bool, failed bool) {
 	c := &cl.conns[id]
 	cl.detach(c)
+	cl.unlock(id, c) // the lock manager frees a dead client's locks
 	now := cl.s.Now()
 	if failed {
 		inFlight := c.phase&thinking == 0 && !(c.idle && c.phase == workloads.PhaseLoop)

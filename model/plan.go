@@ -87,6 +87,12 @@ func (cl *cluster) plan(c *conn) {
 	if l.Revalidate {
 		c.call(nfsmodel.GETATTR, 0, 0)
 	}
+	if l.Changed && !cfg.Dovecot.MmapDisable {
+		// With mmap_disable=no the index is read through a mapping whose
+		// pages an NFS client does not reliably invalidate: the change is
+		// noticed but the mapped data can still be the old one.
+		l.Stale = true
+	}
 	if l.Stale {
 		c.stale = true
 		if cl.measuring {
@@ -144,6 +150,9 @@ func (cl *cluster) plan(c *conn) {
 	case workloads.Search:
 		c.cpu += cfg.CPU.SearchPerMessage * perMsg(mb.msgs)
 	case workloads.FetchBody:
+		if m.Lookupcache == nfsmodel.LookupNone {
+			c.call(nfsmodel.LOOKUP, 0, 0) // every path lookup goes to the server
+		}
 		if !m.Nocto {
 			c.call(nfsmodel.GETATTR, 0, 0) // open() of the message file
 		}
@@ -173,13 +182,7 @@ func (cl *cluster) plan(c *conn) {
 		c.write = true
 	}
 	if c.write {
-		// Append to dovecot.index.log under an fcntl lock (NLM).
-		c.call(nfsmodel.LOCK, 0, 0)
-		cl.write(c, 512)
-		if cfg.Dovecot.MailFsync == "always" || m.Noac {
-			c.call(nfsmodel.COMMIT, 0, 0)
-		}
-		c.call(nfsmodel.UNLOCK, 0, 0)
+		cl.lockedWrite(c)
 	}
 }
 
@@ -218,6 +221,11 @@ func (cl *cluster) readdir(c *conn, n int32) {
 // dotlocks for dovecot-uidlist): CREATE of the lock, WRITE of the new
 // contents, RENAME over the file.
 func (cl *cluster) dotlock(c *conn) {
+	if cl.cfg.Mount.Lookupcache != nfsmodel.LookupAll {
+		// O_EXCL creation checks that the lock does not exist: a negative
+		// lookup, cached only with lookupcache=all.
+		c.call(nfsmodel.LOOKUP, 0, 0)
+	}
 	c.call(nfsmodel.CREATE, 0, 0)
 	c.call(nfsmodel.WRITE, 256, 0)
 	c.call(nfsmodel.RENAME, 0, 0)

@@ -41,6 +41,10 @@ type Result struct {
 	// ClockErrors counts accesses to an index last written by a backend
 	// whose clock is more than 1 s off this one's.
 	ClockErrors uint64
+	// LockWaits counts index-lock acquisitions that had to wait, LockWait
+	// their total wait.
+	LockWaits uint64
+	LockWait  sim.Time
 	// Sessions counts successful IMAP logins.
 	Sessions uint64
 	// FailedLogins counts logins and deliveries the router could not
@@ -209,6 +213,8 @@ func (r *Result) Metrics() []Metric {
 		{"users_empty_mailbox", "", float64(r.UsersEmptyMailbox)},
 		{"index_rebuilds", "", float64(r.IndexRebuilds)},
 		{"clock_errors", "", float64(r.ClockErrors)},
+		{"lock_waits", "", float64(r.LockWaits)},
+		{"lock_wait.mean", "s", r.lockWaitMean()},
 		{"sessions", "", float64(r.Sessions)},
 		{"users_multi_backend", "", float64(r.UsersMultiBackend)},
 		{"failed_logins", "", float64(r.FailedLogins)},

@@ -41,6 +41,10 @@ type Mount struct {
 	// Nordirplus makes listings use READDIR instead of READDIRPLUS
 	// (nfs(5) nordirplus; Dovecot recommends it, FACTS.md 3.1).
 	Nordirplus bool `toml:"nordirplus"`
+	// LocalLock keeps locks local to the client (nfs(5) nolock or
+	// local_lock=all): no NLM calls, and backends do not see each other's
+	// locks. Dovecot calls it a slightly unsafe optimisation (FACTS.md 3.1).
+	LocalLock bool `toml:"local_lock"`
 	// Rsize is the largest READ payload (nfs(5) rsize; Linux negotiates up
 	// to 1 MiB with current servers).
 	Rsize int64 `toml:"rsize"`
@@ -91,6 +95,13 @@ type Dovecot struct {
 	MailNFSIndex bool `toml:"mail_nfs_index"`
 	// MailFsync is "always", "optimized" (default) or "never".
 	MailFsync string `toml:"mail_fsync"`
+	// MmapDisable makes Dovecot read index files instead of mapping them
+	// (mmap_disable, default no; Dovecot's NFS guide requires yes).
+	MmapDisable bool `toml:"mmap_disable"`
+	// LockMethod is Dovecot's lock_method: "fcntl" (default, through the
+	// NFS lock manager), "flock" (local only on NFS) or "dotlock" (lock
+	// files created with O_EXCL).
+	LockMethod string `toml:"lock_method"`
 	// LMTPIndexUpdate says whether LMTP deliveries update the index files
 	// (Dovecot's LMTP and LDA do; INDEX=MEMORY turns it off).
 	LMTPIndexUpdate bool `toml:"lmtp_index_update"`
@@ -98,5 +109,5 @@ type Dovecot struct {
 
 // DefaultDovecot returns Dovecot's defaults (FACTS.md 3.2).
 func DefaultDovecot() Dovecot {
-	return Dovecot{MailFsync: "optimized", LMTPIndexUpdate: true}
+	return Dovecot{MailFsync: "optimized", LockMethod: "fcntl", LMTPIndexUpdate: true}
 }

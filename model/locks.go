@@ -1,0 +1,131 @@
+package model
+
+import (
+	"mailsim/model/sim"
+	"mailsim/nfsmodel"
+)
+
+// Lock steps in a connection's call list: not NFS calls but points where
+// it takes or releases the folder's index lock.
+const (
+	opAcquire = nfsmodel.NumOps + iota
+	opRelease
+)
+
+// lockKey names the lock a backend takes on folder mb: one lock for the
+// whole cluster when locks go through the NFS lock manager or are dotlock
+// files on the shared storage, one per backend when they are local only
+// (flock on NFS, or the nolock/local_lock mount options).
+func (cl *cluster) lockKey(mb int32, backend int16) uint64 {
+	k := uint64(mb)<<16 | 0xffff
+	if cl.localLocks() {
+		k = uint64(mb)<<16 | uint64(uint16(backend))
+	}
+	return k | 1<<63
+}
+
+// localLocks reports whether locks are only seen by their own backend.
+func (cl *cluster) localLocks() bool {
+	return cl.cfg.Dovecot.LockMethod == "flock" || cl.cfg.Mount.LocalLock
+}
+
+// lockedWrite adds the calls of an index write under the folder's lock,
+// by lock_method: fcntl takes an NLM lock (two calls) unless locks are
+// local; dotlock creates and removes a lock file with O_EXCL (a negative
+// LOOKUP first unless negative lookups are cached); flock is local to the
+// backend on NFS.
+func (cl *cluster) lockedWrite(c *conn) {
+	cfg := cl.cfg
+	c.call(opAcquire, 0, 0)
+	switch {
+	case cfg.Dovecot.LockMethod == "dotlock":
+		if cfg.Mount.Lookupcache != nfsmodel.LookupAll {
+			c.call(nfsmodel.LOOKUP, 0, 0)
+		}
+		c.call(nfsmodel.CREATE, 0, 0)
+	case !cl.localLocks():
+		c.call(nfsmodel.LOCK, 0, 0)
+	}
+	cl.write(c, 512) // the transaction appended to dovecot.index.log
+	if cfg.Dovecot.MailFsync == "always" || cfg.Mount.Noac {
+		c.call(nfsmodel.COMMIT, 0, 0)
+	}
+	switch {
+	case cfg.Dovecot.LockMethod == "dotlock":
+		c.call(nfsmodel.REMOVE, 0, 0)
+	case !cl.localLocks():
+		c.call(nfsmodel.UNLOCK, 0, 0)
+	}
+	c.call(opRelease, 0, 0)
+}
+
+// lockStep carries out the lock step at c.ops[c.opAt]. It returns false
+// when the connection must wait for the lock; it then resumes with
+// evLockGranted.
+func (cl *cluster) lockStep(id int32, c *conn) bool {
+	switch c.ops[c.opAt].op {
+	case opAcquire:
+		k := cl.lockKey(c.target, c.backend)
+		c.lockKey = k
+		if _, held := cl.lockHolder[k]; !held {
+			cl.lockHolder[k] = id
+			return true
+		}
+		c.lockSince = cl.s.Now()
+		cl.lockWaiters[k] = append(cl.lockWaiters[k], id)
+		return false
+	case opRelease:
+		cl.unlock(id, c)
+	}
+	return true
+}
+
+// unlock releases the lock connection id holds and hands it to the first
+// waiter.
+func (cl *cluster) unlock(id int32, c *conn) {
+	k := c.lockKey
+	if k == 0 {
+		return
+	}
+	c.lockKey = 0
+	if h, ok := cl.lockHolder[k]; !ok || h != id {
+		// It was waiting, not holding: leave the queue.
+		q := cl.lockWaiters[k]
+		for i, w := range q {
+			if w == id {
+				cl.lockWaiters[k] = append(q[:i:i], q[i+1:]...)
+				break
+			}
+		}
+		if len(cl.lockWaiters[k]) == 0 {
+			delete(cl.lockWaiters, k)
+		}
+		return
+	}
+	q := cl.lockWaiters[k]
+	if len(q) == 0 {
+		delete(cl.lockHolder, k)
+		return
+	}
+	next := q[0]
+	if len(q) == 1 {
+		delete(cl.lockWaiters, k)
+	} else {
+		cl.lockWaiters[k] = q[1:]
+	}
+	cl.lockHolder[k] = next
+	nc := &cl.conns[next]
+	if cl.measuring {
+		cl.res.LockWaits++
+		cl.res.LockWait += cl.s.Now() - nc.lockSince
+	}
+	cl.s.After(0, evLockGranted, uint32(next), 0)
+}
+
+// lockWaitMean returns the mean wait for a contended lock.
+func (r *Result) lockWaitMean() float64 {
+	if r.LockWaits == 0 {
+		return 0
+	}
+	return (r.LockWait / sim.Time(r.LockWaits)).Sec()
+}
