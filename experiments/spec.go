@@ -184,6 +184,8 @@ type WorkloadSpec struct {
 	CarrierNATIPs        int            `toml:"carrier_nat_ips" default:"16" min:"1" max:"250" doc:"carrier-grade NAT addresses shared by all phones"`
 	WebmailFrontends     int            `toml:"webmail_frontends" default:"2" min:"1" max:"200" doc:"webmail front ends; all webmail sessions come from their addresses"`
 	DesktopConnections   int            `toml:"desktop_connections" default:"2" min:"1" max:"10" doc:"IMAP connections a desktop client holds (imaptest client profiles: up to 2, with IDLE)"`
+	Diurnal              []float64      `toml:"diurnal" default:"" min:"0" doc:"relative activity of each hour of the day from 00:00 (24 values; empty: every hour is the peak hour). Off-peak, devices reconnect and mail arrives less often in proportion"`
+	StartHour            int            `toml:"start_hour" default:"0" min:"0" max:"23" doc:"hour of the day at which each run starts, for diurnal"`
 	ListProbability      float64        `toml:"list_probability" default:"0.5" min:"0" max:"1" doc:"chance a session starts with LIST (imaptest LIST 50 %)"`
 	Normal               BehaviorSpec   `toml:"normal" doc:"imaptest's normal user (90 % by default)"`
 	Aggressive           AggressiveSpec `toml:"aggressive" doc:"imaptest's aggressive user (10 % by default)"`
@@ -235,6 +237,9 @@ func (s *Spec) Validate() []FieldError {
 		if c.Acdirmin > c.Acdirmax {
 			errs = append(errs, FieldError{Path: "nfs.client.acdirmin", Msg: fmt.Sprintf("acdirmin %v exceeds acdirmax %v", c.Acdirmin, c.Acdirmax)})
 		}
+	}
+	if n := len(s.Workload.Diurnal); n != 0 && n != 24 {
+		errs = append(errs, FieldError{Path: "workload.diurnal", Msg: fmt.Sprintf("diurnal needs 24 hourly values, not %d", n)})
 	}
 	for i, f := range s.Faults {
 		if f.Kind != "nfs-slow" && f.Backend >= s.Cluster.Backends {
@@ -338,7 +343,10 @@ func (s *Spec) Model() model.Config {
 	beh := func(b BehaviorSpec) workloads.Behavior {
 		return workloads.Behavior{SessionLength: b.MailSessionLength, ActionDelay: b.MailActionRepeatDelay, Reconnect: b.ReconnectDelay, DeliveryInterval: b.MailInboxDeliveryInterval}
 	}
-	cfg.Profile = workloads.Profile{Normal: beh(w.Normal), Aggressive: beh(BehaviorSpec(w.Aggressive)), IdleCheckInterval: d.MailboxIdleCheckInterval, ListProbability: w.ListProbability}
+	cfg.Profile = workloads.Profile{Normal: beh(w.Normal), Aggressive: beh(BehaviorSpec(w.Aggressive)), IdleCheckInterval: d.MailboxIdleCheckInterval, ListProbability: w.ListProbability, StartHour: w.StartHour}
+	if len(w.Diurnal) > 0 {
+		cfg.Profile.Diurnal = append([]float64(nil), w.Diurnal...)
+	}
 	mx := &cfg.Profile.Mix
 	mx[workloads.Status], mx[workloads.Fetch], mx[workloads.FetchBody] = w.Mix.Status, w.Mix.Fetch, w.Mix.FetchBody
 	mx[workloads.Store], mx[workloads.Expunge], mx[workloads.Append] = w.Mix.Store, w.Mix.Expunge, w.Mix.Append

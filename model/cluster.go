@@ -648,14 +648,25 @@ func (cl *cluster) closeConn(id int32, c *conn) {
 func (cl *cluster) nextSession(d int32) {
 	dv := &cl.devices[d]
 	beh := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
-	cl.s.After(cl.expGap(dv.rng[0], beh.Reconnect), evSessionStart, uint32(d), 0)
+	gap := cl.expGap(dv.rng[0], beh.Reconnect)
+	if a := cl.cfg.Profile.Activity(cl.s.Now()); a < 1 {
+		// Off-peak, devices come back less often.
+		gap = sim.Time(float64(gap) / max(a, 1e-3))
+	}
+	cl.s.After(gap, evSessionStart, uint32(d), 0)
 }
 
 // delivery starts one LMTP delivery and schedules the next.
 func (cl *cluster) delivery() {
 	r := cl.delivRng
 	cl.s.After(cl.expGap(r, cl.deliverAt), evDelivery, 0, 0)
-	cl.deliverTo(cl.pickRecipient(r))
+	u := cl.pickRecipient(r)
+	// The delivery process runs at the peak rate; off-peak, deliveries are
+	// thinned by the hour's activity.
+	if a := cl.cfg.Profile.Activity(cl.s.Now()); a < 1 && r.Float64() >= a {
+		return
+	}
+	cl.deliverTo(u)
 }
 
 // deliverTo starts an LMTP delivery to user u.

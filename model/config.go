@@ -175,5 +175,8 @@ func (c *Config) Validate() error {
 	if err := c.Mount.Validate(); err != nil {
 		return err
 	}
+	if err := c.Profile.Validate(); err != nil {
+		return err
+	}
 	return c.Population.Validate()
 }

@@ -89,3 +89,26 @@ func TestLRU(t *testing.T) {
 		})
 	}
 }
+
+// TestDiurnalThinsDeliveries checks that an hour with a quarter of the
+// peak activity gets a quarter of the peak's deliveries.
+func TestDiurnalThinsDeliveries(t *testing.T) {
+	cfg := deliveriesOnly(1000, 20*sim.Second, sim.Millisecond)
+	cfg.Warmup = 0
+	cfg.Duration = 2 * sim.Hour
+	cfg.Profile.Diurnal = make([]float64, 24)
+	for h := range cfg.Profile.Diurnal {
+		cfg.Profile.Diurnal[h] = 4
+	}
+	cfg.Profile.Diurnal[11] = 1 // the second hour of a run starting at 10:00
+	cfg.Profile.StartHour = 10
+	res, err := Run(cfg, &userHashRouter{n: 1}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := 50.0*3600 + 50.0*3600/4
+	got := float64(res.Latency[workloads.Deliver].N)
+	if math.Abs(got-want) > 4*math.Sqrt(want) {
+		t.Errorf("%v deliveries in a peak hour and a quarter hour, expected %.0f", got, want)
+	}
+}

@@ -70,6 +70,51 @@ type Profile struct {
 	// ListProbability is the chance that a session starts with LIST
 	// (imaptest LIST 50 %).
 	ListProbability float64
+	// Diurnal gives the relative activity of each hour of the day, from
+	// 00:00; empty means every hour is a peak hour. The busiest hour
+	// behaves as Normal and Aggressive say; in an hour with half its
+	// activity, devices reconnect half as often and half as much mail
+	// arrives.
+	Diurnal []float64
+	// StartHour is the hour of the day at which a run starts.
+	StartHour int
+}
+
+// Activity returns the relative activity (0 to 1) at simulated time t.
+func (p *Profile) Activity(t sim.Time) float64 {
+	if len(p.Diurnal) == 0 {
+		return 1
+	}
+	peak := 0.0
+	for _, a := range p.Diurnal {
+		peak = max(peak, a)
+	}
+	if peak <= 0 {
+		return 1
+	}
+	h := (p.StartHour + int(t/sim.Hour)) % len(p.Diurnal)
+	return p.Diurnal[h] / peak
+}
+
+// Validate reports the first inconsistency in p.
+func (p *Profile) Validate() error {
+	if len(p.Diurnal) != 0 && len(p.Diurnal) != 24 {
+		return fmt.Errorf("workloads: diurnal needs 24 hourly values, not %d", len(p.Diurnal))
+	}
+	peak := 0.0
+	for _, a := range p.Diurnal {
+		if a < 0 {
+			return fmt.Errorf("workloads: diurnal activity %g is negative", a)
+		}
+		peak = max(peak, a)
+	}
+	if len(p.Diurnal) > 0 && peak == 0 {
+		return fmt.Errorf("workloads: diurnal activity is zero all day")
+	}
+	if p.StartHour < 0 || p.StartHour > 23 {
+		return fmt.Errorf("workloads: start hour %d is not within 0-23", p.StartHour)
+	}
+	return nil
 }
 
 // DefaultProfile returns imaptest's documented profile: 90 % normal and
