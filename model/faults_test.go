@@ -9,11 +9,15 @@ import (
 	"mailsim/strategies"
 )
 
-func failureRun(t *testing.T, strategy, monitor string) *Result {
+func failureRun(t *testing.T, strategy, monitor string, kind ...FaultKind) *Result {
 	t.Helper()
 	cfg := smallConfig()
 	cfg.Duration = 10 * sim.Minute
-	cfg.Faults = []Fault{{At: 2*sim.Minute + 7*sim.Second, Backend: 1, Kind: Crash}}
+	k := Crash
+	if len(kind) > 0 {
+		k = kind[0]
+	}
+	cfg.Faults = []Fault{{At: 2*sim.Minute + 7*sim.Second, Backend: 1, Kind: k}}
 	bs := make([]strategies.Backend, cfg.Backends)
 	for i := range bs {
 		bs[i] = strategies.Backend{Addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), Weight: strategies.DefaultWeight(strategy)}
@@ -71,6 +75,24 @@ func TestBackendCrash(t *testing.T) {
 				t.Errorf("recovered after %v, want between %v and %v", res.RecoveredAfter, tc.recoverMin, tc.recoverMax)
 			}
 		})
+	}
+}
+
+// TestBackendHang checks a hung backend: it accepts connections and never
+// answers, so HAProxy's checks time out (fall 3 at inter 2 s, each check
+// waiting out its 2 s timeout) and the users it held only get back after
+// their clients time out (60 s) and reconnect.
+func TestBackendHang(t *testing.T) {
+	res := failureRun(t, "random", "haproxy", Hang)
+	t.Logf("failed logins %d, users affected %d, detected after %v, recovered after %v", res.FailedLogins, res.UsersAffected, res.DetectedAfter, res.RecoveredAfter)
+	if res.DetectedAfter < 4*sim.Second || res.DetectedAfter > 12*sim.Second {
+		t.Errorf("hang detected after %v", res.DetectedAfter)
+	}
+	if res.RecoveredAfter < 60*sim.Second || res.RecoveredAfter > 3*sim.Minute {
+		t.Errorf("recovered after %v; clients wait 60 s before giving up", res.RecoveredAfter)
+	}
+	if res.UsersAffected == 0 {
+		t.Error("a hang affected nobody")
 	}
 }
 
