@@ -17,7 +17,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
-func synthSet(t *testing.T, o resultstest.Options) *results.Set {
+func synthSet(t testing.TB, o resultstest.Options) *results.Set {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "set")
 	if err := resultstest.WriteSet(dir, o); err != nil {
