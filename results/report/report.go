@@ -104,6 +104,7 @@ type page struct {
 	SpecGiven    string
 	SpecExpanded string
 	Level        float64
+	Pairing      string
 }
 
 // Write renders the report of set s to w.
@@ -143,6 +144,10 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		SpecExpanded: string(m.SpecExpanded),
 		Summary:      summarize(c),
 		Tables:       tables(c),
+		Pairing:      "replicas paired by seed",
+	}
+	if !c.Paired() {
+		pg.Pairing = "paired by replica where the runs share a seed; otherwise, marked unpaired, Welch's interval for independent means"
 	}
 	if pg.Sweep == "" {
 		pg.Sweep = "(none)"
@@ -451,13 +456,13 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 <p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>
 {{if .Missing}}<p class="warn">{{len .Missing}} planned run(s) are missing from this result set; the statistics use the runs present. Missing: {{range $i, $m := .Missing}}{{if $i}}, {{end}}{{$m}}{{end}}.</p>{{end}}
 <h2 id="summary">Summary</h2>
-<p>Generated from the {{.Level}}% confidence intervals of paired differences between strategies (replicas paired by seed). A strategy is called best only when it beats every other strategy with an interval that excludes zero; otherwise the summary says there is no significant difference.</p>
+<p>Generated from the {{.Level}}% confidence intervals of paired differences between strategies ({{.Pairing}}). A strategy is called best only when it beats every other strategy with an interval that excludes zero; otherwise the summary says there is no significant difference.</p>
 <ul class="summary">
 {{range .Summary}}<li><strong>{{.Metric.Name}}</strong>{{if .Metric.Unit}} ({{.Metric.Unit}}){{end}}{{if .Metric.Doc}}, {{.Metric.Doc}}{{end}}: {{.Headline}}
 <ul>{{range .Details}}<li>{{.}}</li>{{end}}</ul></li>
 {{end}}</ul>
 <h2 id="comparison">Comparison</h2>
-<p>Cells: mean ± half-width of the {{.Level}}% Student-t interval over replicas. Δ columns: paired difference from {{.Baseline}}, mean [interval]; * and bold mark an interval that excludes zero; green means the column's strategy is better than {{.Baseline}}, red that it is worse, by the metric's direction.</p>
+<p>Cells: mean ± half-width of the {{.Level}}% Student-t interval over replicas. Δ columns: difference from {{.Baseline}} ({{.Pairing}}), mean [interval]; * and bold mark an interval that excludes zero; green means the column's strategy is better than {{.Baseline}}, red that it is worse, by the metric's direction.</p>
 {{range .Tables}}<h3>{{.Point}} ({{.Replicas}} replicas)</h3>
 <div class="tw"><table>
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
