@@ -52,6 +52,10 @@ func (c *Comparison) finding(pc PointComparison, row *MetricRow, m MetricInfo) F
 func (c *Comparison) claim(pc PointComparison, row *MetricRow, m MetricInfo) Finding {
 	f := Finding{Point: pc.Point, Metric: m}
 	n := len(c.Strategies)
+	if n < 2 {
+		f.Claim = "only one strategy; nothing to compare."
+		return f
+	}
 	// All pairwise differences i − j.
 	d := make([][]Diff, n)
 	enough := false

@@ -195,6 +195,8 @@ func summarize(c *results.Comparison) []MetricSummary {
 			where = "in this experiment"
 		}
 		switch {
+		case len(c.Strategies) < 2:
+			ms.Headline = "Only one strategy was run; there is nothing to compare."
 		case allSame:
 			ms.Headline = fmt.Sprintf("%s is best %s (%s is better).", bests[0], where, m.Better)
 		case !anySig:
