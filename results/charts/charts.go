@@ -460,6 +460,8 @@ func MetricVsParam(s *results.Set, metric, key string) (*plot.Plot, error) {
 		p.Add(ln, sc, eb)
 		p.Legend.Add(l.label, ln, sc)
 	}
+	// Headroom above the data for the legend.
+	p.Y.Max += 0.04 * float64(len(lines)+1) * (p.Y.Max - p.Y.Min)
 	return p, nil
 }
 
