@@ -19,6 +19,9 @@ type Finding struct {
 	// (Best minus other), when Best is set; otherwise the significant
 	// differences from the baseline.
 	Margins []Diff
+	// NoInterval is true when too few replicas could be paired for any
+	// interval, so that nothing can be claimed.
+	NoInterval bool
 	// Claim is the finding as an English sentence without the metric
 	// and point it is about; Text is the whole sentence.
 	Claim string
@@ -71,6 +74,7 @@ func (c *Comparison) claim(pc PointComparison, row *MetricRow, m MetricInfo) Fin
 		}
 	}
 	if !enough {
+		f.NoInterval = true
 		f.Claim = "too few paired replicas for an interval; no claim."
 		return f
 	}
