@@ -75,7 +75,7 @@ func (c *Comparison) claim(pc PointComparison, row *MetricRow, m MetricInfo) Fin
 	}
 	if !enough {
 		f.NoInterval = true
-		f.Claim = "too few paired replicas for an interval; no claim."
+		f.Claim = "too few replicas for an interval; no claim."
 		return f
 	}
 	better := func(x Diff) bool {
