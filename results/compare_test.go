@@ -207,3 +207,24 @@ func TestCompareUnpairedWhenSeedsDiffer(t *testing.T) {
 		t.Error("Paired() is false for runs with common seeds")
 	}
 }
+
+// One replica gives means but no intervals, and no claims.
+func TestCompareSingleReplica(t *testing.T) {
+	s := readSynth(t, resultstest.Options{Backends: []int{4}, Strategies: []string{"random", "director"}, Replicas: 1, Samples: 50})
+	c, err := results.Compare(s, results.CompareOptions{Metrics: []string{"stale_reads"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := c.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "(n=1)") {
+		t.Errorf("single-replica cells should say n=1:\n%s", buf.String())
+	}
+	for _, f := range c.Findings() {
+		if !f.NoInterval || f.Best != "" || len(f.Margins) > 0 {
+			t.Errorf("claim from one replica: %s", f.Text)
+		}
+	}
+}
