@@ -57,8 +57,10 @@ type MetricRow struct {
 	// Diffs holds each strategy's difference from the baseline, aligned
 	// with Comparison.Strategies; the baseline's own entry has N 0.
 	Diffs []Diff
-	// values[i] maps replica number → value for strategy i.
+	// values[i] maps replica number → value for strategy i, and seeds[i]
+	// replica number → that run's seed.
 	values []map[int]float64
+	seeds  []map[int]uint64
 }
 
 // Diff is the paired difference between a strategy and a reference
@@ -70,6 +72,11 @@ type Diff struct {
 	Abs stats.Interval
 	// Rel is Abs relative to the reference's mean (0.1 is 10% above).
 	Rel stats.Interval
+	// Paired is true when the runs were paired by replica: every replica
+	// present for both strategies ran with the same seed (common random
+	// numbers). Otherwise Abs is Welch's interval for the difference of
+	// two independent means.
+	Paired bool
 }
 
 // Significant reports whether the difference's interval excludes zero.
@@ -124,12 +131,14 @@ func Compare(s *Set, o CompareOptions) (*Comparison, error) {
 			pc.Replicas = max(pc.Replicas, len(runs[i]))
 		}
 		for _, m := range c.Metrics {
-			row := MetricRow{Metric: m, Cells: make([]stats.Interval, len(c.Strategies)), Diffs: make([]Diff, len(c.Strategies)), values: make([]map[int]float64, len(c.Strategies))}
+			row := MetricRow{Metric: m, Cells: make([]stats.Interval, len(c.Strategies)), Diffs: make([]Diff, len(c.Strategies)), values: make([]map[int]float64, len(c.Strategies)), seeds: make([]map[int]uint64, len(c.Strategies))}
 			for i := range c.Strategies {
 				row.values[i] = map[int]float64{}
+				row.seeds[i] = map[int]uint64{}
 				for _, r := range runs[i] {
 					if v, ok := r.Metric(m.Name); ok {
 						row.values[i][r.Replica] = v
+						row.seeds[i][r.Replica] = r.Seed
 					}
 				}
 				row.Cells[i] = stats.MeanCI(MetricValues(runs[i], m.Name), c.Level)
@@ -148,24 +157,69 @@ func Compare(s *Set, o CompareOptions) (*Comparison, error) {
 	return c, nil
 }
 
-// diff pairs strategies i and j by replica number (the same workload
-// seed) and returns the interval of values[i] − values[j].
+// diff returns the interval of strategy i's values minus strategy j's.
+// When every replica present for both ran with the same seed, the runs
+// are paired by replica (common random numbers); otherwise the two
+// samples are treated as independent (Welch).
 func (row *MetricRow) diff(i, j int, names []string, level float64) Diff {
 	var reps []int
+	paired := true
 	for rep := range row.values[i] {
 		if _, ok := row.values[j][rep]; ok {
 			reps = append(reps, rep)
+			if row.seeds[i][rep] != row.seeds[j][rep] {
+				paired = false
+			}
 		}
 	}
 	slices.Sort(reps)
-	a := make([]float64, len(reps))
-	b := make([]float64, len(reps))
-	for k, rep := range reps {
-		a[k], b[k] = row.values[i][rep], row.values[j][rep]
+	d := Diff{Strategy: names[i], Reference: names[j], Paired: paired && len(reps) > 0}
+	var ref float64
+	if d.Paired {
+		a := make([]float64, len(reps))
+		b := make([]float64, len(reps))
+		for k, rep := range reps {
+			a[k], b[k] = row.values[i][rep], row.values[j][rep]
+		}
+		d.Abs, _ = stats.PairedDiff(a, b, level)
+		ref = stats.MeanCI(b, level).Mean
+	} else {
+		a, b := sortedValues(row.values[i]), sortedValues(row.values[j])
+		d.Abs = stats.WelchDiff(a, b, level)
+		ref = stats.MeanCI(b, level).Mean
 	}
-	abs, _ := stats.PairedDiff(a, b, level)
-	ref := stats.MeanCI(b, level).Mean
-	return Diff{Strategy: names[i], Reference: names[j], Abs: abs, Rel: stats.RelativeDiff(abs, ref)}
+	d.Rel = stats.RelativeDiff(d.Abs, ref)
+	return d
+}
+
+// sortedValues returns the values of m in replica order.
+func sortedValues(m map[int]float64) []float64 {
+	reps := make([]int, 0, len(m))
+	for rep := range m {
+		reps = append(reps, rep)
+	}
+	slices.Sort(reps)
+	out := make([]float64, len(reps))
+	for k, rep := range reps {
+		out[k] = m[rep]
+	}
+	return out
+}
+
+// Paired reports whether every difference in the table pairs runs by
+// replica with equal seeds; when false, some differences use Welch's
+// unpaired interval (and are marked so).
+func (c *Comparison) Paired() bool {
+	for _, pc := range c.Points {
+		for _, row := range pc.Rows {
+			for i, d := range row.Diffs {
+				if c.Strategies[i] != c.Baseline && d.Abs.N > 0 && !d.Paired {
+					return false
+				}
+			}
+		}
+	}
+	return true
 }
 
 // Format is an output format of a comparison table.
@@ -204,7 +258,11 @@ func (c *Comparison) others() []int {
 
 // legend explains the notation of the tables.
 func (c *Comparison) legend() string {
-	return fmt.Sprintf("cells: mean ± half-width of the %g%% Student-t interval over replicas; Δ: paired difference from %s by replica (same seeds), mean [interval]; * marks an interval that excludes zero",
+	how := "paired difference from %s by replica (same seeds)"
+	if !c.Paired() {
+		how = "difference from %s, paired by replica where the runs share a seed, else Welch's unpaired interval (marked \"unpaired\")"
+	}
+	return fmt.Sprintf("cells: mean ± half-width of the %g%% Student-t interval over replicas; Δ: "+how+", mean [interval]; * marks an interval that excludes zero",
 		100*c.Level, c.Baseline)
 }
 
@@ -278,7 +336,7 @@ func (c *Comparison) WriteCSV(w io.Writer) error {
 	}
 	cw := csv.NewWriter(w)
 	head := append(slices.Clone(keys), "metric", "unit", "strategy", "n", "mean", "ci_lo", "ci_hi",
-		"baseline", "diff_n", "diff_mean", "diff_lo", "diff_hi", "diff_rel_mean", "significant")
+		"baseline", "diff_n", "diff_mean", "diff_lo", "diff_hi", "diff_rel_mean", "paired", "significant")
 	cw.Write(head)
 	for _, pc := range c.Points {
 		for _, row := range pc.Rows {
@@ -291,10 +349,10 @@ func (c *Comparison) WriteCSV(w io.Writer) error {
 				iv := row.Cells[i]
 				rec = append(rec, row.Metric.Name, row.Metric.Unit, st, strconv.Itoa(iv.N), csvNum(iv.Mean), csvNum(iv.Lo), csvNum(iv.Hi), c.Baseline)
 				if st == c.Baseline {
-					rec = append(rec, "", "", "", "", "", "")
+					rec = append(rec, "", "", "", "", "", "", "")
 				} else {
 					d := row.Diffs[i]
-					rec = append(rec, strconv.Itoa(d.Abs.N), csvNum(d.Abs.Mean), csvNum(d.Abs.Lo), csvNum(d.Abs.Hi), csvNum(d.Rel.Mean), strconv.FormatBool(d.Significant()))
+					rec = append(rec, strconv.Itoa(d.Abs.N), csvNum(d.Abs.Mean), csvNum(d.Abs.Lo), csvNum(d.Abs.Hi), csvNum(d.Rel.Mean), strconv.FormatBool(d.Paired), strconv.FormatBool(d.Significant()))
 				}
 				cw.Write(rec)
 			}
@@ -323,8 +381,9 @@ func FormatCell(iv stats.Interval) string {
 	return FormatNumber(iv.Mean) + " ± " + FormatNumber(iv.HalfWidth())
 }
 
-// FormatDiff formats a difference as "+mean [lo, hi]" followed by mark
-// when the interval excludes zero, "+mean (n=1)" without an interval, or
+// FormatDiff formats a difference as "+mean [lo, hi]", followed by
+// "unpaired" for a Welch interval and by mark when the interval excludes
+// zero, "+mean (n=1)" without an interval, or
 // "–" without a value.
 func FormatDiff(d Diff, mark string) string {
 	iv := d.Abs
@@ -335,6 +394,9 @@ func FormatDiff(d Diff, mark string) string {
 		return fmt.Sprintf("%s (n=%d)", signed(iv.Mean), iv.N)
 	}
 	s := fmt.Sprintf("%s [%s, %s]", signed(iv.Mean), signed(iv.Lo), signed(iv.Hi))
+	if !d.Paired {
+		s += " unpaired"
+	}
 	if d.Significant() {
 		s += " " + mark
 	}

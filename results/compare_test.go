@@ -9,6 +9,7 @@ import (
 
 	"mailsim/results"
 	"mailsim/results/resultstest"
+	"mailsim/results/stats"
 )
 
 func readSynth(t *testing.T, o resultstest.Options) *results.Set {
@@ -151,6 +152,79 @@ func TestFormatNumber(t *testing.T) {
 	for _, tt := range tests {
 		if got := results.FormatNumber(tt.v); got != tt.want {
 			t.Errorf("FormatNumber(%g) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}
+
+// Runs whose seeds differ between strategies cannot be paired: the
+// difference falls back to Welch's interval and says so.
+func TestCompareUnpairedWhenSeedsDiffer(t *testing.T) {
+	m, runs := resultstest.Build(small)
+	for i := range m.Plan {
+		if m.Plan[i].Strategy == "director" {
+			m.Plan[i].Seed += 500
+			runs[i].Seed += 500
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "set")
+	w, err := results.Create(dir, m, results.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if err := w.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := results.Compare(s, results.CompareOptions{Baseline: "director", Metrics: []string{"stale_reads"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Paired() {
+		t.Fatal("Paired() is true for runs with different seeds")
+	}
+	pt := s.Points()[0]
+	d := c.Points[0].Rows[0].Diffs[0] // random − director
+	want := stats.WelchDiff(results.MetricValues(s.RunsAt(pt, "random"), "stale_reads"),
+		results.MetricValues(s.RunsAt(pt, "director"), "stale_reads"), stats.DefaultLevel)
+	if d.Paired || d.Abs != want {
+		t.Errorf("diff %+v, want Welch %+v", d.Abs, want)
+	}
+	var buf bytes.Buffer
+	if err := c.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "unpaired") || !strings.Contains(buf.String(), "Welch") {
+		t.Errorf("text output does not say the differences are unpaired:\n%s", buf.String())
+	}
+	// With equal seeds the same data would be paired.
+	c2, _ := results.Compare(readSynth(t, small), results.CompareOptions{})
+	if !c2.Paired() {
+		t.Error("Paired() is false for runs with common seeds")
+	}
+}
+
+// One replica gives means but no intervals, and no claims.
+func TestCompareSingleReplica(t *testing.T) {
+	s := readSynth(t, resultstest.Options{Backends: []int{4}, Strategies: []string{"random", "director"}, Replicas: 1, Samples: 50})
+	c, err := results.Compare(s, results.CompareOptions{Metrics: []string{"stale_reads"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := c.WriteText(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "(n=1)") {
+		t.Errorf("single-replica cells should say n=1:\n%s", buf.String())
+	}
+	for _, f := range c.Findings() {
+		if !f.NoInterval || f.Best != "" || len(f.Margins) > 0 {
+			t.Errorf("claim from one replica: %s", f.Text)
 		}
 	}
 }

@@ -19,6 +19,9 @@ type Finding struct {
 	// (Best minus other), when Best is set; otherwise the significant
 	// differences from the baseline.
 	Margins []Diff
+	// NoInterval is true when too few replicas could be paired for any
+	// interval, so that nothing can be claimed.
+	NoInterval bool
 	// Claim is the finding as an English sentence without the metric
 	// and point it is about; Text is the whole sentence.
 	Claim string
@@ -52,6 +55,10 @@ func (c *Comparison) finding(pc PointComparison, row *MetricRow, m MetricInfo) F
 func (c *Comparison) claim(pc PointComparison, row *MetricRow, m MetricInfo) Finding {
 	f := Finding{Point: pc.Point, Metric: m}
 	n := len(c.Strategies)
+	if n < 2 {
+		f.Claim = "only one strategy; nothing to compare."
+		return f
+	}
 	// All pairwise differences i − j.
 	d := make([][]Diff, n)
 	enough := false
@@ -67,7 +74,8 @@ func (c *Comparison) claim(pc PointComparison, row *MetricRow, m MetricInfo) Fin
 		}
 	}
 	if !enough {
-		f.Claim = "too few paired replicas for an interval; no claim."
+		f.NoInterval = true
+		f.Claim = "too few replicas for an interval; no claim."
 		return f
 	}
 	better := func(x Diff) bool {

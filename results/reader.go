@@ -12,7 +12,7 @@ type Set struct {
 	// Dir is the folder the set was read from.
 	Dir      string
 	Manifest *Manifest
-	// Provenance is nil when the set has no provenance.json.
+	// Provenance is empty when the set has no provenance.json.
 	Provenance *Provenance
 	// Runs holds the finished runs in planned order.
 	Runs []*Run

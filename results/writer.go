@@ -223,6 +223,7 @@ func (w *Writer) Add(r *Run) error {
 // provenance.json. A set may be finalized while runs are still missing
 // (a shard, or an interrupted sweep); the tables then hold the runs that
 // are there, and finalizing again after more runs are added rebuilds them.
+// Call Finalize after every Add has returned.
 func (w *Writer) Finalize(finished time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -126,6 +126,15 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	return p
 }
 
+// at returns " at <point>", or "" for the single point of an experiment
+// without a sweep.
+func at(pt results.Point) string {
+	if len(pt) == 0 {
+		return ""
+	}
+	return " at " + pt.String()
+}
+
 func withUnit(label, unit string) string {
 	if unit == "" {
 		return label
@@ -149,7 +158,7 @@ func LatencyCDF(s *results.Set, point results.Point, names []string) (*plot.Plot
 		what = fmt.Sprintf("%d histograms", len(names))
 	}
 	unit := ""
-	p := newPlot(fmt.Sprintf("Latency CDF of %s at %s", what, point), "", "fraction of observations ≤ x")
+	p := newPlot(fmt.Sprintf("Latency CDF of %s%s", what, at(point)), "", "fraction of observations ≤ x")
 	p.X.Scale = plot.LogScale{}
 	p.Y.Min, p.Y.Max = 0, 1
 	lo, hi := math.Inf(1), math.Inf(-1)
@@ -185,7 +194,7 @@ func LatencyCDF(s *results.Set, point results.Point, names []string) (*plot.Plot
 		drawn++
 	}
 	if drawn == 0 {
-		return nil, fmt.Errorf("charts: no histogram %s at %s", what, point)
+		return nil, fmt.Errorf("charts: no histogram %s%s", what, at(point))
 	}
 	p.X.Label.Text = "latency, log scale"
 	if unit != "s" {
@@ -451,6 +460,8 @@ func MetricVsParam(s *results.Set, metric, key string) (*plot.Plot, error) {
 		p.Add(ln, sc, eb)
 		p.Legend.Add(l.label, ln, sc)
 	}
+	// Headroom above the data for the legend.
+	p.Y.Max += 0.04 * float64(len(lines)+1) * (p.Y.Max - p.Y.Min)
 	return p, nil
 }
 
@@ -518,9 +529,9 @@ func BackendLoad(s *results.Set, point results.Point, name string) (*plot.Plot, 
 		reps = max(reps, n)
 	}
 	if nb == 0 {
-		return nil, fmt.Errorf("charts: no per-backend vector %s at %s", name, point)
+		return nil, fmt.Errorf("charts: no per-backend vector %s%s", name, at(point))
 	}
-	p := newPlot(fmt.Sprintf("%s per backend at %s (mean of %d replicas)", name, point, reps), "backend", withUnit(name, unit))
+	p := newPlot(fmt.Sprintf("%s per backend%s (mean of %d replicas)", name, at(point), reps), "backend", withUnit(name, unit))
 	p.Legend.Left = false
 	width := vg.Length(math.Min(18, 300/float64(nb*len(strategies)))) * vg.Points(1)
 	labels := make([]string, nb)
@@ -611,9 +622,9 @@ func Incidents(s *results.Set, point results.Point, name string) (*plot.Plot, er
 		drawn++
 	}
 	if drawn == 0 {
-		return nil, fmt.Errorf("charts: no time series column %s at %s", name, point)
+		return nil, fmt.Errorf("charts: no time series column %s%s", name, at(point))
 	}
-	p.Title.Text = fmt.Sprintf("%s over time at %s (mean of %d replicas)", name, point, reps)
+	p.Title.Text = fmt.Sprintf("%s over time%s (mean of %d replicas)", name, at(point), reps)
 	p.Y.Label.Text = withUnit(name+" per interval", unit)
 	p.Legend.Left = false
 	for i, e := range events {

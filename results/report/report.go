@@ -104,6 +104,22 @@ type page struct {
 	SpecGiven    string
 	SpecExpanded string
 	Level        float64
+	Pairing      string
+	Glance       *glance
+}
+
+// glance is the at-a-glance table: per metric and point, the strategy
+// that beats all others significantly, "n.s." when no difference is
+// significant, or "mixed".
+type glance struct {
+	Points []string
+	Rows   []glanceRow
+}
+
+type glanceRow struct {
+	Metric string
+	Better string
+	Cells  []tableCell
 }
 
 // Write renders the report of set s to w.
@@ -143,6 +159,13 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		SpecExpanded: string(m.SpecExpanded),
 		Summary:      summarize(c),
 		Tables:       tables(c),
+		Pairing:      "replicas paired by seed",
+	}
+	if len(c.Strategies) > 1 {
+		pg.Glance = atAGlance(c)
+	}
+	if !c.Paired() {
+		pg.Pairing = "paired by replica where the runs share a seed; otherwise, marked unpaired, Welch's interval for independent means"
 	}
 	if pg.Sweep == "" {
 		pg.Sweep = "(none)"
@@ -190,6 +213,8 @@ func summarize(c *results.Comparison) []MetricSummary {
 			where = "in this experiment"
 		}
 		switch {
+		case len(c.Strategies) < 2:
+			ms.Headline = "Only one strategy was run; there is nothing to compare."
 		case allSame:
 			ms.Headline = fmt.Sprintf("%s is best %s (%s is better).", bests[0], where, m.Better)
 		case !anySig:
@@ -218,6 +243,37 @@ func summarize(c *results.Comparison) []MetricSummary {
 		out = append(out, ms)
 	}
 	return out
+}
+
+func atAGlance(c *results.Comparison) *glance {
+	g := &glance{}
+	for _, pc := range c.Points {
+		g.Points = append(g.Points, pc.Point.String())
+	}
+	fs := c.Findings()
+	for _, m := range c.Metrics {
+		row := glanceRow{Metric: m.Name, Better: string(m.Better)}
+		if m.Better == results.Neutral {
+			row.Better = "–"
+		}
+		for _, f := range fs {
+			if f.Metric.Name != m.Name {
+				continue
+			}
+			switch {
+			case f.Best != "":
+				row.Cells = append(row.Cells, tableCell{Text: f.Best, Class: "better"})
+			case f.NoInterval:
+				row.Cells = append(row.Cells, tableCell{Text: "n/a", Class: "ns"})
+			case len(f.Margins) == 0:
+				row.Cells = append(row.Cells, tableCell{Text: "n.s.", Class: "ns"})
+			default:
+				row.Cells = append(row.Cells, tableCell{Text: "mixed", Class: "ns"})
+			}
+		}
+		g.Rows = append(g.Rows, row)
+	}
+	return g
 }
 
 func tables(c *results.Comparison) []table {
@@ -436,6 +492,7 @@ td.base { background: #fafafa; }
 td.sig { font-weight: 600; }
 td.better { background: #e6f4ea; }
 td.worse { background: #fde8e8; }
+td.ns { color: #666; }
 figure { margin: 1.2em 0; }
 figure img { width: 100%; max-width: 900px; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; }
@@ -451,13 +508,20 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 <p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>
 {{if .Missing}}<p class="warn">{{len .Missing}} planned run(s) are missing from this result set; the statistics use the runs present. Missing: {{range $i, $m := .Missing}}{{if $i}}, {{end}}{{$m}}{{end}}.</p>{{end}}
 <h2 id="summary">Summary</h2>
-<p>Generated from the {{.Level}}% confidence intervals of paired differences between strategies (replicas paired by seed). A strategy is called best only when it beats every other strategy with an interval that excludes zero; otherwise the summary says there is no significant difference.</p>
+<p>Generated from the {{.Level}}% confidence intervals of paired differences between strategies ({{.Pairing}}). A strategy is called best only when it beats every other strategy with an interval that excludes zero; otherwise the summary says there is no significant difference.</p>
+{{with .Glance}}<h3>At a glance</h3>
+<p>The strategy that beats every other one at each sweep point; n.s.: no significant difference; n/a: too few replicas for an interval; mixed: some differences are significant but no strategy beats all others.</p>
+<div class="tw"><table>
+<tr><th>metric</th><th>better</th>{{range .Points}}<th>{{.}}</th>{{end}}</tr>
+{{range .Rows}}<tr><td>{{.Metric}}</td><td>{{.Better}}</td>{{range .Cells}}<td class="{{.Class}}">{{.Text}}</td>{{end}}</tr>
+{{end}}</table></div>
+<h3>Details</h3>{{end}}
 <ul class="summary">
 {{range .Summary}}<li><strong>{{.Metric.Name}}</strong>{{if .Metric.Unit}} ({{.Metric.Unit}}){{end}}{{if .Metric.Doc}}, {{.Metric.Doc}}{{end}}: {{.Headline}}
 <ul>{{range .Details}}<li>{{.}}</li>{{end}}</ul></li>
 {{end}}</ul>
 <h2 id="comparison">Comparison</h2>
-<p>Cells: mean ± half-width of the {{.Level}}% Student-t interval over replicas. Δ columns: paired difference from {{.Baseline}}, mean [interval]; * and bold mark an interval that excludes zero; green means the column's strategy is better than {{.Baseline}}, red that it is worse, by the metric's direction.</p>
+<p>Cells: mean ± half-width of the {{.Level}}% Student-t interval over replicas. Δ columns: difference from {{.Baseline}} ({{.Pairing}}), mean [interval]; * and bold mark an interval that excludes zero; green means the column's strategy is better than {{.Baseline}}, red that it is worse, by the metric's direction.</p>
 {{range .Tables}}<h3>{{.Point}} ({{.Replicas}} replicas)</h3>
 <div class="tw"><table>
 <tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>

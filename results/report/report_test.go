@@ -17,7 +17,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")
 
-func synthSet(t *testing.T, o resultstest.Options) *results.Set {
+func synthSet(t testing.TB, o resultstest.Options) *results.Set {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "set")
 	if err := resultstest.WriteSet(dir, o); err != nil {
@@ -116,5 +116,40 @@ func TestReportErrors(t *testing.T) {
 	empty.Runs = nil
 	if err := report.Write(&buf, &empty, report.Options{}); err == nil || !strings.Contains(err.Error(), "no finished runs") {
 		t.Errorf("empty set: %v", err)
+	}
+}
+
+// An experiment without a sweep and with a single strategy still gives a
+// sensible page.
+func TestReportWithoutSweepOrRivals(t *testing.T) {
+	m, runs := resultstest.Build(resultstest.Options{Backends: []int{4}, Strategies: []string{"director"}, Replicas: 2, Samples: 50})
+	for i := range m.Plan {
+		m.Plan[i].Point = nil
+		runs[i].Point = nil
+	}
+	dir := filepath.Join(t.TempDir(), "set")
+	w, err := results.Create(dir, m, results.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range runs {
+		if err := w.Add(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(render(t, s, report.Options{}))
+	for _, want := range []string{"Only one strategy was run", "only one strategy; nothing to compare.", "swept (none)", "<img "} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"at (none)", "is best", "No significant difference"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("report has %q", bad)
+		}
 	}
 }

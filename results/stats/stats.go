@@ -49,6 +49,10 @@ type Interval struct {
 	Lo, Hi float64
 	// Level is the confidence level, such as 0.95.
 	Level float64
+	// DF is the degrees of freedom of the t distribution behind the
+	// interval: N−1, or the Welch–Satterthwaite estimate for
+	// [WelchDiff].
+	DF float64
 }
 
 // HalfWidth returns half the width of the interval, the "±" in
@@ -95,9 +99,48 @@ func MeanCI(xs []float64, level float64) Interval {
 	if math.IsInf(mean, 0) || math.IsNaN(sd) {
 		return iv
 	}
-	h := TQuantile(1-(1-level)/2, float64(iv.N-1)) * sd / math.Sqrt(float64(iv.N))
+	iv.DF = float64(iv.N - 1)
+	h := TQuantile(1-(1-level)/2, iv.DF) * sd / math.Sqrt(float64(iv.N))
 	iv.Lo, iv.Hi = mean-h, mean+h
 	return iv
+}
+
+// WelchDiff returns the difference of the means of two independent
+// samples, mean(a) − mean(b), with Welch's confidence interval at level:
+// the standard error is √(s²a/na + s²b/nb) and the degrees of freedom are
+// the Welch–Satterthwaite estimate. It is the fallback when runs cannot be
+// paired (their seeds differ), and is wider than a paired interval when
+// the pairing would have removed shared variance. NaN values are left out;
+// N is the smaller of the two sample sizes.
+func WelchDiff(a, b []float64, level float64) Interval {
+	ia, ib := MeanCI(a, level), MeanCI(b, level)
+	iv := Interval{N: min(ia.N, ib.N), Mean: ia.Mean - ib.Mean, Lo: math.NaN(), Hi: math.NaN(), Level: level}
+	if ia.N < 2 || ib.N < 2 {
+		return iv
+	}
+	va := variance(a) / float64(ia.N)
+	vb := variance(b) / float64(ib.N)
+	se2 := va + vb
+	if se2 == 0 {
+		iv.Lo, iv.Hi = iv.Mean, iv.Mean
+		iv.DF = float64(ia.N + ib.N - 2)
+		return iv
+	}
+	iv.DF = se2 * se2 / (va*va/float64(ia.N-1) + vb*vb/float64(ib.N-1))
+	h := TQuantile(1-(1-level)/2, iv.DF) * math.Sqrt(se2)
+	iv.Lo, iv.Hi = iv.Mean-h, iv.Mean+h
+	return iv
+}
+
+// variance is the sample variance of the non-NaN values of xs.
+func variance(xs []float64) float64 {
+	clean := make([]float64, 0, len(xs))
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			clean = append(clean, x)
+		}
+	}
+	return stat.Variance(clean, nil)
 }
 
 // PairedDiff returns the mean of the differences a[i]−b[i] with its

@@ -88,6 +88,45 @@ func TestPairedDiff(t *testing.T) {
 	}
 }
 
+func TestWelchDiff(t *testing.T) {
+	tests := []struct {
+		name             string
+		a, b             []float64
+		mean, lo, hi, df float64
+	}{
+		// Equal sizes and variances: df = 2(n−1) = 4, se = √(2/3),
+		// half-width t(.975,4)·se = 2.776445·0.816497 = 2.266958.
+		{"equal variances", []float64{1, 2, 3}, []float64{4, 5, 6}, -3, -3 - 2.266958, -3 + 2.266958, 4},
+		// s²a/na = 0.5, s²b/nb = 4/3: df = 1.833333² / (0.5²/4 + 1.333333²/2)
+		// = 3.361111 / 0.951389 = 3.532847.
+		{"unequal", []float64{1, 2, 3, 4, 5}, []float64{2, 4, 6}, -1, math.NaN(), math.NaN(), 3.532847},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			iv := WelchDiff(tt.a, tt.b, DefaultLevel)
+			if !near(iv.Mean, tt.mean, 1e-12) || !near(iv.DF, tt.df, 1e-5) {
+				t.Errorf("mean %g df %g, want %g and %g", iv.Mean, iv.DF, tt.mean, tt.df)
+			}
+			if !math.IsNaN(tt.lo) && (!near(iv.Lo, tt.lo, 1e-5) || !near(iv.Hi, tt.hi, 1e-5)) {
+				t.Errorf("interval [%g, %g], want [%g, %g]", iv.Lo, iv.Hi, tt.lo, tt.hi)
+			}
+			// The half-width is t(df)·se whatever df is.
+			se := math.Sqrt(variance(tt.a)/float64(len(tt.a)) + variance(tt.b)/float64(len(tt.b)))
+			if want := TQuantile(0.975, iv.DF) * se; !near(iv.HalfWidth(), want, 1e-9) {
+				t.Errorf("half-width %g, want %g", iv.HalfWidth(), want)
+			}
+		})
+	}
+	// Between the df=3 and df=4 critical values.
+	iv := WelchDiff([]float64{1, 2, 3, 4, 5}, []float64{2, 4, 6}, DefaultLevel)
+	if tq := iv.HalfWidth() / math.Sqrt(1.833333333); tq < 2.776 || tq > 3.183 {
+		t.Errorf("t quantile %g outside [t(4), t(3)]", tq)
+	}
+	if iv := WelchDiff([]float64{1}, []float64{2, 3}, DefaultLevel); !math.IsNaN(iv.Lo) || iv.Mean != -1.5 {
+		t.Errorf("one value on a side should give a mean without interval, got %+v", iv)
+	}
+}
+
 func TestRelativeDiff(t *testing.T) {
 	d := Interval{N: 4, Mean: -2, Lo: -3, Hi: -1, Level: DefaultLevel}
 	r := RelativeDiff(d, 10)
