@@ -94,6 +94,9 @@ func Record(run Run[Spec], res *model.Result) *results.Run {
 		}
 		return float64(b.CacheHits) / float64(b.CacheHits+b.CacheMisses)
 	})
+	for _, e := range res.Timeline {
+		r.Events = append(r.Events, results.Event{At: time.Duration(e.At + run.Spec.Run.Warmup), Kind: e.Kind, Detail: e.Detail})
+	}
 	if len(res.Series) > 0 {
 		s := &results.Series{Start: time.Duration(run.Spec.Run.Warmup), Interval: time.Duration(run.Spec.Run.SampleInterval)}
 		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "conflicting_writes"}, {Name: "failed_logins"}}
