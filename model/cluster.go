@@ -69,8 +69,10 @@ type device struct {
 	conns []int32 // connection slots; -1 when closed
 	rng   []*rand.Rand
 	srcs  []*rand.PCG
-	// session counts started sessions, to seed each one's draws.
+	// session counts started sessions, to seed each one's draws together
+	// with seed, which derives from the run seed and the device.
 	session uint64
+	seed    uint64
 	open    int // connections still open in the current session
 	ends    sim.Time
 }
@@ -227,6 +229,7 @@ func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, see
 		dv.conns = make([]int32, n)
 		dv.rng = make([]*rand.Rand, n)
 		dv.srcs = make([]*rand.PCG, n)
+		dv.seed = sim.SubSeed(seed, fmt.Sprintf("workload/device/%d", d))
 		for i := range n {
 			dv.conns[i] = -1
 			dv.srcs[i] = sim.Source(seed, fmt.Sprintf("workload/device/%d/conn/%d", d, i))
@@ -398,7 +401,10 @@ func (cl *cluster) sessionStart(d int32) {
 	b := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
 	dv.session++
 	for i := range dv.srcs {
-		dv.srcs[i].Seed(uint64(d)<<20|uint64(i), dv.session)
+		// Each session's draws depend only on the run seed, the device,
+		// the connection and the session number, so that a slower or
+		// faster earlier session leaves the later ones as they were.
+		dv.srcs[i].Seed(dv.seed+uint64(i)*0x9e3779b97f4a7c15, dv.session)
 	}
 	length := cl.expGap(dv.rng[0], b.SessionLength)
 	dv.ends = cl.s.Now() + length
