@@ -73,6 +73,11 @@ type device struct {
 	// with seed, which derives from the run seed and the device.
 	session uint64
 	seed    uint64
+	// gap is the pause before the current session; step and retry count
+	// the replayed commands and retries per connection slot.
+	gap   sim.Time
+	step  []int32
+	retry []int32
 	open    int // connections still open in the current session
 	ends    sim.Time
 }
@@ -177,6 +182,11 @@ type cluster struct {
 	lockHolder  map[uint64]int32
 	lockWaiters map[uint64][]int32
 
+	// Traces.
+	record  *workloads.TraceWriter
+	replay  *workloads.Trace
+	delivAt int // next replayed delivery
+
 	// Corruption.
 	corruptRng *rand.Rand
 	lmtpRng    *rand.Rand
@@ -193,6 +203,25 @@ func Run(cfg Config, router strategies.Router, seed uint64) (*Result, error) {
 // RunWith is [Run] with a health monitor that probes the backends and
 // tells the router which are down (nil for none).
 func RunWith(cfg Config, router strategies.Router, monitor strategies.Monitor, seed uint64) (*Result, error) {
+	return RunOptions(cfg, router, Options{Monitor: monitor}, seed)
+}
+
+// Options are the optional parts of a run.
+type Options struct {
+	// Monitor probes the backends and tells the router which are down;
+	// nil for none.
+	Monitor strategies.Monitor
+	// Record, if set, receives the run's workload as a trace.
+	Record *workloads.TraceWriter
+	// Replay, if set, drives the run from a trace instead of drawing the
+	// workload: sessions, commands, think times, retries and deliveries
+	// come from it. The population (users, folders, devices) still comes
+	// from the configuration and the seed and must match the trace's.
+	Replay *workloads.Trace
+}
+
+// RunOptions is [Run] with options.
+func RunOptions(cfg Config, router strategies.Router, o Options, seed uint64) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -201,7 +230,11 @@ func RunWith(cfg Config, router strategies.Router, monitor strategies.Monitor, s
 		return nil, err
 	}
 	cl := newCluster(&cfg, router, site, seed)
-	cl.monitor = monitor
+	cl.monitor = o.Monitor
+	cl.record, cl.replay = o.Record, o.Replay
+	if err := cl.checkReplay(); err != nil {
+		return nil, err
+	}
 	cl.monitorAt = sim.Never
 	cl.start(seed)
 	end := cfg.Warmup + cfg.Duration
@@ -264,9 +297,16 @@ func (cl *cluster) start(seed uint64) {
 	// cycle, so that the run begins near steady state.
 	for d := range cl.devices {
 		dv := &cl.devices[d]
+		if cl.replay != nil {
+			if ss := cl.replay.Sessions(d); len(ss) > 0 {
+				cl.s.Schedule(ss[0].At, evSessionStart, uint32(d), 0)
+			}
+			continue
+		}
 		b := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
 		r := dv.rng[0]
 		at := sim.Time(r.Float64() * float64(b.Reconnect+b.SessionLength))
+		dv.gap = at
 		cl.s.Schedule(at, evSessionStart, uint32(d), 0)
 	}
 	// Deliveries: one Poisson process for the site; each delivery picks its
@@ -278,7 +318,12 @@ func (cl *cluster) start(seed uint64) {
 			rate += 1 / b.DeliveryInterval.Sec()
 		}
 	}
-	if rate > 0 {
+	switch {
+	case cl.replay != nil:
+		if len(cl.replay.Deliveries) > 0 {
+			cl.s.Schedule(cl.replay.Deliveries[0].At, evDelivery, 0, 0)
+		}
+	case rate > 0:
 		cl.deliverAt = sim.Seconds(1 / rate)
 		cl.s.Schedule(cl.expGap(cl.delivRng, cl.deliverAt), evDelivery, 0, 0)
 	}
@@ -406,7 +451,16 @@ func (cl *cluster) sessionStart(d int32) {
 		// faster earlier session leaves the later ones as they were.
 		dv.srcs[i].Seed(dv.seed+uint64(i)*0x9e3779b97f4a7c15, dv.session)
 	}
-	length := cl.expGap(dv.rng[0], b.SessionLength)
+	var length sim.Time
+	if cl.replay != nil {
+		ss := cl.replay.Sessions(int(d))
+		length = ss[dv.session-1].Length
+	} else {
+		length = cl.expGap(dv.rng[0], b.SessionLength)
+	}
+	if cl.record != nil {
+		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.site.Users[dv.user].Name, Device: int(d), Kind: dv.kind.String(), Op: "SESSION", Wait: dv.gap, Length: length})
+	}
 	dv.ends = cl.s.Now() + length
 	dv.open = len(dv.conns)
 	for i := range dv.conns {
@@ -449,9 +503,23 @@ func (cl *cluster) command(id int32) {
 	dv := &cl.devices[c.dev]
 	u := &cl.users[c.user]
 	beh := cl.cfg.Profile.Behavior(u.aggressive)
-	step, next := cl.cfg.Profile.Next(dv.rng[c.slot], c.phase, beh, int(u.folders), cl.s.Now() >= dv.ends)
-	if c.idle && c.phase == workloads.PhaseList {
-		step, next = workloads.Step{Cmd: workloads.Select}, workloads.PhaseFirstFetch
+	var step workloads.Step
+	var next workloads.Phase
+	if cl.replay != nil {
+		step, next = cl.replayStep(c, dv)
+	} else {
+		step, next = cl.cfg.Profile.Next(dv.rng[c.slot], c.phase, beh, int(u.folders), cl.s.Now() >= dv.ends)
+		if c.idle && c.phase == workloads.PhaseList {
+			step, next = workloads.Step{Cmd: workloads.Select}, workloads.PhaseFirstFetch
+		}
+	}
+	if cl.record != nil {
+		op := workloads.TraceOp{At: cl.s.Now() + step.Think, User: cl.site.Users[c.user].Name, Device: int(c.dev), Kind: dv.kind.String(),
+			Conn: int(c.slot), Op: step.Cmd.String(), Mailbox: step.Mailbox, Wait: step.Think}
+		if step.Cmd == workloads.Append {
+			op.Bytes = int64(cl.cfg.Population.MessageBytesMean)
+		}
+		cl.record.Write(op)
 	}
 	c.phase = next
 	if step.Think > 0 {
@@ -654,16 +722,36 @@ func (cl *cluster) closeConn(id int32, c *conn) {
 func (cl *cluster) nextSession(d int32) {
 	dv := &cl.devices[d]
 	beh := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
+	if cl.replay != nil {
+		ss := cl.replay.Sessions(int(d))
+		if int(dv.session) < len(ss) {
+			cl.s.After(ss[dv.session].Wait, evSessionStart, uint32(d), 0)
+		}
+		return
+	}
 	gap := cl.expGap(dv.rng[0], beh.Reconnect)
 	if a := cl.cfg.Profile.Activity(cl.s.Now()); a < 1 {
 		// Off-peak, devices come back less often.
 		gap = sim.Time(float64(gap) / max(a, 1e-3))
 	}
+	dv.gap = gap
 	cl.s.After(gap, evSessionStart, uint32(d), 0)
 }
 
 // delivery starts one LMTP delivery and schedules the next.
 func (cl *cluster) delivery() {
+	if cl.replay != nil {
+		ds := cl.replay.Deliveries
+		op := ds[cl.delivAt]
+		cl.delivAt++
+		if cl.delivAt < len(ds) {
+			cl.s.Schedule(ds[cl.delivAt].At, evDelivery, 0, 0)
+		}
+		if u, ok := cl.userIndex(op.User); ok {
+			cl.deliverTo(u)
+		}
+		return
+	}
 	r := cl.delivRng
 	cl.s.After(cl.expGap(r, cl.deliverAt), evDelivery, 0, 0)
 	u := cl.pickRecipient(r)
@@ -671,6 +759,10 @@ func (cl *cluster) delivery() {
 	// thinned by the hour's activity.
 	if a := cl.cfg.Profile.Activity(cl.s.Now()); a < 1 && r.Float64() >= a {
 		return
+	}
+	if cl.record != nil {
+		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.site.Users[u].Name, Device: -1, Kind: "mx", Conn: -1, Op: "LMTP",
+			Bytes: int64(cl.cfg.Population.MessageBytesMean)})
 	}
 	cl.deliverTo(u)
 }

@@ -161,7 +161,20 @@ func (cl *cluster) loginFailed(id int32, c *conn, after sim.Time) {
 func (cl *cluster) retryDelay(c *conn) sim.Time {
 	dv := &cl.devices[c.dev]
 	mean := cl.cfg.Clients.Retry[dv.kind]
-	return cl.expGap(dv.rng[c.slot], mean)
+	if cl.replay != nil {
+		if rs := cl.replay.Retries(int(c.dev), int(c.slot)); int(dv.retry[c.slot]) < len(rs) {
+			w := rs[dv.retry[c.slot]].Wait
+			dv.retry[c.slot]++
+			return w
+		}
+		// The trace's clients never failed here: wait the mean.
+		return mean
+	}
+	w := cl.expGap(dv.rng[c.slot], mean)
+	if cl.record != nil {
+		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.site.Users[c.user].Name, Device: int(c.dev), Kind: dv.kind.String(), Conn: int(c.slot), Op: "RETRY", Wait: w})
+	}
+	return w
 }
 
 // noteFailure records that user u failed to be served until at least at.
