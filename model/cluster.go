@@ -78,8 +78,8 @@ type device struct {
 	gap   sim.Time
 	step  []int32
 	retry []int32
-	open    int // connections still open in the current session
-	ends    sim.Time
+	open  int // connections still open in the current session
+	ends  sim.Time
 }
 
 type conn struct {
