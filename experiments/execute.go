@@ -2,7 +2,9 @@ package experiments
 
 import (
 	"fmt"
+	"io"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"mailsim/model/sim"
 	"mailsim/nfsmodel"
 	"mailsim/strategies"
+	"mailsim/workloads"
 )
 
 // BackendAddrs returns the addresses the backends of a cluster of n get:
@@ -109,6 +112,36 @@ func (s *Spec) LoadProfile(dir string) (*nfsmodel.Profile, error) {
 // spec file's folder, against which a calibration profile's path is
 // resolved.
 func (s *Spec) Execute(strategy string, seed uint64, dir string) (*model.Result, error) {
+	return s.execute(strategy, seed, dir, nil)
+}
+
+// WriteTrace runs one strategy on the spec like [Spec.Execute] and writes
+// the run's workload to w as a trace (see package workloads).
+func (s *Spec) WriteTrace(strategy string, seed uint64, dir string, w io.Writer) (*model.Result, error) {
+	tw := workloads.NewTraceWriter(w)
+	res, err := s.execute(strategy, seed, dir, tw)
+	if cerr := tw.Close(); err == nil {
+		err = cerr
+	}
+	return res, err
+}
+
+// LoadTrace reads the spec's workload trace, resolving its path against
+// dir.
+func (s *Spec) LoadTrace(dir string) (*workloads.Trace, error) {
+	path := s.Workload.Trace
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: workload.trace: %w", err)
+	}
+	defer f.Close()
+	return workloads.ReadTrace(s.Workload.Trace, f)
+}
+
+func (s *Spec) execute(strategy string, seed uint64, dir string, record *workloads.TraceWriter) (*model.Result, error) {
 	r, err := s.Router(strategy, seed)
 	if err != nil {
 		return nil, err
@@ -127,7 +160,13 @@ func (s *Spec) Execute(strategy string, seed uint64, dir string) (*model.Result,
 			return nil, err
 		}
 	}
-	res, err := model.RunWith(cfg, r, mon, seed)
+	opts := model.Options{Monitor: mon, Record: record}
+	if s.Workload.Trace != "" {
+		if opts.Replay, err = s.LoadTrace(dir); err != nil {
+			return nil, err
+		}
+	}
+	res, err := model.RunOptions(cfg, r, opts, seed)
 	if err != nil {
 		return nil, fmt.Errorf("experiments: %s: %w", strategy, err)
 	}

@@ -184,6 +184,7 @@ type WorkloadSpec struct {
 	CarrierNATIPs        int            `toml:"carrier_nat_ips" default:"16" min:"1" max:"250" doc:"carrier-grade NAT addresses shared by all phones"`
 	WebmailFrontends     int            `toml:"webmail_frontends" default:"2" min:"1" max:"200" doc:"webmail front ends; all webmail sessions come from their addresses"`
 	DesktopConnections   int            `toml:"desktop_connections" default:"2" min:"1" max:"10" doc:"IMAP connections a desktop client holds (imaptest client profiles: up to 2, with IDLE)"`
+	Trace                string         `toml:"trace" default:"" doc:"a workload trace to replay instead of drawing the workload (a path relative to the spec file; written by 'mailsim trace'); the population keys above must be those of the run that wrote it"`
 	Diurnal              []float64      `toml:"diurnal" default:"" min:"0" doc:"relative activity of each hour of the day from 00:00 (24 values; empty: every hour is the peak hour). Off-peak, devices reconnect and mail arrives less often in proportion"`
 	StartHour            int            `toml:"start_hour" default:"0" min:"0" max:"23" doc:"hour of the day at which each run starts, for diurnal"`
 	ListProbability      float64        `toml:"list_probability" default:"0.5" min:"0" max:"1" doc:"chance a session starts with LIST (imaptest LIST 50 %)"`

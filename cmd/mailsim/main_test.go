@@ -98,3 +98,32 @@ users = 200
 		t.Errorf("resumed run printed a different table")
 	}
 }
+
+// TestTraceRoundTrip writes a run's workload with mailsim trace and
+// replays it through a spec: the replayed run's table equals the original.
+func TestTraceRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	spec := `name = "traced"
+strategies = ["director"]
+[run]
+duration = "2m"
+warmup = "30s"
+[workload]
+users = 150
+`
+	os.WriteFile(filepath.Join(dir, "gen.toml"), []byte(spec), 0o644)
+	code, stdout, stderr := runCLI(t, "trace", "-o", filepath.Join(dir, "w.trace"), filepath.Join(dir, "gen.toml"))
+	if code != 0 || !strings.Contains(stdout, "wrote the workload of run p0-director-r0") {
+		t.Fatalf("trace: exit %d: %s%s", code, stdout, stderr)
+	}
+	os.WriteFile(filepath.Join(dir, "rep.toml"), []byte(spec+"trace = \"w.trace\"\n"), 0o644)
+	_, gen, _ := runCLI(t, "run", "--quiet", "--out", filepath.Join(dir, "gen"), filepath.Join(dir, "gen.toml"))
+	code, rep, stderr := runCLI(t, "run", "--quiet", "--out", filepath.Join(dir, "rep"), filepath.Join(dir, "rep.toml"))
+	if code != 0 {
+		t.Fatalf("replay: %s", stderr)
+	}
+	rows := func(s string) string { return s[strings.Index(s, "metric"):strings.Index(s, "\nResult set:")] }
+	if rows(gen) != rows(rep) {
+		t.Errorf("replayed table differs:\n%s\n---\n%s", rows(gen), rows(rep))
+	}
+}
