@@ -272,7 +272,7 @@ func (c *Comparison) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "%s: %s\n", c.Experiment, c.legend())
 	for _, pc := range c.Points {
-		fmt.Fprintf(ew, "\n%s  (%d replicas)\n", pc.Point, pc.Replicas)
+		fmt.Fprintf(ew, "\n%s  (%s)\n", pc.Point, replicasNote(pc.Replicas))
 		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 		head := []string{"metric", "unit"}
 		head = append(head, c.Strategies...)
@@ -301,7 +301,7 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	ew := &errWriter{w: w}
 	fmt.Fprintf(ew, "**%s**: %s.\n", mdEscape(c.Experiment), mdEscape(c.legend()))
 	for _, pc := range c.Points {
-		fmt.Fprintf(ew, "\n### %s (%d replicas)\n\n", mdEscape(pc.Point.String()), pc.Replicas)
+		fmt.Fprintf(ew, "\n### %s (%s)\n\n", mdEscape(pc.Point.String()), replicasNote(pc.Replicas))
 		head := []string{"metric", "unit"}
 		head = append(head, c.Strategies...)
 		for _, i := range c.others() {
@@ -369,12 +369,26 @@ func csvNum(v float64) string {
 	return formatFloat(v)
 }
 
-// FormatCell formats a mean and its interval as "mean ± half-width", or
-// "mean (n=1)" without an interval, or "–" without a value.
+// replicasNote says how many replicas a sweep point has, and that one
+// replica gives values without intervals.
+func replicasNote(n int) string {
+	if n == 1 {
+		return "1 replica: values without intervals"
+	}
+	return fmt.Sprintf("%d replicas", n)
+}
+
+// FormatCell formats a mean and its interval as "mean ± half-width", the
+// bare value for a single replica, "mean (n=N)" without an interval, or
+// "–" without a value.
 func FormatCell(iv stats.Interval) string {
 	switch {
 	case iv.N == 0:
 		return "–"
+	case iv.N == 1:
+		// One replica: the value, no interval (the table's heading gives
+		// the replica count).
+		return FormatNumber(iv.Mean)
 	case math.IsNaN(iv.Lo):
 		return fmt.Sprintf("%s (n=%d)", FormatNumber(iv.Mean), iv.N)
 	}
@@ -383,13 +397,15 @@ func FormatCell(iv stats.Interval) string {
 
 // FormatDiff formats a difference as "+mean [lo, hi]", followed by
 // "unpaired" for a Welch interval and by mark when the interval excludes
-// zero, "+mean (n=1)" without an interval, or
+// zero, "+mean" for a single replica, "+mean (n=N)" without an interval, or
 // "–" without a value.
 func FormatDiff(d Diff, mark string) string {
 	iv := d.Abs
 	switch {
 	case iv.N == 0:
 		return "–"
+	case iv.N == 1:
+		return signed(iv.Mean)
 	case math.IsNaN(iv.Lo):
 		return fmt.Sprintf("%s (n=%d)", signed(iv.Mean), iv.N)
 	}

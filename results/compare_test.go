@@ -219,8 +219,10 @@ func TestCompareSingleReplica(t *testing.T) {
 	if err := c.WriteText(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "(n=1)") {
-		t.Errorf("single-replica cells should say n=1:\n%s", buf.String())
+	out := buf.String()
+	i := strings.Index(out, "1 replica: values without intervals")
+	if i < 0 || strings.Contains(out[i:], "±") || strings.Contains(out[i:], "[") {
+		t.Errorf("a single-replica table should say it has no intervals and show none:\n%s", buf.String())
 	}
 	for _, f := range c.Findings() {
 		if !f.NoInterval || f.Best != "" || len(f.Margins) > 0 {
