@@ -193,10 +193,12 @@ func summarize(c *results.Comparison) []MetricSummary {
 		ms := MetricSummary{Metric: m}
 		var bests []string
 		anySig := false
+		noInterval := true
 		for _, f := range fs {
 			if f.Metric.Name != m.Name {
 				continue
 			}
+			noInterval = noInterval && f.NoInterval
 			if len(c.Points) > 1 || len(f.Point) > 0 {
 				ms.Details = append(ms.Details, f.Point.String()+": "+f.Claim)
 			} else {
@@ -215,6 +217,10 @@ func summarize(c *results.Comparison) []MetricSummary {
 		switch {
 		case len(c.Strategies) < 2:
 			ms.Headline = "Only one strategy was run; there is nothing to compare."
+		case noInterval && len(bests) > 0:
+			// One replica everywhere: say so once instead of per point.
+			ms.Headline = "Too few replicas for intervals at every sweep point; no claim (the tables give the values)."
+			ms.Details = nil
 		case allSame:
 			ms.Headline = fmt.Sprintf("%s is best %s (%s is better).", bests[0], where, m.Better)
 		case !anySig:
