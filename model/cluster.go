@@ -98,7 +98,6 @@ type conn struct {
 	seenIdx  uint32 // index version the command's view is based on
 	stale    bool
 	write    bool
-	newMsgs  int32
 	ops      []nfsReq
 	opAt     int
 	cpu      sim.Time
@@ -537,7 +536,7 @@ func (cl *cluster) begin(id int32, c *conn, cmd workloads.Command, mb int32) {
 	now := cl.s.Now()
 	c.cmd, c.target, c.start = cmd, mb, now
 	c.ops, c.opAt, c.cpu = c.ops[:0], 0, 0
-	c.stale, c.write, c.newMsgs = false, false, 0
+	c.stale, c.write = false, false
 	if cmd == workloads.Login || cmd == workloads.Deliver {
 		if !cl.route(id, c) {
 			return
@@ -609,7 +608,7 @@ func (cl *cluster) route(id int32, c *conn) bool {
 	}
 	if d.TerminatesTLS {
 		// The proxy tier pays for TLS, not the backend.
-		cl.res.proxyCPU += int64(cl.cfg.CPU.TLSHandshake + cl.cfg.CPU.ProxyLogin)
+		cl.res.ProxyCPU += cl.cfg.CPU.TLSHandshake + cl.cfg.CPU.ProxyLogin
 	} else if c.dev >= 0 {
 		c.cpu += cl.cfg.CPU.TLSHandshake
 		if d.Entry >= 0 && d.Entry != d.Backend {

@@ -137,7 +137,6 @@ func (cl *cluster) plan(c *conn) {
 				c.call(nfsmodel.RENAME, 0, 0) // new/ -> cur/
 			}
 			cl.dotlock(c) // dovecot-uidlist.lock
-			c.newMsgs = mb.unsynced
 			mb.unsynced = 0
 			mb.dirVer++
 			c.write = true

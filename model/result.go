@@ -86,8 +86,6 @@ type Result struct {
 	// Events is the number of simulation events dispatched in the run,
 	// warm-up included.
 	Events uint64
-
-	proxyCPU int64
 }
 
 // BackendResult is one backend's share of a run.
@@ -130,7 +128,6 @@ func (cl *cluster) finish() {
 			MaxConnections: b.maxConns,
 		}
 	}
-	r.ProxyCPU = sim.Time(r.proxyCPU)
 	if cl.firstFault > 0 && r.LastFailure > cl.firstFault {
 		r.RecoveredAfter = r.LastFailure - cl.firstFault
 	}
