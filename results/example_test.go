@@ -60,8 +60,8 @@ func Example() {
 	// done: [p00-director-r1]
 	// runs: 4 missing: 0
 	// id,strategy,replica,seed,imap.latency.p99
-	// p00-random-r1,random,1,1,0.09999999999999999
-	// p00-random-r2,random,2,2,0.09999999999999999
-	// p00-director-r1,director,1,101,0.09999999999999999
-	// p00-director-r2,director,2,102,0.09999999999999999
+	// p00-random-r1,random,1,1,0.1
+	// p00-random-r2,random,2,2,0.1
+	// p00-director-r1,director,1,101,0.1
+	// p00-director-r2,director,2,102,0.1
 }

@@ -26,11 +26,46 @@ const (
 	NumBuckets = decades*BucketsPerDecade + 2
 )
 
+// mantissas are 10^(j/20) for j = 0..19, to 17 significant digits.
+var mantissas = [BucketsPerDecade]float64{
+	1,
+	1.1220184543019634,
+	1.2589254117941672,
+	1.4125375446227543,
+	1.5848931924611135,
+	1.7782794100389228,
+	1.9952623149688796,
+	2.2387211385683396,
+	2.5118864315095801,
+	2.8183829312644538,
+	3.1622776601683793,
+	3.5481338923357546,
+	3.9810717055349725,
+	4.4668359215096312,
+	5.0118723362727229,
+	5.6234132519034908,
+	6.3095734448019325,
+	7.0794578438413791,
+	7.9432823472428150,
+	8.9125093813374553,
+}
+
+// decades holds Min·10^k for k = 0..decades-1.
+var decadeStart = [decades]float64{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 1e1, 1e2, 1e3}
+
+// upper holds the buckets' upper bounds. Each is one product of two
+// constants, rounded once, so that the bounds are the same bits on every
+// machine (math.Pow's result can differ in the last place with and
+// without fused multiply-add).
 var upper = func() [NumBuckets]float64 {
 	var u [NumBuckets]float64
 	u[0] = Min
 	for i := 1; i < NumBuckets-1; i++ {
-		u[i] = Min * math.Pow(10, float64(i)/BucketsPerDecade)
+		if i == NumBuckets-2 {
+			u[i] = Max
+			continue
+		}
+		u[i] = decadeStart[i/BucketsPerDecade] * mantissas[i%BucketsPerDecade]
 	}
 	u[NumBuckets-1] = math.Inf(1)
 	return u
@@ -58,10 +93,12 @@ func Index(v float64) int {
 		return NumBuckets - 1
 	}
 	i := int(math.Floor(math.Log10(v/Min)*BucketsPerDecade)) + 1
-	// Correct for rounding at bucket edges.
-	if i > 1 && v < upper[i-1] {
+	// The logarithm is an estimate; the bounds decide.
+	i = max(1, min(i, NumBuckets-2))
+	for i > 1 && v < upper[i-1] {
 		i--
-	} else if i < NumBuckets-1 && v >= upper[i] {
+	}
+	for i < NumBuckets-1 && v >= upper[i] {
 		i++
 	}
 	return i
@@ -121,10 +158,12 @@ func (h *Histogram) Mean() float64 {
 //
 // Definition: the target rank is r = q·N (at least 1 observation deep,
 // nearest-rank style); the bucket holding the r-th smallest observation is
-// found from the cumulative counts, and the value is interpolated
-// geometrically within that bucket by the rank's position in it, then
-// clamped to the observed minimum and maximum. Quantile(0) is the minimum
-// and Quantile(1) the maximum.
+// found from the cumulative counts, and the value is interpolated linearly
+// within that bucket (its bounds clamped to the observed minimum and
+// maximum) by the rank's position in it. Quantile(0) is the minimum and
+// Quantile(1) the maximum. Only additions, multiplications and divisions
+// are used, each rounded on its own, so the result is the same on every
+// machine.
 func (h *Histogram) Quantile(q float64) float64 {
 	if h.N == 0 || math.IsNaN(q) {
 		return math.NaN()
@@ -154,13 +193,9 @@ func (h *Histogram) Quantile(q float64) float64 {
 				hi = h.MaxV
 			}
 			frac := (r - cum) / float64(c)
-			var v float64
-			if lo <= 0 || hi <= lo {
-				v = lo + (hi-lo)*frac
-			} else {
-				v = lo * math.Pow(hi/lo, frac)
-			}
-			return v
+			// The conversion rounds the product, so that no compiler
+			// fuses it with the addition.
+			return lo + float64((hi-lo)*frac)
 		}
 		cum = next
 	}

@@ -64,3 +64,25 @@ func TestEmpty(t *testing.T) {
 		t.Fatalf("empty histogram should report NaN")
 	}
 }
+
+// TestBoundsAreExactPowers checks every bound against 10^(i/20)·Min
+// computed independently, and that bounds increase.
+func TestBoundsAreExactPowers(t *testing.T) {
+	for i := 1; i < NumBuckets-1; i++ {
+		want := Min * math.Pow(10, float64(i)/BucketsPerDecade)
+		if got := UpperBound(i); math.Abs(got-want) > 2e-15*want {
+			t.Errorf("bound %d = %.17g, want %.17g", i, got, want)
+		}
+		if UpperBound(i) <= UpperBound(i-1) {
+			t.Errorf("bound %d does not increase", i)
+		}
+	}
+	if UpperBound(NumBuckets-2) != Max {
+		t.Errorf("last regular bound %g, want %g", UpperBound(NumBuckets-2), Max)
+	}
+	for i := 1; i < NumBuckets-1; i++ {
+		if Index(LowerBound(i)) != i {
+			t.Errorf("Index(lower bound of %d) = %d", i, Index(LowerBound(i)))
+		}
+	}
+}
