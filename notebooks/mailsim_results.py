@@ -48,6 +48,10 @@ KEY_METRICS = [
 # Time-series columns of a run that the failure timeline shows.
 TIMELINE_COLUMNS = ["stale_reads", "conflicting_writes", "failed_logins", "connections"]
 
+# Time-series columns that are levels read at the end of each sample
+# interval; the others count events during the interval.
+GAUGE_COLUMNS = {"connections"}
+
 # Histograms that mailsim leaves out of its IMAP latency: IDLE connections'
 # periodic checks are not client commands, and LMTP is a delivery.
 NON_IMAP_HISTOGRAMS = ("latency/IDLE", "latency/LMTP")
@@ -431,8 +435,10 @@ class Run:
     metric name), histograms (a dict of :class:`Histogram` by name),
     backends (a DataFrame: one row per backend, one column per vector),
     series (a DataFrame indexed by t, seconds since the end of warm-up at
-    the start of each sample; None when the run has none) and events (a
-    DataFrame with columns t, kind, detail).
+    the start of each sample interval; counts such as stale_reads are over
+    [t, t + series_interval), levels in GAUGE_COLUMNS are read at its end;
+    None when the run has none) and events (a DataFrame with columns t,
+    kind, detail).
     """
 
     def __init__(self, d, warmup=None):

@@ -318,4 +318,8 @@ class ResultSetTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    unittest.main()
+    result = unittest.main(exit=False).result
+    failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+    skipped = len(result.skipped)
+    print(f"helper: {result.testsRun - failed - skipped} passed, {failed} failed, {skipped} skipped")
+    raise SystemExit(0 if result.wasSuccessful() else 1)
