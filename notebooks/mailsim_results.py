@@ -618,7 +618,8 @@ class ResultSet:
         metrics = self.metric_names if metrics is None else list(metrics)
         rows = []
         by = self.sweep_keys + ["strategy"]
-        for keys, g in self.runs.groupby(by, observed=True, sort=True):
+        grouper = by if len(by) > 1 else by[0]
+        for keys, g in self.runs.groupby(grouper, observed=True, sort=True):
             keys = keys if isinstance(keys, tuple) else (keys,)
             for m in metrics:
                 if m not in g:
