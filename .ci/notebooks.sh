@@ -11,6 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/bin:/bin:$PATH:/usr/local/go/bin"
 PY=/usr/bin/python3
+# The notebooks' own settings: CI runs them with their defaults.
+unset MAILSIM_BASELINE MAILSIM_SWEEP_KEY MAILSIM_FIX MAILSIM_METRICS MAILSIM_WINDOW
 PACKAGES=(jupyter-nbconvert python3-ipykernel python3-pandas python3-matplotlib)
 
 echo "== notebooks: Debian packages"

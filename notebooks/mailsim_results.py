@@ -562,6 +562,15 @@ class ResultSet:
             return pd.Categorical(col, categories=values, ordered=True)
         return col.map(mapping)
 
+    def _restore_columns(self, df):
+        # Give long tables built row by row the runs table's column types,
+        # so that they sort in plan order.
+        df["strategy"] = self._strategy_column(df["strategy"])
+        for k in self.sweep_keys:
+            values = list(self._sweep_map[k].values())
+            if values and isinstance(values[0], str):
+                df[k] = pd.Categorical(df[k], categories=values, ordered=True)
+
     def _read_table(self, name, text_columns):
         df = pd.read_csv(os.path.join(self.path, name), dtype=str, keep_default_na=False)
         for c in df.columns:
@@ -637,7 +646,7 @@ class ResultSet:
         strategy (columns), from summary.csv when present, at one sweep
         point (a dict of key: value; required when the set has a sweep)."""
         s = self.summary if self.summary is not None else self.recompute_summary()
-        s = self._at_point(s, point)
+        s = self.at_point(s, point)
         metrics = self.metric_names if metrics is None else list(metrics)
         s = s[s["metric"].isin(metrics)]
 
@@ -653,7 +662,9 @@ class ResultSet:
         wide.columns.name = None
         return wide
 
-    def _at_point(self, df, point):
+    def at_point(self, df, point):
+        """Return the rows of a table (runs, summary, series, events) at a
+        sweep point, a dict of key: value; df itself without a sweep."""
         if not self.sweep_keys:
             return df
         if point is None:
@@ -678,7 +689,7 @@ class ResultSet:
         """Return the rows of runs.csv at a sweep point (dict) and strategy."""
         df = self.runs
         if point:
-            df = self._at_point(df, point)
+            df = self.at_point(df, point)
         if strategy is not None:
             df = df[df["strategy"] == strategy]
         return df
@@ -723,7 +734,7 @@ class ResultSet:
         if not frames:
             return pd.DataFrame(columns=["id", "strategy", "replica"] + self.sweep_keys + ["t", "column", "value"])
         out = pd.concat(frames, ignore_index=True)
-        out["strategy"] = self._strategy_column(out["strategy"])
+        self._restore_columns(out)
         return out[["id", "strategy", "replica"] + self.sweep_keys + ["t", "column", "value"]]
 
     def faults(self):
@@ -759,7 +770,7 @@ class ResultSet:
         if not frames:
             return pd.DataFrame(columns=cols)
         out = pd.concat(frames, ignore_index=True)[cols]
-        out["strategy"] = self._strategy_column(out["strategy"])
+        self._restore_columns(out)
         return out
 
 
