@@ -65,7 +65,9 @@ def go_pow(x, y):
     the integer power by repeated squaring of x's mantissa. Following the
     same steps lands on Go's result or within two units in the last place
     of it: Go's exp is not the C library's and differs from it in the last
-    bit for a few arguments.
+    bit for some arguments. (Go's own result is not fixed either: its exp
+    takes another path on CPUs without FMA instructions, and some bucket
+    bounds then differ in the last bit.)
     """
     if not (x > 0 and math.isfinite(x) and math.isfinite(y)):
         raise ValueError("mailsim_results: go_pow wants a finite x > 0 and a finite y")

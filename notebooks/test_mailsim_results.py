@@ -106,10 +106,11 @@ class BucketTest(unittest.TestCase):
                         continue
                     self.assertLessEqual(abs(got - want), 2 * math.ulp(want), f"bucket {i}: {got!r} vs Go's {want!r}")
                     exact += got == want
-        # Go's exp differs from the C library's in the last bit for a few
-        # arguments (and the integer power can double that); most bounds
-        # must still agree bit for bit.
-        self.assertGreater(exact, 0.8 * 2 * (mr.NUM_BUCKETS - 1))
+        # Go's exp differs from the C library's in the last bit for some
+        # arguments (and the integer power can double that); Go's own
+        # bounds differ in the last bit between CPUs with and without FMA.
+        # Most bounds must still agree bit for bit.
+        self.assertGreater(exact, 0.5 * 2 * (mr.NUM_BUCKETS - 1))
 
 
 class HistogramTest(unittest.TestCase):
