@@ -440,7 +440,9 @@ class Run:
     the start of each sample interval; counts such as stale_reads are over
     [t, t + series_interval), levels in GAUGE_COLUMNS are read at its end;
     None when the run has none) and events (a DataFrame with columns t,
-    kind, detail).
+    kind, detail; t on the same clock as the series). Run files time both
+    from the start of the run; with the warm-up known from the spec, t
+    counts from the end of warm-up instead, the clock of a spec's faults.
     """
 
     def __init__(self, d, warmup=None):
@@ -468,9 +470,10 @@ class Run:
                 cols[c["name"]] = vals + [math.nan] * (n - len(vals))
             self.series = pd.DataFrame(cols, index=pd.Index(offset + interval * np.arange(n), name="t"))
             self.series_interval = interval
+        # Event times, like series times, count from the start of the run.
         self.events = pd.DataFrame(
             {
-                "t": [parse_duration(e["at"]) for e in d["events"]],
+                "t": [parse_duration(e["at"]) - (warmup or 0.0) for e in d["events"]],
                 "kind": [e["kind"] for e in d["events"]],
                 "detail": [e["detail"] for e in d["events"]],
             }
@@ -498,6 +501,8 @@ class ResultSet:
         column per sweep key);
       runs: runs.csv as a DataFrame (sweep columns numeric when every value
         is a number, metric columns float, strategy an ordered categorical);
+      reported: a boolean DataFrame like runs, False where runs.csv has an
+        empty cell (a metric the run did not report, unlike "NaN");
       summary: summary.csv likewise, or None when the set has none;
       spec: spec.expanded.toml parsed, or {} when absent;
       warmup: seconds of warm-up from the spec, or None.
@@ -545,6 +550,7 @@ class ResultSet:
         w = self.spec.get("run", {}).get("warmup")
         self.warmup = parse_duration(w) if isinstance(w, str) else None
         self.runs = self._read_table("runs.csv", text_columns=["id", "strategy", "seed"])
+        self.reported = self._last_reported
         if "replica" in self.runs:
             self.runs["replica"] = self.runs["replica"].astype(int)
         summary_path = os.path.join(self.path, "summary.csv")
@@ -575,6 +581,9 @@ class ResultSet:
 
     def _read_table(self, name, text_columns):
         df = pd.read_csv(os.path.join(self.path, name), dtype=str, keep_default_na=False)
+        # An empty cell is a metric the run did not report; "NaN" is one it
+        # reported but could not measure. Both read as NaN, so remember which.
+        self._last_reported = df != ""
         for c in df.columns:
             if c in self.sweep_keys:
                 df[c] = self._sweep_column(c, df[c])
@@ -635,9 +644,11 @@ class ResultSet:
             for m in metrics:
                 if m not in g:
                     continue
-                n, mean, lo, hi = mean_ci(g[m], level)
-                if n == 0:
+                if not self.reported.loc[g.index, m].any():
                     continue
+                # Like summary.csv, a metric the runs reported only as NaN
+                # gets a row with n = 0.
+                n, mean, lo, hi = mean_ci(g[m], level)
                 rows.append(list(keys) + [m, self.unit(m), n, mean, lo, hi])
         out = pd.DataFrame(rows, columns=by + ["metric", "unit", "n", "mean", "ci95_lo", "ci95_hi"])
         out["half_width"] = (out["ci95_hi"] - out["ci95_lo"]) / 2
@@ -752,9 +763,12 @@ class ResultSet:
         """Return every run's events in long form (id, strategy, replica,
         sweep keys, t, kind, detail, source="run").
 
-        Runs that recorded no events get the spec's scheduled faults
-        instead (source="spec"): a fault happens at the same time in every
-        run, whatever the strategy.
+        Runs that recorded no events (sets from mailsim versions that did
+        not record them) get the spec's scheduled faults instead
+        (source="spec"): a fault happens at the same time in every run,
+        whatever the strategy. Event kinds are the spec's fault kinds
+        ("crash", "hang", ...) and, for health-monitor actions,
+        "monitor.<action>".
         """
         faults = self.faults()
         frames = []
