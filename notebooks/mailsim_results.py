@@ -458,6 +458,7 @@ class Run:
         self.backends = pd.DataFrame({v["name"]: [parse_num(x) for x in v["values"]] for v in d["backends"]})
         self.backends.index.name = "backend"
         self.series = None
+        self.series_interval = None
         s = d.get("series")
         if s is not None:
             start = parse_duration(s["start"])
