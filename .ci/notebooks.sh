@@ -26,7 +26,7 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-export MPLCONFIGDIR="$work/matplotlib" PYDEVD_DISABLE_FILE_VALIDATION=1
+export MPLCONFIGDIR="$work/matplotlib" PYDEVD_DISABLE_FILE_VALIDATION=1 PYTHONDONTWRITEBYTECODE=1
 
 echo "== notebooks: committed without outputs"
 "$PY" - notebooks/*.ipynb <<'PYEOF'
