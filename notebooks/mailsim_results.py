@@ -57,60 +57,41 @@ GAUGE_COLUMNS = {"connections"}
 NON_IMAP_HISTOGRAMS = ("latency/IDLE", "latency/LMTP")
 
 
-def go_pow(x, y):
-    """Return x**y computed the way Go's math.Pow does, for finite x > 0.
-
-    Go splits y into an integer and a fractional part (the fraction kept
-    within [-0.5, 0.5]), takes exp(yf*log(x)) for the fraction and builds
-    the integer power by repeated squaring of x's mantissa. Following the
-    same steps lands on Go's result or within two units in the last place
-    of it: Go's exp is not the C library's and differs from it in the last
-    bit for some arguments. (Go's own result is not fixed either: its exp
-    takes another path on CPUs without FMA instructions, and some bucket
-    bounds then differ in the last bit.)
-    """
-    if not (x > 0 and math.isfinite(x) and math.isfinite(y)):
-        raise ValueError("mailsim_results: go_pow wants a finite x > 0 and a finite y")
-    if y == 0 or x == 1:
-        return 1.0
-    if y == 1:
-        return x
-    if y == 0.5:
-        return math.sqrt(x)
-    if y == -0.5:
-        return 1 / math.sqrt(x)
-    yf, yi = math.modf(abs(y))
-    a1, ae = 1.0, 0
-    if yf != 0:
-        if yf > 0.5:
-            yf -= 1
-            yi += 1
-        a1 = math.exp(yf * math.log(x))
-    x1, xe = math.frexp(x)
-    i = int(yi)
-    while i != 0:
-        if xe < -(1 << 12) or (1 << 12) < xe:
-            ae += xe
-            break
-        if i & 1:
-            a1 *= x1
-            ae += xe
-        x1 *= x1
-        xe <<= 1
-        if x1 < 0.5:
-            x1 += x1
-            xe -= 1
-        i >>= 1
-    if y < 0:
-        a1 = 1 / a1
-        ae = -ae
-    return math.ldexp(a1, ae)
+# 10**(j/20) for j = 0..19 to 17 significant digits, and the first bound
+# of each decade: model/hist builds every bound as one product of the two,
+# rounded once, so the same product here gives the same bits.
+_MANTISSAS = [
+    1,
+    1.1220184543019634,
+    1.2589254117941672,
+    1.4125375446227543,
+    1.5848931924611135,
+    1.7782794100389228,
+    1.9952623149688796,
+    2.2387211385683396,
+    2.5118864315095801,
+    2.8183829312644538,
+    3.1622776601683793,
+    3.5481338923357546,
+    3.9810717055349725,
+    4.4668359215096312,
+    5.0118723362727229,
+    5.6234132519034908,
+    6.3095734448019325,
+    7.0794578438413791,
+    7.9432823472428150,
+    8.9125093813374553,
+]
+_DECADE_START = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0, 1e1, 1e2, 1e3]
 
 
 def _upper_bounds():
     u = [HIST_MIN]
     for i in range(1, NUM_BUCKETS - 1):
-        u.append(HIST_MIN * go_pow(10, i / BUCKETS_PER_DECADE))
+        if i == NUM_BUCKETS - 2:
+            u.append(HIST_MAX)
+        else:
+            u.append(_DECADE_START[i // BUCKETS_PER_DECADE] * _MANTISSAS[i % BUCKETS_PER_DECADE])
     u.append(math.inf)
     return np.array(u, dtype=float)
 
@@ -142,9 +123,10 @@ def bucket_index(v):
     if v >= HIST_MAX:
         return NUM_BUCKETS - 1
     i = int(math.floor(math.log10(v / HIST_MIN) * BUCKETS_PER_DECADE)) + 1
-    if i > 1 and v < _UPPER[i - 1]:
+    i = max(1, min(i, NUM_BUCKETS - 2))
+    while i > 1 and v < _UPPER[i - 1]:
         i -= 1
-    elif i < NUM_BUCKETS - 1 and v >= _UPPER[i]:
+    while i < NUM_BUCKETS - 1 and v >= _UPPER[i]:
         i += 1
     return i
 
@@ -251,8 +233,8 @@ class Histogram:
         """Return the q-quantile by model/hist's definition.
 
         The target rank is q·n (at least 1); the bucket holding it is found
-        from cumulative counts and the value interpolated geometrically in
-        the bucket, clamped to the observed minimum and maximum.
+        from cumulative counts and the value interpolated linearly in the
+        bucket, whose bounds are clamped to the observed minimum and maximum.
         """
         if self.n == 0 or math.isnan(q):
             return math.nan
@@ -269,9 +251,7 @@ class Histogram:
             if nxt >= r:
                 lo, hi = max(lower_bound(i), self.min), min(upper_bound(i), self.max)
                 frac = (r - cum) / float(c)
-                if lo <= 0 or hi <= lo:
-                    return lo + (hi - lo) * frac
-                return lo * go_pow(hi / lo, frac)
+                return lo + (hi - lo) * frac
             cum = nxt
         return self.max
 
