@@ -1,6 +1,9 @@
+//go:build linux
+
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -60,10 +63,6 @@ func Scope(op string) string {
 	}
 	return "message"
 }
-
-// HeaderBlock is how much of each message an index rebuild reads: 4 KiB,
-// one page, which holds the whole header of nearly every message.
-const HeaderBlock = 4096
 
 // Config configures a replay. Zero fields take the defaults given.
 type Config struct {
@@ -554,6 +553,8 @@ func (s *sweep) dropCaches() error {
 	return DropCaches()
 }
 
+var newline = []byte{'\n'}
+
 // buildRounds is how many slices the folders are built in.
 const buildRounds = 40
 
@@ -569,8 +570,8 @@ func (s *sweep) fill(f *folder, n int) error {
 		s.next++
 		m := NewMessage(s.msgRand, i, s.cfg.MaxSize)
 		size := m.Size()
-		name := messageName(epoch.Unix()+int64(i)*97, i%1000000, 1, i, s.host, size)
 		s.buf = appendBody(append(s.buf[:0], m.Header...), m.BodySize, i*7919)
+		name := messageName(epoch.Unix()+int64(i)*97, i%1000000, 1, i, s.host, size, size+bytes.Count(s.buf, newline))
 		entries := len(f.cur) + len(pending)
 		t0 := time.Now()
 		err := f.md.deliver(name, s.buf)

@@ -81,21 +81,3 @@ func TestFitNonNeg(t *testing.T) {
 		t.Error("mismatched lengths: no error")
 	}
 }
-
-func TestCheckpoints(t *testing.T) {
-	tests := []struct {
-		in, want []int
-	}{
-		{[]int{1000, 10000}, []int{250, 500, 1000, 2154, 4642, 10000}},
-		{[]int{10000, 1000, 1000}, []int{250, 500, 1000, 2154, 4642, 10000}},
-		{[]int{1000, 10000, 100000}, []int{250, 500, 1000, 2154, 4642, 10000, 21544, 46416, 100000}},
-		{[]int{100}, []int{25, 50, 100}},
-		{[]int{4, 8}, []int{4, 5, 6, 8}},
-		{nil, nil},
-	}
-	for _, tt := range tests {
-		if got := Checkpoints(tt.in); !slices.Equal(got, tt.want) {
-			t.Errorf("Checkpoints(%v) = %v, want %v", tt.in, got, tt.want)
-		}
-	}
-}
