@@ -125,3 +125,19 @@ func ExampleParseHeader() {
 	// true true true
 	// {quarterly report Anna <a@example.com> }
 }
+
+func BenchmarkParseHeader(b *testing.B) {
+	m := NewMessage(sim.Stream(1, "bench"), 0, DefaultMaxSize)
+	block := []byte(m.Header)
+	b.SetBytes(int64(len(block)))
+	for b.Loop() {
+		ParseHeader(block)
+	}
+}
+
+func BenchmarkNewMessage(b *testing.B) {
+	r := sim.Stream(1, "bench")
+	for i := 0; b.Loop(); i++ {
+		NewMessage(r, i, DefaultMaxSize)
+	}
+}
