@@ -126,9 +126,9 @@ func TestCheck(t *testing.T) {
 			{Name: "expunge", Cache: Warm, Scope: "message", FixedNs: 50},
 		},
 		Measurements: []Measurement{
-			{Op: "readdir", Cache: Warm, Entries: 10, Count: 5, P50Ns: 2000},            // predicted 2000: exact
-			{Op: "readdir", Cache: Warm, Entries: 100, Count: 5, P50Ns: 8800},           // predicted 11000: +25 %
-			{Op: "deliver", Cache: Warm, Entries: 5, Bytes: 900, Count: 5, P50Ns: 2000}, // predicted 1000: −50 %
+			{Op: "readdir", Cache: Warm, Entries: 10, Count: 5, TrimmedNs: 2000},            // predicted 2000: exact
+			{Op: "readdir", Cache: Warm, Entries: 100, Count: 5, TrimmedNs: 8800},           // predicted 11000: +25 %
+			{Op: "deliver", Cache: Warm, Entries: 5, Bytes: 900, Count: 5, TrimmedNs: 2000}, // predicted 1000: −50 %
 		},
 	}
 	got := p.Check(0.25)

@@ -81,7 +81,7 @@ type Config struct {
 	// MaxSize caps message bodies in bytes (default DefaultMaxSize).
 	MaxSize int
 	// Reps is how often each whole-folder operation is timed per folder
-	// size (default 5).
+	// size (default 9).
 	Reps int
 	// OpsPerPoint is how many per-message operations of each kind are
 	// timed per folder size (default 200, at most half the folder).
@@ -90,7 +90,7 @@ type Config struct {
 	// "yes" (fail when not allowed) or "no".
 	Cold string
 	// ColdReps is how often each whole-folder operation is timed cold per
-	// folder size (default 5).
+	// folder size (default 7).
 	ColdReps int
 	// DropCaches drops the page, dentry and inode caches before a cold
 	// measurement. Nil means the kernel's: sync, then "3" written to
@@ -147,13 +147,13 @@ func (c *Config) defaults() error {
 		c.MaxSize = DefaultMaxSize
 	}
 	if c.Reps <= 0 {
-		c.Reps = 5
+		c.Reps = 9
 	}
 	if c.OpsPerPoint <= 0 {
 		c.OpsPerPoint = 200
 	}
 	if c.ColdReps <= 0 {
-		c.ColdReps = 5
+		c.ColdReps = 7
 	}
 	if c.Cold == "" {
 		c.Cold = "auto"
@@ -461,15 +461,22 @@ func errText(err error) string {
 func (s *sweep) measure(cold bool) error {
 	// The folders grow together, a slice of each per round, so that
 	// their deliveries meet the same conditions and their directories end
-	// up laid out alike on disk.
-	total := 0
+	// up laid out alike on disk. The largest folder gains about one
+	// directory block (50 entries) per round, so every folder's directory
+	// is spread over the disk between message data the way a spool that
+	// receives mail for many users at once spreads it; a folder built in
+	// one go would have a compact directory and list faster cold than any
+	// real one.
+	total, largest := 0, 0
 	for _, f := range s.folders {
 		total += f.size
+		largest = max(largest, f.size)
 	}
-	s.progress("delivering %d messages to %d folders", total, len(s.folders))
-	for r := 1; r <= buildRounds; r++ {
+	rounds := min(max(largest/50, 1), 5000)
+	s.progress("delivering %d messages to %d folders in %d rounds", total, len(s.folders), rounds)
+	for r := 1; r <= rounds; r++ {
 		for _, f := range s.shuffledFolders() {
-			if err := s.fill(f, (f.size*r+buildRounds-1)/buildRounds); err != nil {
+			if err := s.fill(f, (f.size*r+rounds-1)/rounds); err != nil {
 				return err
 			}
 		}
@@ -493,9 +500,14 @@ func (s *sweep) measure(cold bool) error {
 	s.progress("timing flag changes, expunges, log appends and dotlocks (%d rounds)", s.cfg.OpsPerPoint)
 	owner := []byte(strconv.Itoa(os.Getpid()) + "\n")
 	rec := make([]byte, logRecordSize)
-	for j := range s.cfg.OpsPerPoint {
+	rounds = s.cfg.OpsPerPoint
+	for j := range rounds {
 		for _, f := range s.shuffledFolders() {
-			if j >= f.size/2 {
+			// A small folder gets at most size/2 of each operation,
+			// spread evenly over the rounds so that its timings span
+			// the same stretch of time as everyone else's.
+			k := min(rounds, f.size/2)
+			if j*k/rounds == (j+1)*k/rounds {
 				continue
 			}
 			for _, op := range s.shuffled(OpFlag, OpExpunge, OpLogAppend, OpDotlock) {
@@ -555,9 +567,6 @@ func (s *sweep) dropCaches() error {
 
 var newline = []byte{'\n'}
 
-// buildRounds is how many slices the folders are built in.
-const buildRounds = 40
-
 // fill delivers messages until f holds n, then moves them from new/ to
 // cur/ as an IMAP server's first look at the folder does.
 func (s *sweep) fill(f *folder, n int) error {
@@ -604,41 +613,26 @@ func (s *sweep) folderOp(f *folder, op, cache string) error {
 	}
 	// Collect garbage now rather than in the middle of the timing.
 	runtime.GC()
-	var d time.Duration
-	var n int
+	// The run-queue clock is read inside the timed span, so that the
+	// wait it subtracts can never exceed the span.
 	var w0 time.Duration
+	t0 := time.Now()
 	if s.rq != nil {
 		w0, _ = s.rq.wait()
 	}
+	names, err := f.md.list("cur")
+	if err != nil {
+		return fmt.Errorf("replay: readdir: %w", err)
+	}
+	n := len(names)
 	switch op {
-	case OpReaddir:
-		t0 := time.Now()
-		names, err := f.md.list("cur")
-		d = time.Since(t0)
-		if err != nil {
-			return fmt.Errorf("replay: readdir: %w", err)
-		}
-		n = len(names)
 	case OpReaddirStat:
-		t0 := time.Now()
-		names, err := f.md.list("cur")
-		if err != nil {
-			return fmt.Errorf("replay: readdir: %w", err)
-		}
 		for _, name := range names {
 			if err := f.md.lstat(name); err != nil {
 				s.anomaly(op, err)
 			}
 		}
-		d = time.Since(t0)
-		n = len(names)
 	case OpRebuild:
-		t0 := time.Now()
-		names, err := f.md.list("cur")
-		if err != nil {
-			return fmt.Errorf("replay: readdir: %w", err)
-		}
-		n = len(names)
 		for _, name := range names {
 			t1 := time.Now()
 			h, err := f.md.readHeader(name, s.hdr)
@@ -651,12 +645,15 @@ func (s *sweep) folderOp(f *folder, op, cache string) error {
 				s.anomaly(op, errors.New("header without Subject, From or Date"))
 			}
 		}
-		d = time.Since(t0)
 	}
+	var w1 time.Duration
+	ok := false
 	if s.rq != nil {
-		if w1, ok := s.rq.wait(); ok {
-			d = max(0, d-(w1-w0))
-		}
+		w1, ok = s.rq.wait()
+	}
+	d := time.Since(t0)
+	if ok {
+		d = max(0, d-(w1-w0))
 	}
 	s.record(f, op, cache, n, 0, d)
 	return nil
@@ -786,13 +783,14 @@ func (s *sweep) points(cps []int) []Point {
 	return out
 }
 
-// profile fits every operation's typical (median) cost to the medians of
-// its measured points by least squares with weights count/median², so that
-// each point counts by its relative error and a better-sampled point
-// counts more. Medians, not means, because a shared machine's stalls
-// (another tenant's fsync, a journal commit) land on a few timings and
-// would otherwise decide the fit; the ratio of means to medians is kept
-// as each operation's MeanFactor. Deliveries are fitted to fixed plus
+// profile fits every operation's cost to the trimmed means (see
+// [Summary]) of its measured points by least squares with weights
+// count/value², so that each point counts by its relative error and a
+// better-sampled point counts more. Trimmed means, not means, because a
+// shared machine's stalls (another tenant's fsync) land on a few timings
+// and would otherwise decide the fit; not medians, because an operation
+// with two modes makes the median jump between them. The ratio of means
+// to trimmed means is kept as each operation's MeanFactor. Deliveries are fitted to fixed plus
 // per-byte cost over size classes; every other operation to fixed plus
 // per-entry cost over folder sizes.
 func (s *sweep) profile(res *Result) (*nfsmodel.Profile, error) {
@@ -819,7 +817,7 @@ func (s *sweep) profile(res *Result) (*nfsmodel.Profile, error) {
 	for _, pt := range res.Points {
 		p.Measurements = append(p.Measurements, nfsmodel.Measurement{
 			Op: pt.Op, Cache: pt.Cache, Entries: pt.Entries, Bytes: round3(pt.Bytes), Count: pt.Count,
-			MeanNs: float64(pt.Mean), P50Ns: float64(pt.P50), P99Ns: float64(pt.P99),
+			MeanNs: float64(pt.Mean), TrimmedNs: float64(pt.Trimmed), P50Ns: float64(pt.P50), P99Ns: float64(pt.P99),
 		})
 	}
 	return p, nil
@@ -839,9 +837,9 @@ func FitPoints(points []Point) ([]nfsmodel.OpCost, error) {
 	for _, o := range ops {
 		var X [][]float64
 		var y, w []float64
-		var sumMean, sumP50 float64
+		var sumMean, sumTrimmed float64
 		for _, pt := range points {
-			if pt.Op != o.op || pt.Cache != o.cache || pt.P50 <= 0 {
+			if pt.Op != o.op || pt.Cache != o.cache {
 				continue
 			}
 			row := []float64{1, float64(pt.Entries), 0}
@@ -849,10 +847,11 @@ func FitPoints(points []Point) ([]nfsmodel.OpCost, error) {
 				row = []float64{1, 0, pt.Bytes}
 			}
 			X = append(X, row)
-			y = append(y, float64(pt.P50))
-			w = append(w, float64(pt.Count)/(float64(pt.P50)*float64(pt.P50)))
+			y = append(y, float64(pt.Trimmed))
+			v := max(float64(pt.Trimmed), 1)
+			w = append(w, float64(pt.Count)/(v*v))
 			sumMean += float64(pt.Count) * float64(pt.Mean)
-			sumP50 += float64(pt.Count) * float64(pt.P50)
+			sumTrimmed += float64(pt.Count) * float64(pt.Trimmed)
 		}
 		if len(X) == 0 {
 			continue
@@ -864,7 +863,7 @@ func FitPoints(points []Point) ([]nfsmodel.OpCost, error) {
 		out = append(out, nfsmodel.OpCost{
 			Name: o.op, Cache: o.cache, Scope: Scope(o.op),
 			FixedNs: round3(beta[0]), PerEntryNs: round3(beta[1]), PerByteNs: round3(beta[2]),
-			MeanFactor: round3(sumMean / sumP50),
+			MeanFactor: round3(sumMean / sumTrimmed),
 			Points:     len(X),
 		})
 	}
