@@ -790,9 +790,9 @@ func (s *sweep) points(cps []int) []Point {
 // shared machine's stalls (another tenant's fsync) land on a few timings
 // and would otherwise decide the fit; not medians, because an operation
 // with two modes makes the median jump between them. The ratio of means
-// to trimmed means is kept as each operation's MeanFactor. Deliveries are fitted to fixed plus
-// per-byte cost over size classes; every other operation to fixed plus
-// per-entry cost over folder sizes.
+// to trimmed means is kept as each operation's MeanFactor. Deliveries are
+// fitted to fixed plus per-byte cost over size classes; every other
+// operation to fixed plus per-entry cost over folder sizes.
 func (s *sweep) profile(res *Result) (*nfsmodel.Profile, error) {
 	p := &nfsmodel.Profile{Meta: nfsmodel.ProfileMeta{
 		MailsimVersion: s.cfg.Version,
