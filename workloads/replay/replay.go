@@ -28,7 +28,7 @@ const (
 	OpDeliver = "deliver"
 	// OpNewToCur renames a message from new/ to cur/.
 	OpNewToCur = "new_to_cur"
-	// OpReaddir lists cur/ (open, read all entries, close, sort).
+	// OpReaddir lists cur/: open, read all entries, close.
 	OpReaddir = "readdir"
 	// OpReaddirStat lists cur/ and lstats every entry.
 	OpReaddirStat = "readdir_stat"
@@ -205,6 +205,7 @@ func Checkpoints(sizes []int) []int {
 // Point is the measurement of one operation at one folder size and cache
 // state.
 type Point struct {
+	// Op and Cache name the operation and the cache state.
 	Op, Cache string
 	// Entries is the mean folder size while the operation ran.
 	Entries int
@@ -258,7 +259,9 @@ type Result struct {
 
 // Anomaly is an error seen Count times.
 type Anomaly struct {
-	What  string
+	// What names the operation and the error.
+	What string
+	// Count is how often it was seen.
 	Count int
 }
 
@@ -824,7 +827,9 @@ func (s *sweep) profile(res *Result) (*nfsmodel.Profile, error) {
 }
 
 // FitPoints fits one cost per operation and cache state to points, in
-// the order they first appear (see the profile method for the method).
+// the order they first appear: non-negative least squares on the points'
+// trimmed means with weights count/value², over fixed plus per-byte cost
+// for deliveries and fixed plus per-entry cost for everything else.
 func FitPoints(points []Point) ([]nfsmodel.OpCost, error) {
 	type opc struct{ op, cache string }
 	var ops []opc

@@ -9,6 +9,7 @@ import (
 
 // Summary summarises the timings of one operation.
 type Summary struct {
+	// Count is the number of timings.
 	Count int
 	// Mean, P50 and P99 are the mean and the 50th and 99th percentiles.
 	// Percentiles are nearest-rank: the value at rank ceil(q·Count) of the
