@@ -20,7 +20,7 @@ func runCalibrate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			fmt.Fprintln(stdout, "Usage: mailsim calibrate check [flags] PROFILE")
 			fmt.Fprintln(stdout)
-			fmt.Fprintln(stdout, calibrateSummary+".")
+			fmt.Fprintln(stdout, "Checks a calibration profile against its own measurements.")
 			return 0
 		}
 		fmt.Fprintln(stderr, "Usage: mailsim calibrate check [flags] PROFILE")
