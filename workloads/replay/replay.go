@@ -483,6 +483,9 @@ func (s *sweep) measure(cold bool) error {
 				return err
 			}
 		}
+		if r%max(rounds/10, 1) == 0 && r < rounds {
+			s.progress("delivered %d%%", 100*r/rounds)
+		}
 	}
 	for _, f := range s.folders {
 		// One untimed listing so that "warm" means warm.
