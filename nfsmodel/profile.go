@@ -65,8 +65,9 @@ type ProfileMeta struct {
 	Note string `toml:"note,omitempty"`
 }
 
-// OpCost is the fitted typical (median) cost of one operation under one
-// cache state:
+// OpCost is the fitted cost of one operation under one cache state, as a
+// trimmed mean (the mean of its timings without the fastest and the
+// slowest tenth, or quarter for fewer than 20 timings):
 //
 //	cost = FixedNs + PerEntryNs·entries + PerByteNs·bytes
 //
@@ -89,7 +90,7 @@ type OpCost struct {
 	PerEntryNs float64 `toml:"per_entry_ns"`
 	// PerByteNs is the cost per byte moved, in nanoseconds.
 	PerByteNs float64 `toml:"per_byte_ns"`
-	// MeanFactor is the ratio of mean to median cost over the measured
+	// MeanFactor is the ratio of mean to trimmed-mean cost over the measured
 	// points: multiply a prediction by it for the expected cost including
 	// the occasional stall. Zero means not measured.
 	MeanFactor float64 `toml:"mean_factor"`
@@ -110,10 +111,14 @@ type Measurement struct {
 	Bytes float64 `toml:"bytes"`
 	// Count is the number of timed operations.
 	Count int `toml:"count"`
-	// MeanNs, P50Ns and P99Ns summarise the timings, in nanoseconds.
-	MeanNs float64 `toml:"mean_ns"`
-	P50Ns  float64 `toml:"p50_ns"`
-	P99Ns  float64 `toml:"p99_ns"`
+	// MeanNs, TrimmedNs, P50Ns and P99Ns summarise the timings in
+	// nanoseconds: the mean, the trimmed mean (without the fastest and
+	// slowest tenth, or quarter for fewer than 20 timings: what costs are
+	// fitted to), the median and the 99th percentile.
+	MeanNs    float64 `toml:"mean_ns"`
+	TrimmedNs float64 `toml:"trimmed_mean_ns"`
+	P50Ns     float64 `toml:"p50_ns"`
+	P99Ns     float64 `toml:"p99_ns"`
 }
 
 // Op returns the fitted cost of operation name under cache state cache.
@@ -233,7 +238,7 @@ func (p *Profile) validate(name string, data []byte) error {
 		for _, f := range []struct {
 			key string
 			v   float64
-		}{{"bytes", m.Bytes}, {"mean_ns", m.MeanNs}, {"p50_ns", m.P50Ns}, {"p99_ns", m.P99Ns}} {
+		}{{"bytes", m.Bytes}, {"mean_ns", m.MeanNs}, {"trimmed_mean_ns", m.TrimmedNs}, {"p50_ns", m.P50Ns}, {"p99_ns", m.P99Ns}} {
 			if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
 				return fmt.Errorf("%s: nfsmodel: measurement of %q: %s = %v, want a finite value >= 0", at("measurement", i, f.key), m.Op, f.key, f.v)
 			}
@@ -284,7 +289,7 @@ func (idx tableIndex) keyLine(table string, i int, key string) int {
 // CheckRow compares one measurement with the profile's prediction for it.
 type CheckRow struct {
 	Measurement
-	// PredictedNs is the fitted (median) cost at the measurement's folder size and
+	// PredictedNs is the fitted cost at the measurement's folder size and
 	// bytes.
 	PredictedNs float64
 	// RelErr is (predicted − measured) / measured.
@@ -305,8 +310,8 @@ type OpCheck struct {
 // Check predicts every stored measurement with the fitted costs and
 // compares: the profile's fit against the workload that produced it. An
 // operation passes when every one of its measurements is predicted within
-// tolerance (0.25 for 25 %) of its measured median, the statistic the
-// costs are fitted to. Operations appear in the
+// tolerance (0.25 for 25 %) of its measured trimmed mean, the statistic
+// the costs are fitted to. Operations appear in the
 // order of Ops; those without measurements are left out.
 func (p *Profile) Check(tolerance float64) []OpCheck {
 	var out []OpCheck
@@ -318,8 +323,8 @@ func (p *Profile) Check(tolerance float64) []OpCheck {
 			}
 			pred := o.PredictNs(m.Entries, m.Bytes)
 			rel := 0.0
-			if m.P50Ns > 0 {
-				rel = (pred - m.P50Ns) / m.P50Ns
+			if m.TrimmedNs > 0 {
+				rel = (pred - m.TrimmedNs) / m.TrimmedNs
 			} else if pred > 0 {
 				rel = math.Inf(1)
 			}

@@ -2,6 +2,7 @@ package nfsmodel
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -115,4 +116,44 @@ func ExampleOpCost_Predict() {
 	// Output:
 	// 1000 420µs
 	// 100000 40.02ms
+}
+
+func TestCheck(t *testing.T) {
+	p := &Profile{
+		Ops: []OpCost{
+			{Name: "readdir", Cache: Warm, Scope: "folder", FixedNs: 1000, PerEntryNs: 100},
+			{Name: "deliver", Cache: Warm, Scope: "message", FixedNs: 100, PerByteNs: 1},
+			{Name: "expunge", Cache: Warm, Scope: "message", FixedNs: 50},
+		},
+		Measurements: []Measurement{
+			{Op: "readdir", Cache: Warm, Entries: 10, Count: 5, TrimmedNs: 2000},            // predicted 2000: exact
+			{Op: "readdir", Cache: Warm, Entries: 100, Count: 5, TrimmedNs: 8800},           // predicted 11000: +25 %
+			{Op: "deliver", Cache: Warm, Entries: 5, Bytes: 900, Count: 5, TrimmedNs: 2000}, // predicted 1000: −50 %
+		},
+	}
+	got := p.Check(0.25)
+	if len(got) != 2 {
+		t.Fatalf("%d checks, want 2 (expunge has no measurements): %+v", len(got), got)
+	}
+	tests := []struct {
+		op     string
+		rows   int
+		maxErr float64
+		ok     bool
+	}{
+		{"readdir", 2, 0.25, true},
+		{"deliver", 1, 0.5, false},
+	}
+	for i, tt := range tests {
+		c := got[i]
+		if c.Op != tt.op || len(c.Rows) != tt.rows || math.Abs(c.MaxAbsRelErr-tt.maxErr) > 1e-12 || c.OK != tt.ok {
+			t.Errorf("check %d = %+v, want %s with %d rows, worst %v, ok %v", i, c, tt.op, tt.rows, tt.maxErr, tt.ok)
+		}
+	}
+	if r := got[1].Rows[0]; r.PredictedNs != 1000 || r.RelErr != -0.5 {
+		t.Errorf("deliver row %+v", r)
+	}
+	if got := p.Check(0.5); !got[1].OK {
+		t.Error("tolerance 0.5 rejects an error of exactly 50 %")
+	}
 }

@@ -20,7 +20,7 @@ func runCalibrate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
 			fmt.Fprintln(stdout, "Usage: mailsim calibrate check [flags] PROFILE")
 			fmt.Fprintln(stdout)
-			fmt.Fprintln(stdout, calibrateSummary+".")
+			fmt.Fprintln(stdout, "Checks a calibration profile against its own measurements.")
 			return 0
 		}
 		fmt.Fprintln(stderr, "Usage: mailsim calibrate check [flags] PROFILE")
@@ -47,14 +47,15 @@ fails unless every operation agrees within --tolerance.`, stderr)
 		fmt.Fprintf(stderr, "mailsim calibrate: %s holds no measurements to check\n", fs.Arg(0))
 		return 1
 	}
-	fmt.Fprintf(stdout, "profile: %s, %s, mail_fsync=%s, mailsim %s\n\n", p.Meta.FSType, p.Meta.Machine, p.Meta.MailFsync, p.Meta.MailsimVersion)
+	fmt.Fprintf(stdout, "profile: %s, %s, mail_fsync=%s, mailsim %s\n", p.Meta.FSType, p.Meta.Machine, p.Meta.MailFsync, p.Meta.MailsimVersion)
+	fmt.Fprintf(stdout, "measured: trimmed mean (without the fastest and slowest tenth of the timings, or quarter\nof fewer than 20), which the costs are fitted to\n\n")
 	tw := tabwriter.NewWriter(stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "op\tcache\tentries\tbytes\tcount\tmeasured p50\tpredicted\terror\tmeasured mean\t")
+	fmt.Fprintln(tw, "op\tcache\tentries\tbytes\tcount\tmeasured\tpredicted\terror\tp50\tmean\t")
 	failed := 0
 	for _, c := range checks {
 		for _, r := range c.Rows {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%d\t%v\t%v\t%+.1f%%\t%v\t\n", c.Op, c.Cache, r.Entries, r.Bytes, r.Count,
-				roundDur(r.P50Ns), roundDur(r.PredictedNs), 100*r.RelErr, roundDur(r.MeanNs))
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%d\t%v\t%v\t%+.1f%%\t%v\t%v\t\n", c.Op, c.Cache, r.Entries, r.Bytes, r.Count,
+				roundDur(r.TrimmedNs), roundDur(r.PredictedNs), 100*r.RelErr, roundDur(r.P50Ns), roundDur(r.MeanNs))
 		}
 	}
 	tw.Flush()

@@ -1,3 +1,5 @@
+//go:build linux
+
 package main
 
 import (
@@ -23,7 +25,7 @@ func init() {
 }
 
 func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("replay", "", replaySummary+`.
+	fs := newFlagSet("replay", "", `Times mail operations on a real directory and fits a calibration profile.
 
 Builds Maildirs in a scratch folder under --dir the way a delivery agent
 does, times listings, an index rebuild, flag changes, expunges, index-log
@@ -38,10 +40,11 @@ on a shared NFS mount.`, stderr)
 	clients := fs.Int("clients", 1, "concurrent replayers for the contention phase (1 skips it)")
 	out := fs.String("out", ".", "directory to write replay-profile.toml and replay-report.txt to")
 	seed := fs.Uint64("seed", 1, "seed of the generated messages and random choices")
-	fsync := fs.String("mail-fsync", replay.FsyncOptimized, "fsync policy, as Dovecot's mail_fsync: always, optimized or never")
+	fsync := fs.String("mail-fsync", replay.FsyncOptimized, "fsync policy, as Dovecot's mail_fsync (whose default is optimized): always, optimized or never")
 	maxSize := fs.Int("max-size", replay.DefaultMaxSize, "largest message body in bytes")
-	reps := fs.Int("reps", 5, "timings of each whole-folder operation per folder size")
+	reps := fs.Int("reps", 9, "timings of each whole-folder operation per folder size")
 	ops := fs.Int("ops", 200, "timings of each per-message operation per folder size")
+	coldReps := fs.Int("cold-reps", 7, "timings of each whole-folder operation per folder size with caches dropped")
 	cold := fs.String("cold", "auto", "measure with caches dropped: auto (when root), yes or no")
 	keep := fs.Bool("keep", false, "keep the scratch folder at the end")
 	join := fs.String("join", "", "join the kept scratch folder `NAME` under --dir (made on another host) for the contention phase only")
@@ -99,7 +102,7 @@ on a shared NFS mount.`, stderr)
 	}
 	cfg := replay.Config{
 		Dir: *dir, Messages: sizes, Clients: *clients, Seed: *seed, MailFsync: *fsync,
-		MaxSize: *maxSize, Reps: *reps, OpsPerPoint: *ops, Cold: *cold, Keep: *keep,
+		MaxSize: *maxSize, Reps: *reps, OpsPerPoint: *ops, Cold: *cold, ColdReps: *coldReps, Keep: *keep,
 		Join: *join, ContentionOps: *contOps, ContentionTime: *contTime,
 		Version: replayVersion(), Machine: *machine, Where: *where, WallTime: *wallTime,
 	}

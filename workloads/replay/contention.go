@@ -1,6 +1,9 @@
+//go:build linux
+
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -277,8 +280,8 @@ func (c *client) expunge() error {
 func (c *client) deliver() error {
 	c.seq++
 	m := NewMessage(c.msgR, c.seq, c.cfg.MaxSize)
-	name := messageName(time.Now().Unix(), c.seq%1000000, 1000+c.id, c.seq, c.host, m.Size())
 	c.buf = appendBody(append(c.buf[:0], m.Header...), m.BodySize, c.seq*7919)
+	name := messageName(time.Now().Unix(), c.seq%1000000, 1000+c.id, c.seq, c.host, len(c.buf), len(c.buf)+bytes.Count(c.buf, newline))
 	if err := c.md.deliver(name, c.buf); err != nil {
 		return err
 	}

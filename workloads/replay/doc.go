@@ -37,12 +37,14 @@
 // Linux the time the measuring thread waited for a CPU is subtracted from
 // whole-folder timings (Config.WallTime turns this off).
 //
-// For every operation the report gives count, mean, p50 and p99 at each
-// folder size, and the per-entry cost of whole-folder operations. The
-// profile holds, per operation and cache state, a fixed cost plus a cost
-// per folder entry (per byte for deliveries), fitted to the medians by
-// non-negative weighted least squares, and the measurements themselves, so
-// that mailsim calibrate check can compare the fit with them.
+// For every operation the report gives count, mean, trimmed mean, p50 and
+// p99 at each folder size, and the per-entry cost of whole-folder
+// operations. The profile holds, per operation and cache state, a fixed
+// cost plus a cost per folder entry (per byte for deliveries), fitted to
+// the trimmed means (see [Summary]) by non-negative weighted least
+// squares, the ratio of mean to trimmed mean, and the measurements
+// themselves, so that mailsim calibrate check can compare the fit with
+// them.
 //
 // # Safety
 //

@@ -1,3 +1,5 @@
+//go:build linux
+
 package replay
 
 import (
@@ -258,9 +260,9 @@ func (m *maildir) unlock() error {
 
 // messageName returns a Maildir file name for a message: the standard
 // "time.MusecPpidQn.host" unique part with Dovecot's ",S=size,W=vsize"
-// fields.
-func messageName(sec int64, usec, client, q int, host string, size int) string {
-	vsize := size + size/64 // CRLF line ends: about one extra byte per line
+// fields, where size is the file's length and vsize its length with CRLF
+// line ends (Dovecot trusts both).
+func messageName(sec int64, usec, client, q int, host string, size, vsize int) string {
 	return strconv.FormatInt(sec, 10) + ".M" + strconv.Itoa(usec) + "P" + strconv.Itoa(client) + "Q" + strconv.Itoa(q) + "." + host +
 		",S=" + strconv.Itoa(size) + ",W=" + strconv.Itoa(vsize)
 }

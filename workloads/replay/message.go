@@ -34,6 +34,10 @@ var partSizeBins = []struct {
 	{4 << 20, 27},
 }
 
+// HeaderBlock is how much of each message an index rebuild reads: 4 KiB,
+// one page, which holds the whole header of nearly every message.
+const HeaderBlock = 4096
+
 // DefaultMaxSize caps a message body: 1 MiB keeps a 100,000-message folder
 // to a few GB while leaving the histogram untouched below the 99th
 // percentile.

@@ -115,33 +115,6 @@ func TestParseHeader(t *testing.T) {
 	}
 }
 
-func TestFlagged(t *testing.T) {
-	tests := []struct {
-		in   string
-		flag byte
-		want string
-	}{
-		{"1.M1P1Q1.h,S=5,W=5:2,", 'S', "1.M1P1Q1.h,S=5,W=5:2,S"},
-		{"1.M1P1Q1.h,S=5,W=5:2,S", 'S', "1.M1P1Q1.h,S=5,W=5:2,"},
-		{"x:2,S", 'F', "x:2,FS"},
-		{"x:2,FRS", 'R', "x:2,FS"},
-		{"x", 'S', "x:2,S"},
-	}
-	for _, tt := range tests {
-		if got := flagged(tt.in, tt.flag); got != tt.want {
-			t.Errorf("flagged(%q, %c) = %q, want %q", tt.in, tt.flag, got, tt.want)
-		}
-	}
-}
-
-func TestMessageName(t *testing.T) {
-	got := messageName(1709539200, 42, 3, 7, sanitizeHost("mx1/a:b"), 6400)
-	want := `1709539200.M42P3Q7.mx1\057a\072b,S=6400,W=6500`
-	if got != want {
-		t.Errorf("messageName = %q, want %q", got, want)
-	}
-}
-
 func ExampleParseHeader() {
 	r := rand.New(rand.NewPCG(1, 1))
 	m := NewMessage(r, 0, DefaultMaxSize)
@@ -151,4 +124,20 @@ func ExampleParseHeader() {
 	// Output:
 	// true true true
 	// {quarterly report Anna <a@example.com> }
+}
+
+func BenchmarkParseHeader(b *testing.B) {
+	m := NewMessage(sim.Stream(1, "bench"), 0, DefaultMaxSize)
+	block := []byte(m.Header)
+	b.SetBytes(int64(len(block)))
+	for b.Loop() {
+		ParseHeader(block)
+	}
+}
+
+func BenchmarkNewMessage(b *testing.B) {
+	r := sim.Stream(1, "bench")
+	for i := 0; b.Loop(); i++ {
+		NewMessage(r, i, DefaultMaxSize)
+	}
 }

@@ -1,6 +1,9 @@
+//go:build linux
+
 package replay
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,7 +28,7 @@ const (
 	OpDeliver = "deliver"
 	// OpNewToCur renames a message from new/ to cur/.
 	OpNewToCur = "new_to_cur"
-	// OpReaddir lists cur/ (open, read all entries, close, sort).
+	// OpReaddir lists cur/: open, read all entries, close.
 	OpReaddir = "readdir"
 	// OpReaddirStat lists cur/ and lstats every entry.
 	OpReaddirStat = "readdir_stat"
@@ -61,10 +64,6 @@ func Scope(op string) string {
 	return "message"
 }
 
-// HeaderBlock is how much of each message an index rebuild reads: 4 KiB,
-// one page, which holds the whole header of nearly every message.
-const HeaderBlock = 4096
-
 // Config configures a replay. Zero fields take the defaults given.
 type Config struct {
 	// Dir is the directory to create the scratch folder in.
@@ -82,7 +81,7 @@ type Config struct {
 	// MaxSize caps message bodies in bytes (default DefaultMaxSize).
 	MaxSize int
 	// Reps is how often each whole-folder operation is timed per folder
-	// size (default 5).
+	// size (default 9).
 	Reps int
 	// OpsPerPoint is how many per-message operations of each kind are
 	// timed per folder size (default 200, at most half the folder).
@@ -91,7 +90,7 @@ type Config struct {
 	// "yes" (fail when not allowed) or "no".
 	Cold string
 	// ColdReps is how often each whole-folder operation is timed cold per
-	// folder size (default 5).
+	// folder size (default 7).
 	ColdReps int
 	// DropCaches drops the page, dentry and inode caches before a cold
 	// measurement. Nil means the kernel's: sync, then "3" written to
@@ -148,13 +147,13 @@ func (c *Config) defaults() error {
 		c.MaxSize = DefaultMaxSize
 	}
 	if c.Reps <= 0 {
-		c.Reps = 5
+		c.Reps = 9
 	}
 	if c.OpsPerPoint <= 0 {
 		c.OpsPerPoint = 200
 	}
 	if c.ColdReps <= 0 {
-		c.ColdReps = 5
+		c.ColdReps = 7
 	}
 	if c.Cold == "" {
 		c.Cold = "auto"
@@ -206,6 +205,7 @@ func Checkpoints(sizes []int) []int {
 // Point is the measurement of one operation at one folder size and cache
 // state.
 type Point struct {
+	// Op and Cache name the operation and the cache state.
 	Op, Cache string
 	// Entries is the mean folder size while the operation ran.
 	Entries int
@@ -259,7 +259,9 @@ type Result struct {
 
 // Anomaly is an error seen Count times.
 type Anomaly struct {
-	What  string
+	// What names the operation and the error.
+	What string
+	// Count is how often it was seen.
 	Count int
 }
 
@@ -462,17 +464,27 @@ func errText(err error) string {
 func (s *sweep) measure(cold bool) error {
 	// The folders grow together, a slice of each per round, so that
 	// their deliveries meet the same conditions and their directories end
-	// up laid out alike on disk.
-	total := 0
+	// up laid out alike on disk. The largest folder gains about one
+	// directory block (50 entries) per round, so every folder's directory
+	// is spread over the disk between message data the way a spool that
+	// receives mail for many users at once spreads it; a folder built in
+	// one go would have a compact directory and list faster cold than any
+	// real one.
+	total, largest := 0, 0
 	for _, f := range s.folders {
 		total += f.size
+		largest = max(largest, f.size)
 	}
-	s.progress("delivering %d messages to %d folders", total, len(s.folders))
-	for r := 1; r <= buildRounds; r++ {
+	rounds := min(max(largest/50, 1), 5000)
+	s.progress("delivering %d messages to %d folders in %d rounds", total, len(s.folders), rounds)
+	for r := 1; r <= rounds; r++ {
 		for _, f := range s.shuffledFolders() {
-			if err := s.fill(f, (f.size*r+buildRounds-1)/buildRounds); err != nil {
+			if err := s.fill(f, (f.size*r+rounds-1)/rounds); err != nil {
 				return err
 			}
+		}
+		if r%max(rounds/10, 1) == 0 && r < rounds {
+			s.progress("delivered %d%%", 100*r/rounds)
 		}
 	}
 	for _, f := range s.folders {
@@ -494,9 +506,14 @@ func (s *sweep) measure(cold bool) error {
 	s.progress("timing flag changes, expunges, log appends and dotlocks (%d rounds)", s.cfg.OpsPerPoint)
 	owner := []byte(strconv.Itoa(os.Getpid()) + "\n")
 	rec := make([]byte, logRecordSize)
-	for j := range s.cfg.OpsPerPoint {
+	rounds = s.cfg.OpsPerPoint
+	for j := range rounds {
 		for _, f := range s.shuffledFolders() {
-			if j >= f.size/2 {
+			// A small folder gets at most size/2 of each operation,
+			// spread evenly over the rounds so that its timings span
+			// the same stretch of time as everyone else's.
+			k := min(rounds, f.size/2)
+			if j*k/rounds == (j+1)*k/rounds {
 				continue
 			}
 			for _, op := range s.shuffled(OpFlag, OpExpunge, OpLogAppend, OpDotlock) {
@@ -554,8 +571,7 @@ func (s *sweep) dropCaches() error {
 	return DropCaches()
 }
 
-// buildRounds is how many slices the folders are built in.
-const buildRounds = 40
+var newline = []byte{'\n'}
 
 // fill delivers messages until f holds n, then moves them from new/ to
 // cur/ as an IMAP server's first look at the folder does.
@@ -569,8 +585,8 @@ func (s *sweep) fill(f *folder, n int) error {
 		s.next++
 		m := NewMessage(s.msgRand, i, s.cfg.MaxSize)
 		size := m.Size()
-		name := messageName(epoch.Unix()+int64(i)*97, i%1000000, 1, i, s.host, size)
 		s.buf = appendBody(append(s.buf[:0], m.Header...), m.BodySize, i*7919)
+		name := messageName(epoch.Unix()+int64(i)*97, i%1000000, 1, i, s.host, size, size+bytes.Count(s.buf, newline))
 		entries := len(f.cur) + len(pending)
 		t0 := time.Now()
 		err := f.md.deliver(name, s.buf)
@@ -603,41 +619,26 @@ func (s *sweep) folderOp(f *folder, op, cache string) error {
 	}
 	// Collect garbage now rather than in the middle of the timing.
 	runtime.GC()
-	var d time.Duration
-	var n int
+	// The run-queue clock is read inside the timed span, so that the
+	// wait it subtracts can never exceed the span.
 	var w0 time.Duration
+	t0 := time.Now()
 	if s.rq != nil {
 		w0, _ = s.rq.wait()
 	}
+	names, err := f.md.list("cur")
+	if err != nil {
+		return fmt.Errorf("replay: readdir: %w", err)
+	}
+	n := len(names)
 	switch op {
-	case OpReaddir:
-		t0 := time.Now()
-		names, err := f.md.list("cur")
-		d = time.Since(t0)
-		if err != nil {
-			return fmt.Errorf("replay: readdir: %w", err)
-		}
-		n = len(names)
 	case OpReaddirStat:
-		t0 := time.Now()
-		names, err := f.md.list("cur")
-		if err != nil {
-			return fmt.Errorf("replay: readdir: %w", err)
-		}
 		for _, name := range names {
 			if err := f.md.lstat(name); err != nil {
 				s.anomaly(op, err)
 			}
 		}
-		d = time.Since(t0)
-		n = len(names)
 	case OpRebuild:
-		t0 := time.Now()
-		names, err := f.md.list("cur")
-		if err != nil {
-			return fmt.Errorf("replay: readdir: %w", err)
-		}
-		n = len(names)
 		for _, name := range names {
 			t1 := time.Now()
 			h, err := f.md.readHeader(name, s.hdr)
@@ -650,12 +651,15 @@ func (s *sweep) folderOp(f *folder, op, cache string) error {
 				s.anomaly(op, errors.New("header without Subject, From or Date"))
 			}
 		}
-		d = time.Since(t0)
 	}
+	var w1 time.Duration
+	ok := false
 	if s.rq != nil {
-		if w1, ok := s.rq.wait(); ok {
-			d = max(0, d-(w1-w0))
-		}
+		w1, ok = s.rq.wait()
+	}
+	d := time.Since(t0)
+	if ok {
+		d = max(0, d-(w1-w0))
 	}
 	s.record(f, op, cache, n, 0, d)
 	return nil
@@ -785,15 +789,16 @@ func (s *sweep) points(cps []int) []Point {
 	return out
 }
 
-// profile fits every operation's typical (median) cost to the medians of
-// its measured points by least squares with weights count/median², so that
-// each point counts by its relative error and a better-sampled point
-// counts more. Medians, not means, because a shared machine's stalls
-// (another tenant's fsync, a journal commit) land on a few timings and
-// would otherwise decide the fit; the ratio of means to medians is kept
-// as each operation's MeanFactor. Deliveries are fitted to fixed plus
-// per-byte cost over size classes; every other operation to fixed plus
-// per-entry cost over folder sizes.
+// profile fits every operation's cost to the trimmed means (see
+// [Summary]) of its measured points by least squares with weights
+// count/value², so that each point counts by its relative error and a
+// better-sampled point counts more. Trimmed means, not means, because a
+// shared machine's stalls (another tenant's fsync) land on a few timings
+// and would otherwise decide the fit; not medians, because an operation
+// with two modes makes the median jump between them. The ratio of means
+// to trimmed means is kept as each operation's MeanFactor. Deliveries are
+// fitted to fixed plus per-byte cost over size classes; every other
+// operation to fixed plus per-entry cost over folder sizes.
 func (s *sweep) profile(res *Result) (*nfsmodel.Profile, error) {
 	p := &nfsmodel.Profile{Meta: nfsmodel.ProfileMeta{
 		MailsimVersion: s.cfg.Version,
@@ -818,14 +823,16 @@ func (s *sweep) profile(res *Result) (*nfsmodel.Profile, error) {
 	for _, pt := range res.Points {
 		p.Measurements = append(p.Measurements, nfsmodel.Measurement{
 			Op: pt.Op, Cache: pt.Cache, Entries: pt.Entries, Bytes: round3(pt.Bytes), Count: pt.Count,
-			MeanNs: float64(pt.Mean), P50Ns: float64(pt.P50), P99Ns: float64(pt.P99),
+			MeanNs: float64(pt.Mean), TrimmedNs: float64(pt.Trimmed), P50Ns: float64(pt.P50), P99Ns: float64(pt.P99),
 		})
 	}
 	return p, nil
 }
 
 // FitPoints fits one cost per operation and cache state to points, in
-// the order they first appear (see the profile method for the method).
+// the order they first appear: non-negative least squares on the points'
+// trimmed means with weights count/value², over fixed plus per-byte cost
+// for deliveries and fixed plus per-entry cost for everything else.
 func FitPoints(points []Point) ([]nfsmodel.OpCost, error) {
 	type opc struct{ op, cache string }
 	var ops []opc
@@ -838,9 +845,9 @@ func FitPoints(points []Point) ([]nfsmodel.OpCost, error) {
 	for _, o := range ops {
 		var X [][]float64
 		var y, w []float64
-		var sumMean, sumP50 float64
+		var sumMean, sumTrimmed float64
 		for _, pt := range points {
-			if pt.Op != o.op || pt.Cache != o.cache || pt.P50 <= 0 {
+			if pt.Op != o.op || pt.Cache != o.cache {
 				continue
 			}
 			row := []float64{1, float64(pt.Entries), 0}
@@ -848,10 +855,11 @@ func FitPoints(points []Point) ([]nfsmodel.OpCost, error) {
 				row = []float64{1, 0, pt.Bytes}
 			}
 			X = append(X, row)
-			y = append(y, float64(pt.P50))
-			w = append(w, float64(pt.Count)/(float64(pt.P50)*float64(pt.P50)))
+			y = append(y, float64(pt.Trimmed))
+			v := max(float64(pt.Trimmed), 1)
+			w = append(w, float64(pt.Count)/(v*v))
 			sumMean += float64(pt.Count) * float64(pt.Mean)
-			sumP50 += float64(pt.Count) * float64(pt.P50)
+			sumTrimmed += float64(pt.Count) * float64(pt.Trimmed)
 		}
 		if len(X) == 0 {
 			continue
@@ -863,7 +871,7 @@ func FitPoints(points []Point) ([]nfsmodel.OpCost, error) {
 		out = append(out, nfsmodel.OpCost{
 			Name: o.op, Cache: o.cache, Scope: Scope(o.op),
 			FixedNs: round3(beta[0]), PerEntryNs: round3(beta[1]), PerByteNs: round3(beta[2]),
-			MeanFactor: round3(sumMean / sumP50),
+			MeanFactor: round3(sumMean / sumTrimmed),
 			Points:     len(X),
 		})
 	}

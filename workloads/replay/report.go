@@ -1,3 +1,5 @@
+//go:build linux
+
 package replay
 
 import (
@@ -17,7 +19,7 @@ func WriteReport(w io.Writer, res *Result) error {
 			fmt.Fprintf(w, "cold: skipped (%s)\n", res.ColdNote)
 		}
 		fmt.Fprintln(w)
-		fmt.Fprintln(tw, "op\tcache\tentries\tcount\tmean\tp50\tp99\tper entry\t")
+		fmt.Fprintln(tw, "op\tcache\tentries\tcount\tmean\ttrimmed\tp50\tp99\tper entry\t")
 		for _, p := range res.Points {
 			mark := ""
 			if p.Requested {
@@ -27,7 +29,7 @@ func WriteReport(w io.Writer, res *Result) error {
 			if folderOps[p.Op] {
 				pe = fmtDur(p.PerEntry())
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%d%s\t%d\t%s\t%s\t%s\t%s\t\n", p.Op, p.Cache, p.Entries, mark, p.Count, fmtDur(p.Mean), fmtDur(p.P50), fmtDur(p.P99), pe)
+			fmt.Fprintf(tw, "%s\t%s\t%d%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", p.Op, p.Cache, p.Entries, mark, p.Count, fmtDur(p.Mean), fmtDur(p.Trimmed), fmtDur(p.P50), fmtDur(p.P99), pe)
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -36,10 +38,10 @@ func WriteReport(w io.Writer, res *Result) error {
 	}
 	if res.Profile != nil {
 		fmt.Fprintln(w)
-		fmt.Fprintln(w, "fitted costs: fixed + per entry x folder size + per byte x bytes")
-		fmt.Fprintln(tw, "op\tcache\tscope\tfixed\tper entry\tper byte\tpoints\t")
+		fmt.Fprintln(w, "fitted costs (trimmed means): fixed + per entry x folder size + per byte x bytes")
+		fmt.Fprintln(tw, "op\tcache\tscope\tfixed\tper entry\tper byte\tmean/trimmed\tpoints\t")
 		for _, o := range res.Profile.Ops {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1fns\t%.3fns\t%d\t\n", o.Name, o.Cache, o.Scope, fmtDur(time.Duration(o.FixedNs)), o.PerEntryNs, o.PerByteNs, o.Points)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1fns\t%.3fns\t%.2f\t%d\t\n", o.Name, o.Cache, o.Scope, fmtDur(time.Duration(o.FixedNs)), o.PerEntryNs, o.PerByteNs, o.MeanFactor, o.Points)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

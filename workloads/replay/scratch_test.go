@@ -1,3 +1,5 @@
+//go:build linux
+
 package replay
 
 import (
@@ -345,5 +347,59 @@ func TestCleanLeftovers(t *testing.T) {
 	}
 	if _, err := os.Stat(again); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("interrupted folder still there: %v", err)
+	}
+}
+
+// TestKilledReplayLeavesOnlyItsFolder kills a replay running in a child
+// process while it delivers, then checks that only its marked scratch
+// folder is left and that the next run removes it.
+func TestKilledReplayLeavesOnlyItsFolder(t *testing.T) {
+	if dir := os.Getenv("REPLAY_TEST_KILL_DIR"); dir != "" {
+		// The child: a replay long enough to be killed in the middle.
+		Run(context.Background(), Config{Dir: dir, Messages: []int{50000}, MaxSize: 512, Cold: "no", MailFsync: FsyncNever, Progress: os.Stdout})
+		os.Exit(0)
+	}
+	parent := t.TempDir()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledReplayLeavesOnlyItsFolder$")
+	cmd.Env = append(os.Environ(), "REPLAY_TEST_KILL_DIR="+parent)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4096)
+	got := ""
+	for !strings.Contains(got, "delivering") {
+		n, err := out.Read(buf)
+		if err != nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("child ended before delivering: %v (%q)", err, got)
+		}
+		got += string(buf[:n])
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	left := names(t, parent)
+	if len(left) != 1 || !strings.HasPrefix(left[0], ScratchPrefix) {
+		t.Fatalf("after the kill the parent holds %v, want one scratch folder", left)
+	}
+	path := filepath.Join(parent, left[0])
+	m, err := ReadMarker(path)
+	if err != nil || m.PID != cmd.Process.Pid {
+		t.Fatalf("marker %+v, %v; want the child's pid %d", m, err, cmd.Process.Pid)
+	}
+	res, err := Run(context.Background(), Config{Dir: parent, Messages: []int{8}, Cold: "no", Reps: 1, OpsPerPoint: 2, MaxSize: 512})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(res.Cleaned, []string{path}) {
+		t.Errorf("next run cleaned %v, want %v", res.Cleaned, path)
+	}
+	if left := names(t, parent); len(left) != 0 {
+		t.Errorf("after the next run the parent holds %v", left)
 	}
 }

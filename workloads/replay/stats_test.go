@@ -14,15 +14,26 @@ func TestSummarize(t *testing.T) {
 		want    Summary
 	}{
 		{"empty", nil, Summary{}},
-		{"one", []time.Duration{7}, Summary{Count: 1, Mean: 7, P50: 7, P99: 7}},
-		{"four", []time.Duration{4, 1, 3, 2}, Summary{Count: 4, Mean: 3, P50: 2, P99: 4}},
+		{"one", []time.Duration{7}, Summary{Count: 1, Mean: 7, P50: 7, P99: 7, Trimmed: 7}},
+		{"two", []time.Duration{4, 8}, Summary{Count: 2, Mean: 6, P50: 4, P99: 8, Trimmed: 6}},
+		{"three", []time.Duration{4, 8, 1}, Summary{Count: 3, Mean: 4, P50: 4, P99: 8, Trimmed: 4}},
+		{"four", []time.Duration{4, 1, 3, 2}, Summary{Count: 4, Mean: 3, P50: 2, P99: 4, Trimmed: 3}}, // middle 2, 3: 2.5 rounds up
+		// Five timings: the fastest and slowest are trimmed.
+		{"five with a stall", []time.Duration{10, 11, 12, 13, 1000}, Summary{Count: 5, Mean: 209, P50: 12, P99: 1000, Trimmed: 12}},
+		// Two modes, half each: the median sits on one of them, the
+		// trimmed mean between.
+		{"two modes", []time.Duration{1, 1, 1, 1, 1, 9, 9, 9, 9, 9}, Summary{Count: 10, Mean: 5, P50: 1, P99: 9, Trimmed: 5}},
+		// Twenty timings, two stalls: a tenth (two) trimmed from each end.
+		{"twenty", []time.Duration{5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 400, 900}, Summary{Count: 20, Mean: 70, P50: 5, P99: 900, Trimmed: 5}},
+		// Seven timings with two stalls: the middle three count.
+		{"seven with stalls", []time.Duration{900, 10, 12, 11, 13, 14, 700}, Summary{Count: 7, Mean: 237, P50: 13, P99: 900, Trimmed: 13}},
 		{"hundred", func() []time.Duration {
 			s := make([]time.Duration, 100)
 			for i := range s {
 				s[i] = time.Duration(100 - i)
 			}
 			return s
-		}(), Summary{Count: 100, Mean: 51, P50: 50, P99: 99}}, // mean 50.5 rounds half away from zero
+		}(), Summary{Count: 100, Mean: 51, P50: 50, P99: 99, Trimmed: 51}}, // 50.5 rounds half away from zero
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,23 +90,5 @@ func TestFitNonNeg(t *testing.T) {
 	}
 	if _, err := FitNonNeg([][]float64{{1}}, []float64{1, 2}, nil); err == nil {
 		t.Error("mismatched lengths: no error")
-	}
-}
-
-func TestCheckpoints(t *testing.T) {
-	tests := []struct {
-		in, want []int
-	}{
-		{[]int{1000, 10000}, []int{250, 500, 1000, 2154, 4642, 10000}},
-		{[]int{10000, 1000, 1000}, []int{250, 500, 1000, 2154, 4642, 10000}},
-		{[]int{1000, 10000, 100000}, []int{250, 500, 1000, 2154, 4642, 10000, 21544, 46416, 100000}},
-		{[]int{100}, []int{25, 50, 100}},
-		{[]int{4, 8}, []int{4, 5, 6, 8}},
-		{nil, nil},
-	}
-	for _, tt := range tests {
-		if got := Checkpoints(tt.in); !slices.Equal(got, tt.want) {
-			t.Errorf("Checkpoints(%v) = %v, want %v", tt.in, got, tt.want)
-		}
 	}
 }
