@@ -275,6 +275,7 @@ func (s *Spec) Model() model.Config {
 		ProxyHop:              s.Cluster.ProxyHop,
 		MXHosts:               s.Cluster.MXHosts,
 		ClockSkew:             s.Cluster.ClockSkew,
+		LMTPToAnyBackend:      s.Cluster.LMTPRouting == "balancer",
 		CorruptionProbability: s.NFS.CorruptionProbability,
 		RebuildPerMessage:     s.NFS.RebuildPerMessage,
 		Duration:              s.Run.Duration,

@@ -79,3 +79,79 @@ func mustRead(t *testing.T, name string) []byte {
 	}
 	return b
 }
+
+// TestEveryKeyReachesTheModel changes each key of the spec in turn and
+// checks that the model's configuration changes with it, so that no key is
+// decoded and then silently ignored. Keys that other parts consume (the
+// router, the monitor, the run plan, file loading) are listed.
+func TestEveryKeyReachesTheModel(t *testing.T) {
+	elsewhere := map[string]bool{
+		"name": true, "description": true, "seed": true, "strategies": true, "replicas": true, "sweep": true,
+		"health.monitor": true, "health.owner_failover": true, // the monitor and the router
+		"dovecot.director_user_expire": true, "dovecot.vhost_count": true, // the router
+		"clients.login_proxy_reconnect_interval": false, // the model's clients, and the router
+		"nfs.profile": true, "workload.trace": true, // loaded from files by Execute
+	}
+	base, err := Defaults[Spec]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := base.Model()
+	var walk func(v reflect.Value, path string)
+	walk = func(v reflect.Value, path string) {
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			key := strings.Split(f.Tag.Get("toml"), ",")[0]
+			if key == "" || key == "-" {
+				continue
+			}
+			p := key
+			if path != "" {
+				p = path + "." + key
+			}
+			if elsewhere[p] {
+				continue
+			}
+			fv := v.Field(i)
+			if fv.Kind() == reflect.Struct && f.Type != reflect.TypeOf(Sweep{}) {
+				walk(fv, p)
+				continue
+			}
+			old := reflect.New(fv.Type()).Elem()
+			old.Set(fv)
+			switch fv.Kind() {
+			case reflect.Bool:
+				fv.SetBool(!fv.Bool())
+			case reflect.Int, reflect.Int64:
+				fv.SetInt(fv.Int() + 1_000_000_007)
+			case reflect.Uint64:
+				fv.SetUint(fv.Uint() + 1)
+			case reflect.Float64:
+				fv.SetFloat(fv.Float()*1.5 + 0.25)
+			case reflect.String:
+				switch p {
+				case "nfs.client.actimeo":
+					fv.SetString("7s")
+				case "cluster.lmtp_routing":
+					fv.SetString("balancer")
+				default:
+					fv.SetString(fv.String() + "x")
+				}
+			case reflect.Slice:
+				if fv.Type().Elem().Kind() == reflect.Float64 {
+					fv.Set(reflect.ValueOf(make([]float64, 24)))
+				} else {
+					fv.Set(reflect.Append(fv, reflect.New(fv.Type().Elem()).Elem()))
+				}
+			default:
+				t.Errorf("%s: no way to change a %v", p, fv.Kind())
+				return
+			}
+			if got := base.Model(); reflect.DeepEqual(got, want) {
+				t.Errorf("changing %s does not change the model's configuration", p)
+			}
+			fv.Set(old)
+		}
+	}
+	walk(reflect.ValueOf(&base).Elem(), "")
+}
