@@ -3,7 +3,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,18 +12,12 @@ import (
 	"mailsim/workloads/replay"
 )
 
-func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var o, e bytes.Buffer
-	code = mainWith(args, strings.NewReader(""), &o, &e)
-	return code, o.String(), e.String()
-}
 
 // TestReplayEndToEnd replays a small workload, checks the files it
 // writes, and checks the profile with calibrate.
 func TestReplayEndToEnd(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	code, stdout, stderr := run(t, "replay", "-dir", dir, "-messages", "30,90", "-max-size", "2048",
+	code, stdout, stderr := runCLI(t, "replay", "-dir", dir, "-messages", "30,90", "-max-size", "2048",
 		"-reps", "2", "-ops", "8", "-cold", "no", "-clients", "2", "-contention-ops", "20", "-out", out,
 		"-machine", "test machine", "-where", "test directory")
 	if code != 0 {
@@ -55,7 +48,7 @@ func TestReplayEndToEnd(t *testing.T) {
 	}
 	// A workload this small on a shared machine is noise; the check
 	// must run and print every operation, and pass at a loose tolerance.
-	code, stdout, stderr = run(t, "calibrate", "check", "-tolerance", "1000", profile)
+	code, stdout, stderr = runCLI(t, "calibrate", "check", "-tolerance", "1000", profile)
 	if code != 0 {
 		t.Fatalf("calibrate check: exit %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -68,7 +61,7 @@ func TestReplayEndToEnd(t *testing.T) {
 
 func TestReplayKeepAndClean(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	code, _, stderr := run(t, "replay", "-dir", dir, "-messages", "8", "-max-size", "512", "-reps", "1", "-ops", "2", "-cold", "no", "-keep", "-out", out)
+	code, _, stderr := runCLI(t, "replay", "-dir", dir, "-messages", "8", "-max-size", "512", "-reps", "1", "-ops", "2", "-cold", "no", "-keep", "-out", out)
 	if code != 0 || !strings.Contains(stderr, "(kept)") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
@@ -81,11 +74,11 @@ func TestReplayKeepAndClean(t *testing.T) {
 	fake := filepath.Join(dir, replay.ScratchPrefix+"fake")
 	os.Mkdir(fake, 0o700)
 
-	code, stdout, stderr := run(t, "replay", "-dir", dir, "-join", name, "-clients", "2", "-contention-ops", "10", "-quiet")
+	code, stdout, stderr := runCLI(t, "replay", "-dir", dir, "-join", name, "-clients", "2", "-contention-ops", "10", "-quiet")
 	if code != 0 || !strings.Contains(stdout, "contention: 2 replayers") {
 		t.Fatalf("join: exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	code, stdout, _ = run(t, "replay", "-clean", dir)
+	code, stdout, _ = runCLI(t, "replay", "-clean", dir)
 	if code != 0 || !strings.Contains(stdout, "removed "+filepath.Join(dir, name)) || !strings.Contains(stdout, "left "+fake) {
 		t.Fatalf("clean: exit %d\n%s", code, stdout)
 	}
@@ -118,7 +111,7 @@ func TestReplayUsage(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, stderr := run(t, tt.args...)
+			code, _, stderr := runCLI(t, tt.args...)
 			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
 				t.Errorf("exit %d, want %d; stderr:\n%s\nwant it to contain %q", code, tt.code, stderr, tt.stderr)
 			}
