@@ -12,7 +12,6 @@ import (
 	"mailsim/workloads/replay"
 )
 
-
 // TestReplayEndToEnd replays a small workload, checks the files it
 // writes, and checks the profile with calibrate.
 func TestReplayEndToEnd(t *testing.T) {
