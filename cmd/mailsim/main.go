@@ -4,8 +4,15 @@
 //
 // Usage:
 //
-//	mailsim run [SPEC]      run an experiment (the embedded default without SPEC)
-//	mailsim help [COMMAND]  show help
+//	mailsim run [SPEC]            run an experiment (the embedded default without SPEC)
+//	mailsim compare RESULTSET     strategies side by side, with confidence intervals
+//	mailsim report RESULTSET      a self-contained HTML report for a design review
+//	mailsim spec defaults|check   print the default spec, or check specs
+//	mailsim merge -o DST SHARD... combine the result sets of a sharded sweep
+//	mailsim trace -o FILE [SPEC]  write a run's workload as a trace
+//	mailsim place, churn          director placement; imbalance and churn per strategy
+//	mailsim replay, calibrate     measure Maildir operations on a real mount; check a profile
+//	mailsim help [COMMAND]        show help
 //
 // Every subcommand prints its own flags with -h.
 package main
