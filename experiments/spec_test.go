@@ -89,8 +89,8 @@ func TestEveryKeyReachesTheModel(t *testing.T) {
 		"name": true, "description": true, "seed": true, "strategies": true, "replicas": true, "sweep": true,
 		"health.monitor": true, "health.owner_failover": true, // the monitor and the router
 		"dovecot.director_user_expire": true, "dovecot.vhost_count": true, // the router
-		"clients.login_proxy_reconnect_interval": false, // the model's clients, and the router
-		"nfs.profile": true, "workload.trace": true, // loaded from files by Execute
+		"clients.login_proxy_reconnect_interval": false,                        // the model's clients, and the router
+		"nfs.profile":                            true, "workload.trace": true, // loaded from files by Execute
 	}
 	base, err := Defaults[Spec]()
 	if err != nil {
