@@ -30,6 +30,8 @@ var metricInfo = map[string]results.MetricInfo{
 	"clock_errors":                   {Better: results.Lower, Doc: "index accesses after a write by a backend whose clock is more than 1 s off"},
 	"lock_waits":                     {Better: results.Lower, Doc: "index-lock acquisitions that waited for another connection"},
 	"lock_wait.mean":                 {Better: results.Lower, Doc: "mean wait of a contended index lock"},
+	"user_moves":                     {Better: results.Lower, Doc: "IMAP logins on another backend than the user's previous one (a cold open there)"},
+	"refused_logins":                 {Better: results.Lower, Doc: "IMAP logins refused because the backend was at its process limit"},
 	"sessions":                       {Better: results.Neutral, Doc: "successful IMAP logins"},
 	"failed_commands":                {Better: results.Lower, Doc: "commands lost with their connection"},
 	"failed_deliveries":              {Better: results.Lower, Doc: "deliveries deferred by the MX after a failure"},

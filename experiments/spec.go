@@ -75,6 +75,7 @@ type RunSpec struct {
 type ClusterSpec struct {
 	Backends             int      `toml:"backends" default:"4" min:"1" max:"4096" doc:"number of IMAP/LMTP backends"`
 	Cores                int      `toml:"cores" default:"8" min:"1" max:"1024" doc:"CPU cores per backend"`
+	ProcessLimit         int      `toml:"process_limit" default:"0" min:"0" doc:"IMAP connections a backend serves at once (Dovecot service imap process_limit, with client_limit 1); logins beyond it are refused; 0 is no limit. Dovecot's own default_process_limit is 100, which sites serving thousands of connections raise"`
 	CacheBytes           int64    `toml:"cache_bytes" default:"1073741824" min:"0" unit:"bytes" doc:"memory per backend for mailbox working sets (indexes and recent data)"`
 	IndexBytesPerMessage int64    `toml:"index_bytes_per_message" default:"226" min:"0" unit:"bytes" doc:"index working set per message: dovecot-uidlist ~52, dovecot.index.log ~8, dovecot.index 8-12, dovecot.index.cache ~156 (measured on Dovecot 2.3.19)"`
 	ClockSkew            sim.Time `toml:"clock_skew" default:"0s" min:"0s" doc:"spread of the backends' clocks (backend i is i*clock_skew/(n-1) off); Dovecot wants them within 1 s"`
@@ -270,6 +271,7 @@ func (s *Spec) Model() model.Config {
 	cfg := model.Config{
 		Backends:              s.Cluster.Backends,
 		Cores:                 s.Cluster.Cores,
+		ProcessLimit:          s.Cluster.ProcessLimit,
 		CacheBytes:            s.Cluster.CacheBytes,
 		IndexBytesPerMessage:  s.Cluster.IndexBytesPerMessage,
 		ProxyHop:              s.Cluster.ProxyHop,

@@ -159,11 +159,13 @@ type cluster struct {
 	// userConns counts each user's open connections per backend.
 	userConns []uint16
 	multi     []bool
-	delivRng  *rand.Rand
-	deliverAt sim.Time // mean gap between deliveries site-wide
-	mxIPs     []netip.Addr
-	measuring bool
-	res       *Result
+	// lastBackend is the backend of each user's latest IMAP login.
+	lastBackend []int16
+	delivRng    *rand.Rand
+	deliverAt   sim.Time // mean gap between deliveries site-wide
+	mxIPs       []netip.Addr
+	measuring   bool
+	res         *Result
 
 	// Faults and health monitoring.
 	monitor         strategies.Monitor
@@ -276,6 +278,10 @@ func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, see
 	cl.userConns = make([]uint16, len(cl.users)*cfg.Backends)
 	cl.multi = make([]bool, len(cl.users))
 	cl.affected = make([]bool, len(cl.users))
+	cl.lastBackend = make([]int16, len(cl.users))
+	for u := range cl.lastBackend {
+		cl.lastBackend[u] = -1
+	}
 	cl.multiAfterFault = make([]bool, len(cl.users))
 	cl.nfsSlow = 1
 	cl.sawEmpty = make([]bool, len(cl.users))
@@ -578,14 +584,31 @@ func (cl *cluster) route(id int32, c *conn) bool {
 		cl.loginFailed(id, c, cl.failDelay(b, d))
 		return false
 	}
+	if lim := cl.cfg.ProcessLimit; lim > 0 && b.conns >= lim && c.dev >= 0 {
+		// Every imap process is taken: the login process cannot hand the
+		// connection over and the client gets an error at once.
+		if cl.measuring {
+			cl.res.RefusedLogins++
+		}
+		cl.loginFailed(id, c, 0)
+		return false
+	}
 	c.backend, c.entry, c.hops = int16(d.Backend), int16(d.Entry), int8(d.Hops)
 	c.epoch, c.open = b.epoch, true
 	c.hold = sim.FromDuration(d.Delay)
 	b.conns++
 	b.maxConns = max(b.maxConns, b.conns)
 	b.logins++
-	if cl.measuring && c.dev >= 0 {
-		cl.res.Sessions++
+	if c.dev >= 0 {
+		if last := cl.lastBackend[c.user]; last >= 0 && last != int16(d.Backend) && cl.measuring {
+			// The user's mailbox moves to another backend's memory:
+			// a cold open there.
+			cl.res.UserMoves++
+		}
+		cl.lastBackend[c.user] = int16(d.Backend)
+		if cl.measuring {
+			cl.res.Sessions++
+		}
 	}
 	if c.dev >= 0 {
 		row := cl.userConns[int(c.user)*len(cl.backends):][:len(cl.backends)]

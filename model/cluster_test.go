@@ -156,3 +156,32 @@ func TestLockMethodsAndMmap(t *testing.T) {
 	t.Logf("lock waits: fcntl %d (mean %.4f s), dotlock %d, local %d; stale reads with mmap %d, without %d",
 		fcntl.LockWaits, fcntl.lockWaitMean(), dot.LockWaits, local.LockWaits, mapped.StaleReads, fcntl.StaleReads)
 }
+
+func TestProcessLimitAndUserMoves(t *testing.T) {
+	cfg := smallConfig()
+	pinned, err := Run(cfg, &userHashRouter{n: cfg.Backends}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spread, _ := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 2)
+	if pinned.UserMoves != 0 || spread.UserMoves == 0 {
+		t.Errorf("user moves: pinned %d, spread %d", pinned.UserMoves, spread.UserMoves)
+	}
+	if pinned.RefusedLogins != 0 {
+		t.Errorf("%d logins refused without a process limit", pinned.RefusedLogins)
+	}
+	most := 0
+	for _, b := range pinned.Backends {
+		most = max(most, b.MaxConnections)
+	}
+	cfg.ProcessLimit = most / 2
+	limited, _ := Run(cfg, &userHashRouter{n: cfg.Backends}, 2)
+	if limited.RefusedLogins == 0 || limited.FailedLogins < limited.RefusedLogins {
+		t.Errorf("process limit %d: %d refused, %d failed logins", cfg.ProcessLimit, limited.RefusedLogins, limited.FailedLogins)
+	}
+	for i, b := range limited.Backends {
+		if b.MaxConnections > cfg.ProcessLimit+cfg.MXHosts*10 {
+			t.Errorf("backend %d held %d connections over a limit of %d", i, b.MaxConnections, cfg.ProcessLimit)
+		}
+	}
+}

@@ -60,6 +60,13 @@ type Config struct {
 	Backends int
 	// Cores is the number of CPU cores per backend.
 	Cores int
+	// ProcessLimit caps the IMAP connections a backend serves at once
+	// (Dovecot's service imap process_limit with client_limit 1); logins
+	// beyond it are refused. 0 means no limit. Dovecot's own default
+	// (default_process_limit) is 100; a site serving thousands of
+	// connections per backend raises it, so the model leaves it unlimited
+	// unless told.
+	ProcessLimit int
 	// CacheBytes is each backend's memory for mailbox working sets
 	// (indexes and recently used data).
 	CacheBytes int64
@@ -145,6 +152,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("model: backends must be at least 1, not %d", c.Backends)
 	case c.Backends > 4096:
 		return fmt.Errorf("model: at most 4096 backends, not %d", c.Backends)
+	case c.ProcessLimit < 0:
+		return fmt.Errorf("model: process limit must not be negative")
 	case c.Cores < 1:
 		return fmt.Errorf("model: cores must be at least 1")
 	case c.CacheBytes < 0:

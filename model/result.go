@@ -45,6 +45,12 @@ type Result struct {
 	// their total wait.
 	LockWaits uint64
 	LockWait  sim.Time
+	// RefusedLogins counts IMAP logins refused because the backend was at
+	// its process limit (they are also failed logins).
+	RefusedLogins uint64
+	// UserMoves counts IMAP logins that landed on another backend than
+	// the user's previous login: each one opens the mailbox cold there.
+	UserMoves uint64
 	// Sessions counts successful IMAP logins.
 	Sessions uint64
 	// FailedLogins counts logins and deliveries the router could not
@@ -214,6 +220,8 @@ func (r *Result) Metrics() []Metric {
 		{"lock_wait.mean", "s", r.lockWaitMean()},
 		{"sessions", "", float64(r.Sessions)},
 		{"users_multi_backend", "", float64(r.UsersMultiBackend)},
+		{"user_moves", "", float64(r.UserMoves)},
+		{"refused_logins", "", float64(r.RefusedLogins)},
 		{"failed_logins", "", float64(r.FailedLogins)},
 		{"failed_commands", "", float64(r.FailedCommands)},
 		{"failed_deliveries", "", float64(r.FailedDeliveries)},
