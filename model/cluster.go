@@ -188,6 +188,9 @@ type cluster struct {
 	replay  *workloads.Trace
 	delivAt int // next replayed delivery
 
+	// overload is set when a station's queue grew without bound.
+	overload error
+
 	// Corruption.
 	corruptRng *rand.Rand
 	lmtpRng    *rand.Rand
@@ -240,8 +243,13 @@ func RunOptions(cfg Config, router strategies.Router, o Options, seed uint64) (*
 	cl.start(seed)
 	end := cfg.Warmup + cfg.Duration
 	cl.s.Run(cfg.Warmup, cl)
-	cl.measuring = true
-	cl.s.Run(end, cl)
+	if !cl.s.Stopped() {
+		cl.measuring = true
+		cl.s.Run(end, cl)
+	}
+	if cl.overload != nil {
+		return nil, cl.overload
+	}
 	cl.finish()
 	return cl.res, nil
 }
@@ -362,6 +370,8 @@ func (cl *cluster) Handle(e sim.Event) {
 		c := &cl.conns[e.Obj]
 		if cl.nfs.arrive(int32(e.Obj)) {
 			cl.nfsStart(int32(e.Obj), c)
+		} else if cl.nfs.waiting.size > maxQueue {
+			cl.overloaded("the NFS server", cl.nfs.waiting.size, cl.nfs.servers, "raise nfs.threads or lower the load")
 		}
 	case evNFSDone:
 		if next, ok := cl.nfs.depart(); ok {
@@ -665,7 +675,23 @@ func (cl *cluster) advance(id int32, c *conn) {
 	if b.cpu.arrive(id) {
 		cl.s.After(c.cpu, evCPUDone, uint32(id), 0)
 		b.cpu.busyTime += int64(c.cpu)
+	} else if b.cpu.waiting.size > maxQueue {
+		cl.overloaded(fmt.Sprintf("backend %d", c.backend), b.cpu.waiting.size, b.cpu.servers, "raise cluster.cores or cluster.backends, or lower the load")
 	}
+}
+
+// maxQueue is the queue length at which a run gives up: a queue this long
+// means the station is overloaded (busier than its capacity), so its queue
+// and its latencies would grow without bound.
+const maxQueue = 50_000
+
+// overloaded stops the run with an error naming the overloaded station.
+func (cl *cluster) overloaded(what string, waiting, servers int, advice string) {
+	if cl.overload == nil {
+		cl.overload = fmt.Errorf("model: %s is overloaded: %d requests waiting for its %d servers at %v; %s",
+			what, waiting, servers, cl.s.Now().Duration().Round(time.Second), advice)
+	}
+	cl.s.Stop()
 }
 
 func (cl *cluster) nfsStart(id int32, c *conn) {

@@ -3,6 +3,7 @@ package model
 import (
 	"hash/fnv"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -183,5 +184,23 @@ func TestProcessLimitAndUserMoves(t *testing.T) {
 		if b.MaxConnections > cfg.ProcessLimit+cfg.MXHosts*10 {
 			t.Errorf("backend %d held %d connections over a limit of %d", i, b.MaxConnections, cfg.ProcessLimit)
 		}
+	}
+}
+
+// TestOverloadStopsTheRun checks that an NFS server that cannot keep up
+// with the deliveries (which arrive whatever the latency, unlike client
+// commands) ends the run with an error saying so, instead of queueing
+// without bound.
+func TestOverloadStopsTheRun(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Population.Users = 1000
+	cfg.Population.AggressiveFraction = 1 // a delivery every 5 s for every user
+	cfg.Server.Threads = 1
+	for op := range cfg.Server.Service {
+		cfg.Server.Service[op] = 20 * sim.Millisecond
+	}
+	_, err := Run(cfg, &userHashRouter{n: cfg.Backends}, 1)
+	if err == nil || !strings.Contains(err.Error(), "the NFS server is overloaded") || !strings.Contains(err.Error(), "nfs.threads") {
+		t.Fatalf("an overloaded NFS server gave %v", err)
 	}
 }

@@ -5,10 +5,11 @@ import "fmt"
 // Sim is one simulation run's clock and pending-event set. The zero value is
 // ready to use at time 0.
 type Sim struct {
-	now  Time
-	seq  uint64
-	q    queue
-	done uint64
+	now     Time
+	seq     uint64
+	q       queue
+	done    uint64
+	stopped bool
 }
 
 // New returns a simulator whose event heap has room for capacity pending
@@ -85,13 +86,21 @@ type Handler interface {
 // it stopped for that reason, so that a model can read Now as the end of the
 // run.
 func (s *Sim) Run(until Time, h Handler) {
-	for len(s.q.h) > 0 && s.q.h[0].At <= until {
+	s.stopped = false
+	for len(s.q.h) > 0 && s.q.h[0].At <= until && !s.stopped {
 		e := s.q.pop()
 		s.now = e.At
 		s.done++
 		h.Handle(e)
 	}
-	if until != Never && s.now < until {
+	if until != Never && s.now < until && !s.stopped {
 		s.now = until
 	}
 }
+
+// Stop makes the current [Sim.Run] return after the event being handled;
+// the remaining events stay pending.
+func (s *Sim) Stop() { s.stopped = true }
+
+// Stopped reports whether the last [Sim.Run] ended through [Sim.Stop].
+func (s *Sim) Stopped() bool { return s.stopped }
