@@ -28,19 +28,23 @@ func (cl *cluster) readBytes(c *conn, n int64) {
 
 // plan works out the NFS calls and CPU demand of the connection's current
 // command on its backend, and applies the command's effect on the mail
-// store (new files, index versions) as the backend sees it.
+// store (new files, index versions) as the backend sees it. A slow
+// backend (a "slow" fault) multiplies the whole CPU demand.
 func (cl *cluster) plan(c *conn) {
+	cl.planCommand(c)
+	if b := &cl.backends[c.backend]; b.slow != 1 {
+		c.cpu = sim.Time(float64(c.cpu) * b.slow)
+	}
+}
+
+// planCommand is plan before a slow backend's factor.
+func (cl *cluster) planCommand(c *conn) {
 	cfg := cl.cfg
 	now := cl.s.Now()
 	b := &cl.backends[c.backend]
 	mb := &cl.mboxes[c.target]
 	m := &cfg.Mount
 	c.cpu += cfg.CPU.Command[c.cmd]
-	defer func() {
-		if b.slow != 1 {
-			c.cpu = sim.Time(float64(c.cpu) * b.slow)
-		}
-	}()
 	msgBytes := int64(cfg.Population.MessageBytesMean)
 	fsyncData := cfg.Dovecot.MailFsync != "never" || m.Noac
 

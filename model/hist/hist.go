@@ -50,7 +50,7 @@ var mantissas = [BucketsPerDecade]float64{
 	8.9125093813374553,
 }
 
-// decades holds Min·10^k for k = 0..decades-1.
+// decadeStart holds Min·10^k for k = 0..decades-1.
 var decadeStart = [decades]float64{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 1e1, 1e2, 1e3}
 
 // upper holds the buckets' upper bounds. Each is one product of two
