@@ -30,6 +30,7 @@ type Spec struct {
 	Health   HealthSpec   `toml:"health" doc:"how backend failures are detected and handled"`
 	Clients  ClientsSpec  `toml:"clients" doc:"how mail clients, proxies and MX hosts react to failures"`
 	Faults   []FaultSpec  `toml:"faults" doc:"faults injected during each run, as [[faults]] tables"`
+	Plan     PlanSpec     `toml:"plan" doc:"a capacity plan, for 'mailsim plan': the users to serve, what may vary and the service objectives"`
 	Sweep    Sweep        `toml:"sweep" doc:"parameters to vary: dotted key paths mapped to lists of values; every combination is a sweep point"`
 }
 

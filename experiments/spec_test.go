@@ -86,7 +86,7 @@ func mustRead(t *testing.T, name string) []byte {
 // router, the monitor, the run plan, file loading) are listed.
 func TestEveryKeyReachesTheModel(t *testing.T) {
 	elsewhere := map[string]bool{
-		"name": true, "description": true, "seed": true, "strategies": true, "replicas": true, "sweep": true,
+		"name": true, "description": true, "seed": true, "strategies": true, "replicas": true, "sweep": true, "plan": true,
 		"health.monitor": true, "health.owner_failover": true, // the monitor and the router
 		"dovecot.director_user_expire": true, "dovecot.vhost_count": true, // the router
 		"clients.login_proxy_reconnect_interval": false,                        // the model's clients, and the router

@@ -688,8 +688,8 @@ const maxQueue = 50_000
 // overloaded stops the run with an error naming the overloaded station.
 func (cl *cluster) overloaded(what string, waiting, servers int, advice string) {
 	if cl.overload == nil {
-		cl.overload = fmt.Errorf("model: %s is overloaded: %d requests waiting for its %d servers at %v; %s",
-			what, waiting, servers, cl.s.Now().Duration().Round(time.Second), advice)
+		cl.overload = &OverloadError{Station: what, msg: fmt.Sprintf("model: %s is overloaded: %d requests waiting for its %d servers at %v; %s",
+			what, waiting, servers, cl.s.Now().Duration().Round(time.Second), advice)}
 	}
 	cl.s.Stop()
 }

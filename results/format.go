@@ -120,6 +120,10 @@ type Manifest struct {
 	// Runs may report metrics that are not listed; those follow in the
 	// order of first appearance.
 	Metrics []MetricInfo
+	// Sparse marks the plan of an adaptive search, such as a capacity
+	// plan's: it lists every run the search might make, and a finished set
+	// holds only the runs the search needed.
+	Sparse bool
 	// Plan lists every run of the experiment in planned order. runs.csv
 	// and every table follow this order, whatever order the runs finished
 	// in.

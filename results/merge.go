@@ -56,7 +56,7 @@ func Merge(dst string, srcs ...string) error {
 	if len(dups) > 0 {
 		problems = append(problems, fmt.Sprintf("%d run(s) in more than one source: %s", len(dups), strings.Join(dups, ", ")))
 	}
-	if len(missing) > 0 {
+	if len(missing) > 0 && !m.Sparse {
 		problems = append(problems, fmt.Sprintf("%d run(s) missing from every source: %s", len(missing), strings.Join(missing, ", ")))
 	}
 	if len(problems) > 0 {
@@ -68,6 +68,9 @@ func Merge(dst string, srcs ...string) error {
 	}
 	for _, p := range m.Plan {
 		r := runs[p.ID]
+		if r == nil {
+			continue // a sparse plan's run that its search did not need
+		}
 		b, err := encodeRun(r)
 		if err != nil {
 			return err

@@ -149,6 +149,7 @@ type manifestJSON struct {
 	SpecGiven      string           `json:"spec_given"`
 	SpecExpanded   string           `json:"spec_expanded"`
 	Metrics        []metricInfoJSON `json:"metrics"`
+	Sparse         bool             `json:"sparse,omitempty"`
 	Plan           []plannedJSON    `json:"plan"`
 }
 
@@ -169,6 +170,7 @@ func encodeManifest(m *Manifest) ([]byte, error) {
 		MailsimVersion: m.MailsimVersion,
 		Commit:         m.Commit,
 		Seed:           m.Seed,
+		Sparse:         m.Sparse,
 		SpecGiven:      specGivenFile,
 		SpecExpanded:   specExpandedFile,
 		Metrics:        []metricInfoJSON{},
@@ -197,6 +199,7 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		MailsimVersion: mj.MailsimVersion,
 		Commit:         mj.Commit,
 		Seed:           mj.Seed,
+		Sparse:         mj.Sparse,
 	}
 	for _, mi := range mj.Metrics {
 		m.Metrics = append(m.Metrics, MetricInfo{mi.Name, mi.Unit, Better(mi.Better), mi.Doc})

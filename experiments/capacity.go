@@ -1,0 +1,500 @@
+package experiments
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"sync"
+
+	"gonum.org/v1/gonum/stat/distuv"
+
+	"mailsim/model/sim"
+	"mailsim/results"
+)
+
+// PlanSpec is the [plan] section of a spec: the question `mailsim plan`
+// answers. Runs of `mailsim run` ignore it.
+type PlanSpec struct {
+	Users       int      `toml:"users" default:"0" min:"0" max:"100000000" doc:"users the cluster must serve; 0 keeps workload.users"`
+	BackendsMin int      `toml:"backends_min" default:"2" min:"1" max:"10000" doc:"fewest backends the search considers"`
+	BackendsMax int      `toml:"backends_max" default:"64" min:"1" max:"10000" doc:"most backends the search considers"`
+	NFSThreads  []int    `toml:"nfs_threads" default:"" min:"1" max:"4096" doc:"NFS server thread counts (nfsd threads) the search may choose from; empty keeps nfs.threads"`
+	CacheBytes  []int64  `toml:"cache_bytes" default:"" min:"0" unit:"bytes" doc:"backend memory for mailbox working sets the search may choose from; empty keeps cluster.cache_bytes"`
+	ReplicasMin int      `toml:"replicas_min" default:"2" min:"2" max:"100" doc:"replicas of every probe; at least 2, for a confidence interval"`
+	ReplicasMax int      `toml:"replicas_max" default:"5" min:"2" max:"100" doc:"replicas a probe may grow to while a verdict is inconclusive; a verdict still inconclusive then counts as a failure"`
+	Confidence  float64  `toml:"confidence" default:"0.95" gt:"0.5" lt:"1" doc:"one-sided confidence with which a probe passes an objective: the upper confidence bound of the objective's mean over replicas must be within the limit"`
+	Failure     bool     `toml:"survive_backend_failure" default:"true" doc:"also run every passing probe with one backend crashed (backend 0, at failure_at), and require the objectives to hold there too, under each strategy's failure handling (health.monitor; auto gives directors poolmon and the others HAProxy checks)"`
+	FailureAt   sim.Time `toml:"failure_at" default:"5m" min:"0s" doc:"when the backend crashes in the failure scenario, from the start of measurement"`
+
+	Objectives ObjectivesSpec `toml:"objectives" doc:"service objectives; a limit of 0 (or less, for counts) is no objective"`
+}
+
+// ObjectivesSpec lists the service objectives of a plan, each an upper
+// limit on the mean over replicas of one run metric.
+type ObjectivesSpec struct {
+	CPUUtil      float64  `toml:"cpu_util" default:"0.7" min:"0" max:"1" doc:"ceiling on the busiest backend's CPU utilisation (backend.cpu_util.max); 0 for none"`
+	NFSUtil      float64  `toml:"nfs_util" default:"0.7" min:"0" max:"1" doc:"ceiling on the NFS server's utilisation (nfs.utilization); 0 for none"`
+	Connections  int      `toml:"connections_per_backend" default:"0" min:"0" doc:"ceiling on the most IMAP connections open at once on any backend, such as Dovecot's service imap process_limit with client_limit 1; 0 for none"`
+	Corrupted    float64  `toml:"corrupted_per_million_sessions" default:"-1" doc:"ceiling on corrupted indexes per million sessions; negative for none"`
+	UsersEmpty   float64  `toml:"users_empty_mailbox" default:"-1" doc:"ceiling on users who saw their mailbox empty; negative for none"`
+	FailedLogins float64  `toml:"failed_logins" default:"-1" doc:"ceiling on failed logins in the measured period; negative for none"`
+	LoginP99     sim.Time `toml:"login_p99" default:"0s" min:"0s" doc:"ceiling on LOGIN's 99th percentile latency; 0 for none"`
+	SelectP99    sim.Time `toml:"select_p99" default:"0s" min:"0s" doc:"ceiling on SELECT's 99th percentile latency; 0 for none"`
+	StatusP99    sim.Time `toml:"status_p99" default:"0s" min:"0s" doc:"ceiling on STATUS's 99th percentile latency; 0 for none"`
+	ListP99      sim.Time `toml:"list_p99" default:"0s" min:"0s" doc:"ceiling on LIST's 99th percentile latency; 0 for none"`
+	FetchP99     sim.Time `toml:"fetch_p99" default:"0s" min:"0s" doc:"ceiling on FETCH (metadata) 99th percentile latency; 0 for none"`
+	FetchBodyP99 sim.Time `toml:"fetch_body_p99" default:"0s" min:"0s" doc:"ceiling on FETCH of a full body's 99th percentile latency; 0 for none"`
+	StoreP99     sim.Time `toml:"store_p99" default:"0s" min:"0s" doc:"ceiling on STORE's 99th percentile latency; 0 for none"`
+	ExpungeP99   sim.Time `toml:"expunge_p99" default:"0s" min:"0s" doc:"ceiling on EXPUNGE's 99th percentile latency; 0 for none"`
+	AppendP99    sim.Time `toml:"append_p99" default:"0s" min:"0s" doc:"ceiling on APPEND's 99th percentile latency; 0 for none"`
+	SearchP99    sim.Time `toml:"search_p99" default:"0s" min:"0s" doc:"ceiling on SEARCH's 99th percentile latency; 0 for none"`
+	RecoveryTime sim.Time `toml:"recovery_time" default:"0s" min:"0s" doc:"ceiling on the time from the backend crash to the last failed login or command (time_to_recover), so that a strategy that keeps sending users to the dead backend fails the failure scenario; 0 for none"`
+	IMAPP99      sim.Time `toml:"imap_p99" default:"0s" min:"0s" doc:"ceiling on the 99th percentile latency of all IMAP commands together; 0 for none"`
+	LMTPP99      sim.Time `toml:"lmtp_p99" default:"0s" min:"0s" doc:"ceiling on LMTP deliveries' 99th percentile latency; 0 for none"`
+}
+
+// MaxConnectionsMetric is the plan's derived metric: the most connections
+// open at once on any backend, from the run's backend.max_connections.
+const MaxConnectionsMetric = "backend.max_connections.max"
+
+// List returns the objectives that are set, in a fixed order.
+func (o ObjectivesSpec) List() []results.Objective {
+	var out []results.Objective
+	add := func(name, metric, unit string, limit float64, on bool) {
+		if on {
+			out = append(out, results.Objective{Name: name, Metric: metric, Unit: unit, Limit: limit})
+		}
+	}
+	add("backend CPU", "backend.cpu_util.max", "", o.CPUUtil, o.CPUUtil > 0)
+	add("NFS server", "nfs.utilization", "", o.NFSUtil, o.NFSUtil > 0)
+	add("connections per backend", MaxConnectionsMetric, "", float64(o.Connections), o.Connections > 0)
+	add("corrupted per million sessions", "corrupted_per_million_sessions", "", o.Corrupted, o.Corrupted >= 0)
+	add("users with empty mailbox", "users_empty_mailbox", "", o.UsersEmpty, o.UsersEmpty >= 0)
+	add("failed logins", "failed_logins", "", o.FailedLogins, o.FailedLogins >= 0)
+	add("recovery after a backend failure", "time_to_recover", "s", o.RecoveryTime.Sec(), o.RecoveryTime > 0)
+	lat := func(name, metric string, d sim.Time) {
+		add(name+" p99", metric, "s", d.Sec(), d > 0)
+	}
+	lat("IMAP", "imap.latency.p99", o.IMAPP99)
+	lat("LOGIN", "latency.LOGIN.p99", o.LoginP99)
+	lat("SELECT", "latency.SELECT.p99", o.SelectP99)
+	lat("STATUS", "latency.STATUS.p99", o.StatusP99)
+	lat("LIST", "latency.LIST.p99", o.ListP99)
+	lat("FETCH", "latency.FETCH.p99", o.FetchP99)
+	lat("FETCH body", "latency.FETCHBODY.p99", o.FetchBodyP99)
+	lat("STORE", "latency.STORE.p99", o.StoreP99)
+	lat("EXPUNGE", "latency.EXPUNGE.p99", o.ExpungeP99)
+	lat("APPEND", "latency.APPEND.p99", o.AppendP99)
+	lat("SEARCH", "latency.SEARCH.p99", o.SearchP99)
+	lat("LMTP", "lmtp.latency.p99", o.LMTPP99)
+	return out
+}
+
+// Trial is one simulation a capacity search asks for.
+type Trial struct {
+	Strategy string
+	results.Candidate
+	// Failure runs the trial with one backend crashed.
+	Failure bool
+	Replica int
+}
+
+// Outcome is what one trial measured: its metrics by name, or the station
+// that was overloaded.
+type Outcome struct {
+	Metrics    map[string]float64
+	Overloaded string
+}
+
+// Measure performs trials, in any order and as parallel as it likes, and
+// returns their outcomes in the order given. The same trial must always
+// give the same outcome.
+type Measure func(ctx context.Context, trials []Trial) ([]Outcome, error)
+
+// Search is a capacity search: for each strategy, the smallest candidate
+// that meets every objective. Configurations are ordered by backends, then
+// NFS threads, then cache; the search assumes each objective's metric
+// gets no worse as any of the three grows (more backends, threads or
+// memory never hurt), and finds the least backends at the most threads
+// and memory, then the least threads there, then the least memory.
+type Search struct {
+	Strategies   []string
+	BackendsMin  int
+	BackendsMax  int
+	NFSThreads   []int   // ascending
+	CacheBytes   []int64 // ascending
+	Objectives   []results.Objective
+	Failure      bool
+	ReplicasMin  int
+	ReplicasMax  int
+	Confidence   float64
+	Measure      Measure
+	Users        int
+	ProbeStarted func(strategy string, c results.Candidate)
+}
+
+// Run searches every strategy, all at once, and returns the plan.
+func (s *Search) Run(ctx context.Context) (*results.PlanOutcome, error) {
+	if s.BackendsMin < 1 || s.BackendsMax < s.BackendsMin {
+		return nil, fmt.Errorf("experiments: plan backends %d to %d is not a range", s.BackendsMin, s.BackendsMax)
+	}
+	if len(s.NFSThreads) == 0 || len(s.CacheBytes) == 0 {
+		return nil, fmt.Errorf("experiments: plan needs NFS thread counts and cache sizes to choose from")
+	}
+	if s.ReplicasMin < 2 || s.ReplicasMax < s.ReplicasMin {
+		return nil, fmt.Errorf("experiments: plan replicas %d to %d; need at least 2", s.ReplicasMin, s.ReplicasMax)
+	}
+	out := &results.PlanOutcome{
+		Users: s.Users, Confidence: s.Confidence, ReplicasMin: s.ReplicasMin, ReplicasMax: s.ReplicasMax,
+		Failure: s.Failure, Objectives: s.Objectives,
+		Strategies: make([]results.StrategyPlan, len(s.Strategies)),
+	}
+	errs := make([]error, len(s.Strategies))
+	var wg sync.WaitGroup
+	for i, st := range s.Strategies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sp, err := s.strategy(ctx, st)
+			out.Strategies[i], errs[i] = sp, err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// strategySearch is the search state of one strategy.
+type strategySearch struct {
+	*Search
+	ctx    context.Context
+	plan   results.StrategyPlan
+	probed map[results.Candidate]*results.Probe
+}
+
+func (s *Search) strategy(ctx context.Context, st string) (results.StrategyPlan, error) {
+	ss := &strategySearch{Search: s, ctx: ctx, plan: results.StrategyPlan{Strategy: st}, probed: map[results.Candidate]*results.Probe{}}
+	err := ss.search()
+	return ss.plan, err
+}
+
+func (ss *strategySearch) search() error {
+	top := results.Candidate{Backends: ss.BackendsMax, NFSThreads: ss.NFSThreads[len(ss.NFSThreads)-1], CacheBytes: ss.CacheBytes[len(ss.CacheBytes)-1]}
+	// The least backends, at the most threads and memory.
+	n, below, err := ss.least(ss.BackendsMin, ss.BackendsMax, func(i int) results.Candidate {
+		c := top
+		c.Backends = i
+		return c
+	}, true)
+	if err != nil {
+		return err
+	}
+	if n < 0 {
+		ss.plan.Binding = "no configuration up to " + top.String() + " passes: " + ss.reasons(ss.probed[top])
+		return nil
+	}
+	// The least threads there, then the least memory.
+	chosen := top
+	chosen.Backends = n
+	binding := below
+	if len(ss.NFSThreads) > 1 {
+		k, b, err := ss.least(0, len(ss.NFSThreads)-1, func(i int) results.Candidate {
+			c := chosen
+			c.NFSThreads = ss.NFSThreads[i]
+			return c
+		}, false)
+		if err != nil {
+			return err
+		}
+		chosen.NFSThreads = ss.NFSThreads[k]
+		if k > 0 {
+			binding = join(binding, "fewer nfsd threads fail "+b)
+		}
+	}
+	if len(ss.CacheBytes) > 1 {
+		k, b, err := ss.least(0, len(ss.CacheBytes)-1, func(i int) results.Candidate {
+			c := chosen
+			c.CacheBytes = ss.CacheBytes[i]
+			return c
+		}, false)
+		if err != nil {
+			return err
+		}
+		chosen.CacheBytes = ss.CacheBytes[k]
+		if k > 0 {
+			binding = join(binding, "less cache fails "+b)
+		}
+	}
+	ss.plan.Found, ss.plan.Chosen = true, chosen
+	ss.plan.Binding = binding
+	if ss.plan.Binding == "" {
+		ss.plan.Binding = "none: the smallest configuration searched passes"
+	}
+	return nil
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// least finds the smallest i in [lo, hi] whose candidate passes, assuming
+// passing is monotone in i; it returns -1 when even hi fails. It also
+// returns why i-1 failed. With guess, a probe's utilisation suggests the
+// next probe (utilisation scales as 1/backends); otherwise it bisects.
+func (ss *strategySearch) least(lo, hi int, at func(int) results.Candidate, guess bool) (int, string, error) {
+	// Known: everything ≤ fail fails, everything ≥ pass passes.
+	fail, pass := lo-1, -1
+	next := hi
+	for {
+		p, err := ss.probe(at(next))
+		if err != nil {
+			return 0, "", err
+		}
+		if p.Pass {
+			pass = next
+		} else {
+			fail = next
+		}
+		if pass < 0 {
+			return -1, "", nil // the top of the range fails
+		}
+		if pass-fail <= 1 {
+			break
+		}
+		next = (fail + pass) / 2
+		if guess {
+			if g := ss.estimate(p, next); g > fail && g < pass {
+				next = g
+			}
+		}
+	}
+	if fail < lo {
+		return pass, "", nil
+	}
+	return pass, ss.reasons(ss.probed[at(fail)]), nil
+}
+
+// estimate guesses the least backends that keep every utilisation-like
+// objective (those that scale as 1/backends) within its limit, from probe
+// p; it returns def when p says nothing.
+func (ss *strategySearch) estimate(p *results.Probe, def int) int {
+	need := 0.0
+	for _, c := range p.Checks {
+		ob := ss.objective(c.Objective)
+		if ob.Limit <= 0 || (ob.Metric != "backend.cpu_util.max" && ob.Metric != MaxConnectionsMetric) {
+			continue
+		}
+		need = math.Max(need, float64(p.Backends)*c.Upper/ob.Limit)
+	}
+	if need == 0 || p.Overloaded != "" {
+		return def
+	}
+	return int(math.Ceil(need))
+}
+
+func (ss *strategySearch) objective(name string) results.Objective {
+	for _, ob := range ss.Objectives {
+		if ob.Name == name {
+			return ob
+		}
+	}
+	return results.Objective{Name: name}
+}
+
+// reasons describes why probe p failed.
+func (ss *strategySearch) reasons(p *results.Probe) string {
+	if p == nil {
+		return ""
+	}
+	if p.Overloaded != "" {
+		return fmt.Sprintf("%s overloaded at %s", p.Overloaded, p.Candidate.BackendsText())
+	}
+	var parts []string
+	for _, c := range p.Failing() {
+		ob := ss.objective(c.Objective)
+		if ob.Metric == "" {
+			parts = append(parts, c.Objective+" "+string(c.Verdict))
+			continue
+		}
+		s := fmt.Sprintf("%s %s (mean %s, limit %s", c.Objective, c.Verdict, results.FormatNumber(c.Mean)+unitOf(ob), results.FormatNumber(ob.Limit)+unitOf(ob))
+		if c.Scenario == results.ScenarioFailure {
+			s += ", one backend down"
+		}
+		parts = append(parts, s+")")
+	}
+	return fmt.Sprintf("at %s: %s", results.Candidate{Backends: p.Backends}.BackendsText(), strings.Join(parts, "; "))
+}
+
+func unitOf(ob results.Objective) string {
+	if ob.Unit == "" {
+		return ""
+	}
+	return " " + ob.Unit
+}
+
+// probe measures candidate c, with replicas added while any verdict is
+// inconclusive, and the failure scenario only when normal operation
+// passes.
+func (ss *strategySearch) probe(c results.Candidate) (*results.Probe, error) {
+	if p, ok := ss.probed[c]; ok {
+		return p, nil
+	}
+	if ss.ProbeStarted != nil {
+		ss.ProbeStarted(ss.plan.Strategy, c)
+	}
+	p := &results.Probe{Candidate: c}
+	scenarios := []bool{false}
+	if ss.Failure {
+		scenarios = append(scenarios, true)
+	}
+	pass := true
+	if ss.Failure && c.Backends < 2 {
+		// Losing the only backend leaves nobody to serve the users.
+		p.Checks = append(p.Checks, results.Check{Objective: "survives a backend failure", Scenario: results.ScenarioFailure, Verdict: results.Fail})
+		scenarios, pass = nil, false
+	}
+	for _, failure := range scenarios {
+		checks, over, err := ss.scenario(c, failure)
+		if err != nil {
+			return nil, err
+		}
+		p.Checks = append(p.Checks, checks...)
+		if over != "" {
+			p.Overloaded = over
+			pass = false
+			break
+		}
+		for _, ch := range checks {
+			if ch.Verdict != results.Pass {
+				pass = false
+			}
+		}
+		if !pass {
+			break
+		}
+	}
+	p.Pass = pass
+	ss.plan.Probes = append(ss.plan.Probes, *p)
+	stored := &ss.plan.Probes[len(ss.plan.Probes)-1]
+	ss.probed[c] = stored
+	// The slice may have moved: refresh every pointer.
+	for i := range ss.plan.Probes {
+		ss.probed[ss.plan.Probes[i].Candidate] = &ss.plan.Probes[i]
+	}
+	return ss.probed[c], nil
+}
+
+// scenario measures one scenario of a probe.
+func (ss *strategySearch) scenario(c results.Candidate, failure bool) ([]results.Check, string, error) {
+	var outs []Outcome
+	n := ss.ReplicasMin
+	for {
+		var trials []Trial
+		for r := len(outs); r < n; r++ {
+			trials = append(trials, Trial{Strategy: ss.plan.Strategy, Candidate: c, Failure: failure, Replica: r})
+		}
+		got, err := ss.Measure(ss.ctx, trials)
+		if err != nil {
+			return nil, "", err
+		}
+		ss.plan.Runs += len(got)
+		outs = append(outs, got...)
+		for _, o := range got {
+			if o.Overloaded != "" {
+				return nil, o.Overloaded, nil
+			}
+		}
+		checks := ss.judge(outs, failure)
+		open := slices.ContainsFunc(checks, func(ch results.Check) bool { return ch.Verdict == results.Inconclusive })
+		if !open || n >= ss.ReplicasMax {
+			return checks, "", nil
+		}
+		n++
+	}
+}
+
+// judge turns the replicas' outcomes into a verdict on every objective.
+func (ss *strategySearch) judge(outs []Outcome, failure bool) []results.Check {
+	scen := results.ScenarioNormal
+	if failure {
+		scen = results.ScenarioFailure
+	}
+	var checks []results.Check
+	for _, ob := range ss.Objectives {
+		xs := make([]float64, 0, len(outs))
+		for _, o := range outs {
+			v, ok := o.Metrics[ob.Metric]
+			if !ok || math.IsNaN(v) {
+				// A command that never ran has no latency: nothing to
+				// exceed the limit.
+				v = 0
+			}
+			xs = append(xs, v)
+		}
+		checks = append(checks, Judge(ob, scen, xs, ss.Confidence))
+	}
+	return checks
+}
+
+// Judge compares the mean of xs with the objective's limit at one-sided
+// confidence conf, with Student's t over the replicas.
+func Judge(ob results.Objective, scenario string, xs []float64, conf float64) results.Check {
+	c := results.Check{Objective: ob.Name, Scenario: scenario, N: len(xs)}
+	if len(xs) == 0 {
+		c.Verdict = results.Inconclusive
+		return c
+	}
+	var sum float64
+	for _, x := range xs {
+		sum += x
+	}
+	n := float64(len(xs))
+	c.Mean = sum / n
+	half := math.Inf(1)
+	if len(xs) > 1 {
+		var ss float64
+		for _, x := range xs {
+			ss += (x - c.Mean) * (x - c.Mean)
+		}
+		sd := math.Sqrt(ss / (n - 1))
+		t := distuv.StudentsT{Mu: 0, Sigma: 1, Nu: n - 1}.Quantile(conf)
+		half = t * sd / math.Sqrt(n)
+	}
+	c.Lower, c.Upper = c.Mean-half, c.Mean+half
+	switch {
+	case c.Upper <= ob.Limit:
+		c.Verdict = results.Pass
+	case c.Lower > ob.Limit:
+		c.Verdict = results.Fail
+	default:
+		c.Verdict = results.Inconclusive
+	}
+	return c
+}
+
+// Validate checks the plan's ranges.
+func (p PlanSpec) Validate() []FieldError {
+	var errs []FieldError
+	if p.BackendsMin > p.BackendsMax {
+		errs = append(errs, FieldError{Path: "backends_min", Msg: fmt.Sprintf("backends_min %d exceeds backends_max %d", p.BackendsMin, p.BackendsMax)})
+	}
+	if p.ReplicasMin > p.ReplicasMax {
+		errs = append(errs, FieldError{Path: "replicas_min", Msg: fmt.Sprintf("replicas_min %d exceeds replicas_max %d", p.ReplicasMin, p.ReplicasMax)})
+	}
+	if !slices.IsSorted(p.NFSThreads) || len(slices.Compact(slices.Clone(p.NFSThreads))) != len(p.NFSThreads) {
+		errs = append(errs, FieldError{Path: "nfs_threads", Msg: "nfs_threads must be in increasing order, without repeats"})
+	}
+	if !slices.IsSorted(p.CacheBytes) || len(slices.Compact(slices.Clone(p.CacheBytes))) != len(p.CacheBytes) {
+		errs = append(errs, FieldError{Path: "cache_bytes", Msg: "cache_bytes must be in increasing order, without repeats"})
+	}
+	return errs
+}

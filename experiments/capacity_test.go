@@ -1,0 +1,247 @@
+package experiments
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"mailsim/model/sim"
+	"mailsim/results"
+)
+
+// erlangC is the probability that an arrival waits in an M/M/c queue
+// with offered load a = λ/μ Erlangs.
+func erlangC(c int, a float64) float64 {
+	// Erlang B by its stable recursion, then C from B.
+	b := 1.0
+	for k := 1; k <= c; k++ {
+		b = a * b / (float64(k) + a*b)
+	}
+	rho := a / float64(c)
+	return b / (1 - rho + rho*b)
+}
+
+// mmcWait simulates n customers of an FCFS M/M/c queue and returns their
+// mean wait: each arrival takes the server that frees up first.
+func mmcWait(c int, lambda, mu float64, n int, seed uint64) float64 {
+	r := rand.New(rand.NewPCG(seed, 0x6d6d63))
+	free := make([]float64, c)
+	t, sum := 0.0, 0.0
+	for range n {
+		t += r.ExpFloat64() / lambda
+		k := 0
+		for j := 1; j < c; j++ {
+			if free[j] < free[k] {
+				k = j
+			}
+		}
+		w := math.Max(0, free[k]-t)
+		sum += w
+		free[k] = t + w + r.ExpFloat64()/mu
+	}
+	return sum / float64(n)
+}
+
+// TestSearchFindsErlangC plans the servers of an M/M/c queue for a mean
+// wait target and checks that the search finds the smallest c that Erlang
+// C's closed form gives, with the queue simulated and judged with
+// confidence like any plan.
+func TestSearchFindsErlangC(t *testing.T) {
+	const lambda, mu = 20.0, 1.0 // 20 Erlangs
+	a := lambda / mu
+	wq := func(c int) float64 { return erlangC(c, a) / (float64(c)*mu - lambda) }
+	for _, tc := range []struct {
+		name string
+		want int // smallest c meeting the target
+	}{
+		{"light target", 22},
+		{"tight target", 27},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			// A target halfway (geometrically) between the waits of want-1
+			// and want servers, so that the answer is not a coin toss.
+			target := math.Sqrt(wq(tc.want-1) * wq(tc.want))
+			if !(wq(tc.want) <= target && wq(tc.want-1) > target) {
+				t.Fatalf("bad target %g", target)
+			}
+			var ran []int
+			s := &Search{
+				Strategies:  []string{"fcfs"},
+				BackendsMin: 1, BackendsMax: 64,
+				NFSThreads: []int{1}, CacheBytes: []int64{0},
+				Objectives:  []results.Objective{{Name: "mean wait", Metric: "wait", Unit: "s", Limit: target}},
+				ReplicasMin: 3, ReplicasMax: 10, Confidence: 0.95,
+				Measure: func(_ context.Context, trials []Trial) ([]Outcome, error) {
+					out := make([]Outcome, len(trials))
+					for i, tr := range trials {
+						c := tr.Backends
+						ran = append(ran, c)
+						if float64(c)*mu <= lambda {
+							out[i] = Outcome{Overloaded: "the queue"}
+							continue
+						}
+						seed := sim.SubSeed(uint64(c), "r"+string(rune('0'+tr.Replica)))
+						out[i] = Outcome{Metrics: map[string]float64{"wait": mmcWait(c, lambda, mu, 400_000, seed)}}
+					}
+					return out, nil
+				},
+			}
+			plan, err := s.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp := plan.Strategies[0]
+			if !sp.Found || sp.Chosen.Backends != tc.want {
+				t.Fatalf("chose %+v (found %v), Erlang C says %d servers; probes %v", sp.Chosen, sp.Found, tc.want, probesOf(sp))
+			}
+			if sp.Binding == "" {
+				t.Errorf("no binding objective reported")
+			}
+			// A bisection over 1..64 takes at most 7 probes.
+			if len(sp.Probes) > 7 {
+				t.Errorf("%d probes: %v", len(sp.Probes), probesOf(sp))
+			}
+			t.Logf("c=%d target %.4gs: %d probes %v, %d runs; binding: %s", tc.want, target, len(sp.Probes), probesOf(sp), sp.Runs, sp.Binding)
+		})
+	}
+}
+
+func probesOf(sp results.StrategyPlan) []int {
+	var out []int
+	for _, p := range sp.Probes {
+		out = append(out, p.Backends)
+	}
+	return out
+}
+
+func TestErlangCFormula(t *testing.T) {
+	// Textbook value: a = 2 Erlangs on 3 servers waits with probability
+	// 4/9 (Kleinrock, Queueing Systems vol. 1).
+	if got := erlangC(3, 2); math.Abs(got-4.0/9) > 1e-12 {
+		t.Fatalf("erlangC(3, 2) = %v, want 4/9", got)
+	}
+	// The simulation agrees with the formula within 3 % over three
+	// replicas of 2 million customers.
+	c, lambda := 24, 20.0
+	want := erlangC(c, lambda) / (float64(c) - lambda)
+	got := (mmcWait(c, lambda, 1, 2_000_000, 1) + mmcWait(c, lambda, 1, 2_000_000, 2) + mmcWait(c, lambda, 1, 2_000_000, 3)) / 3
+	if math.Abs(got-want)/want > 0.03 {
+		t.Fatalf("simulated M/M/24 wait %g, Erlang C %g", got, want)
+	}
+}
+
+func TestJudge(t *testing.T) {
+	ob := results.Objective{Name: "x", Limit: 10}
+	for _, tc := range []struct {
+		name string
+		xs   []float64
+		want results.Verdict
+	}{
+		{"clearly below", []float64{5, 5.1, 4.9}, results.Pass},
+		{"clearly above", []float64{15, 15.1, 14.9}, results.Fail},
+		{"straddles", []float64{9, 11, 10}, results.Inconclusive},
+		{"mean below but noisy", []float64{2, 17}, results.Inconclusive},
+		{"exactly at the limit, no spread", []float64{10, 10}, results.Pass},
+		{"one replica has no interval", []float64{1}, results.Inconclusive},
+		{"no replicas", nil, results.Inconclusive},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := Judge(ob, results.ScenarioNormal, tc.xs, 0.95)
+			if c.Verdict != tc.want {
+				t.Fatalf("verdict %s (mean %g, bounds %g..%g), want %s", c.Verdict, c.Mean, c.Lower, c.Upper, tc.want)
+			}
+		})
+	}
+	// The bound is Student's t: two replicas 1 apart at 95 % one-sided
+	// give t(0.95, 1) = 6.314 times the standard error 0.5.
+	c := Judge(ob, "", []float64{4, 5}, 0.95)
+	if math.Abs(c.Upper-(4.5+6.3138*0.5)) > 1e-3 {
+		t.Fatalf("upper bound %g", c.Upper)
+	}
+}
+
+// TestSearchLexicographic checks the search on a deterministic pass rule
+// over three axes: it finds the least backends at the most threads and
+// memory, then the least threads, then the least memory, and says what
+// binds.
+func TestSearchLexicographic(t *testing.T) {
+	// Passing needs backends*threads ≥ 640 and cache ≥ 2 at 10+ backends.
+	pass := func(c results.Candidate) bool {
+		return c.Backends*c.NFSThreads >= 640 && c.CacheBytes >= 2 && c.Backends >= 10
+	}
+	calls := 0
+	s := &Search{
+		Strategies:  []string{"a", "b"},
+		BackendsMin: 2, BackendsMax: 40,
+		NFSThreads: []int{8, 16, 32, 64}, CacheBytes: []int64{1, 2, 4},
+		Objectives:  []results.Objective{{Name: "rule", Metric: "bad", Limit: 0.5}},
+		ReplicasMin: 2, ReplicasMax: 2, Confidence: 0.95, Failure: true,
+		Measure: func(_ context.Context, trials []Trial) ([]Outcome, error) {
+			out := make([]Outcome, len(trials))
+			for i, tr := range trials {
+				calls++
+				v := 1.0
+				if pass(tr.Candidate) {
+					v = 0
+				}
+				out[i] = Outcome{Metrics: map[string]float64{"bad": v}}
+			}
+			return out, nil
+		},
+	}
+	plan, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := results.Candidate{Backends: 10, NFSThreads: 64, CacheBytes: 2}
+	for _, sp := range plan.Strategies {
+		if !sp.Found || sp.Chosen != want {
+			t.Fatalf("%s chose %+v, want %+v", sp.Strategy, sp.Chosen, want)
+		}
+		if sp.Binding == "" {
+			t.Errorf("%s: no binding", sp.Strategy)
+		}
+		// Every probe that passed ran both scenarios.
+		for _, p := range sp.Probes {
+			n := 0
+			for _, c := range p.Checks {
+				if c.Scenario == results.ScenarioFailure {
+					n++
+				}
+			}
+			if p.Pass && n == 0 {
+				t.Errorf("probe %+v passed without the failure scenario", p.Candidate)
+			}
+		}
+	}
+	if !slices.Equal(probesOf(plan.Strategies[0]), probesOf(plan.Strategies[1])) {
+		t.Errorf("strategies searched differently: %v %v", probesOf(plan.Strategies[0]), probesOf(plan.Strategies[1]))
+	}
+}
+
+func TestSearchNothingPasses(t *testing.T) {
+	s := &Search{
+		Strategies:  []string{"a"},
+		BackendsMin: 1, BackendsMax: 8,
+		NFSThreads: []int{8}, CacheBytes: []int64{1},
+		Objectives:  []results.Objective{{Name: "rule", Metric: "bad", Limit: 0.5}},
+		ReplicasMin: 2, ReplicasMax: 3, Confidence: 0.95,
+		Measure: func(_ context.Context, trials []Trial) ([]Outcome, error) {
+			out := make([]Outcome, len(trials))
+			for i := range trials {
+				out[i] = Outcome{Metrics: map[string]float64{"bad": 1}}
+			}
+			return out, nil
+		},
+	}
+	plan, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := plan.Strategies[0]
+	if sp.Found || len(sp.Probes) != 1 || sp.Binding == "" {
+		t.Fatalf("found %v after %d probes, binding %q", sp.Found, len(sp.Probes), sp.Binding)
+	}
+}
