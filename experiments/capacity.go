@@ -254,6 +254,7 @@ func (ss *strategySearch) least(lo, hi int, at func(int) results.Candidate, gues
 	// Known: everything ≤ fail fails, everything ≥ pass passes.
 	fail, pass := lo-1, -1
 	next := hi
+	lastEdge := false
 	for {
 		p, err := ss.probe(at(next))
 		if err != nil {
@@ -272,8 +273,18 @@ func (ss *strategySearch) least(lo, hi int, at func(int) results.Candidate, gues
 		}
 		next = (fail + pass) / 2
 		if guess {
-			if g := ss.estimate(p, next); g > fail && g < pass {
-				next = g
+			// Follow the estimate, kept strictly inside the bracket. An
+			// estimate at an edge of the bracket (the passing point looks
+			// minimal) is checked with one probe next to it; twice in a
+			// row, and the search bisects instead, so that a poor
+			// estimate cannot make it walk one step at a time.
+			if g := ss.estimate(p, -1); g >= 0 {
+				g = min(max(g, fail+1), pass-1)
+				edge := g == fail+1 || g == pass-1
+				if !edge || !lastEdge || pass-fail <= 8 {
+					next = g
+				}
+				lastEdge = edge && next == g
 			}
 		}
 	}

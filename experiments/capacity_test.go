@@ -245,3 +245,31 @@ func TestSearchNothingPasses(t *testing.T) {
 		t.Fatalf("found %v after %d probes, binding %q", sp.Found, len(sp.Probes), sp.Binding)
 	}
 }
+
+// TestSearchFollowsUtilisation checks that a utilisation objective, which
+// scales as 1/backends, leads the search to the answer in three probes:
+// the top of the range, the estimate, and one below it.
+func TestSearchFollowsUtilisation(t *testing.T) {
+	s := &Search{
+		Strategies:  []string{"a"},
+		BackendsMin: 2, BackendsMax: 64,
+		NFSThreads: []int{8}, CacheBytes: []int64{1},
+		Objectives:  []results.Objective{{Name: "backend CPU", Metric: "backend.cpu_util.max", Limit: 0.7}},
+		ReplicasMin: 2, ReplicasMax: 2, Confidence: 0.95,
+		Measure: func(_ context.Context, trials []Trial) ([]Outcome, error) {
+			out := make([]Outcome, len(trials))
+			for i, tr := range trials {
+				out[i] = Outcome{Metrics: map[string]float64{"backend.cpu_util.max": 30 / float64(tr.Backends)}}
+			}
+			return out, nil
+		},
+	}
+	plan, err := s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := plan.Strategies[0]
+	if got := probesOf(sp); sp.Chosen.Backends != 43 || !slices.Equal(got, []int{64, 43, 42}) {
+		t.Fatalf("chose %d after probes %v; want 43 after [64 43 42]", sp.Chosen.Backends, got)
+	}
+}

@@ -90,8 +90,12 @@ func readProvenance(dir string) (*Provenance, error) {
 }
 
 // Missing returns the IDs of planned runs that are not in the set, in
-// planned order.
+// planned order; none for a sparse set, whose search decides which
+// planned runs it needs.
 func (s *Set) Missing() []string {
+	if s.Manifest.Sparse {
+		return nil
+	}
 	have := make(map[string]bool, len(s.Runs))
 	for _, r := range s.Runs {
 		have[r.ID] = true
@@ -115,9 +119,23 @@ func (s *Set) Run(id string) *Run {
 	return nil
 }
 
-// Points returns the distinct sweep points in planned order.
+// Points returns the distinct sweep points in planned order; for a sparse
+// set, only those with at least one finished run.
 func (s *Set) Points() []Point {
-	return planPoints(s.Manifest.Plan)
+	if !s.Manifest.Sparse {
+		return planPoints(s.Manifest.Plan)
+	}
+	have := make(map[string]bool, len(s.Runs))
+	for _, r := range s.Runs {
+		have[r.ID] = true
+	}
+	var plan []PlannedRun
+	for _, p := range s.Manifest.Plan {
+		if have[p.ID] {
+			plan = append(plan, p)
+		}
+	}
+	return planPoints(plan)
 }
 
 func planPoints(plan []PlannedRun) []Point {

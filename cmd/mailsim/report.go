@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 
+	"mailsim/results"
 	"mailsim/results/charts"
 	"mailsim/results/report"
 )
@@ -46,7 +47,15 @@ func runReport(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	var buf bytes.Buffer
-	err = report.Write(&buf, set, report.Options{Baseline: *baseline, Metrics: splitList(*metrics), ChartFormat: charts.Format(*format)})
+	if set.Manifest.Sparse {
+		// A capacity plan's set: its report is the plan's.
+		var plan *results.PlanOutcome
+		if plan, err = results.ReadPlan(pos[0]); err == nil {
+			err = report.WritePlan(&buf, set, plan)
+		}
+	} else {
+		err = report.Write(&buf, set, report.Options{Baseline: *baseline, Metrics: splitList(*metrics), ChartFormat: charts.Format(*format)})
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim report: %v\n", err)
 		return 2

@@ -47,6 +47,7 @@ func TestGoldenImages(t *testing.T) {
 		{"metric_vs_param", func() (*plot.Plot, error) { return charts.MetricVsParam(s, "imap.latency.p99", "cluster.backends") }},
 		{"backend_load", func() (*plot.Plot, error) { return charts.BackendLoad(s, pt, "backend.cpu_util") }},
 		{"incidents", func() (*plot.Plot, error) { return charts.Incidents(s, pt, "failed_logins") }},
+		{"plan_objective", func() (*plot.Plot, error) { return charts.PlanObjective(synthPlan(), "backend CPU") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -111,4 +112,33 @@ func TestChartErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", tt.name, err, tt.want)
 		}
 	}
+}
+
+// synthPlan is a capacity plan whose busiest backend's CPU is 30/n (one
+// backend down: 30/(n-1)), searched at 64, 43 and 42 backends for two
+// strategies, the second one a little busier.
+func synthPlan() *results.PlanOutcome {
+	o := &results.PlanOutcome{Users: 1000, Confidence: 0.95, ReplicasMin: 2, ReplicasMax: 3, Failure: true,
+		Objectives: []results.Objective{{Name: "backend CPU", Metric: "backend.cpu_util.max", Limit: 0.7}}}
+	for k, st := range []string{"random", "director"} {
+		sp := results.StrategyPlan{Strategy: st, Found: true, Binding: "synthetic"}
+		for _, n := range []int{64, 48, 44, 43} {
+			c := results.Candidate{Backends: n, NFSThreads: 8, CacheBytes: 1 << 30}
+			load := 30 * (1 + 0.05*float64(k))
+			normal := results.Check{Objective: "backend CPU", Scenario: results.ScenarioNormal, N: 2, Mean: load / float64(n), Verdict: results.Pass}
+			normal.Upper = normal.Mean * 1.01
+			down := results.Check{Objective: "backend CPU", Scenario: results.ScenarioFailure, N: 2, Mean: load / float64(n-1), Verdict: results.Pass}
+			down.Upper = down.Mean * 1.02
+			pass := down.Upper <= 0.7
+			if !pass {
+				down.Verdict = results.Fail
+			}
+			sp.Probes = append(sp.Probes, results.Probe{Candidate: c, Pass: pass, Checks: []results.Check{normal, down}})
+			if pass {
+				sp.Chosen = c
+			}
+		}
+		o.Strategies = append(o.Strategies, sp)
+	}
+	return o
 }

@@ -106,6 +106,8 @@ func PlanObjective(o *results.PlanOutcome, objective string) (*plot.Plot, error)
 	p.Y.Min = math.Min(p.Y.Min, ob.Limit)
 	p.Y.Max = math.Max(p.Y.Max, ob.Limit)
 	p.Y.Max += 0.04 * float64(drawn+1) * (p.Y.Max - p.Y.Min)
+	span := math.Max(p.X.Max-p.X.Min, 1)
+	p.X.Min, p.X.Max = p.X.Min-0.04*span, p.X.Max+0.04*span
 	return p, nil
 }
 
