@@ -52,12 +52,18 @@ type ObjectivesSpec struct {
 	SearchP99    sim.Time `toml:"search_p99" default:"0s" min:"0s" doc:"ceiling on SEARCH's 99th percentile latency; 0 for none"`
 	RecoveryTime sim.Time `toml:"recovery_time" default:"0s" min:"0s" doc:"ceiling on the time from the backend crash to the last failed login or command (time_to_recover), so that a strategy that keeps sending users to the dead backend fails the failure scenario; 0 for none"`
 	IMAPP99      sim.Time `toml:"imap_p99" default:"0s" min:"0s" doc:"ceiling on the 99th percentile latency of all IMAP commands together; 0 for none"`
+	IMAPMean     sim.Time `toml:"imap_mean" default:"0s" min:"0s" doc:"ceiling on the mean latency of all IMAP commands together; 0 for none"`
+	LMTPMean     sim.Time `toml:"lmtp_mean" default:"0s" min:"0s" doc:"ceiling on LMTP deliveries' mean latency; 0 for none"`
 	LMTPP99      sim.Time `toml:"lmtp_p99" default:"0s" min:"0s" doc:"ceiling on LMTP deliveries' 99th percentile latency; 0 for none"`
 }
 
 // MaxConnectionsMetric is the plan's derived metric: the most connections
 // open at once on any backend, from the run's backend.max_connections.
 const MaxConnectionsMetric = "backend.max_connections.max"
+
+// LMTPMeanMetric is the plan's derived metric: the mean latency of LMTP
+// deliveries, from the run's latency/LMTP histogram.
+const LMTPMeanMetric = "lmtp.latency.mean"
 
 // List returns the objectives that are set, in a fixed order.
 func (o ObjectivesSpec) List() []results.Objective {
@@ -89,6 +95,8 @@ func (o ObjectivesSpec) List() []results.Objective {
 	lat("APPEND", "latency.APPEND.p99", o.AppendP99)
 	lat("SEARCH", "latency.SEARCH.p99", o.SearchP99)
 	lat("LMTP", "lmtp.latency.p99", o.LMTPP99)
+	add("IMAP mean", "imap.latency.mean", "s", o.IMAPMean.Sec(), o.IMAPMean > 0)
+	add("LMTP mean", LMTPMeanMetric, "s", o.LMTPMean.Sec(), o.LMTPMean > 0)
 	return out
 }
 

@@ -273,3 +273,102 @@ func TestSearchFollowsUtilisation(t *testing.T) {
 		t.Fatalf("chose %d after probes %v; want 43 after [64 43 42]", sp.Chosen.Backends, got)
 	}
 }
+
+// md1Plan is a capacity plan on the cluster model whose answer has a
+// closed form: users only receive mail, a plain balancer spreads the
+// Poisson deliveries uniformly over single-core backends (so each backend
+// sees a Poisson stream of λ/c), and each delivery costs a fixed 100 ms of
+// CPU and nothing on NFS, so every backend is an M/D/1 queue.
+const md1Plan = `name = "md1-plan"
+strategies = ["random"]
+[run]
+duration = "1h"
+warmup = "2m"
+[cluster]
+cores = 1
+lmtp_routing = "balancer"
+proxy_hop = "0s"
+[cluster.cpu]
+deliver = "100ms"
+[nfs]
+rtt = "0s"
+bytes_per_sec = 1e30
+[nfs.service]
+getattr = "0s"
+lookup = "0s"
+access = "0s"
+read = "0s"
+write = "0s"
+commit = "0s"
+create = "0s"
+remove = "0s"
+rename = "0s"
+setattr = "0s"
+readdir = "0s"
+readdir_per_entry = "0s"
+readdirplus = "0s"
+readdirplus_per_entry = "0s"
+lock = "0s"
+unlock = "0s"
+[dovecot]
+lmtp_index_update = false
+[workload]
+users = 1000
+desktop = 0.0
+phone = 0.0
+webmail = 0.0
+aggressive_fraction = 0.0
+[workload.normal]
+mail_inbox_delivery_interval = "20s"
+[plan]
+backends_min = 1
+backends_max = 32
+survive_backend_failure = false
+[plan.objectives]
+cpu_util = 0.0
+nfs_util = 0.0
+lmtp_mean = "200ms"
+`
+
+// TestPlanFindsPollaczekKhinchine runs a whole plan on the cluster model
+// and checks its answer against Pollaczek-Khinchine: with λ = 50
+// deliveries/s and D = 0.1 s, c backends give a mean time in system of
+// D + (λ/c)D²/(2(1-λD/c)): 0.225 s for 7 and 0.183 s for 8, so the
+// smallest cluster with a mean under 200 ms has 8 backends.
+func TestPlanFindsPollaczekKhinchine(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a dozen one-hour simulations")
+	}
+	const lambda, d, target = 50.0, 0.1, 0.2
+	want := 0
+	for c := 1; ; c++ {
+		if rho := lambda * d / float64(c); rho < 1 && d+rho*d/(2*(1-rho)) <= target {
+			want = c
+			break
+		}
+	}
+	e, err := Load("md1.toml", []byte(md1Plan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, _, err := e.ExecutePlan(context.Background(), PlanOptions{Out: t.TempDir() + "/set"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := plan.Strategies[0]
+	if !sp.Found || sp.Chosen.Backends != want {
+		t.Fatalf("plan chose %+v after probes %v; Pollaczek-Khinchine gives %d backends", sp.Chosen, probesOf(sp), want)
+	}
+	for _, p := range sp.Probes {
+		for _, c := range p.Checks {
+			rho := lambda * d / float64(p.Backends)
+			if rho < 0.9 {
+				pk := d + rho*d/(2*(1-rho))
+				if math.Abs(c.Mean-pk)/pk > 0.05 {
+					t.Errorf("%d backends: mean delivery latency %.4f s, M/D/1 gives %.4f s", p.Backends, c.Mean, pk)
+				}
+			}
+		}
+	}
+	t.Logf("chose %d backends after probes %v (%d runs); binding: %s", sp.Chosen.Backends, probesOf(sp), sp.Runs, sp.Binding)
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"runtime"
 	"slices"
@@ -107,8 +108,10 @@ func (e *Experiment) PlanManifest() (*results.Manifest, error) {
 		Seed:           e.Spec.Seed,
 		SpecGiven:      e.Given,
 		SpecExpanded:   expanded,
-		Metrics:        append(MetricInfos(), results.MetricInfo{Name: MaxConnectionsMetric, Better: results.Lower, Doc: "IMAP connections open at once on the busiest backend"}),
-		Sparse:         true,
+		Metrics: append(MetricInfos(),
+			results.MetricInfo{Name: MaxConnectionsMetric, Better: results.Lower, Doc: "IMAP connections open at once on the busiest backend"},
+			results.MetricInfo{Name: LMTPMeanMetric, Unit: "s", Better: results.Lower, Doc: "mean latency of LMTP deliveries"}),
+		Sparse: true,
 	}
 	threads, caches := e.planAxes()
 	p := e.Spec.Plan
@@ -302,6 +305,13 @@ func (e *Experiment) executeTrial(run Run[Spec]) (*results.Run, error) {
 		}
 	}
 	rec.Metrics = append(rec.Metrics, results.Metric{Name: MaxConnectionsMetric, Value: mc})
+	lm := math.NaN()
+	for _, h := range rec.Histograms {
+		if h.Name == "latency/LMTP" {
+			lm = h.Hist.Mean()
+		}
+	}
+	rec.Metrics = append(rec.Metrics, results.Metric{Name: LMTPMeanMetric, Unit: "s", Value: lm})
 	return rec, nil
 }
 
