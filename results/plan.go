@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -182,6 +183,20 @@ func ReadPlan(dir string) (*PlanOutcome, error) {
 	return &o, nil
 }
 
+// FormatCount renders n with thousands separators: "1,000,000".
+func FormatCount(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
 // FormatBytes renders n bytes in binary units: "1 GiB", "512 MiB".
 func FormatBytes(n int64) string {
 	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
@@ -235,7 +250,7 @@ func (o *PlanOutcome) WriteText(w io.Writer) error {
 	if o.Failure {
 		scen = "in normal operation and with one backend down"
 	}
-	fmt.Fprintf(ew, "Capacity plan for %s users: the smallest configuration meeting every objective %s;\n", FormatNumber(float64(o.Users)), scen)
+	fmt.Fprintf(ew, "Capacity plan for %s users: the smallest configuration meeting every objective %s;\n", FormatCount(o.Users), scen)
 	fmt.Fprintf(ew, "an objective passes when the one-sided %g%% upper confidence bound of its mean over %d-%d replicas is within the limit.\n\n",
 		o.Confidence*100, o.ReplicasMin, o.ReplicasMax)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)

@@ -427,3 +427,14 @@ func TestGoldenFiles(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatCount(t *testing.T) {
+	for _, tc := range []struct {
+		n    int
+		want string
+	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {1000000, "1,000,000"}, {-12345, "-12,345"}} {
+		if got := results.FormatCount(tc.n); got != tc.want {
+			t.Errorf("FormatCount(%d) = %q, want %q", tc.n, got, tc.want)
+		}
+	}
+}

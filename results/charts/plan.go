@@ -17,7 +17,9 @@ import (
 // backend count: per strategy, the mean over replicas at every probe of
 // the backend search (normal operation solid, one backend down dashed),
 // with the one-sided confidence bound as an error bar, the objective's
-// limit as a horizontal line and the chosen configuration ringed.
+// limit as a horizontal line and the chosen configuration ringed (at its
+// own thread count and memory, which the legend names when they differ
+// from the line's).
 func PlanObjective(o *results.PlanOutcome, objective string) (*plot.Plot, error) {
 	var ob results.Objective
 	for _, x := range o.Objectives {
@@ -46,7 +48,13 @@ func PlanObjective(o *results.PlanOutcome, objective string) (*plot.Plot, error)
 					}
 					pts.XYs = append(pts.XYs, plotter.XY{X: float64(pr.Backends), Y: c.Mean})
 					pts.YErrors = append(pts.YErrors, struct{ Low, High float64 }{0, c.Upper - c.Mean})
-					if sp.Found && pr.Backends == sp.Chosen.Backends {
+				}
+			}
+			// The chosen configuration, which may have fewer threads or
+			// less memory than the backend search's line.
+			if pr := sp.Probe(sp.Chosen); sp.Found && pr != nil {
+				for _, c := range pr.Checks {
+					if c.Objective == objective && c.Scenario == scen && !math.IsNaN(c.Mean) {
 						chosen = append(chosen, plotter.XY{X: float64(pr.Backends), Y: c.Mean})
 					}
 				}
@@ -94,6 +102,9 @@ func PlanObjective(o *results.PlanOutcome, objective string) (*plot.Plot, error)
 				}
 				ring.GlyphStyle = draw.GlyphStyle{Color: style.Color, Radius: vg.Points(7), Shape: draw.RingGlyph{}}
 				p.Add(ring)
+				if k == 0 && !onBackendAxis(sp, sp.Chosen) {
+					p.Legend.Add(fmt.Sprintf("%s chosen: %d nfsd threads, %s cache", sp.Strategy, sp.Chosen.NFSThreads, results.FormatBytes(sp.Chosen.CacheBytes)), ring)
+				}
 			}
 			drawn++
 		}
@@ -105,14 +116,14 @@ func PlanObjective(o *results.PlanOutcome, objective string) (*plot.Plot, error)
 	p.Add(limit)
 	p.Y.Min = math.Min(p.Y.Min, ob.Limit)
 	p.Y.Max = math.Max(p.Y.Max, ob.Limit)
-	p.Y.Max += 0.04 * float64(drawn+1) * (p.Y.Max - p.Y.Min)
+	p.Y.Max += 0.07 * float64(drawn+1) * (p.Y.Max - p.Y.Min)
 	span := math.Max(p.X.Max-p.X.Min, 1)
 	p.X.Min, p.X.Max = p.X.Min-0.04*span, p.X.Max+0.04*span
 	return p, nil
 }
 
 // onBackendAxis says whether c lies on the strategy's backend search: at
-// the most threads and memory probed, or at the chosen ones.
+// the most threads and memory probed.
 func onBackendAxis(sp *results.StrategyPlan, c results.Candidate) bool {
 	var top results.Candidate
 	for _, pr := range sp.Probes {

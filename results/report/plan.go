@@ -27,7 +27,7 @@ func WritePlan(w io.Writer, s *results.Set, o *results.PlanOutcome) error {
 		Commit:     s.Manifest.Commit,
 		Seed:       s.Manifest.Seed,
 		Question:   s.Manifest.Description,
-		Users:      results.FormatNumber(float64(o.Users)),
+		Users:      results.FormatCount(o.Users),
 		Confidence: 100 * o.Confidence,
 		Replicas:   fmt.Sprintf("%d to %d", o.ReplicasMin, o.ReplicasMax),
 		Failure:    o.Failure,
