@@ -1,10 +1,14 @@
 package experiments
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"mailsim/model/sim"
@@ -371,4 +375,56 @@ func TestPlanFindsPollaczekKhinchine(t *testing.T) {
 		}
 	}
 	t.Logf("chose %d backends after probes %v (%d runs); binding: %s", sp.Chosen.Backends, probesOf(sp), sp.Runs, sp.Binding)
+}
+
+// cancelOnRun cancels a context when the log reports the nth finished run.
+type cancelOnRun struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnRun) Write(p []byte) (int, error) {
+	if strings.Contains(string(p), " done\n") {
+		c.n--
+		if c.n == 0 {
+			c.cancel()
+		}
+	}
+	return len(p), nil
+}
+
+// TestPlanInterruptedResumes interrupts a plan after its third run, checks
+// that the finished runs are kept and the error says interrupted, and that
+// running it again gives the same plan as an uninterrupted one.
+func TestPlanInterruptedResumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs a dozen one-hour simulations")
+	}
+	e, err := Load("md1.toml", []byte(md1Plan))
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, _, err := e.ExecutePlan(context.Background(), PlanOptions{Out: t.TempDir() + "/whole", Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir() + "/set"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	_, w, err := e.ExecutePlan(ctx, PlanOptions{Out: dir, Workers: 1, Log: &cancelOnRun{n: 3, cancel: cancel}})
+	if !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("interrupted plan returned %v", err)
+	}
+	if n := len(w.Done()); n < 3 {
+		t.Fatalf("%d runs kept after the interrupt, want at least 3", n)
+	}
+	again, _, err := e.ExecutePlan(context.Background(), PlanOptions{Out: dir, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(whole)
+	b, _ := json.Marshal(again)
+	if !bytes.Equal(a, b) {
+		t.Fatalf("resumed plan differs from the uninterrupted one:\n%s\n%s", a, b)
+	}
 }
