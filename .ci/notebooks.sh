@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 export PATH="/usr/bin:/bin:$PATH:/usr/local/go/bin"
 PY=/usr/bin/python3
 # The notebooks' own settings: CI runs them with their defaults.
-unset MAILSIM_BASELINE MAILSIM_SWEEP_KEY MAILSIM_FIX MAILSIM_METRICS MAILSIM_WINDOW
+unset MAILSIM_PLAN MAILSIM_BASELINE MAILSIM_SWEEP_KEY MAILSIM_FIX MAILSIM_METRICS MAILSIM_WINDOW
 PACKAGES=(jupyter-nbconvert python3-ipykernel python3-pandas python3-matplotlib)
 
 echo "== notebooks: Debian packages"
@@ -51,8 +51,9 @@ PYEOF
 echo "== notebooks: build mailsim and a small result set"
 go build -o "$work/mailsim" ./cmd/mailsim
 "$work/mailsim" run --quiet --out "$work/set" notebooks/testdata/ci.toml > "$work/run.txt"
+"$work/mailsim" plan --quiet --out "$work/plan" notebooks/testdata/plan.toml > "$work/plan.txt"
 go run ./notebooks/testdata/histbounds > "$work/hist-bounds.txt"
-export MAILSIM_RESULTS="$work/set" MAILSIM_HIST_BOUNDS="$work/hist-bounds.txt"
+export MAILSIM_RESULTS="$work/set" MAILSIM_PLAN="$work/plan" MAILSIM_HIST_BOUNDS="$work/hist-bounds.txt"
 
 echo "== notebooks: helper tests"
 (cd notebooks && "$PY" test_mailsim_results.py -v)

@@ -780,3 +780,81 @@ def load(path=None, default="../out/default"):
             f"mailsim_results: no result set at {path!r} (no manifest.json); run `mailsim run` or set MAILSIM_RESULTS"
         )
     return ResultSet(path)
+
+
+class Plan:
+    """A capacity plan written by ``mailsim plan``: its plan.json as tables.
+
+    * ``answer``: one row per strategy: found, backends, nfs_threads,
+      cache_bytes, binding, probes, runs.
+    * ``checks``: one row per probe, scenario and objective: strategy,
+      backends, nfs_threads, cache_bytes, passed (the probe's verdict),
+      overloaded, objective, metric, limit, scenario, n, mean, lower,
+      upper, verdict.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        with open(os.path.join(path, "plan.json")) as f:
+            raw = json.load(f)
+        self.raw = raw
+        self.users = raw["Users"]
+        self.confidence = raw["Confidence"]
+        self.failure = raw["Failure"]
+        self.objectives = pd.DataFrame(raw["Objectives"] or [], columns=["Name", "Metric", "Unit", "Limit"]).rename(
+            columns={"Name": "objective", "Metric": "metric", "Unit": "unit", "Limit": "limit"}
+        )
+        limits = {o["Name"]: (o["Metric"], o["Limit"]) for o in raw["Objectives"] or []}
+        answer, checks = [], []
+        for sp in raw["Strategies"] or []:
+            ch = sp["Chosen"]
+            answer.append(
+                {
+                    "strategy": sp["Strategy"],
+                    "found": sp["Found"],
+                    "backends": ch["Backends"] if sp["Found"] else None,
+                    "nfs_threads": ch["NFSThreads"] if sp["Found"] else None,
+                    "cache_bytes": ch["CacheBytes"] if sp["Found"] else None,
+                    "binding": sp["Binding"],
+                    "probes": len(sp["Probes"] or []),
+                    "runs": sp["Runs"],
+                }
+            )
+            for p in sp["Probes"] or []:
+                for c in p["Checks"] or []:
+                    metric, limit = limits.get(c["Objective"], (None, float("nan")))
+                    checks.append(
+                        {
+                            "strategy": sp["Strategy"],
+                            "backends": p["Backends"],
+                            "nfs_threads": p["NFSThreads"],
+                            "cache_bytes": p["CacheBytes"],
+                            "passed": p["Pass"],
+                            "overloaded": p.get("Overloaded", ""),
+                            "objective": c["Objective"],
+                            "metric": metric,
+                            "limit": limit,
+                            "scenario": c["Scenario"],
+                            "n": c["N"],
+                            "mean": c["Mean"],
+                            "lower": c["Lower"],
+                            "upper": c["Upper"],
+                            "verdict": c["Verdict"],
+                        }
+                    )
+        self.answer = pd.DataFrame(answer)
+        self.checks = pd.DataFrame(checks)
+
+    def __repr__(self):
+        return f"<mailsim capacity plan for {self.users:,} users at {self.path}: {len(self.answer)} strategies>"
+
+
+def load_plan(path=None, default="../out/isp-1m-plan"):
+    """Load the capacity plan at path, else at $MAILSIM_PLAN, else at default."""
+    if path is None:
+        path = os.environ.get("MAILSIM_PLAN") or default
+    if not os.path.exists(os.path.join(path, "plan.json")):
+        raise FileNotFoundError(
+            f"mailsim_results: no capacity plan at {path!r} (no plan.json); run `mailsim plan SPEC` or set MAILSIM_PLAN"
+        )
+    return Plan(path)

@@ -6,11 +6,13 @@ Two environment variables point the tests at Go's own output:
 * MAILSIM_RESULTS: a result set written by ``mailsim run``; the helper's
   recomputed intervals and histogram percentiles are checked against the
   values mailsim wrote into it.
+* MAILSIM_PLAN: a capacity plan written by ``mailsim plan``; the helper's
+  tables are checked against its answer and against the runs it used.
 * MAILSIM_HIST_BOUNDS: the output of ``go run ./notebooks/testdata/histbounds``;
   the helper's bucket bounds are checked against Go's.
 
 Tests that need one of them are skipped when it is not set; .ci/notebooks.sh
-sets both.
+sets them all.
 """
 
 import math
@@ -310,6 +312,47 @@ class ResultSetTest(unittest.TestCase):
         t = rs.table(mr.KEY_METRICS, point=point)
         self.assertEqual(list(t.columns), ["unit"] + rs.strategies)
         self.assertEqual(list(t.index), [m for m in mr.KEY_METRICS if m in rs.metric_names])
+
+
+@unittest.skipUnless(os.environ.get("MAILSIM_PLAN"), "MAILSIM_PLAN is not set")
+class PlanTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.plan = mr.load_plan()
+
+    def test_chosen_probe_passed_every_objective(self):
+        p, ch = self.plan, self.plan.checks
+        for row in p.answer[p.answer["found"]].itertuples():
+            mine = ch[
+                (ch["strategy"] == row.strategy)
+                & (ch["backends"] == row.backends)
+                & (ch["nfs_threads"] == row.nfs_threads)
+                & (ch["cache_bytes"] == row.cache_bytes)
+            ]
+            with self.subTest(strategy=row.strategy):
+                self.assertFalse(mine.empty)
+                self.assertTrue((mine["verdict"] == "pass").all(), mine)
+                # Every objective, in every scenario the plan asks for.
+                scen = {"normal", "backend-down"} if p.failure else {"normal"}
+                self.assertEqual(set(mine["scenario"]), scen)
+                self.assertEqual(set(mine["objective"]), set(p.objectives["objective"]))
+
+    def test_means_are_the_runs_means(self):
+        # A check's mean is the mean of its runs' metric in the result set.
+        rs = mr.load(self.plan.path)
+        runs = rs.runs
+        ch = self.plan.checks.dropna(subset=["metric"])
+        for c in ch.head(20).itertuples():
+            sel = runs[
+                (runs["strategy"] == c.strategy)
+                & (runs["cluster.backends"] == c.backends)
+                & (runs["nfs.threads"] == c.nfs_threads)
+                & (runs["plan.scenario"] == c.scenario)
+            ]
+            with self.subTest(check=c):
+                self.assertEqual(len(sel), c.n)
+                vals = sel[c.metric].fillna(0)
+                self.assertAlmostEqual(float(vals.mean()), c.mean, delta=1e-9 * max(1, abs(c.mean)))
 
 
 if __name__ == "__main__":
