@@ -18,11 +18,9 @@ import (
 	"mailsim/results"
 )
 
-// Scenario labels of a capacity plan's runs, in the plan.scenario
-// parameter of their points.
-const (
-	scenarioKey = "plan.scenario"
-)
+// scenarioKey is the point parameter that holds a capacity plan run's
+// scenario: results.ScenarioNormal or results.ScenarioFailure.
+const scenarioKey = "plan.scenario"
 
 // planAxes returns the values a plan's search may try on each axis.
 func (e *Experiment) planAxes() (threads []int, caches []int64) {

@@ -209,16 +209,6 @@ func FormatBytes(n int64) string {
 	return FormatNumber(f) + " " + units[i]
 }
 
-// objective returns the objective called name.
-func (o *PlanOutcome) objective(name string) Objective {
-	for _, ob := range o.Objectives {
-		if ob.Name == name {
-			return ob
-		}
-	}
-	return Objective{Name: name}
-}
-
 // Margins returns, for the chosen probe of sp, each objective's smallest
 // margin over the scenarios, in objective order; nil when nothing was
 // found.
