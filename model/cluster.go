@@ -226,6 +226,16 @@ type Options struct {
 
 // RunOptions is [Run] with options.
 func RunOptions(cfg Config, router strategies.Router, o Options, seed uint64) (*Result, error) {
+	cl, err := run(cfg, router, o, seed)
+	if err != nil {
+		return nil, err
+	}
+	return cl.res, nil
+}
+
+// run is [RunOptions], returning the whole cluster at the end of the run
+// (for measuring its memory).
+func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -251,7 +261,7 @@ func RunOptions(cfg Config, router strategies.Router, o Options, seed uint64) (*
 		return nil, cl.overload
 	}
 	cl.finish()
-	return cl.res, nil
+	return cl, nil
 }
 
 func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, seed uint64) *cluster {
