@@ -311,6 +311,10 @@ func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster
 
 func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, error) {
 	cl := &cluster{cfg: cfg, s: sim.New(1024), router: router, freeConn: -1}
+	// Most events are NFS calls and CPU work due within milliseconds,
+	// while most pending events are clients thinking for seconds: keep
+	// the near ones in a small heap of their own.
+	cl.s.SetNearHorizon(nearHorizon)
 	cl.script = cfg.Profile.Script()
 	p := &cfg.Population
 	cl.mboxPerUser = int32(1 + p.Folders)
@@ -805,6 +809,10 @@ func (cl *cluster) advance(id int32, c *conn) {
 		cl.overloaded(fmt.Sprintf("backend %d", c.backend), b.cpu.waiting.size, b.cpu.servers, "raise cluster.cores or cluster.backends, or lower the load")
 	}
 }
+
+// nearHorizon is the kernel's near horizon (see [sim.Sim.SetNearHorizon]).
+// It changes only the speed of a run, not its result.
+const nearHorizon = 10 * sim.Millisecond
 
 // maxQueue is the queue length at which a run gives up: a queue this long
 // means the station is overloaded (busier than its capacity), so its queue
