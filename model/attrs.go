@@ -8,10 +8,13 @@ import (
 // attrCache is one backend's NFS attribute cache, kept compactly: the
 // attributes of a user's objects (the mail root, and each folder's index
 // and new/ directory) sit together in a block, made when the backend
-// first touches one of them, and each entry takes 16 bytes. Entries
-// behave exactly as an [nfsmodel.AttrCache]'s (see [nfsmodel.Consult]).
+// first touches one of them, and each entry takes 16 bytes. The block of
+// the first backend a user touches is found from the user (see
+// [cluster.attr]); others are in the backend's blocks map. Entries behave
+// exactly as an [nfsmodel.AttrCache]'s (see [nfsmodel.Consult]).
 type attrCache struct {
-	// blocks maps a user to the index in ents of its block's first entry.
+	// blocks maps a user to the index in ents of its block's first entry,
+	// unless the user's home attribute backend is this one.
 	blocks map[int32]int32
 	ents   []attrEntry
 	// perUser is the size of a block: the root, then an index and a
@@ -62,35 +65,47 @@ func rootObj() int32            { return 0 }
 func idxObj(folder int32) int32 { return 1 + 2*folder }
 func dirObj(folder int32) int32 { return 2 + 2*folder }
 
-// entry returns the entry of user u's object obj, making the user's block
-// if it has none.
-func (c *attrCache) entry(u, obj int32) *attrEntry {
+// attr returns backend b's attribute entry for user u's object obj,
+// making the user's block there if it has none.
+func (cl *cluster) attr(b int16, u, obj int32) (*attrCache, *attrEntry) {
+	c := cl.backends[b].attrs
+	usr := &cl.users[u]
+	if usr.attrBackend == b {
+		return c, &c.ents[usr.attrBlock+obj]
+	}
 	first, ok := c.blocks[u]
 	if !ok {
 		first = int32(len(c.ents))
-		c.blocks[u] = first
 		c.ents = append(c.ents, make([]attrEntry, c.perUser)...)
+		if usr.attrBackend < 0 {
+			usr.attrBackend, usr.attrBlock = b, first
+		} else {
+			c.blocks[u] = first
+		}
 	}
-	return &c.ents[first+obj]
+	return c, &c.ents[first+obj]
 }
 
-// access is [nfsmodel.AttrCache.Access] for user u's object obj.
-func (c *attrCache) access(m *nfsmodel.Mount, u, obj int32, version uint32, now sim.Time, dir, force bool) nfsmodel.Lookup {
-	e := c.entry(u, obj)
+// attrAccess is [nfsmodel.AttrCache.Access] on backend b for user u's
+// object obj.
+func (cl *cluster) attrAccess(b int16, u, obj int32, version uint32, now sim.Time, dir, force bool) nfsmodel.Lookup {
+	c, e := cl.attr(b, u, obj)
 	var a nfsmodel.Attr
 	if e.timeout != 0 {
 		a = nfsmodel.Attr{Validated: e.validated, Timeout: c.timeouts.of[e.timeout], Version: e.version}
 	}
-	l, update := nfsmodel.Consult(m, &a, e.timeout != 0, version, now, dir, force)
+	l, update := nfsmodel.Consult(&cl.cfg.Mount, &a, e.timeout != 0, version, now, dir, force)
 	if update {
 		c.store(e, a)
 	}
 	return l
 }
 
-// wrote is [nfsmodel.AttrCache.Wrote] for user u's object obj.
-func (c *attrCache) wrote(m *nfsmodel.Mount, u, obj int32, version uint32, now sim.Time, dir bool) {
-	c.store(c.entry(u, obj), nfsmodel.Written(m, version, now, dir))
+// attrWrote is [nfsmodel.AttrCache.Wrote] on backend b for user u's
+// object obj.
+func (cl *cluster) attrWrote(b int16, u, obj int32, version uint32, now sim.Time, dir bool) {
+	c, e := cl.attr(b, u, obj)
+	c.store(e, nfsmodel.Written(&cl.cfg.Mount, version, now, dir))
 }
 
 func (c *attrCache) store(e *attrEntry, a nfsmodel.Attr) {

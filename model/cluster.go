@@ -60,7 +60,7 @@ type mailbox struct {
 	corrupt bool
 }
 
-// user is one account's state (8 bytes). Its folders are the mailboxes
+// user is one account's state (16 bytes). Its folders are the mailboxes
 // from firstMailbox on (every user has the same number); its devices are
 // the devices from firstDevice up to the next user's first.
 type user struct {
@@ -70,6 +70,11 @@ type user struct {
 	lastBackend int16
 	aggressive  bool
 	flags       userFlags
+	// attrBackend is the first backend that cached attributes of the
+	// user's objects (-1: none yet), and attrBlock the index of the
+	// user's block in its attribute cache.
+	attrBackend int16
+	attrBlock   int32
 }
 
 // userFlags records what has happened to a user at least once, so that
@@ -327,7 +332,7 @@ func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, e
 		if len(su.Mailboxes) != int(cl.mboxPerUser) {
 			panic("model: users with different numbers of folders")
 		}
-		cl.users = append(cl.users, user{firstDevice: int32(len(cl.devices)), lastBackend: -1, aggressive: su.Aggressive})
+		cl.users = append(cl.users, user{firstDevice: int32(len(cl.devices)), lastBackend: -1, aggressive: su.Aggressive, attrBackend: -1})
 		names.WriteString(su.Name)
 		if names.Len() > math.MaxUint32 {
 			panic("model: the users' names exceed 4 GiB")
@@ -863,7 +868,7 @@ func (cl *cluster) complete(id int32, c *conn) {
 		mb.idxVer++
 		mb.lastWriter, mb.lastWrite = c.backend, now
 		owner, folder := cl.mailboxObj(c.target)
-		b.attrs.wrote(&cl.cfg.Mount, owner, idxObj(folder), mb.idxVer, now, false)
+		cl.attrWrote(c.backend, owner, idxObj(folder), mb.idxVer, now, false)
 	}
 	if cl.measuring {
 		lat := now - c.start + sim.Time(c.hops)*cl.cfg.ProxyHop

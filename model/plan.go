@@ -86,7 +86,7 @@ func (cl *cluster) planCommand(c *conn) {
 	case workloads.Login, workloads.Logout:
 		return
 	case workloads.List:
-		l := b.attrs.access(m, c.user, rootObj(), 0, now, true, false)
+		l := cl.attrAccess(c.backend, c.user, rootObj(), 0, now, true, false)
 		if l.Revalidate {
 			cl.call(c, nfsmodel.GETATTR, 0, 0)
 		}
@@ -121,7 +121,7 @@ func (cl *cluster) planCommand(c *conn) {
 		force = true
 	}
 	owner, folder := cl.mailboxObj(c.target)
-	l := b.attrs.access(m, owner, idxObj(folder), mb.idxVer, now, false, force)
+	l := cl.attrAccess(c.backend, owner, idxObj(folder), mb.idxVer, now, false, force)
 	if l.Revalidate {
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
@@ -165,7 +165,7 @@ func (cl *cluster) planCommand(c *conn) {
 	// Commands that sync the Maildir look for new mail in new/.
 	switch c.cmd {
 	case workloads.Select, workloads.Idle, workloads.Deliver:
-		dl := b.attrs.access(m, owner, dirObj(folder), mb.dirVer, now, true, cfg.Dovecot.MailNFSStorage)
+		dl := cl.attrAccess(c.backend, owner, dirObj(folder), mb.dirVer, now, true, cfg.Dovecot.MailNFSStorage)
 		if dl.Revalidate {
 			cl.call(c, nfsmodel.GETATTR, 0, 0)
 		}
