@@ -43,7 +43,7 @@ type nfsReq struct {
 }
 
 // mailbox is one folder's state. Its fields are ordered to pack it into
-// 32 bytes: a run holds one per folder of every user.
+// 40 bytes: a run holds one per folder of every user.
 type mailbox struct {
 	// lastWrite is when lastWriter last wrote the index.
 	lastWrite sim.Time
@@ -53,6 +53,8 @@ type mailbox struct {
 	idxVer, dirVer uint32
 	// unsynced counts delivered messages not yet moved from new/ to cur/.
 	unsynced int32
+	// log is the folder's transaction log.
+	log indexLog
 	// lastWriter is the backend that last wrote the index (-1: none yet).
 	lastWriter int16
 	// corrupt is set when a conflicting write corrupted the index; the

@@ -29,12 +29,15 @@ func (cl *cluster) localLocks() bool {
 	return cl.cfg.Dovecot.LockMethod == "flock" || cl.cfg.Mount.LocalLock
 }
 
-// lockedWrite adds the calls of an index write under the folder's lock,
-// by lock_method: fcntl takes an NLM lock (two calls) unless locks are
-// local; dotlock creates and removes a lock file with O_EXCL (a negative
-// LOOKUP first unless negative lookups are cached); flock is local to the
-// backend on NFS.
-func (cl *cluster) lockedWrite(c *conn) {
+// lockedWrite adds the calls of an index write on mailbox mb under the
+// folder's lock, by lock_method: fcntl takes an NLM lock (two calls)
+// unless locks are local; dotlock creates and removes a lock file with
+// O_EXCL (a negative LOOKUP first unless negative lookups are cached);
+// flock is local to the backend on NFS. Under the lock, the write appends
+// its transaction to the log and then rewrites the main index or rotates
+// the log when the thresholds say so (see indexWrite); replayed says that
+// the writer read the index files afresh before it.
+func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed bool) {
 	cfg := cl.cfg
 	cl.call(c, opAcquire, 0, 0)
 	switch {
@@ -46,10 +49,11 @@ func (cl *cluster) lockedWrite(c *conn) {
 	case !cl.localLocks():
 		cl.call(c, nfsmodel.LOCK, 0, 0)
 	}
-	cl.write(c, 512) // the transaction appended to dovecot.index.log
+	cl.write(c, indexLogRecordBytes) // the transaction appended to dovecot.index.log
 	if cfg.Dovecot.MailFsync == "always" || cfg.Mount.Noac {
 		cl.call(c, nfsmodel.COMMIT, 0, 0)
 	}
+	cl.indexWrite(c, mb, replayed)
 	switch {
 	case cfg.Dovecot.LockMethod == "dotlock":
 		cl.call(c, nfsmodel.REMOVE, 0, 0)

@@ -155,11 +155,13 @@ func (cl *cluster) planCommand(c *conn) {
 	if l.Changed {
 		b.cache.drop(c.target)
 	}
+	replayed := false // the index files were read afresh
 	if b.cache.touch(c.target, ws) {
 		b.hits++
 	} else {
 		b.misses++
 		cl.readBytes(c, max(ws, 4096))
+		replayed = true
 	}
 
 	// Commands that sync the Maildir look for new mail in new/.
@@ -217,7 +219,7 @@ func (cl *cluster) planCommand(c *conn) {
 		c.write = true
 	}
 	if c.write {
-		cl.lockedWrite(c)
+		cl.lockedWrite(c, mb, replayed)
 	}
 }
 
@@ -278,6 +280,7 @@ func (cl *cluster) rebuild(c *conn, b *backend, mb *mailbox) {
 	cl.write(c, int64(mb.msgs)*cfg.IndexBytesPerMessage)
 	cl.call(c, nfsmodel.RENAME, 0, 0)
 	b.cache.drop(c.target)
+	mb.log.reset(cl.s.Now())
 	mb.corrupt = false
 	c.write = true
 	if cl.measuring {
