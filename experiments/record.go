@@ -27,6 +27,8 @@ var metricInfo = map[string]results.MetricInfo{
 	"corrupted_per_million_sessions": {Better: results.Lower, Doc: "corrupted indexes per million IMAP sessions"},
 	"users_empty_mailbox":            {Better: results.Lower, Doc: "users whose index was corrupted (saw an empty or wrong mailbox until rebuilt)"},
 	"index_rebuilds":                 {Better: results.Lower, Doc: "indexes rebuilt from the Maildir after corruption"},
+	"index_rewrites":                 {Better: results.Neutral, Doc: "main index (dovecot.index) rewrites once enough transaction log has accumulated, rotations included"},
+	"log_rotations":                  {Better: results.Neutral, Doc: "transaction log (dovecot.index.log) rotations to dovecot.index.log.2"},
 	"clock_errors":                   {Better: results.Lower, Doc: "index accesses after a write by a backend whose clock is more than 1 s off"},
 	"lock_waits":                     {Better: results.Lower, Doc: "index-lock acquisitions that waited for another connection"},
 	"lock_wait.mean":                 {Better: results.Lower, Doc: "mean wait of a contended index lock"},

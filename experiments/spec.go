@@ -156,16 +156,21 @@ type NFSClientSpec struct {
 
 // DovecotSpec holds Dovecot settings.
 type DovecotSpec struct {
-	MailNFSStorage           bool     `toml:"mail_nfs_storage" default:"false" doc:"flush NFS caches around mail file access (Dovecot mail_nfs_storage, default no)"`
-	MailNFSIndex             bool     `toml:"mail_nfs_index" default:"false" doc:"flush NFS caches around index file access (Dovecot mail_nfs_index, default no)"`
-	MailFsync                string   `toml:"mail_fsync" default:"optimized" enum:"always|optimized|never" doc:"when to fsync (Dovecot mail_fsync, default optimized; always is recommended on NFS)"`
-	MmapDisable              bool     `toml:"mmap_disable" default:"false" doc:"read index files instead of mapping them (Dovecot mmap_disable, default no; its NFS guide requires yes: mapped pages can stay stale after another backend's change)"`
-	LockMethod               string   `toml:"lock_method" default:"fcntl" enum:"fcntl|flock|dotlock" doc:"how index files are locked (Dovecot lock_method, default fcntl through the NFS lock manager; flock is local to each backend on NFS; dotlock creates lock files with O_EXCL)"`
-	LMTPIndexUpdate          bool     `toml:"lmtp_index_update" default:"true" doc:"LMTP deliveries update the index files, as Dovecot's LMTP does unless the delivery uses INDEX=MEMORY"`
-	MailboxIdleCheckInterval sim.Time `toml:"mailbox_idle_check_interval" default:"30s" gt:"0s" doc:"how often an IDLE connection's mailbox is re-checked (Dovecot mailbox_idle_check_interval, default 30 s)"`
-	DirectorUserExpire       sim.Time `toml:"director_user_expire" default:"15m" min:"10s" doc:"how long the director keeps a user's backend after the user's last request (Dovecot director_user_expire, default 15 min; at least 10 s)"`
-	VhostCount               int      `toml:"vhost_count" default:"100" min:"1" max:"1000" doc:"director ring points per backend (Dovecot's default 100; doveadm refuses more than 1000)"`
-	LoginProxyMaxReconnects  int      `toml:"login_proxy_max_reconnects" default:"3" min:"0" doc:"reconnect attempts of a proxied login to a backend, 1 s apart (Dovecot login_proxy_max_reconnects, default 3)"`
+	MailNFSStorage              bool     `toml:"mail_nfs_storage" default:"false" doc:"flush NFS caches around mail file access (Dovecot mail_nfs_storage, default no)"`
+	MailNFSIndex                bool     `toml:"mail_nfs_index" default:"false" doc:"flush NFS caches around index file access (Dovecot mail_nfs_index, default no)"`
+	MailFsync                   string   `toml:"mail_fsync" default:"optimized" enum:"always|optimized|never" doc:"when to fsync (Dovecot mail_fsync, default optimized; always is recommended on NFS)"`
+	MmapDisable                 bool     `toml:"mmap_disable" default:"false" doc:"read index files instead of mapping them (Dovecot mmap_disable, default no; its NFS guide requires yes: mapped pages can stay stale after another backend's change)"`
+	LockMethod                  string   `toml:"lock_method" default:"fcntl" enum:"fcntl|flock|dotlock" doc:"how index files are locked (Dovecot lock_method, default fcntl through the NFS lock manager; flock is local to each backend on NFS; dotlock creates lock files with O_EXCL)"`
+	LMTPIndexUpdate             bool     `toml:"lmtp_index_update" default:"true" doc:"LMTP deliveries update the index files, as Dovecot's LMTP does unless the delivery uses INDEX=MEMORY"`
+	MailboxIdleCheckInterval    sim.Time `toml:"mailbox_idle_check_interval" default:"30s" gt:"0s" doc:"how often an IDLE connection's mailbox is re-checked (Dovecot mailbox_idle_check_interval, default 30 s)"`
+	MailIndexRewriteMinLogBytes int64    `toml:"mail_index_rewrite_min_log_bytes" default:"8192" min:"0" unit:"bytes" doc:"an index write rewrites the main index (dovecot.index) when a refresh had to replay more than this much transaction log written since the last rewrite (Dovecot mail_index_rewrite_min_log_bytes, default 8k; at most mail_index_rewrite_max_log_bytes)"`
+	MailIndexRewriteMaxLogBytes int64    `toml:"mail_index_rewrite_max_log_bytes" default:"131072" min:"0" unit:"bytes" doc:"an index write rewrites the main index whenever more than this much transaction log was written since the last rewrite (Dovecot mail_index_rewrite_max_log_bytes, default 128k)"`
+	MailIndexLogRotateMinSize   int64    `toml:"mail_index_log_rotate_min_size" default:"32768" min:"0" unit:"bytes" doc:"an index write rotates the transaction log (dovecot.index.log to .log.2) when it is at least this large and older than mail_index_log_rotate_min_age (Dovecot mail_index_log_rotate_min_size, default 32k; at most mail_index_log_rotate_max_size)"`
+	MailIndexLogRotateMaxSize   int64    `toml:"mail_index_log_rotate_max_size" default:"1048576" min:"0" unit:"bytes" doc:"an index write always rotates a transaction log larger than this (Dovecot mail_index_log_rotate_max_size, default 1M)"`
+	MailIndexLogRotateMinAge    sim.Time `toml:"mail_index_log_rotate_min_age" default:"5m" min:"0s" doc:"age in whole seconds a transaction log must exceed before it is rotated at mail_index_log_rotate_min_size (Dovecot mail_index_log_rotate_min_age, default 5 min)"`
+	DirectorUserExpire          sim.Time `toml:"director_user_expire" default:"15m" min:"10s" doc:"how long the director keeps a user's backend after the user's last request (Dovecot director_user_expire, default 15 min; at least 10 s)"`
+	VhostCount                  int      `toml:"vhost_count" default:"100" min:"1" max:"1000" doc:"director ring points per backend (Dovecot's default 100; doveadm refuses more than 1000)"`
+	LoginProxyMaxReconnects     int      `toml:"login_proxy_max_reconnects" default:"3" min:"0" doc:"reconnect attempts of a proxied login to a backend, 1 s apart (Dovecot login_proxy_max_reconnects, default 3)"`
 }
 
 // WorkloadSpec describes users and their behaviour.
@@ -321,6 +326,9 @@ func (s *Spec) Model() model.Config {
 	}
 	d := s.Dovecot
 	cfg.Dovecot = nfsmodel.Dovecot{MailNFSStorage: d.MailNFSStorage, MailNFSIndex: d.MailNFSIndex, MailFsync: d.MailFsync, MmapDisable: d.MmapDisable, LockMethod: d.LockMethod, LMTPIndexUpdate: d.LMTPIndexUpdate}
+	cfg.MailIndexRewriteMinLogBytes, cfg.MailIndexRewriteMaxLogBytes = d.MailIndexRewriteMinLogBytes, d.MailIndexRewriteMaxLogBytes
+	cfg.MailIndexLogRotateMinSize, cfg.MailIndexLogRotateMaxSize = d.MailIndexLogRotateMinSize, d.MailIndexLogRotateMaxSize
+	cfg.MailIndexLogRotateMinAge = d.MailIndexLogRotateMinAge
 
 	cfg.Listing = model.ListingProbe{Entries: s.Probe.ListingEntries, Interval: s.Probe.ListingInterval}
 	cl := s.Clients

@@ -2,8 +2,11 @@ package model
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
+	"strings"
 	"time"
 
 	"mailsim/model/sim"
@@ -39,86 +42,128 @@ type nfsReq struct {
 	bytes   int64
 }
 
+// mailbox is one folder's state. Its fields are ordered to pack it into
+// 40 bytes: a run holds one per folder of every user.
 type mailbox struct {
-	msgs  int32
-	bytes int64
+	// lastWrite is when lastWriter last wrote the index.
+	lastWrite sim.Time
+	msgs      int32
 	// idxVer counts changes to the folder's index files; dirVer counts
 	// changes to its Maildir directories (deliveries, expunges).
 	idxVer, dirVer uint32
-	// lastWriter is the backend that last wrote the index (-1: none yet),
-	// at lastWrite.
+	// unsynced counts delivered messages not yet moved from new/ to cur/.
+	unsynced int32
+	// log is the folder's transaction log.
+	log indexLog
+	// lastWriter is the backend that last wrote the index (-1: none yet).
 	lastWriter int16
-	lastWrite  sim.Time
 	// corrupt is set when a conflicting write corrupted the index; the
 	// next access rebuilds it.
 	corrupt bool
-	// unsynced counts delivered messages not yet moved from new/ to cur/.
-	unsynced int32
 }
 
+// user is one account's state (16 bytes). Its folders are the mailboxes
+// from firstMailbox on (every user has the same number); its devices are
+// the devices from firstDevice up to the next user's first.
 type user struct {
-	firstMailbox int32
-	folders      int8
-	aggressive   bool
+	firstDevice int32
+	// lastBackend is the backend of the user's latest IMAP login (-1:
+	// none yet).
+	lastBackend int16
+	aggressive  bool
+	flags       userFlags
+	// attrBackend is the first backend that cached attributes of the
+	// user's objects (-1: none yet), and attrBlock the index of the
+	// user's block in its attribute cache.
+	attrBackend int16
+	attrBlock   int32
 }
 
+// userFlags records what has happened to a user at least once, so that
+// the result counts users, not events.
+type userFlags uint8
+
+const (
+	// multiBackend: connections open on two backends at once.
+	multiBackend userFlags = 1 << iota
+	// multiAfterFault: the same after the first fault.
+	multiAfterFault
+	// affected: a failed login, command or delivery.
+	affected
+	// sawEmpty: an index corrupted (the user saw an empty mailbox).
+	sawEmpty
+)
+
+// set sets flag f and reports whether it was clear before.
+func (u *user) set(f userFlags) bool {
+	if u.flags&f != 0 {
+		return false
+	}
+	u.flags |= f
+	return true
+}
+
+// device is one client of a user. Its connection slots are slots to
+// slots+nconn of the cluster's per-slot arrays.
 type device struct {
-	user  int32
-	kind  workloads.DeviceKind
-	ip    netip.Addr
-	conns []int32 // connection slots; -1 when closed
-	rng   []*rand.Rand
-	srcs  []*rand.PCG
-	// session counts started sessions, to seed each one's draws together
-	// with seed, which derives from the run seed and the device.
-	session uint64
-	seed    uint64
-	// gap is the pause before the current session; step and retry count
-	// the replayed commands and retries per connection slot.
-	gap   sim.Time
-	step  []int32
-	retry []int32
-	open  int // connections still open in the current session
-	ends  sim.Time
+	// gap is the pause before the current session; ends is when the
+	// current session's length is used up.
+	gap  sim.Time
+	ends sim.Time
+	// seed derives from the run seed and the device; together with the
+	// session number it seeds each session's draws.
+	seed uint64
+	user int32
+	// slots is the index of the device's first connection slot.
+	slots int32
+	// session counts started sessions.
+	session uint32
+	ip      [4]byte // an IPv4 address
+	kind    workloads.DeviceKind
+	nconn   uint8 // connection slots
+	open    uint8 // connections still open in the current session
 }
 
+// conn is one connection (or an LMTP delivery, or a listing probe) in a
+// reusable slot. Its fields are ordered to pack it tightly: a run holds
+// about one per device connection slot.
 type conn struct {
+	start sim.Time
+	cpu   sim.Time
+	// routedAt is when the connection was routed (the Request's Now).
+	routedAt sim.Time
+	// buf is the buffer of the pending command's NFS calls and lock
+	// steps (see takeOps; 0 for none), and opAt the next one to make.
+	buf      int32
+	opAt     int32
 	dev      int32 // -1 for an LMTP delivery
-	slot     int8
 	user     int32
-	backend  int16
-	entry    int16
-	hops     int8
-	phase    workloads.Phase
-	idle     bool
-	cmd      workloads.Command
-	selected int32 // absolute mailbox index
-	target   int32 // mailbox of the current command
-	start    sim.Time
+	selected int32  // absolute mailbox index
+	target   int32  // mailbox of the current command
 	seenIdx  uint32 // index version the command's view is based on
-	stale    bool
-	write    bool
-	ops      []nfsReq
-	opAt     int
-	cpu      sim.Time
-	req      strategies.Request
 	nextFree int32
+	// epoch is the backend's epoch when the connection was opened.
+	epoch uint32
+	// gen changes whenever the slot is reused, so that a timer set for an
+	// earlier connection in the same slot is recognised and ignored.
+	gen     uint32
+	backend int16
+	entry   int16
+	slot    int8
+	hops    int8
+	phase   workloads.Phase
+	cmd     workloads.Command
+	idle    bool
+	stale   bool
+	write   bool
 	// dead marks a connection whose backend crashed or hung, or whose
 	// session a director kicked: its pending event releases it.
 	dead bool
 	// open is true while the connection counts as open on its backend.
 	open bool
-	// lockKey is the index lock the connection holds or waits for, 0 if
-	// none; lockSince is when it started waiting.
-	lockKey   uint64
-	lockSince sim.Time
-	// hold is how long a director holds the connection's login.
-	hold sim.Time
-	// epoch is the backend's epoch when the connection was opened.
-	epoch uint32
-	// gen changes whenever the slot is reused, so that a timer set for an
-	// earlier connection in the same slot is recognised and ignored.
-	gen uint32
+	// locked is true while the connection holds or waits for its
+	// folder's index lock (see lockKey).
+	locked bool
 }
 
 // thinking marks a connection whose next command is chosen and waits for
@@ -134,7 +179,7 @@ type backend struct {
 	slow     float64
 	cpu      station
 	cache    *lru
-	attrs    *nfsmodel.AttrCache
+	attrs    *attrCache
 	commands uint64
 	hits     uint64
 	misses   uint64
@@ -145,43 +190,52 @@ type backend struct {
 
 // cluster is one run's state.
 type cluster struct {
-	cfg      *Config
-	s        *sim.Sim
-	router   strategies.Router
-	site     *workloads.Site
-	users    []user
-	mboxes   []mailbox
-	devices  []device
-	conns    []conn
-	freeConn int32
-	backends []backend
-	nfs      station
-	// userConns counts each user's open connections per backend.
-	userConns []uint16
-	multi     []bool
-	// lastBackend is the backend of each user's latest IMAP login.
-	lastBackend []int16
-	delivRng    *rand.Rand
-	deliverAt   sim.Time // mean gap between deliveries site-wide
-	mxIPs       []netip.Addr
-	measuring   bool
-	res         *Result
+	cfg    *Config
+	s      *sim.Sim
+	router strategies.Router
+	script workloads.Script
+	users  []user
+	// names holds the users' names one after the other: user u's is
+	// names[nameAt[u]:nameAt[u+1]].
+	names  string
+	nameAt []uint32
+	// mboxPerUser is every user's number of folders, INBOX included.
+	mboxPerUser int32
+	mboxes      []mailbox
+	devices     []device
+	// slotConn is each device connection slot's connection (-1 when
+	// closed) and slotRng its random stream; slotStep and slotRetry count
+	// the replayed commands and retries per slot.
+	slotConn  []int32
+	slotRng   []rand.PCG
+	slotStep  []int32
+	slotRetry []int32
+	conns     []conn
+	freeConn  int32
+	// bufs are the connections' call buffers; freeBufs lists those free.
+	bufs      [][]nfsReq
+	freeBufs  []int32
+	backends  []backend
+	nfs       station
+	delivRng  *rand.Rand
+	deliverAt sim.Time // mean gap between deliveries site-wide
+	mxIPs     []netip.Addr
+	measuring bool
+	res       *Result
 
 	// Faults and health monitoring.
-	monitor         strategies.Monitor
-	monitorAt       sim.Time // time of the earliest pending evMonitor
-	probes          []probe
-	probeBuf        []strategies.Probe
-	actBuf          []strategies.Action
-	firstFault      sim.Time
-	nfsSlow         float64
-	affected        []bool
-	multiAfterFault []bool
-	byName          map[string]int32
+	monitor    strategies.Monitor
+	monitorAt  sim.Time // time of the earliest pending evMonitor
+	probes     []probe
+	probeBuf   []strategies.Probe
+	actBuf     []strategies.Action
+	firstFault sim.Time
+	nfsSlow    float64
+	byName     map[string]int32
 
 	// Index locks: holder by lock key, and the queues of waiters.
 	lockHolder  map[uint64]int32
-	lockWaiters map[uint64][]int32
+	lockWaiters map[uint64][]lockWaiter
 
 	// Traces.
 	record  *workloads.TraceWriter
@@ -194,7 +248,6 @@ type cluster struct {
 	// Corruption.
 	corruptRng *rand.Rand
 	lmtpRng    *rand.Rand
-	sawEmpty   []bool
 }
 
 // Run simulates cfg for the router's strategy with the given run seed and
@@ -226,14 +279,23 @@ type Options struct {
 
 // RunOptions is [Run] with options.
 func RunOptions(cfg Config, router strategies.Router, o Options, seed uint64) (*Result, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	site, err := workloads.Generate(cfg.Population, seed)
+	cl, err := run(cfg, router, o, seed)
 	if err != nil {
 		return nil, err
 	}
-	cl := newCluster(&cfg, router, site, seed)
+	return cl.res, nil
+}
+
+// run is [RunOptions], returning the whole cluster at the end of the run
+// (for measuring its memory).
+func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cl, err := newCluster(&cfg, router, seed)
+	if err != nil {
+		return nil, err
+	}
 	cl.monitor = o.Monitor
 	cl.record, cl.replay = o.Record, o.Replay
 	if err := cl.checkReplay(); err != nil {
@@ -251,50 +313,69 @@ func RunOptions(cfg Config, router strategies.Router, o Options, seed uint64) (*
 		return nil, cl.overload
 	}
 	cl.finish()
-	return cl.res, nil
+	return cl, nil
 }
 
-func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, seed uint64) *cluster {
-	cl := &cluster{cfg: cfg, s: sim.New(1024), router: router, site: site, freeConn: -1}
-	cl.users = make([]user, len(site.Users))
-	for u, su := range site.Users {
-		cl.users[u] = user{firstMailbox: int32(len(cl.mboxes)), folders: int8(len(su.Mailboxes) - 1), aggressive: su.Aggressive}
+func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, error) {
+	cl := &cluster{cfg: cfg, s: sim.New(1024), router: router, freeConn: -1}
+	// Most events are NFS calls and CPU work due within milliseconds,
+	// while most pending events are clients thinking for seconds: keep
+	// the near ones in a small heap of their own.
+	cl.s.SetNearHorizon(nearHorizon)
+	cl.script = cfg.Profile.Script()
+	p := &cfg.Population
+	cl.mboxPerUser = int32(1 + p.Folders)
+	cl.users = make([]user, 0, p.Users)
+	cl.nameAt = make([]uint32, 1, p.Users+1)
+	cl.mboxes = make([]mailbox, 0, p.Users*(1+p.Folders))
+	var names strings.Builder
+	names.Grow(p.Users * len(fmt.Sprintf("user%06d@%s", 0, p.Domain)))
+	err := workloads.GenerateEach(*p, seed, func(u int, su *workloads.User, devs []workloads.Device) {
+		if len(su.Mailboxes) != int(cl.mboxPerUser) {
+			panic("model: users with different numbers of folders")
+		}
+		cl.users = append(cl.users, user{firstDevice: int32(len(cl.devices)), lastBackend: -1, aggressive: su.Aggressive, attrBackend: -1})
+		names.WriteString(su.Name)
+		if names.Len() > math.MaxUint32 {
+			panic("model: the users' names exceed 4 GiB")
+		}
+		cl.nameAt = append(cl.nameAt, uint32(names.Len()))
 		for _, m := range su.Mailboxes {
-			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, bytes: m.Bytes, lastWriter: -1})
+			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, lastWriter: -1})
 		}
-	}
-	cl.devices = make([]device, len(site.Devices))
-	for d, sd := range site.Devices {
-		dv := &cl.devices[d]
-		dv.user, dv.kind, dv.ip = sd.User, sd.Kind, sd.IP
-		n := int(sd.Connections)
-		dv.conns = make([]int32, n)
-		dv.rng = make([]*rand.Rand, n)
-		dv.srcs = make([]*rand.PCG, n)
-		dv.seed = sim.SubSeed(seed, fmt.Sprintf("workload/device/%d", d))
-		for i := range n {
-			dv.conns[i] = -1
-			dv.srcs[i] = sim.Source(seed, fmt.Sprintf("workload/device/%d/conn/%d", d, i))
-			dv.rng[i] = rand.New(dv.srcs[i])
+		for _, sd := range devs {
+			d := len(cl.devices)
+			cl.devices = append(cl.devices, device{
+				user:  sd.User,
+				kind:  sd.Kind,
+				ip:    sd.IP.As4(),
+				nconn: uint8(sd.Connections),
+				slots: int32(len(cl.slotConn)),
+				seed:  sim.SubSeed(seed, fmt.Sprintf("workload/device/%d", d)),
+			})
+			for range sd.Connections {
+				cl.slotConn = append(cl.slotConn, -1)
+			}
 		}
+	})
+	if err != nil {
+		return nil, err
 	}
+	cl.names = names.String()
+	// Drop the slack of the slices' growth.
+	cl.devices = slices.Clone(cl.devices)
+	cl.slotConn = slices.Clone(cl.slotConn)
+	cl.conns = make([]conn, 0, len(cl.slotConn)+16)
+	cl.slotRng = make([]rand.PCG, len(cl.slotConn))
 	cl.backends = make([]backend, cfg.Backends)
+	ts := &timeouts{of: make([]sim.Time, 1, 16)}
 	for b := range cl.backends {
-		cl.backends[b] = backend{slow: 1, cpu: station{servers: cfg.Cores}, cache: newLRU(cfg.CacheBytes), attrs: nfsmodel.NewAttrCache()}
+		cl.backends[b] = backend{slow: 1, cpu: station{servers: cfg.Cores}, cache: newLRU(cfg.CacheBytes), attrs: newAttrCache(1+2*cl.mboxPerUser, ts)}
 	}
 	cl.nfs = station{servers: cfg.Server.Threads}
-	cl.userConns = make([]uint16, len(cl.users)*cfg.Backends)
-	cl.multi = make([]bool, len(cl.users))
-	cl.affected = make([]bool, len(cl.users))
-	cl.lastBackend = make([]int16, len(cl.users))
-	for u := range cl.lastBackend {
-		cl.lastBackend[u] = -1
-	}
-	cl.multiAfterFault = make([]bool, len(cl.users))
 	cl.nfsSlow = 1
-	cl.sawEmpty = make([]bool, len(cl.users))
 	cl.lockHolder = make(map[uint64]int32)
-	cl.lockWaiters = make(map[uint64][]int32)
+	cl.lockWaiters = make(map[uint64][]lockWaiter)
 	cl.corruptRng = sim.Stream(seed, "nfs/corruption")
 	cl.lmtpRng = sim.Stream(seed, "lmtp/balancer")
 	cl.delivRng = sim.Stream(seed, "workload/delivery")
@@ -302,8 +383,42 @@ func newCluster(cfg *Config, router strategies.Router, site *workloads.Site, see
 		cl.mxIPs = append(cl.mxIPs, netip.AddrFrom4([4]byte{203, 0, 113, byte(1 + i%250)}))
 	}
 	cl.res = newResult(cfg, router.Name())
-	return cl
+	return cl, nil
 }
+
+// userName returns user u's name.
+func (cl *cluster) userName(u int32) string {
+	return cl.names[cl.nameAt[u]:cl.nameAt[u+1]]
+}
+
+// firstMailbox returns the index of user u's INBOX; its other folders
+// follow it.
+func (cl *cluster) firstMailbox(u int32) int32 { return u * cl.mboxPerUser }
+
+// folders returns the number of folders every user has besides INBOX.
+func (cl *cluster) folders() int8 { return int8(cl.mboxPerUser - 1) }
+
+// userDevices returns the range of user u's devices.
+func (cl *cluster) userDevices(u int32) (first, end int32) {
+	first, end = cl.users[u].firstDevice, int32(len(cl.devices))
+	if int(u)+1 < len(cl.users) {
+		end = cl.users[u+1].firstDevice
+	}
+	return first, end
+}
+
+// deviceConns returns device dv's connection slots.
+func (cl *cluster) deviceConns(dv *device) []int32 {
+	return cl.slotConn[dv.slots : dv.slots+int32(dv.nconn)]
+}
+
+// rng returns the random stream of device dv's connection slot.
+func (cl *cluster) rng(dv *device, slot int8) *rand.Rand {
+	return rand.New(&cl.slotRng[dv.slots+int32(slot)])
+}
+
+// addr returns device dv's address.
+func (dv *device) addr() netip.Addr { return netip.AddrFrom4(dv.ip) }
 
 func (cl *cluster) start(seed uint64) {
 	// Each device starts its first session at a random point of its first
@@ -317,7 +432,11 @@ func (cl *cluster) start(seed uint64) {
 			continue
 		}
 		b := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
-		r := dv.rng[0]
+		// The stream of the device's first connection slot is reseeded
+		// for each session; before the first one it draws only this.
+		src := &cl.slotRng[dv.slots]
+		*src = *sim.Source(seed, fmt.Sprintf("workload/device/%d/conn/0", d))
+		r := rand.New(src)
 		at := sim.Time(r.Float64() * float64(b.Reconnect+b.SessionLength))
 		dv.gap = at
 		cl.s.Schedule(at, evSessionStart, uint32(d), 0)
@@ -386,7 +505,7 @@ func (cl *cluster) Handle(e sim.Event) {
 		// the connection need an event when the reply arrives.
 		c := &cl.conns[e.Obj]
 		c.opAt++
-		if c.opAt < len(c.ops) && c.ops[c.opAt].op < nfsmodel.NumOps {
+		if ops := cl.ops(c); int(c.opAt) < len(ops) && ops[c.opAt].op < nfsmodel.NumOps {
 			cl.s.After(cl.cfg.Server.RTT, evNFSArrive, e.Obj, 0)
 		} else {
 			cl.s.After(cl.cfg.Server.RTT/2, evNFSReply, e.Obj, 0)
@@ -460,32 +579,33 @@ func (cl *cluster) sessionStart(d int32) {
 	dv := &cl.devices[d]
 	b := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
 	dv.session++
-	for i := range dv.srcs {
+	for i := range int(dv.nconn) {
 		// Each session's draws depend only on the run seed, the device,
 		// the connection and the session number, so that a slower or
 		// faster earlier session leaves the later ones as they were.
-		dv.srcs[i].Seed(dv.seed+uint64(i)*0x9e3779b97f4a7c15, dv.session)
+		cl.slotRng[dv.slots+int32(i)].Seed(dv.seed+uint64(i)*0x9e3779b97f4a7c15, uint64(dv.session))
 	}
 	var length sim.Time
 	if cl.replay != nil {
 		ss := cl.replay.Sessions(int(d))
 		length = ss[dv.session-1].Length
 	} else {
-		length = cl.expGap(dv.rng[0], b.SessionLength)
+		length = cl.expGap(cl.rng(dv, 0), b.SessionLength)
 	}
 	if cl.record != nil {
-		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.site.Users[dv.user].Name, Device: int(d), Kind: dv.kind.String(), Op: "SESSION", Wait: dv.gap, Length: length})
+		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.userName(dv.user), Device: int(d), Kind: dv.kind.String(), Op: "SESSION", Wait: dv.gap, Length: length})
 	}
 	dv.ends = cl.s.Now() + length
-	dv.open = len(dv.conns)
-	for i := range dv.conns {
+	dv.open = dv.nconn
+	conns := cl.deviceConns(dv)
+	for i := range conns {
 		id := cl.allocConn()
 		c := &cl.conns[id]
-		*c = conn{dev: d, slot: int8(i), user: dv.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, nextFree: -1, ops: c.ops[:0], gen: c.gen + 1}
+		*c = conn{dev: d, slot: int8(i), user: dv.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, nextFree: -1, gen: c.gen + 1}
 		// The second and later connections of a desktop client sit in IDLE
 		// on INBOX, as imaptest's client profiles do.
 		c.idle = i > 0
-		dv.conns[i] = id
+		conns[i] = id
 		cl.s.After(0, evCommand, uint32(id), 0)
 	}
 }
@@ -502,6 +622,7 @@ func (cl *cluster) allocConn() int32 {
 
 func (cl *cluster) freeConnSlot(id int32) {
 	c := &cl.conns[id]
+	cl.releaseOps(c)
 	c.nextFree = cl.freeConn
 	c.dev = -2
 	cl.freeConn = id
@@ -523,13 +644,13 @@ func (cl *cluster) command(id int32) {
 	if cl.replay != nil {
 		step, next = cl.replayStep(c, dv)
 	} else {
-		step, next = cl.cfg.Profile.Next(dv.rng[c.slot], c.phase, beh, int(u.folders), cl.s.Now() >= dv.ends)
+		step, next = cl.script.Next(cl.rng(dv, c.slot), c.phase, beh, int(cl.folders()), cl.s.Now() >= dv.ends)
 		if c.idle && c.phase == workloads.PhaseList {
 			step, next = workloads.Step{Cmd: workloads.Select}, workloads.PhaseFirstFetch
 		}
 	}
 	if cl.record != nil {
-		op := workloads.TraceOp{At: cl.s.Now() + step.Think, User: cl.site.Users[c.user].Name, Device: int(c.dev), Kind: dv.kind.String(),
+		op := workloads.TraceOp{At: cl.s.Now() + step.Think, User: cl.userName(c.user), Device: int(c.dev), Kind: dv.kind.String(),
 			Conn: int(c.slot), Op: step.Cmd.String(), Mailbox: step.Mailbox, Wait: step.Think}
 		if step.Cmd == workloads.Append {
 			op.Bytes = int64(cl.cfg.Population.MessageBytesMean)
@@ -539,28 +660,32 @@ func (cl *cluster) command(id int32) {
 	c.phase = next
 	if step.Think > 0 {
 		c.cmd = step.Cmd
-		c.target = u.firstMailbox + int32(step.Mailbox)
+		c.target = cl.firstMailbox(c.user) + int32(step.Mailbox)
 		cl.s.After(step.Think, evCommand, uint32(id), 0)
 		c.phase |= thinking
 		return
 	}
-	cl.begin(id, c, step.Cmd, u.firstMailbox+int32(step.Mailbox))
+	cl.begin(id, c, step.Cmd, cl.firstMailbox(c.user)+int32(step.Mailbox))
 }
 
 // begin starts executing cmd on mailbox mb for connection id.
 func (cl *cluster) begin(id int32, c *conn, cmd workloads.Command, mb int32) {
 	now := cl.s.Now()
 	c.cmd, c.target, c.start = cmd, mb, now
-	c.ops, c.opAt, c.cpu = c.ops[:0], 0, 0
+	if c.buf != 0 {
+		cl.bufs[c.buf] = cl.bufs[c.buf][:0]
+	}
+	c.opAt, c.cpu = 0, 0
 	c.stale, c.write = false, false
 	if cmd == workloads.Login || cmd == workloads.Deliver {
-		if !cl.route(id, c) {
+		hold, ok := cl.route(id, c)
+		if !ok {
 			return
 		}
-		if c.hold > 0 {
+		if hold > 0 {
 			// A director holds the login while the user is moved or the
 			// ring syncs.
-			cl.s.After(c.hold, evResume, uint32(id), 0)
+			cl.s.After(hold, evResume, uint32(id), 0)
 			return
 		}
 	}
@@ -568,31 +693,38 @@ func (cl *cluster) begin(id int32, c *conn, cmd workloads.Command, mb int32) {
 	cl.advance(id, c)
 }
 
-// route asks the strategy where the connection goes and opens it there.
-func (cl *cluster) route(id int32, c *conn) bool {
+// request returns the routing request of connection c at time at.
+func (cl *cluster) request(c *conn, at sim.Time) strategies.Request {
 	// A delivery comes from one of the MX hosts, an IMAP login from the
 	// device's own address.
 	ip, proto := cl.mxIPs[int(c.user)%len(cl.mxIPs)], strategies.LMTP
 	if c.dev >= 0 {
-		ip, proto = cl.devices[c.dev].ip, strategies.IMAP
+		ip, proto = cl.devices[c.dev].addr(), strategies.IMAP
 	}
-	c.req = strategies.Request{Now: time.Duration(cl.s.Now()), User: cl.site.Users[c.user].Name, ClientIP: ip, Proto: proto}
+	return strategies.Request{Now: time.Duration(at), User: cl.userName(c.user), ClientIP: ip, Proto: proto}
+}
+
+// route asks the strategy where the connection goes and opens it there.
+// It returns how long a director holds the login, and false if the login
+// failed.
+func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
+	c.routedAt = cl.s.Now()
 	var d strategies.Decision
 	if c.dev < 0 && cl.cfg.LMTPToAnyBackend {
 		// The MX hands deliveries to a plain load balancer in front of
 		// the backends' LMTP ports, not to the strategy's proxy.
 		d = strategies.Decision{Backend: cl.lmtpRng.IntN(len(cl.backends)), Entry: -1}
 	} else {
-		d = cl.router.Route(c.req)
+		d = cl.router.Route(cl.request(c, c.routedAt))
 	}
 	if d.Backend < 0 || d.Backend >= len(cl.backends) {
 		cl.loginFailed(id, c, sim.FromDuration(d.Delay))
-		return false
+		return 0, false
 	}
 	b := &cl.backends[d.Backend]
 	if b.state != backendUp {
 		cl.loginFailed(id, c, cl.failDelay(b, d))
-		return false
+		return 0, false
 	}
 	if lim := cl.cfg.ProcessLimit; lim > 0 && b.conns >= lim && c.dev >= 0 {
 		// Every imap process is taken: the login process cannot hand the
@@ -601,43 +733,32 @@ func (cl *cluster) route(id int32, c *conn) bool {
 			cl.res.RefusedLogins++
 		}
 		cl.loginFailed(id, c, 0)
-		return false
+		return 0, false
 	}
 	c.backend, c.entry, c.hops = int16(d.Backend), int16(d.Entry), int8(d.Hops)
 	c.epoch, c.open = b.epoch, true
-	c.hold = sim.FromDuration(d.Delay)
 	b.conns++
 	b.maxConns = max(b.maxConns, b.conns)
 	b.logins++
 	if c.dev >= 0 {
-		if last := cl.lastBackend[c.user]; last >= 0 && last != int16(d.Backend) && cl.measuring {
+		u := &cl.users[c.user]
+		if last := u.lastBackend; last >= 0 && last != int16(d.Backend) && cl.measuring {
 			// The user's mailbox moves to another backend's memory:
 			// a cold open there.
 			cl.res.UserMoves++
 		}
-		cl.lastBackend[c.user] = int16(d.Backend)
+		u.lastBackend = int16(d.Backend)
 		if cl.measuring {
 			cl.res.Sessions++
 		}
-	}
-	if c.dev >= 0 {
-		row := cl.userConns[int(c.user)*len(cl.backends):][:len(cl.backends)]
-		for ob, n := range row {
-			if n == 0 || ob == d.Backend {
-				continue
+		if cl.openElsewhere(c.user, int16(d.Backend)) {
+			if u.set(multiBackend) && cl.measuring {
+				cl.res.UsersMultiBackend++
 			}
-			if !cl.multi[c.user] {
-				cl.multi[c.user] = true
-				if cl.measuring {
-					cl.res.UsersMultiBackend++
-				}
-			}
-			if cl.firstFault > 0 && !cl.multiAfterFault[c.user] {
-				cl.multiAfterFault[c.user] = true
+			if cl.firstFault > 0 && u.set(multiAfterFault) {
 				cl.res.FailoverMultiBackend++
 			}
 		}
-		row[d.Backend]++
 	}
 	if d.TerminatesTLS {
 		// The proxy tier pays for TLS, not the backend.
@@ -650,23 +771,39 @@ func (cl *cluster) route(id int32, c *conn) bool {
 			c.cpu -= cl.cfg.CPU.TLSHandshake
 		}
 	}
-	return true
+	return sim.FromDuration(d.Delay), true
+}
+
+// openElsewhere reports whether user u has an IMAP connection open on a
+// backend other than b. Every open IMAP connection sits in its device's
+// connection slot, so the user's slots are all there is to look at.
+func (cl *cluster) openElsewhere(u int32, b int16) bool {
+	first, end := cl.userDevices(u)
+	for d := first; d < end; d++ {
+		for _, id := range cl.deviceConns(&cl.devices[d]) {
+			if id >= 0 && cl.conns[id].open && cl.conns[id].backend != b {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // advance sends the connection's next NFS call, or its CPU work when the
 // calls are done.
 func (cl *cluster) advance(id int32, c *conn) {
-	for c.opAt < len(c.ops) && c.ops[c.opAt].op >= nfsmodel.NumOps {
+	for int(c.opAt) < len(cl.ops(c)) && cl.ops(c)[c.opAt].op >= nfsmodel.NumOps {
 		// A lock step, not an NFS call.
 		if !cl.lockStep(id, c) {
 			return // waiting for the lock
 		}
 		c.opAt++
 	}
-	if c.opAt < len(c.ops) {
+	if int(c.opAt) < len(cl.ops(c)) {
 		cl.s.After(cl.cfg.Server.RTT/2, evNFSArrive, uint32(id), 0)
 		return
 	}
+	cl.releaseOps(c)
 	if c.dev == probeDev {
 		cl.complete(id, c)
 		return
@@ -679,6 +816,10 @@ func (cl *cluster) advance(id int32, c *conn) {
 		cl.overloaded(fmt.Sprintf("backend %d", c.backend), b.cpu.waiting.size, b.cpu.servers, "raise cluster.cores or cluster.backends, or lower the load")
 	}
 }
+
+// nearHorizon is the kernel's near horizon (see [sim.Sim.SetNearHorizon]).
+// It changes only the speed of a run, not its result.
+const nearHorizon = 10 * sim.Millisecond
 
 // maxQueue is the queue length at which a run gives up: a queue this long
 // means the station is overloaded (busier than its capacity), so its queue
@@ -695,7 +836,7 @@ func (cl *cluster) overloaded(what string, waiting, servers int, advice string) 
 }
 
 func (cl *cluster) nfsStart(id int32, c *conn) {
-	r := c.ops[c.opAt]
+	r := cl.ops(c)[c.opAt]
 	t := cl.cfg.Server.ServiceTime(r.op, r.bytes, int(r.entries))
 	if cl.nfsSlow != 1 {
 		t = sim.Time(float64(t) * cl.nfsSlow)
@@ -728,7 +869,8 @@ func (cl *cluster) complete(id int32, c *conn) {
 		}
 		mb.idxVer++
 		mb.lastWriter, mb.lastWrite = c.backend, now
-		b.attrs.Wrote(&cl.cfg.Mount, idxKey(c.target), mb.idxVer, now, false)
+		owner, folder := cl.mailboxObj(c.target)
+		cl.attrWrote(c.backend, owner, idxObj(folder), mb.idxVer, now, false)
 	}
 	if cl.measuring {
 		lat := now - c.start + sim.Time(c.hops)*cl.cfg.ProxyHop
@@ -757,7 +899,7 @@ func (cl *cluster) closeConn(id int32, c *conn) {
 	cl.detach(c)
 	if c.dev >= 0 {
 		dv := &cl.devices[c.dev]
-		dv.conns[c.slot] = -1
+		cl.slotConn[dv.slots+int32(c.slot)] = -1
 		dv.open--
 		if dv.open == 0 {
 			cl.nextSession(c.dev)
@@ -777,8 +919,8 @@ func (cl *cluster) nextSession(d int32) {
 		}
 		return
 	}
-	gap := cl.expGap(dv.rng[0], beh.Reconnect)
-	if a := cl.cfg.Profile.Activity(cl.s.Now()); a < 1 {
+	gap := cl.expGap(cl.rng(dv, 0), beh.Reconnect)
+	if a := cl.script.Activity(cl.s.Now()); a < 1 {
 		// Off-peak, devices come back less often.
 		gap = sim.Time(float64(gap) / max(a, 1e-3))
 	}
@@ -805,11 +947,11 @@ func (cl *cluster) delivery() {
 	u := cl.pickRecipient(r)
 	// The delivery process runs at the peak rate; off-peak, deliveries are
 	// thinned by the hour's activity.
-	if a := cl.cfg.Profile.Activity(cl.s.Now()); a < 1 && r.Float64() >= a {
+	if a := cl.script.Activity(cl.s.Now()); a < 1 && r.Float64() >= a {
 		return
 	}
 	if cl.record != nil {
-		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.site.Users[u].Name, Device: -1, Kind: "mx", Conn: -1, Op: "LMTP",
+		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.userName(u), Device: -1, Kind: "mx", Conn: -1, Op: "LMTP",
 			Bytes: int64(cl.cfg.Population.MessageBytesMean)})
 	}
 	cl.deliverTo(u)
@@ -819,8 +961,8 @@ func (cl *cluster) delivery() {
 func (cl *cluster) deliverTo(u int32) {
 	id := cl.allocConn()
 	c := &cl.conns[id]
-	*c = conn{dev: -1, user: u, backend: -1, entry: -1, nextFree: -1, ops: c.ops[:0], gen: c.gen + 1}
-	cl.begin(id, c, workloads.Deliver, cl.users[u].firstMailbox)
+	*c = conn{dev: -1, user: u, backend: -1, entry: -1, nextFree: -1, gen: c.gen + 1}
+	cl.begin(id, c, workloads.Deliver, cl.firstMailbox(u))
 }
 
 // pickRecipient chooses a delivery's recipient in proportion to the users'

@@ -83,6 +83,32 @@ type Config struct {
 	// a folder's index from the Maildir: 14–21 µs per message for
 	// Dovecot 2.3.19's first sync with no index files (MEASURED.md).
 	RebuildPerMessage sim.Time
+	// MailIndexRewriteMinLogBytes and MailIndexRewriteMaxLogBytes decide
+	// when a writer rewrites a folder's main index (dovecot.index) rather
+	// than only appending to its transaction log (dovecot.index.log):
+	// when the log written since the main index was last written is over
+	// the maximum, or over the minimum and the writer had to replay that
+	// log because it read the index files afresh (Dovecot
+	// mail_index_rewrite_min_log_bytes, default 8 KiB, and
+	// mail_index_rewrite_max_log_bytes, default 128 KiB: "rewrite the index
+	// when the number of bytes that needs to be read from the .log index
+	// file on refresh is between these min/max values"; Dovecot index file
+	// documentation, FACTS.md 3.4).
+	MailIndexRewriteMinLogBytes int64
+	MailIndexRewriteMaxLogBytes int64
+	// MailIndexLogRotateMinSize, MailIndexLogRotateMaxSize and
+	// MailIndexLogRotateMinAge decide when a writer rotates the
+	// transaction log to dovecot.index.log.2 and starts a new one: when it
+	// is over the maximum size, or at least the minimum size and older than
+	// the minimum age, counted in whole seconds as Dovecot's log creation
+	// stamp is (Dovecot mail_index_log_rotate_min_size, default 32 KiB,
+	// mail_index_log_rotate_max_size, default 1 MiB, and
+	// mail_index_log_rotate_min_age, default 5 min; Dovecot index file
+	// documentation, FACTS.md 3.4). A rotation rewrites the main index as
+	// well, so that it points into the new log.
+	MailIndexLogRotateMinSize int64
+	MailIndexLogRotateMaxSize int64
+	MailIndexLogRotateMinAge  sim.Time
 	// ClockSkew is the spread of the backends' clocks: backend i is
 	// i·ClockSkew/(n-1) off. Dovecot wants clocks within 1 s of each other.
 	ClockSkew sim.Time
@@ -142,6 +168,13 @@ func DefaultConfig() Config {
 		Duration:              sim.Hour,
 		Warmup:                5 * sim.Minute,
 		SampleInterval:        10 * sim.Second,
+
+		// Dovecot's defaults (FACTS.md 3.4).
+		MailIndexRewriteMinLogBytes: 8 << 10,
+		MailIndexRewriteMaxLogBytes: 128 << 10,
+		MailIndexLogRotateMinSize:   32 << 10,
+		MailIndexLogRotateMaxSize:   1 << 20,
+		MailIndexLogRotateMinAge:    5 * sim.Minute,
 	}
 }
 
@@ -172,6 +205,12 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("model: the listing probe needs a positive interval")
 	case c.MXHosts < 1:
 		return fmt.Errorf("model: mx hosts must be at least 1")
+	case c.MailIndexRewriteMinLogBytes < 0 || c.MailIndexRewriteMinLogBytes > c.MailIndexRewriteMaxLogBytes:
+		return fmt.Errorf("model: mail_index_rewrite_min_log_bytes %d must be within 0 and mail_index_rewrite_max_log_bytes %d", c.MailIndexRewriteMinLogBytes, c.MailIndexRewriteMaxLogBytes)
+	case c.MailIndexLogRotateMinSize < 0 || c.MailIndexLogRotateMinSize > c.MailIndexLogRotateMaxSize:
+		return fmt.Errorf("model: mail_index_log_rotate_min_size %d must be within 0 and mail_index_log_rotate_max_size %d", c.MailIndexLogRotateMinSize, c.MailIndexLogRotateMaxSize)
+	case c.MailIndexLogRotateMinAge < 0:
+		return fmt.Errorf("model: mail_index_log_rotate_min_age must not be negative")
 	}
 	for i, f := range c.Faults {
 		if f.Kind != NFSSlow && (f.Backend < 0 || f.Backend >= c.Backends) {

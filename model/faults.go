@@ -162,17 +162,18 @@ func (cl *cluster) retryDelay(c *conn) sim.Time {
 	dv := &cl.devices[c.dev]
 	mean := cl.cfg.Clients.Retry[dv.kind]
 	if cl.replay != nil {
-		if rs := cl.replay.Retries(int(c.dev), int(c.slot)); int(dv.retry[c.slot]) < len(rs) {
-			w := rs[dv.retry[c.slot]].Wait
-			dv.retry[c.slot]++
+		retry := &cl.slotRetry[dv.slots+int32(c.slot)]
+		if rs := cl.replay.Retries(int(c.dev), int(c.slot)); int(*retry) < len(rs) {
+			w := rs[*retry].Wait
+			*retry++
 			return w
 		}
 		// The trace's clients never failed here: wait the mean.
 		return mean
 	}
-	w := cl.expGap(dv.rng[c.slot], mean)
+	w := cl.expGap(cl.rng(dv, c.slot), mean)
 	if cl.record != nil {
-		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.site.Users[c.user].Name, Device: int(c.dev), Kind: dv.kind.String(), Conn: int(c.slot), Op: "RETRY", Wait: w})
+		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.userName(c.user), Device: int(c.dev), Kind: dv.kind.String(), Conn: int(c.slot), Op: "RETRY", Wait: w})
 	}
 	return w
 }
@@ -182,8 +183,7 @@ func (cl *cluster) noteFailure(u int32, at sim.Time) {
 	if !cl.measuring {
 		return
 	}
-	if !cl.affected[u] {
-		cl.affected[u] = true
+	if cl.users[u].set(affected) {
 		cl.res.UsersAffected++
 	}
 	at = min(at, cl.cfg.Warmup+cl.cfg.Duration)
@@ -222,11 +222,11 @@ func (cl *cluster) drop(id int32, noticeAfter sim.Time, pending bool, failed boo
 		if now+at < dv.ends {
 			nid := cl.allocConn()
 			nc := &cl.conns[nid]
-			*nc = conn{dev: c.dev, slot: c.slot, user: c.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, idle: c.idle, nextFree: -1, ops: nc.ops[:0], gen: nc.gen + 1}
-			dv.conns[c.slot] = nid
+			*nc = conn{dev: c.dev, slot: c.slot, user: c.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, idle: c.idle, nextFree: -1, gen: nc.gen + 1}
+			cl.slotConn[dv.slots+int32(c.slot)] = nid
 			cl.s.After(at, evCommand, uint32(nid), 0)
 		} else {
-			dv.conns[c.slot] = -1
+			cl.slotConn[dv.slots+int32(c.slot)] = -1
 			dv.open--
 			if dv.open == 0 {
 				cl.nextSession(c.dev)
@@ -249,10 +249,7 @@ func (cl *cluster) detach(c *conn) {
 	c.open = false
 	b := &cl.backends[c.backend]
 	b.conns--
-	cl.router.Closed(c.req, int(c.backend))
-	if c.dev >= 0 {
-		cl.userConns[int(c.user)*len(cl.backends)+int(c.backend)]--
-	}
+	cl.router.Closed(cl.request(c, c.routedAt), int(c.backend))
 }
 
 // fault applies scheduled fault i.
@@ -390,8 +387,9 @@ func (cl *cluster) kick(name string, from int) {
 	if !ok {
 		return
 	}
-	for _, d := range cl.usersDevices(u) {
-		for _, id := range cl.devices[d].conns {
+	first, end := cl.userDevices(u)
+	for d := first; d < end; d++ {
+		for _, id := range cl.deviceConns(&cl.devices[d]) {
 			if id >= 0 && cl.conns[id].open && int(cl.conns[id].backend) == from {
 				cl.drop(id, 0, true, false)
 			}
@@ -401,13 +399,11 @@ func (cl *cluster) kick(name string, from int) {
 
 func (cl *cluster) userIndex(name string) (int32, bool) {
 	if cl.byName == nil {
-		cl.byName = make(map[string]int32, len(cl.site.Users))
-		for i, u := range cl.site.Users {
-			cl.byName[u.Name] = int32(i)
+		cl.byName = make(map[string]int32, len(cl.users))
+		for i := range cl.users {
+			cl.byName[cl.userName(int32(i))] = int32(i)
 		}
 	}
 	u, ok := cl.byName[name]
 	return u, ok
 }
-
-func (cl *cluster) usersDevices(u int32) []int32 { return cl.site.Users[u].Devices }

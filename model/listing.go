@@ -29,8 +29,9 @@ func (cl *cluster) listing() {
 	cl.s.After(cl.cfg.Listing.Interval, evListing, 0, 0)
 	id := cl.allocConn()
 	c := &cl.conns[id]
-	*c = conn{dev: probeDev, user: 0, backend: 0, entry: -1, nextFree: -1, ops: c.ops[:0], gen: c.gen + 1}
+	*c = conn{dev: probeDev, user: 0, backend: 0, entry: -1, nextFree: -1, gen: c.gen + 1}
 	c.start = cl.s.Now()
+	cl.takeOps(c)
 	n := int32(cl.cfg.Listing.Entries)
 	m := &cl.cfg.Mount
 	b := &cl.backends[0]
@@ -40,17 +41,17 @@ func (cl *cluster) listing() {
 	// them (nordirplus), or with no attribute cache, every stat is a
 	// GETATTR, and with lookupcache=none a LOOKUP as well.
 	plus := !m.Nordirplus
-	l := b.attrs.Access(m, listingKey, 0, cl.s.Now(), false, false)
+	l := b.attrs.other.Access(m, listingKey, 0, cl.s.Now(), false, false)
 	fresh := !m.Noac && m.Acregmin > 0 && (plus || !l.Revalidate)
 	if plus && fresh {
-		b.attrs.Wrote(m, listingKey, 0, cl.s.Now(), false)
+		b.attrs.other.Wrote(m, listingKey, 0, cl.s.Now(), false)
 	}
 	if !fresh {
 		for range n {
 			if m.Lookupcache == nfsmodel.LookupNone {
-				c.call(nfsmodel.LOOKUP, 0, 0)
+				cl.call(c, nfsmodel.LOOKUP, 0, 0)
 			}
-			c.call(nfsmodel.GETATTR, 0, 0)
+			cl.call(c, nfsmodel.GETATTR, 0, 0)
 		}
 	}
 	cl.advance(id, c)

@@ -29,50 +29,59 @@ func (cl *cluster) localLocks() bool {
 	return cl.cfg.Dovecot.LockMethod == "flock" || cl.cfg.Mount.LocalLock
 }
 
-// lockedWrite adds the calls of an index write under the folder's lock,
-// by lock_method: fcntl takes an NLM lock (two calls) unless locks are
-// local; dotlock creates and removes a lock file with O_EXCL (a negative
-// LOOKUP first unless negative lookups are cached); flock is local to the
-// backend on NFS.
-func (cl *cluster) lockedWrite(c *conn) {
+// lockedWrite adds the calls of an index write on mailbox mb under the
+// folder's lock, by lock_method: fcntl takes an NLM lock (two calls)
+// unless locks are local; dotlock creates and removes a lock file with
+// O_EXCL (a negative LOOKUP first unless negative lookups are cached);
+// flock is local to the backend on NFS. Under the lock, the write appends
+// its transaction to the log and then rewrites the main index or rotates
+// the log when the thresholds say so (see indexWrite); replayed says that
+// the writer read the index files afresh before it.
+func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed bool) {
 	cfg := cl.cfg
-	c.call(opAcquire, 0, 0)
+	cl.call(c, opAcquire, 0, 0)
 	switch {
 	case cfg.Dovecot.LockMethod == "dotlock":
 		if cfg.Mount.Lookupcache != nfsmodel.LookupAll {
-			c.call(nfsmodel.LOOKUP, 0, 0)
+			cl.call(c, nfsmodel.LOOKUP, 0, 0)
 		}
-		c.call(nfsmodel.CREATE, 0, 0)
+		cl.call(c, nfsmodel.CREATE, 0, 0)
 	case !cl.localLocks():
-		c.call(nfsmodel.LOCK, 0, 0)
+		cl.call(c, nfsmodel.LOCK, 0, 0)
 	}
-	cl.write(c, 512) // the transaction appended to dovecot.index.log
+	cl.write(c, indexLogRecordBytes) // the transaction appended to dovecot.index.log
 	if cfg.Dovecot.MailFsync == "always" || cfg.Mount.Noac {
-		c.call(nfsmodel.COMMIT, 0, 0)
+		cl.call(c, nfsmodel.COMMIT, 0, 0)
 	}
+	cl.indexWrite(c, mb, replayed)
 	switch {
 	case cfg.Dovecot.LockMethod == "dotlock":
-		c.call(nfsmodel.REMOVE, 0, 0)
+		cl.call(c, nfsmodel.REMOVE, 0, 0)
 	case !cl.localLocks():
-		c.call(nfsmodel.UNLOCK, 0, 0)
+		cl.call(c, nfsmodel.UNLOCK, 0, 0)
 	}
-	c.call(opRelease, 0, 0)
+	cl.call(c, opRelease, 0, 0)
+}
+
+// lockWaiter is a connection waiting for a lock since a time.
+type lockWaiter struct {
+	conn  int32
+	since sim.Time
 }
 
 // lockStep carries out the lock step at c.ops[c.opAt]. It returns false
 // when the connection must wait for the lock; it then resumes with
 // evLockGranted.
 func (cl *cluster) lockStep(id int32, c *conn) bool {
-	switch c.ops[c.opAt].op {
+	switch cl.ops(c)[c.opAt].op {
 	case opAcquire:
 		k := cl.lockKey(c.target, c.backend)
-		c.lockKey = k
+		c.locked = true
 		if _, held := cl.lockHolder[k]; !held {
 			cl.lockHolder[k] = id
 			return true
 		}
-		c.lockSince = cl.s.Now()
-		cl.lockWaiters[k] = append(cl.lockWaiters[k], id)
+		cl.lockWaiters[k] = append(cl.lockWaiters[k], lockWaiter{conn: id, since: cl.s.Now()})
 		return false
 	case opRelease:
 		cl.unlock(id, c)
@@ -83,16 +92,18 @@ func (cl *cluster) lockStep(id int32, c *conn) bool {
 // unlock releases the lock connection id holds and hands it to the first
 // waiter.
 func (cl *cluster) unlock(id int32, c *conn) {
-	k := c.lockKey
-	if k == 0 {
+	if !c.locked {
 		return
 	}
-	c.lockKey = 0
+	// The lock is the one lockStep took: the command, and with it the
+	// connection's target folder, has not changed since.
+	k := cl.lockKey(c.target, c.backend)
+	c.locked = false
 	if h, ok := cl.lockHolder[k]; !ok || h != id {
 		// It was waiting, not holding: leave the queue.
 		q := cl.lockWaiters[k]
 		for i, w := range q {
-			if w == id {
+			if w.conn == id {
 				cl.lockWaiters[k] = append(q[:i:i], q[i+1:]...)
 				break
 			}
@@ -107,17 +118,17 @@ func (cl *cluster) unlock(id int32, c *conn) {
 		delete(cl.lockHolder, k)
 		return
 	}
-	next := q[0]
+	next := q[0].conn
+	since := q[0].since
 	if len(q) == 1 {
 		delete(cl.lockWaiters, k)
 	} else {
 		cl.lockWaiters[k] = q[1:]
 	}
 	cl.lockHolder[k] = next
-	nc := &cl.conns[next]
 	if cl.measuring {
 		cl.res.LockWaits++
-		cl.res.LockWait += cl.s.Now() - nc.lockSince
+		cl.res.LockWait += cl.s.Now() - since
 	}
 	cl.s.After(0, evLockGranted, uint32(next), 0)
 }

@@ -6,14 +6,47 @@ import (
 	"mailsim/workloads"
 )
 
-// Attribute-cache object IDs: each folder has an index (a regular file) and
-// a Maildir new/ directory; each user has a mail root directory.
-func idxKey(mb int32) uint64 { return uint64(mb) << 2 }
-func dirKey(mb int32) uint64 { return uint64(mb)<<2 | 1 }
-func rootKey(u int32) uint64 { return uint64(u)<<2 | 2 }
+// Attribute-cache objects: each folder has an index (a regular file) and
+// a Maildir new/ directory; each user has a mail root directory. mailboxObj
+// returns the owner of mailbox mb and the folder's number.
+func (cl *cluster) mailboxObj(mb int32) (user, folder int32) {
+	return mb / cl.mboxPerUser, mb % cl.mboxPerUser
+}
 
-func (c *conn) call(op nfsmodel.Op, bytes int64, entries int32) {
-	c.ops = append(c.ops, nfsReq{op: op, bytes: bytes, entries: entries})
+// call adds a call (or a lock step) to connection c's pending command.
+func (cl *cluster) call(c *conn, op nfsmodel.Op, bytes int64, entries int32) {
+	cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: op, bytes: bytes, entries: entries})
+}
+
+// ops returns the calls and lock steps of connection c's pending command.
+func (cl *cluster) ops(c *conn) []nfsReq { return cl.bufs[c.buf] }
+
+// takeOps gives connection c an empty call buffer, if it has none. Only
+// commands with calls to make hold one, so that the buffers, which keep
+// the capacity the longest command gave them, are few.
+func (cl *cluster) takeOps(c *conn) {
+	if c.buf != 0 {
+		return
+	}
+	if n := len(cl.freeBufs); n > 0 {
+		c.buf = cl.freeBufs[n-1]
+		cl.freeBufs = cl.freeBufs[:n-1]
+		return
+	}
+	if len(cl.bufs) == 0 {
+		cl.bufs = append(cl.bufs, nil) // buffer 0 is none
+	}
+	cl.bufs = append(cl.bufs, nil)
+	c.buf = int32(len(cl.bufs) - 1)
+}
+
+// releaseOps returns connection c's call buffer for reuse.
+func (cl *cluster) releaseOps(c *conn) {
+	if c.buf != 0 {
+		cl.bufs[c.buf] = cl.bufs[c.buf][:0]
+		cl.freeBufs = append(cl.freeBufs, c.buf)
+	}
+	c.buf, c.opAt = 0, 0
 }
 
 // readBytes adds the READ calls that move n bytes with the mount's rsize.
@@ -21,7 +54,7 @@ func (cl *cluster) readBytes(c *conn, n int64) {
 	rs := cl.cfg.Mount.Rsize
 	for n > 0 {
 		chunk := min(n, rs)
-		c.call(nfsmodel.READ, chunk, 0)
+		cl.call(c, nfsmodel.READ, chunk, 0)
 		n -= chunk
 	}
 }
@@ -31,6 +64,7 @@ func (cl *cluster) readBytes(c *conn, n int64) {
 // store (new files, index versions) as the backend sees it. A slow
 // backend (a "slow" fault) multiplies the whole CPU demand.
 func (cl *cluster) plan(c *conn) {
+	cl.takeOps(c)
 	cl.planCommand(c)
 	if b := &cl.backends[c.backend]; b.slow != 1 {
 		c.cpu = sim.Time(float64(c.cpu) * b.slow)
@@ -52,27 +86,26 @@ func (cl *cluster) planCommand(c *conn) {
 	case workloads.Login, workloads.Logout:
 		return
 	case workloads.List:
-		l := b.attrs.Access(m, rootKey(c.user), 0, now, true, false)
+		l := cl.attrAccess(c.backend, c.user, rootObj(), 0, now, true, false)
 		if l.Revalidate {
-			c.call(nfsmodel.GETATTR, 0, 0)
+			cl.call(c, nfsmodel.GETATTR, 0, 0)
 		}
 		if l.Changed || l.Miss {
-			cl.readdir(c, int32(cl.users[c.user].folders)+1)
+			cl.readdir(c, int32(cl.folders())+1)
 		}
 		return
 	case workloads.Deliver:
 		// Write the message to tmp/ and rename it into new/, as Dovecot's
 		// LMTP does; the new file changes the new/ directory.
-		c.call(nfsmodel.CREATE, 0, 0)
+		cl.call(c, nfsmodel.CREATE, 0, 0)
 		cl.write(c, msgBytes)
 		if fsyncData {
-			c.call(nfsmodel.COMMIT, 0, 0)
+			cl.call(c, nfsmodel.COMMIT, 0, 0)
 		}
-		c.call(nfsmodel.RENAME, 0, 0)
+		cl.call(c, nfsmodel.RENAME, 0, 0)
 		mb.dirVer++
 		mb.unsynced++
 		mb.msgs++
-		mb.bytes += msgBytes
 		if !cfg.Dovecot.LMTPIndexUpdate {
 			return
 		}
@@ -84,12 +117,13 @@ func (cl *cluster) planCommand(c *conn) {
 	// first (a chown to the current owner: one SETATTR).
 	force := c.cmd == workloads.Select && !m.Nocto
 	if cfg.Dovecot.MailNFSIndex {
-		c.call(nfsmodel.SETATTR, 0, 0)
+		cl.call(c, nfsmodel.SETATTR, 0, 0)
 		force = true
 	}
-	l := b.attrs.Access(m, idxKey(c.target), mb.idxVer, now, false, force)
+	owner, folder := cl.mailboxObj(c.target)
+	l := cl.attrAccess(c.backend, owner, idxObj(folder), mb.idxVer, now, false, force)
 	if l.Revalidate {
-		c.call(nfsmodel.GETATTR, 0, 0)
+		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
 	if l.Changed && !cfg.Dovecot.MmapDisable {
 		// With mmap_disable=no the index is read through a mapping whose
@@ -121,24 +155,26 @@ func (cl *cluster) planCommand(c *conn) {
 	if l.Changed {
 		b.cache.drop(c.target)
 	}
+	replayed := false // the index files were read afresh
 	if b.cache.touch(c.target, ws) {
 		b.hits++
 	} else {
 		b.misses++
 		cl.readBytes(c, max(ws, 4096))
+		replayed = true
 	}
 
 	// Commands that sync the Maildir look for new mail in new/.
 	switch c.cmd {
 	case workloads.Select, workloads.Idle, workloads.Deliver:
-		dl := b.attrs.Access(m, dirKey(c.target), mb.dirVer, now, true, cfg.Dovecot.MailNFSStorage)
+		dl := cl.attrAccess(c.backend, owner, dirObj(folder), mb.dirVer, now, true, cfg.Dovecot.MailNFSStorage)
 		if dl.Revalidate {
-			c.call(nfsmodel.GETATTR, 0, 0)
+			cl.call(c, nfsmodel.GETATTR, 0, 0)
 		}
 		if mb.unsynced > 0 && (dl.Revalidate || c.cmd == workloads.Deliver) {
 			cl.readdir(c, mb.unsynced)
 			for range mb.unsynced {
-				c.call(nfsmodel.RENAME, 0, 0) // new/ -> cur/
+				cl.call(c, nfsmodel.RENAME, 0, 0) // new/ -> cur/
 			}
 			cl.dotlock(c) // dovecot-uidlist.lock
 			mb.unsynced = 0
@@ -154,38 +190,36 @@ func (cl *cluster) planCommand(c *conn) {
 		c.cpu += cfg.CPU.SearchPerMessage * perMsg(mb.msgs)
 	case workloads.FetchBody:
 		if m.Lookupcache == nfsmodel.LookupNone {
-			c.call(nfsmodel.LOOKUP, 0, 0) // every path lookup goes to the server
+			cl.call(c, nfsmodel.LOOKUP, 0, 0) // every path lookup goes to the server
 		}
 		if !m.Nocto {
-			c.call(nfsmodel.GETATTR, 0, 0) // open() of the message file
+			cl.call(c, nfsmodel.GETATTR, 0, 0) // open() of the message file
 		}
 		cl.readBytes(c, msgBytes)
 	case workloads.Store:
-		c.call(nfsmodel.RENAME, 0, 0) // Maildir flags live in the file name
+		cl.call(c, nfsmodel.RENAME, 0, 0) // Maildir flags live in the file name
 		c.write = true
 	case workloads.Expunge:
 		if mb.msgs > 0 {
-			c.call(nfsmodel.REMOVE, 0, 0)
+			cl.call(c, nfsmodel.REMOVE, 0, 0)
 			mb.msgs--
-			mb.bytes = max(0, mb.bytes-msgBytes)
 			mb.dirVer++
 		}
 		cl.dotlock(c)
 		c.write = true
 	case workloads.Append:
-		c.call(nfsmodel.CREATE, 0, 0)
+		cl.call(c, nfsmodel.CREATE, 0, 0)
 		cl.write(c, msgBytes)
 		if fsyncData {
-			c.call(nfsmodel.COMMIT, 0, 0)
+			cl.call(c, nfsmodel.COMMIT, 0, 0)
 		}
-		c.call(nfsmodel.RENAME, 0, 0)
+		cl.call(c, nfsmodel.RENAME, 0, 0)
 		cl.dotlock(c)
 		mb.msgs++
-		mb.bytes += msgBytes
 		c.write = true
 	}
 	if c.write {
-		cl.lockedWrite(c)
+		cl.lockedWrite(c, mb, replayed)
 	}
 }
 
@@ -197,7 +231,7 @@ func (cl *cluster) write(c *conn, n int64) {
 	ws := cl.cfg.Mount.Rsize
 	for n > 0 {
 		chunk := min(n, ws)
-		c.call(nfsmodel.WRITE, chunk, 0)
+		cl.call(c, nfsmodel.WRITE, chunk, 0)
 		n -= chunk
 	}
 }
@@ -212,7 +246,7 @@ func (cl *cluster) readdir(c *conn, n int32) {
 	// READDIRPLUS reply).
 	for {
 		k := min(n, per)
-		c.call(op, 0, k)
+		cl.call(c, op, 0, k)
 		n -= k
 		if n <= 0 {
 			return
@@ -227,11 +261,11 @@ func (cl *cluster) dotlock(c *conn) {
 	if cl.cfg.Mount.Lookupcache != nfsmodel.LookupAll {
 		// O_EXCL creation checks that the lock does not exist: a negative
 		// lookup, cached only with lookupcache=all.
-		c.call(nfsmodel.LOOKUP, 0, 0)
+		cl.call(c, nfsmodel.LOOKUP, 0, 0)
 	}
-	c.call(nfsmodel.CREATE, 0, 0)
-	c.call(nfsmodel.WRITE, 256, 0)
-	c.call(nfsmodel.RENAME, 0, 0)
+	cl.call(c, nfsmodel.CREATE, 0, 0)
+	cl.call(c, nfsmodel.WRITE, 256, 0)
+	cl.call(c, nfsmodel.RENAME, 0, 0)
 }
 
 // rebuild recreates a corrupted index from the Maildir, as Dovecot does
@@ -242,10 +276,11 @@ func (cl *cluster) rebuild(c *conn, b *backend, mb *mailbox) {
 	cl.readdir(c, mb.msgs)
 	cl.readBytes(c, max(4096, int64(mb.msgs)*52)) // dovecot-uidlist, ~52 B per message
 	c.cpu += cfg.RebuildPerMessage * perMsg(mb.msgs)
-	c.call(nfsmodel.CREATE, 0, 0)
+	cl.call(c, nfsmodel.CREATE, 0, 0)
 	cl.write(c, int64(mb.msgs)*cfg.IndexBytesPerMessage)
-	c.call(nfsmodel.RENAME, 0, 0)
+	cl.call(c, nfsmodel.RENAME, 0, 0)
 	b.cache.drop(c.target)
+	mb.log.reset(cl.s.Now())
 	mb.corrupt = false
 	c.write = true
 	if cl.measuring {
@@ -266,8 +301,7 @@ func (cl *cluster) conflict(c *conn, mb *mailbox) {
 	}
 	mb.corrupt = true
 	cl.res.CorruptedIndexes++
-	if !cl.sawEmpty[c.user] {
-		cl.sawEmpty[c.user] = true
+	if cl.users[c.user].set(sawEmpty) {
 		cl.res.UsersEmptyMailbox++
 	}
 }

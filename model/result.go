@@ -38,6 +38,12 @@ type Result struct {
 	// RebuiltMessages the messages they held.
 	IndexRebuilds   uint64
 	RebuiltMessages uint64
+	// IndexRewrites counts rewrites of a folder's main index
+	// (dovecot.index), LogRotations rotations of its transaction log
+	// (dovecot.index.log), each of which rewrites the main index too
+	// (see Config.MailIndexRewriteMinLogBytes).
+	IndexRewrites uint64
+	LogRotations  uint64
 	// ClockErrors counts accesses to an index last written by a backend
 	// whose clock is more than 1 s off this one's.
 	ClockErrors uint64
@@ -215,6 +221,8 @@ func (r *Result) Metrics() []Metric {
 		{"corrupted_per_million_sessions", "", perMillion(r.CorruptedIndexes, r.Sessions)},
 		{"users_empty_mailbox", "", float64(r.UsersEmptyMailbox)},
 		{"index_rebuilds", "", float64(r.IndexRebuilds)},
+		{"index_rewrites", "", float64(r.IndexRewrites)},
+		{"log_rotations", "", float64(r.LogRotations)},
 		{"clock_errors", "", float64(r.ClockErrors)},
 		{"lock_waits", "", float64(r.LockWaits)},
 		{"lock_wait.mean", "s", r.lockWaitMean()},

@@ -13,12 +13,12 @@ func (cl *cluster) checkReplay() error {
 	if t == nil {
 		return nil
 	}
+	cl.slotStep = make([]int32, len(cl.slotConn))
+	cl.slotRetry = make([]int32, len(cl.slotConn))
 	for d := range cl.devices {
 		dv := &cl.devices[d]
-		dv.step = make([]int32, len(dv.conns))
-		dv.retry = make([]int32, len(dv.conns))
 		for _, s := range t.Sessions(d) {
-			if want := cl.site.Users[dv.user].Name; s.User != want {
+			if want := cl.userName(dv.user); s.User != want {
 				return fmt.Errorf("model: trace device %d belongs to %s, not %s: the trace was made for another population", d, s.User, want)
 			}
 		}
@@ -35,13 +35,14 @@ func (cl *cluster) checkReplay() error {
 // connection whose recorded commands are used up logs out.
 func (cl *cluster) replayStep(c *conn, dv *device) (workloads.Step, workloads.Phase) {
 	steps := cl.replay.Steps(int(c.dev), int(c.slot))
-	i := dv.step[c.slot]
+	step := &cl.slotStep[dv.slots+int32(c.slot)]
+	i := *step
 	if int(i) >= len(steps) {
 		return workloads.Step{Cmd: workloads.Logout}, workloads.PhaseDone
 	}
-	dv.step[c.slot]++
+	*step++
 	op := steps[i]
 	cmd, _ := workloads.CommandOf(op.Op)
-	st := workloads.Step{Cmd: cmd, Mailbox: min(op.Mailbox, int(cl.users[c.user].folders)), Think: op.Wait}
+	st := workloads.Step{Cmd: cmd, Mailbox: min(op.Mailbox, int(cl.folders())), Think: op.Wait}
 	return st, workloads.NextPhase(c.phase, cmd)
 }

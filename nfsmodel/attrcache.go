@@ -46,6 +46,19 @@ type Lookup struct {
 // timeout to the minimum; one that finds none after the previous window
 // has passed doubles it up to the maximum.
 func (c *AttrCache) Access(m *Mount, id uint64, version uint32, now sim.Time, dir, force bool) Lookup {
+	a, ok := c.m[id]
+	l, update := Consult(m, &a, ok, version, now, dir, force)
+	if update {
+		c.m[id] = a
+	}
+	return l
+}
+
+// Consult is [AttrCache.Access] for attributes kept elsewhere, for callers
+// that store them more compactly than an AttrCache: a holds the object's
+// cached attributes if cached is true. Consult returns the outcome, and
+// whether it changed *a, which the caller must then store (as cached).
+func Consult(m *Mount, a *Attr, cached bool, version uint32, now sim.Time, dir, force bool) (Lookup, bool) {
 	lo, hi := m.Acregmin, m.Acregmax
 	if dir {
 		lo, hi = m.Acdirmin, m.Acdirmax
@@ -53,15 +66,14 @@ func (c *AttrCache) Access(m *Mount, id uint64, version uint32, now sim.Time, di
 	if m.Noac {
 		lo, hi = 0, 0
 	}
-	a, ok := c.m[id]
-	if ok && !force && now-a.Validated < a.Timeout {
-		return Lookup{Stale: a.Version != version}
+	if cached && !force && now-a.Validated < a.Timeout {
+		return Lookup{Stale: a.Version != version}, false
 	}
 	l := Lookup{Revalidate: true}
 	switch {
-	case !ok:
+	case !cached:
 		l.Miss = true
-		a = Attr{Timeout: lo}
+		*a = Attr{Timeout: lo}
 	case a.Version != version:
 		l.Changed = true
 		a.Timeout = lo
@@ -69,14 +81,19 @@ func (c *AttrCache) Access(m *Mount, id uint64, version uint32, now sim.Time, di
 		a.Timeout = min(max(2*a.Timeout, lo), hi)
 	}
 	a.Validated, a.Version = now, version
-	c.m[id] = a
-	return l
+	return l, true
 }
 
 // Wrote records that this client itself changed object id to version: its
 // own writes never make its cache stale. The attribute timeout restarts
 // from the minimum, as a change does.
 func (c *AttrCache) Wrote(m *Mount, id uint64, version uint32, now sim.Time, dir bool) {
+	c.m[id] = Written(m, version, now, dir)
+}
+
+// Written returns the attributes [AttrCache.Wrote] stores for an object the
+// client itself changed to version at time now.
+func Written(m *Mount, version uint32, now sim.Time, dir bool) Attr {
 	lo := m.Acregmin
 	if dir {
 		lo = m.Acdirmin
@@ -84,7 +101,7 @@ func (c *AttrCache) Wrote(m *Mount, id uint64, version uint32, now sim.Time, dir
 	if m.Noac {
 		lo = 0
 	}
-	c.m[id] = Attr{Validated: now, Timeout: lo, Version: version}
+	return Attr{Validated: now, Timeout: lo, Version: version}
 }
 
 // Forget drops object id from the cache (a Dovecot attribute-cache flush).

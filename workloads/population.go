@@ -160,14 +160,41 @@ func Generate(p Population, seed uint64) (*Site, error) {
 		return nil, err
 	}
 	s := &Site{Users: make([]User, p.Users)}
+	err := GenerateEach(p, seed, func(u int, usr *User, devs []Device) {
+		su := &s.Users[u]
+		su.Name, su.Aggressive = usr.Name, usr.Aggressive
+		su.Mailboxes = append([]Mailbox(nil), usr.Mailboxes...)
+		if len(usr.Devices) > 0 {
+			su.Devices = append([]int32(nil), usr.Devices...)
+		}
+		s.Devices = append(s.Devices, devs...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// GenerateEach draws the same site as [Generate] without keeping it: it
+// calls fn for each user in order, with the user and the user's devices,
+// whose indexes in the site (usr.Devices) follow those of the users
+// before. usr, its slices and devs are reused for the next user, so fn
+// must copy what it keeps.
+func GenerateEach(p Population, seed uint64, fn func(u int, usr *User, devs []Device)) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
 	src := sim.Source(seed, "workload/population")
-	for u := range s.Users {
-		src.Seed(sim.SubSeed(seed, "workload/user"), uint64(u))
-		rng := rand.New(src)
-		usr := &s.Users[u]
+	rng := rand.New(src)
+	userSeed := sim.SubSeed(seed, "workload/user")
+	var usr User
+	usr.Mailboxes = make([]Mailbox, 1+p.Folders)
+	var devs []Device
+	nextDevice := 0
+	for u := range p.Users {
+		src.Seed(userSeed, uint64(u))
 		usr.Name = fmt.Sprintf("user%06d@%s", u, p.Domain)
 		usr.Aggressive = rng.Float64() < p.AggressiveFraction
-		usr.Mailboxes = make([]Mailbox, 1+p.Folders)
 		for m := range usr.Mailboxes {
 			med, sig := p.FolderMessagesMedian, p.FolderMessagesSigma
 			if m == 0 {
@@ -178,13 +205,13 @@ func Generate(p Population, seed uint64) (*Site, error) {
 			usr.Mailboxes[m] = Mailbox{Messages: int32(n), Bytes: int64(float64(n) * p.MessageBytesMean)}
 		}
 		kinds := [numDeviceKinds]float64{p.Desktop, p.Phone, p.Webmail}
-		first := len(s.Devices)
+		devs = devs[:0]
 		for k, share := range kinds {
 			if rng.Float64() < share {
-				s.Devices = append(s.Devices, newDevice(p, u, DeviceKind(k), rng))
+				devs = append(devs, newDevice(p, u, DeviceKind(k), rng))
 			}
 		}
-		if len(s.Devices) == first && kinds[0]+kinds[1]+kinds[2] > 0 {
+		if len(devs) == 0 && kinds[0]+kinds[1]+kinds[2] > 0 {
 			// Everyone reads mail somehow: pick one kind by share.
 			r := rng.Float64() * (kinds[0] + kinds[1] + kinds[2])
 			k := Desktop
@@ -192,13 +219,16 @@ func Generate(p Population, seed uint64) (*Site, error) {
 				r -= kinds[k]
 				k++
 			}
-			s.Devices = append(s.Devices, newDevice(p, u, k, rng))
+			devs = append(devs, newDevice(p, u, k, rng))
 		}
-		for d := first; d < len(s.Devices); d++ {
-			usr.Devices = append(usr.Devices, int32(d))
+		usr.Devices = usr.Devices[:0]
+		for range devs {
+			usr.Devices = append(usr.Devices, int32(nextDevice))
+			nextDevice++
 		}
+		fn(u, &usr, devs)
 	}
-	return s, nil
+	return nil
 }
 
 func newDevice(p Population, u int, k DeviceKind, rng *rand.Rand) Device {

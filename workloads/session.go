@@ -82,18 +82,40 @@ type Profile struct {
 
 // Activity returns the relative activity (0 to 1) at simulated time t.
 func (p *Profile) Activity(t sim.Time) float64 {
-	if len(p.Diurnal) == 0 {
-		return 1
+	s := p.Script()
+	return s.Activity(t)
+}
+
+// Script is a Profile prepared for drawing sessions: the mix's total weight
+// and the diurnal peak are worked out once instead of on every draw. It
+// reads the profile it was made from, which must not change while the
+// Script is in use; it draws exactly what the Profile's own methods draw.
+type Script struct {
+	*Profile
+	mixTotal float64
+	peak     float64
+}
+
+// Script returns p prepared for drawing.
+func (p *Profile) Script() Script {
+	s := Script{Profile: p}
+	for _, w := range p.Mix {
+		s.mixTotal += w
 	}
-	peak := 0.0
 	for _, a := range p.Diurnal {
-		peak = max(peak, a)
+		s.peak = max(s.peak, a)
 	}
-	if peak <= 0 {
+	return s
+}
+
+// Activity returns the relative activity (0 to 1) at simulated time t.
+func (s *Script) Activity(t sim.Time) float64 {
+	p := s.Profile
+	if len(p.Diurnal) == 0 || s.peak <= 0 {
 		return 1
 	}
 	h := (p.StartHour + int(t/sim.Hour)) % len(p.Diurnal)
-	return p.Diurnal[h] / peak
+	return p.Diurnal[h] / s.peak
 }
 
 // Validate reports the first inconsistency in p.
@@ -186,11 +208,17 @@ const (
 // follows it. expired says that the session's length is used up. Draws come
 // only from rng, the connection's own stream.
 func (p *Profile) Next(rng *rand.Rand, ph Phase, b *Behavior, folders int, expired bool) (Step, Phase) {
+	s := p.Script()
+	return s.Next(rng, ph, b, folders, expired)
+}
+
+// Next is [Profile.Next].
+func (s *Script) Next(rng *rand.Rand, ph Phase, b *Behavior, folders int, expired bool) (Step, Phase) {
 	switch ph {
 	case PhaseLogin:
 		return Step{Cmd: Login}, PhaseList
 	case PhaseList:
-		if rng.Float64() < p.ListProbability {
+		if rng.Float64() < s.ListProbability {
 			return Step{Cmd: List}, PhaseSelect
 		}
 		fallthrough
@@ -203,7 +231,7 @@ func (p *Profile) Next(rng *rand.Rand, ph Phase, b *Behavior, folders int, expir
 		if expired {
 			return Step{Cmd: Logout, Think: think}, PhaseDone
 		}
-		c := p.pick(rng)
+		c := s.pick(rng)
 		mb := 0
 		if (c == Select || c == Status) && folders > 0 {
 			mb = 1 + rng.IntN(folders)
@@ -213,13 +241,9 @@ func (p *Profile) Next(rng *rand.Rand, ph Phase, b *Behavior, folders int, expir
 	return Step{Cmd: Logout}, PhaseDone
 }
 
-func (p *Profile) pick(rng *rand.Rand) Command {
-	var total float64
-	for _, w := range p.Mix {
-		total += w
-	}
-	r := rng.Float64() * total
-	for c, w := range p.Mix {
+func (s *Script) pick(rng *rand.Rand) Command {
+	r := rng.Float64() * s.mixTotal
+	for c, w := range s.Mix {
 		if r < w {
 			return Command(c)
 		}

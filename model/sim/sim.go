@@ -4,10 +4,19 @@ import "fmt"
 
 // Sim is one simulation run's clock and pending-event set. The zero value is
 // ready to use at time 0.
+//
+// Pending events sit in two heaps: those due within the near horizon of
+// when they were scheduled (see [Sim.SetNearHorizon]), and the rest. A
+// model whose many pending events are mostly far off (clients thinking)
+// while most of its events are near (requests in service) then pushes and
+// pops most events on a small heap. Which heap an event sits in does not
+// change the order of dispatch, which is always (time, sequence).
 type Sim struct {
 	now     Time
 	seq     uint64
-	q       queue
+	q       queue // far events
+	near    queue
+	horizon Time
 	done    uint64
 	stopped bool
 }
@@ -22,8 +31,12 @@ func New(capacity int) *Sim {
 // recently returned by [Sim.Next].
 func (s *Sim) Now() Time { return s.now }
 
+// SetNearHorizon sets the near horizon: events scheduled less than d
+// ahead go to the near heap. 0 (the default) puts every event in one heap.
+func (s *Sim) SetNearHorizon(d Time) { s.horizon = d }
+
 // Pending returns the number of scheduled events not yet dispatched.
-func (s *Sim) Pending() int { return len(s.q.h) }
+func (s *Sim) Pending() int { return len(s.q.h) + len(s.near.h) }
 
 // Dispatched returns the number of events dispatched so far.
 func (s *Sim) Dispatched() uint64 { return s.done }
@@ -35,7 +48,12 @@ func (s *Sim) Schedule(at Time, kind, obj, arg uint32) {
 		s.bad(at, kind)
 	}
 	s.seq++
-	s.q.push(Event{At: at, key: s.seq<<16 | uint64(kind), Obj: obj, Arg: arg})
+	e := Event{At: at, key: s.seq<<16 | uint64(kind), Obj: obj, Arg: arg}
+	if at-s.now < s.horizon {
+		s.near.push(e)
+	} else {
+		s.q.push(e)
+	}
 }
 
 // bad reports a model bug; it is kept out of Schedule so that Schedule
@@ -57,19 +75,35 @@ func (s *Sim) After(d Time, kind, obj, arg uint32) {
 // PeekTime returns the time of the next pending event, or [Never] if none is
 // pending.
 func (s *Sim) PeekTime() Time {
-	if len(s.q.h) == 0 {
-		return Never
+	if h := s.first(); h != nil {
+		return h.h[0].At
 	}
-	return s.q.h[0].At
+	return Never
+}
+
+// first returns the heap holding the earliest pending event, or nil if
+// none is pending.
+func (s *Sim) first() *queue {
+	switch {
+	case len(s.near.h) == 0:
+		if len(s.q.h) == 0 {
+			return nil
+		}
+		return &s.q
+	case len(s.q.h) == 0 || s.near.h[0].before(&s.q.h[0]):
+		return &s.near
+	}
+	return &s.q
 }
 
 // Next removes the earliest pending event, advances the clock to its time
 // and returns it. It returns false when no event is pending.
 func (s *Sim) Next() (Event, bool) {
-	if len(s.q.h) == 0 {
+	h := s.first()
+	if h == nil {
 		return Event{}, false
 	}
-	e := s.q.pop()
+	e := h.pop()
 	s.now = e.At
 	s.done++
 	return e, true
@@ -81,17 +115,21 @@ type Handler interface {
 	Handle(e Event)
 }
 
-// Run dispatches events in (time, sequence) order to h until no event is
+// Run dispatches events in (time, sequence) order to hd until no event is
 // pending or the next one lies after until. It leaves the clock at until if
 // it stopped for that reason, so that a model can read Now as the end of the
 // run.
-func (s *Sim) Run(until Time, h Handler) {
+func (s *Sim) Run(until Time, hd Handler) {
 	s.stopped = false
-	for len(s.q.h) > 0 && s.q.h[0].At <= until && !s.stopped {
-		e := s.q.pop()
+	for !s.stopped {
+		h := s.first()
+		if h == nil || h.h[0].At > until {
+			break
+		}
+		e := h.pop()
 		s.now = e.At
 		s.done++
-		h.Handle(e)
+		hd.Handle(e)
 	}
 	if until != Never && s.now < until && !s.stopped {
 		s.now = until

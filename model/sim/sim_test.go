@@ -289,3 +289,43 @@ func BenchmarkMMc(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "customers/s")
 }
+
+// TestNearHorizonKeepsOrder checks that splitting the pending events into
+// a near and a far heap dispatches them in the same order as one heap.
+func TestNearHorizonKeepsOrder(t *testing.T) {
+	order := func(horizon Time) []uint32 {
+		rng := rand.New(rand.NewPCG(3, 3))
+		s := New(0)
+		s.SetNearHorizon(horizon)
+		var got []uint32
+		for i := 0; i < 50000; i++ {
+			// Many ties, near and far delays.
+			d := Time(rng.IntN(4)) * Millisecond
+			if rng.IntN(4) == 0 {
+				d = Time(rng.IntN(100)) * Second
+			}
+			s.After(d, 0, uint32(i), 0)
+			if s.Pending() != i+1-len(got) {
+				t.Fatalf("%d pending after %d scheduled and %d dispatched", s.Pending(), i+1, len(got))
+			}
+			if rng.IntN(2) == 0 {
+				e, _ := s.Next()
+				got = append(got, e.Obj)
+			}
+		}
+		s.Run(Never, handlerFunc(func(e Event) { got = append(got, e.Obj) }))
+		return got
+	}
+	one := order(0)
+	for _, h := range []Time{Millisecond, 2 * Millisecond, Second, Hour} {
+		two := order(h)
+		if len(two) != len(one) {
+			t.Fatalf("horizon %v: %d events dispatched, want %d", h, len(two), len(one))
+		}
+		for i := range one {
+			if one[i] != two[i] {
+				t.Fatalf("horizon %v: event %d is %d, want %d", h, i, two[i], one[i])
+			}
+		}
+	}
+}

@@ -1,5 +1,5 @@
 // Package sim is mailsim's deterministic discrete-event kernel: integer
-// nanosecond time, a typed 4-ary min-heap of small value events ordered by
+// nanosecond time, typed 4-ary min-heaps of small value events ordered by
 // (time, sequence number), and named random streams.
 //
 // The kernel knows nothing about mail. A model defines its own event kinds,
