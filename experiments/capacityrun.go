@@ -92,7 +92,8 @@ func (e *Experiment) TrialRun(t Trial) (Run[Spec], error) {
 // PlanManifest returns the manifest of a capacity plan's result set. Its
 // plan lists every run the search might make, in order of backends, NFS
 // threads, cache, scenario, strategy and replica, and is marked sparse: a
-// finished plan holds only the runs its search needed.
+// plan's set holds, and its manifest.json lists, only the runs its search
+// needed.
 func (e *Experiment) PlanManifest() (*results.Manifest, error) {
 	expanded, err := EncodeTOML(e.Spec)
 	if err != nil {
@@ -126,8 +127,9 @@ func (e *Experiment) PlanManifest() (*results.Manifest, error) {
 							if err != nil {
 								return nil, err
 							}
-							run.Index = len(m.Plan)
-							m.Plan = append(m.Plan, planned(run))
+							pr := planned(run)
+							pr.Order = len(m.Plan)
+							m.Plan = append(m.Plan, pr)
 						}
 					}
 				}

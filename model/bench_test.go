@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"mailsim/model/sim"
+	"mailsim/workloads"
 )
 
 // BenchmarkCluster runs the default cluster for one simulated hour under a
@@ -15,18 +16,47 @@ import (
 // liveB/user is the live heap after a collection at the end of the run,
 // with the cluster's state still reachable.
 func BenchmarkCluster(b *testing.B) {
-	for _, users := range []int{3000, 20000, 100000} {
-		b.Run(itoa(users)+"users", func(b *testing.B) {
+	// isp is a consumer ISP's peak hour, the profile of the example
+	// capacity plan (experiments/isp-1m-plan.toml): most devices connect
+	// about once an hour for ten minutes, a tenth of the users behave like
+	// imaptest's "normal" user. imaptest's own profiles (the default) are
+	// stress profiles in which every user is connected and busy, with
+	// about 13,000 simulated events per user and hour.
+	isp := func(cfg *Config) {
+		cfg.Profile.Normal = workloads.Behavior{
+			SessionLength: 10 * sim.Minute, ActionDelay: 30 * sim.Second,
+			Reconnect: 50 * sim.Minute, DeliveryInterval: 20 * sim.Minute,
+		}
+		cfg.Profile.Aggressive = workloads.Behavior{
+			SessionLength: 20 * sim.Minute, ActionDelay: 10 * sim.Second,
+			Reconnect: 2 * sim.Minute, DeliveryInterval: 2 * sim.Minute,
+		}
+	}
+	for _, bc := range []struct {
+		name    string
+		users   int
+		profile func(*Config)
+	}{
+		{"3000users", 3000, nil},
+		{"20000users", 20000, nil},
+		{"100000users", 100000, nil},
+		{"100000users-isp", 100000, isp},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			cfg := DefaultConfig()
-			cfg.Population.Users = users
-			if users >= 20000 {
+			cfg.Population.Users = bc.users
+			if bc.users >= 20000 {
 				// An ISP-sized cluster: 8 backends, and a filer with 64
 				// server threads (8 would be overloaded by 100,000 users
 				// and its queue would grow without bound).
 				cfg.Backends = 8
 				cfg.Server.Threads = 64
 			}
+			if bc.profile != nil {
+				bc.profile(&cfg)
+			}
 			cfg.Warmup = 5 * sim.Minute
+			users := bc.users
 			var events uint64
 			var heap, live float64
 			for i := 0; i < b.N; i++ {
@@ -53,15 +83,4 @@ func BenchmarkCluster(b *testing.B) {
 			b.ReportMetric(live/float64(users), "liveB/user")
 		})
 	}
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
-	}
-	return string(b)
 }

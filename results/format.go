@@ -75,6 +75,10 @@ type PlannedRun struct {
 	// when differences are computed (common random numbers).
 	Replica int
 	Seed    uint64
+	// Order is the run's position in the full plan of a sparse set (see
+	// [Manifest.Sparse]); a sparse set's stored plan lists its runs in
+	// this order. It is zero in sets that are not sparse.
+	Order int
 }
 
 // Better says which direction of a metric is an improvement.
@@ -121,12 +125,16 @@ type Manifest struct {
 	// order of first appearance.
 	Metrics []MetricInfo
 	// Sparse marks the plan of an adaptive search, such as a capacity
-	// plan's: it lists every run the search might make, and a finished set
-	// holds only the runs the search needed.
+	// plan's, which decides as it goes which of many possible runs it
+	// needs. The program writing a sparse set holds the full plan (every
+	// run the search might make, numbered by [PlannedRun.Order]); the
+	// manifest.json on disk lists only the runs the set holds, each added
+	// before its run file is written, so a set cut short is still
+	// readable and its plan never names thousands of runs nobody made.
 	Sparse bool
 	// Plan lists every run of the experiment in planned order. runs.csv
 	// and every table follow this order, whatever order the runs finished
-	// in.
+	// in. For a sparse set read from disk it lists the runs the set holds.
 	Plan []PlannedRun
 }
 

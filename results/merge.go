@@ -3,13 +3,16 @@ package results
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // Merge combines shard result sets srcs into a new set in dst. Every
 // source must have the same manifest (spec, seed, version and plan), and
 // together they must hold every planned run exactly once: Merge fails,
-// naming the run IDs, when a run is missing or is in two sources. The
+// naming the run IDs, when a run is missing or is in two sources. Shards
+// of a sparse set (see [Manifest.Sparse]) need only share their identity;
+// the merged plan lists the runs they hold. The
 // merged set is byte-identical to one written by a single uninterrupted
 // process, except for provenance.json, which lists the sessions of all
 // sources in argument order. dst must not exist or be empty.
@@ -23,12 +26,14 @@ func Merge(dst string, srcs ...string) error {
 		owner = map[string]string{} // run ID → source that holds it
 		dups  []string
 		runs  = map[string]*Run{}
+		mans  []*Manifest
 	)
 	for i, src := range srcs {
 		s, err := Read(src)
 		if err != nil {
 			return err
 		}
+		mans = append(mans, s.Manifest)
 		if i == 0 {
 			m = s.Manifest
 		} else if err := sameManifest(m, s.Manifest); err != nil {
@@ -46,6 +51,24 @@ func Merge(dst string, srcs ...string) error {
 			runs[r.ID] = r
 		}
 	}
+	if m.Sparse {
+		// Each shard lists the runs it holds: the merged plan is their
+		// union, in the full plan's order.
+		var plan []PlannedRun
+		seen := map[string]bool{}
+		for _, sm := range mans {
+			for _, p := range sm.Plan {
+				if runs[p.ID] != nil && !seen[p.ID] {
+					seen[p.ID] = true
+					plan = append(plan, p)
+				}
+			}
+		}
+		slices.SortFunc(plan, func(a, b PlannedRun) int { return a.Order - b.Order })
+		c := *m
+		c.Plan = plan
+		m = &c
+	}
 	var missing []string
 	for _, p := range m.Plan {
 		if _, ok := runs[p.ID]; !ok {
@@ -62,7 +85,7 @@ func Merge(dst string, srcs ...string) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("results: cannot merge: %s", strings.Join(problems, "; "))
 	}
-	w, err := create(dst, m, &prov)
+	w, err := create(dst, m, m, &prov)
 	if err != nil {
 		return err
 	}

@@ -438,3 +438,152 @@ func TestFormatCount(t *testing.T) {
 		}
 	}
 }
+
+// sparse returns the synthetic set as a sparse plan: the full plan in the
+// writer, of which a search needs only some runs.
+func sparse() (*results.Manifest, []*results.Run) {
+	m, runs := resultstest.Build(small)
+	m.Sparse = true
+	for i := range m.Plan {
+		m.Plan[i].Order = i
+	}
+	return m, runs
+}
+
+func readManifestPlan(t *testing.T, dir string) []string {
+	t.Helper()
+	s, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, p := range s.Manifest.Plan {
+		ids = append(ids, p.ID)
+	}
+	return ids
+}
+
+// TestSparseSetListsItsRuns checks that a sparse set's manifest.json lists
+// only the runs the set holds, in the full plan's order, at every moment:
+// after each Add, after an interruption between listing a run and writing
+// it, after resuming, and in a merge of shards, which equals the set one
+// writer makes.
+func TestSparseSetListsItsRuns(t *testing.T) {
+	base := t.TempDir()
+	m, runs := sparse()
+	needed := []int{9, 2, 7, 0} // the order a search might ask for them
+	ids := func(idx ...int) []string {
+		slices.Sort(idx)
+		var out []string
+		for _, i := range idx {
+			out = append(out, runs[i].ID)
+		}
+		return out
+	}
+
+	whole := filepath.Join(base, "whole")
+	w, err := results.Create(whole, m, results.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := readManifestPlan(t, whole); len(got) != 0 {
+		t.Fatalf("a new sparse set lists %v", got)
+	}
+	for k, i := range needed {
+		if err := w.Add(runs[i]); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := readManifestPlan(t, whole), ids(needed[:k+1]...); !slices.Equal(got, want) {
+			t.Fatalf("after %d adds the manifest lists %v, want %v", k+1, got, want)
+		}
+	}
+	if err := w.Finalize(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := results.Read(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Runs) != len(needed) || len(s.Missing()) != 0 || len(s.Points()) != 2 {
+		t.Errorf("read back %d runs, missing %v, points %v", len(s.Runs), s.Missing(), s.Points())
+	}
+
+	// Cut short: a run listed but its file never written. The set reads,
+	// resumes with the full plan, and Finalize drops the entry.
+	cut := filepath.Join(base, "cut")
+	w, err = results.Create(cut, m, results.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range needed[:2] {
+		if err := w.Add(runs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(filepath.Join(cut, "runs", runs[needed[1]].ID+".json")); err != nil {
+		t.Fatal(err)
+	}
+	if got := readManifestPlan(t, cut); !slices.Equal(got, ids(needed[:2]...)) {
+		t.Fatalf("cut set lists %v", got)
+	}
+	w, err = results.Open(cut, m, results.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := w.Done(), ids(needed[0]); !slices.Equal(got, want) {
+		t.Fatalf("resumed Done() = %v, want %v", got, want)
+	}
+	if len(w.Pending()) != len(runs)-1 {
+		t.Errorf("resumed writer has %d pending runs of the full plan, want %d", len(w.Pending()), len(runs)-1)
+	}
+	if err := w.Finalize(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := readManifestPlan(t, cut); !slices.Equal(got, ids(needed[0])) {
+		t.Fatalf("finalized cut set lists %v", got)
+	}
+	w, err = results.Open(cut, m, results.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range needed[1:] {
+		if err := w.Add(runs[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Finalize(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, whole, cut)
+
+	// Shards: each holds part of the needed runs; the merge is the whole.
+	var shards []string
+	for k, part := range [][]int{{9, 0}, {2}, {7}} {
+		dir := filepath.Join(base, "shard"+string(rune('0'+k)))
+		w, err := results.Create(dir, m, results.Session{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, i := range part {
+			if err := w.Add(runs[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Finalize(time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		shards = append(shards, dir)
+	}
+	merged := filepath.Join(base, "merged")
+	if err := results.Merge(merged, shards[1], shards[2], shards[0]); err != nil {
+		t.Fatal(err)
+	}
+	sameTree(t, whole, merged)
+
+	// A plan that does not hold a listed run cannot resume the set.
+	other, _ := sparse()
+	other.Plan = other.Plan[1:]
+	if _, err := results.Open(whole, other, results.Session{}); err == nil || !strings.Contains(err.Error(), runs[0].ID) {
+		t.Errorf("resuming with a plan that lacks %s: %v", runs[0].ID, err)
+	}
+}

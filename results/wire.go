@@ -137,6 +137,7 @@ type plannedJSON struct {
 	Strategy string      `json:"strategy"`
 	Replica  int         `json:"replica"`
 	Seed     uint64      `json:"seed,string"`
+	Order    int         `json:"order,omitempty"`
 }
 
 type manifestJSON struct {
@@ -154,11 +155,11 @@ type manifestJSON struct {
 }
 
 func plannedToJSON(p PlannedRun) plannedJSON {
-	return plannedJSON{ID: p.ID, Point: pointToJSON(p.Point), Strategy: p.Strategy, Replica: p.Replica, Seed: p.Seed}
+	return plannedJSON{ID: p.ID, Point: pointToJSON(p.Point), Strategy: p.Strategy, Replica: p.Replica, Seed: p.Seed, Order: p.Order}
 }
 
 func plannedFromJSON(p plannedJSON) PlannedRun {
-	return PlannedRun{ID: p.ID, Point: pointFromJSON(p.Point), Strategy: p.Strategy, Replica: p.Replica, Seed: p.Seed}
+	return PlannedRun{ID: p.ID, Point: pointFromJSON(p.Point), Strategy: p.Strategy, Replica: p.Replica, Seed: p.Seed, Order: p.Order}
 }
 
 // encodeManifest returns the canonical bytes of manifest.json.
@@ -400,7 +401,7 @@ func decodeRun(b []byte) (*Run, error) {
 	if rj.Format != FormatVersion {
 		return nil, fmt.Errorf("format version %d, this mailsim reads version %d", rj.Format, FormatVersion)
 	}
-	r := &Run{PlannedRun: plannedFromJSON(plannedJSON{rj.ID, rj.Point, rj.Strategy, rj.Replica, rj.Seed})}
+	r := &Run{PlannedRun: plannedFromJSON(plannedJSON{ID: rj.ID, Point: rj.Point, Strategy: rj.Strategy, Replica: rj.Replica, Seed: rj.Seed})}
 	for _, m := range rj.Metrics {
 		r.Metrics = append(r.Metrics, Metric{m.Name, m.Unit, float64(m.Value)})
 	}

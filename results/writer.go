@@ -23,6 +23,7 @@ type Writer struct {
 	index   map[string]int // run ID → position in m.Plan
 	mu      sync.Mutex
 	done    []bool
+	listed  []bool // sparse sets: planned runs the stored manifest lists
 	prov    *Provenance
 	session int // this session's index in prov.Sessions
 }
@@ -30,7 +31,11 @@ type Writer struct {
 // Create starts a new result set in dir for manifest m, recording s as
 // the first writing session. dir must not exist or be empty.
 func Create(dir string, m *Manifest, s Session) (*Writer, error) {
-	w, err := create(dir, m, &Provenance{})
+	stored := m
+	if m.Sparse {
+		stored = m.subset(func(int) bool { return false })
+	}
+	w, err := create(dir, m, stored, &Provenance{})
 	if err != nil {
 		return nil, err
 	}
@@ -40,13 +45,14 @@ func Create(dir string, m *Manifest, s Session) (*Writer, error) {
 	return w, nil
 }
 
-// create makes the set's folder and writes its identity files; the
-// caller writes provenance.json.
-func create(dir string, m *Manifest, prov *Provenance) (*Writer, error) {
+// create makes the set's folder and writes its identity files, with
+// stored as manifest.json (m itself, or for a sparse set the part of its
+// plan that the set holds); the caller writes provenance.json.
+func create(dir string, m, stored *Manifest, prov *Provenance) (*Writer, error) {
 	if err := checkManifest(m); err != nil {
 		return nil, err
 	}
-	mb, err := encodeManifest(m)
+	mb, err := encodeManifest(stored)
 	if err != nil {
 		return nil, err
 	}
@@ -69,12 +75,20 @@ func create(dir string, m *Manifest, prov *Provenance) (*Writer, error) {
 			return nil, err
 		}
 	}
-	return newWriter(dir, m, prov), nil
+	w := newWriter(dir, m, prov)
+	if m.Sparse {
+		listed := planIndex(stored)
+		for i, p := range m.Plan {
+			_, w.listed[i] = listed[p.ID]
+		}
+	}
+	return w, nil
 }
 
 // Open resumes the result set in dir, recording s as a new writing
 // session. The set's manifest must equal m (the same spec, seed, version
-// and plan); when m is nil the stored manifest is used as it is. Leftover
+// and plan; for a sparse set, the stored plan must be part of m's); when
+// m is nil the stored manifest is used as it is. Leftover
 // temporary files of an interrupted writer are removed; [Writer.Done]
 // tells which runs are already there.
 func Open(dir string, m *Manifest, s Session) (*Writer, error) {
@@ -89,6 +103,16 @@ func Open(dir string, m *Manifest, s Session) (*Writer, error) {
 		if err := sameManifest(stored, m); err != nil {
 			return nil, fmt.Errorf("results: cannot resume %s: %v", dir, err)
 		}
+		if m.Sparse {
+			in := planIndex(m)
+			for _, p := range stored.Plan {
+				if _, ok := in[p.ID]; !ok {
+					return nil, fmt.Errorf("results: cannot resume %s: its manifest lists run %s, which the plan does not have", dir, p.ID)
+				}
+			}
+		}
+	} else {
+		m = stored
 	}
 	for _, d := range []string{dir, filepath.Join(dir, runsDir)} {
 		if err := removeTemps(d); err != nil {
@@ -99,16 +123,24 @@ func Open(dir string, m *Manifest, s Session) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := newWriter(dir, stored, prov)
+	w := newWriter(dir, m, prov)
+	if m.Sparse {
+		for _, p := range stored.Plan {
+			w.listed[w.index[p.ID]] = true
+		}
+	}
 	ids, err := listRunFiles(dir, w.index)
 	if err != nil {
 		return nil, err
 	}
 	for _, id := range ids {
-		if _, err := readRunFile(dir, id, &stored.Plan[w.index[id]]); err != nil {
+		if _, err := readRunFile(dir, id, &m.Plan[w.index[id]]); err != nil {
 			return nil, err
 		}
 		w.done[w.index[id]] = true
+		if m.Sparse && !w.listed[w.index[id]] {
+			return nil, fmt.Errorf("results: %s/%s holds %s.json, which its manifest does not list", dir, runsDir, id)
+		}
 	}
 	if err := w.startSession(s); err != nil {
 		return nil, err
@@ -118,6 +150,9 @@ func Open(dir string, m *Manifest, s Session) (*Writer, error) {
 
 func newWriter(dir string, m *Manifest, prov *Provenance) *Writer {
 	w := &Writer{dir: dir, m: m, index: make(map[string]int, len(m.Plan)), done: make([]bool, len(m.Plan)), prov: prov}
+	if m.Sparse {
+		w.listed = make([]bool, len(m.Plan))
+	}
 	for i, p := range m.Plan {
 		w.index[p.ID] = i
 	}
@@ -142,7 +177,8 @@ func (w *Writer) writeProvenance() error {
 // Dir returns the set's folder.
 func (w *Writer) Dir() string { return w.dir }
 
-// Manifest returns the set's manifest. The caller must not modify it.
+// Manifest returns the set's manifest, with the full plan of a sparse
+// set. The caller must not modify it.
 func (w *Writer) Manifest() *Manifest { return w.m }
 
 // Done returns the IDs of the runs already in the set, in planned order.
@@ -205,6 +241,17 @@ func (w *Writer) Add(r *Run) error {
 		return fmt.Errorf("results: run %s is already in the set", r.ID)
 	}
 	w.done[i] = true // claimed; undone below on failure
+	if w.m.Sparse && !w.listed[i] {
+		// List the run before its file exists: a set cut short between
+		// the two lists a run it does not hold, which a sparse set
+		// tolerates, and never holds a run it does not list.
+		w.listed[i] = true
+		if err := w.writeStoredManifest(func(j int) bool { return w.listed[j] }); err != nil {
+			w.listed[i], w.done[i] = false, false
+			w.mu.Unlock()
+			return err
+		}
+	}
 	w.mu.Unlock()
 	if err := writeAtomic(filepath.Join(w.dir, runsDir), r.ID+".json", b); err != nil {
 		w.mu.Lock()
@@ -227,6 +274,16 @@ func (w *Writer) Add(r *Run) error {
 func (w *Writer) Finalize(finished time.Time) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.m.Sparse {
+		// Drop what an interrupted writer listed but never wrote.
+		keep := func(j int) bool { return w.listed[j] && w.done[j] }
+		if err := w.writeStoredManifest(keep); err != nil {
+			return err
+		}
+		for j := range w.listed {
+			w.listed[j] = keep(j)
+		}
+	}
 	if err := buildTables(w.dir); err != nil {
 		return err
 	}
@@ -234,10 +291,38 @@ func (w *Writer) Finalize(finished time.Time) error {
 	return w.writeProvenance()
 }
 
+// writeStoredManifest writes manifest.json of a sparse set with the
+// planned runs for which keep is true. The caller holds w.mu.
+func (w *Writer) writeStoredManifest(keep func(int) bool) error {
+	b, err := encodeManifest(w.m.subset(keep))
+	if err != nil {
+		return err
+	}
+	return writeAtomic(w.dir, manifestFile, b)
+}
+
+// subset returns a copy of m whose plan holds the runs at the positions
+// for which keep is true.
+func (m *Manifest) subset(keep func(int) bool) *Manifest {
+	c := *m
+	c.Plan = nil
+	for i, p := range m.Plan {
+		if keep(i) {
+			c.Plan = append(c.Plan, p)
+		}
+	}
+	return &c
+}
+
 // checkManifest validates a manifest before it is written.
 func checkManifest(m *Manifest) error {
-	if len(m.Plan) == 0 {
+	if len(m.Plan) == 0 && !m.Sparse {
 		return fmt.Errorf("results: the plan has no runs")
+	}
+	for i := 1; m.Sparse && i < len(m.Plan); i++ {
+		if m.Plan[i].Order <= m.Plan[i-1].Order {
+			return fmt.Errorf("results: sparse plan out of order at run %s", m.Plan[i].ID)
+		}
 	}
 	seen := make(map[string]bool, len(m.Plan))
 	var dups []string
@@ -282,8 +367,19 @@ func checkPoint(p Point) error {
 	return nil
 }
 
-// sameManifest reports how two manifests differ, or nil.
+// sameManifest reports how two manifests differ, or nil. Of two sparse
+// manifests only the identity is compared, and each plan entry they both
+// list must be the same in both.
 func sameManifest(a, b *Manifest) error {
+	if a.Sparse && b.Sparse {
+		ia := planIndex(a)
+		for _, p := range b.Plan {
+			if i, ok := ia[p.ID]; ok && !samePlanned(&a.Plan[i], &p) {
+				return fmt.Errorf("the plan entry of run %s differs", p.ID)
+			}
+		}
+		a, b = a.subset(func(int) bool { return false }), b.subset(func(int) bool { return false })
+	}
 	ab, err := encodeManifest(a)
 	if err != nil {
 		return err
@@ -301,6 +397,11 @@ func sameManifest(a, b *Manifest) error {
 		return fmt.Errorf("the manifest differs (version, seed, metrics or plan)")
 	}
 	return nil
+}
+
+func samePlanned(a, b *PlannedRun) bool {
+	return a.ID == b.ID && a.Point.Equal(b.Point) && a.Strategy == b.Strategy &&
+		a.Replica == b.Replica && a.Seed == b.Seed && a.Order == b.Order
 }
 
 func matchesPlan(r *Run, p *PlannedRun) error {
