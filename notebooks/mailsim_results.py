@@ -798,48 +798,48 @@ class Plan:
         with open(os.path.join(path, "plan.json")) as f:
             raw = json.load(f)
         self.raw = raw
-        self.users = raw["Users"]
-        self.confidence = raw["Confidence"]
-        self.failure = raw["Failure"]
-        self.objectives = pd.DataFrame(raw["Objectives"] or [], columns=["Name", "Metric", "Unit", "Limit"]).rename(
-            columns={"Name": "objective", "Metric": "metric", "Unit": "unit", "Limit": "limit"}
+        self.users = raw["users"]
+        self.confidence = raw["confidence"]
+        self.failure = raw["survive_backend_failure"]
+        self.objectives = pd.DataFrame(raw["objectives"] or [], columns=["name", "metric", "unit", "limit"]).rename(
+            columns={"name": "objective"}
         )
-        limits = {o["Name"]: (o["Metric"], o["Limit"]) for o in raw["Objectives"] or []}
+        limits = {o["name"]: (o["metric"], o["limit"]) for o in raw["objectives"] or []}
         answer, checks = [], []
-        for sp in raw["Strategies"] or []:
-            ch = sp["Chosen"]
+        for sp in raw["strategies"] or []:
+            ch = sp["chosen"]
             answer.append(
                 {
-                    "strategy": sp["Strategy"],
-                    "found": sp["Found"],
-                    "backends": ch["Backends"] if sp["Found"] else None,
-                    "nfs_threads": ch["NFSThreads"] if sp["Found"] else None,
-                    "cache_bytes": ch["CacheBytes"] if sp["Found"] else None,
-                    "binding": sp["Binding"],
-                    "probes": len(sp["Probes"] or []),
-                    "runs": sp["Runs"],
+                    "strategy": sp["strategy"],
+                    "found": sp["found"],
+                    "backends": ch["backends"] if sp["found"] else None,
+                    "nfs_threads": ch["nfs_threads"] if sp["found"] else None,
+                    "cache_bytes": ch["cache_bytes"] if sp["found"] else None,
+                    "binding": sp["binding"],
+                    "probes": len(sp["probes"] or []),
+                    "runs": sp["runs"],
                 }
             )
-            for p in sp["Probes"] or []:
-                for c in p["Checks"] or []:
-                    metric, limit = limits.get(c["Objective"], (None, float("nan")))
+            for p in sp["probes"] or []:
+                for c in p["checks"] or []:
+                    metric, limit = limits.get(c["objective"], (None, float("nan")))
                     checks.append(
                         {
-                            "strategy": sp["Strategy"],
-                            "backends": p["Backends"],
-                            "nfs_threads": p["NFSThreads"],
-                            "cache_bytes": p["CacheBytes"],
-                            "passed": p["Pass"],
-                            "overloaded": p.get("Overloaded", ""),
-                            "objective": c["Objective"],
+                            "strategy": sp["strategy"],
+                            "backends": p["backends"],
+                            "nfs_threads": p["nfs_threads"],
+                            "cache_bytes": p["cache_bytes"],
+                            "passed": p["pass"],
+                            "overloaded": p.get("overloaded", ""),
+                            "objective": c["objective"],
                             "metric": metric,
                             "limit": limit,
-                            "scenario": c["Scenario"],
-                            "n": c["N"],
-                            "mean": c["Mean"],
-                            "lower": c["Lower"],
-                            "upper": c["Upper"],
-                            "verdict": c["Verdict"],
+                            "scenario": c["scenario"],
+                            "n": c["n"],
+                            "mean": c["mean"],
+                            "lower": c["lower"],
+                            "upper": c["upper"],
+                            "verdict": c["verdict"],
                         }
                     )
         self.answer = pd.DataFrame(answer)

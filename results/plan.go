@@ -1,6 +1,7 @@
 package results
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,38 +22,39 @@ const PlanFile = "plan.json"
 // binds, and every probe the search made on the way.
 type PlanOutcome struct {
 	// Users is the population the plan serves.
-	Users int
+	Users int `json:"users"`
 	// Confidence is the one-sided confidence with which a probe passes an
 	// objective: the upper bound of the objective's mean over replicas at
 	// this confidence must be within the limit.
-	Confidence float64
+	Confidence float64 `json:"confidence"`
 	// ReplicasMin and ReplicasMax bound the replicas per probe: the search
 	// adds replicas while a verdict is inconclusive.
-	ReplicasMin, ReplicasMax int
+	ReplicasMin int `json:"replicas_min"`
+	ReplicasMax int `json:"replicas_max"`
 	// Failure says whether each probe was also run with one backend down.
-	Failure bool
+	Failure bool `json:"survive_backend_failure"`
 	// Objectives are the service objectives, each an upper limit.
-	Objectives []Objective
+	Objectives []Objective `json:"objectives"`
 	// Strategies holds one plan per routing strategy, in spec order.
-	Strategies []StrategyPlan
+	Strategies []StrategyPlan `json:"strategies"`
 }
 
 // Objective is one service objective: the mean of a metric over replicas
 // must stay at or below Limit.
 type Objective struct {
 	// Name is how tables show the objective: "SELECT p99".
-	Name string
+	Name string `json:"name"`
 	// Metric is the run metric it limits: "latency.SELECT.p99".
-	Metric string
-	Unit   string
-	Limit  float64
+	Metric string  `json:"metric"`
+	Unit   string  `json:"unit"`
+	Limit  float64 `json:"limit"`
 }
 
 // Candidate is one configuration the search tried.
 type Candidate struct {
-	Backends   int
-	NFSThreads int
-	CacheBytes int64
+	Backends   int   `json:"backends"`
+	NFSThreads int   `json:"nfs_threads"`
+	CacheBytes int64 `json:"cache_bytes"`
 }
 
 // String renders c as "35 backends, 64 nfsd threads, 1 GiB cache".
@@ -89,13 +91,15 @@ const (
 
 // Check is one objective's verdict in one scenario of a probe.
 type Check struct {
-	Objective string
-	Scenario  string
+	Objective string `json:"objective"`
+	Scenario  string `json:"scenario"`
 	// N is the number of replicas; Mean and the one-sided bounds Lower and
 	// Upper are over them.
-	N                  int
-	Mean, Lower, Upper float64
-	Verdict            Verdict
+	N       int     `json:"n"`
+	Mean    float64 `json:"mean"`
+	Lower   float64 `json:"lower"`
+	Upper   float64 `json:"upper"`
+	Verdict Verdict `json:"verdict"`
 }
 
 // Margin is how far the mean is inside the limit, as a fraction of the
@@ -114,11 +118,11 @@ func (c Check) Margin(limit float64) float64 {
 type Probe struct {
 	Candidate
 	// Pass says that every objective passed in every scenario.
-	Pass bool
+	Pass bool `json:"pass"`
 	// Overloaded names the station that could not keep up ("the NFS
 	// server", "backend 3") in a run that stopped overloaded.
-	Overloaded string `json:",omitempty"`
-	Checks     []Check
+	Overloaded string  `json:"overloaded,omitempty"`
+	Checks     []Check `json:"checks"`
 }
 
 // Failing returns the checks of p that did not pass.
@@ -134,21 +138,21 @@ func (p *Probe) Failing() []Check {
 
 // StrategyPlan is the plan for one strategy.
 type StrategyPlan struct {
-	Strategy string
+	Strategy string `json:"strategy"`
 	// Found is false when no configuration within the search's bounds
 	// meets every objective.
-	Found bool
+	Found bool `json:"found"`
 	// Chosen is the smallest configuration that meets every objective:
 	// the fewest backends, then the fewest NFS server threads, then the
 	// least backend memory.
-	Chosen Candidate
+	Chosen Candidate `json:"chosen"`
 	// Binding says what stops a smaller configuration: the objectives that
 	// failed one step below the chosen point.
-	Binding string
+	Binding string `json:"binding"`
 	// Probes are the search's probes in the order it made them.
-	Probes []Probe
+	Probes []Probe `json:"probes"`
 	// Runs counts the simulation runs the search used.
-	Runs int
+	Runs int `json:"runs"`
 }
 
 // Probe returns the probe of sp at c, or nil.
@@ -177,7 +181,9 @@ func ReadPlan(dir string) (*PlanOutcome, error) {
 		return nil, fmt.Errorf("results: %v", err)
 	}
 	var o PlanOutcome
-	if err := json.Unmarshal(b, &o); err != nil {
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&o); err != nil {
 		return nil, fmt.Errorf("results: %s: %v", filepath.Join(dir, PlanFile), err)
 	}
 	return &o, nil
