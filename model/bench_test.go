@@ -56,7 +56,6 @@ func BenchmarkCluster(b *testing.B) {
 				bc.profile(&cfg)
 			}
 			cfg.Warmup = 5 * sim.Minute
-			users := bc.users
 			var events uint64
 			var heap, live float64
 			for i := 0; i < b.N; i++ {
@@ -79,8 +78,8 @@ func BenchmarkCluster(b *testing.B) {
 				b.StartTimer()
 			}
 			b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
-			b.ReportMetric(heap/float64(users), "heapB/user")
-			b.ReportMetric(live/float64(users), "liveB/user")
+			b.ReportMetric(heap/float64(bc.users), "heapB/user")
+			b.ReportMetric(live/float64(bc.users), "liveB/user")
 		})
 	}
 }

@@ -771,15 +771,18 @@ class ResultSet:
         return out
 
 
+def _locate(path, env, default, marker, what, command):
+    """path, else $env, else default; it must hold the file marker."""
+    if path is None:
+        path = os.environ.get(env) or default
+    if not os.path.exists(os.path.join(path, marker)):
+        raise FileNotFoundError(f"mailsim_results: no {what} at {path!r} (no {marker}); run `{command}` or set {env}")
+    return path
+
+
 def load(path=None, default="../out/default"):
     """Load the result set at path, else at $MAILSIM_RESULTS, else at default."""
-    if path is None:
-        path = os.environ.get("MAILSIM_RESULTS") or default
-    if not os.path.exists(os.path.join(path, "manifest.json")):
-        raise FileNotFoundError(
-            f"mailsim_results: no result set at {path!r} (no manifest.json); run `mailsim run` or set MAILSIM_RESULTS"
-        )
-    return ResultSet(path)
+    return ResultSet(_locate(path, "MAILSIM_RESULTS", default, "manifest.json", "result set", "mailsim run"))
 
 
 class Plan:
@@ -851,10 +854,4 @@ class Plan:
 
 def load_plan(path=None, default="../out/isp-1m-plan"):
     """Load the capacity plan at path, else at $MAILSIM_PLAN, else at default."""
-    if path is None:
-        path = os.environ.get("MAILSIM_PLAN") or default
-    if not os.path.exists(os.path.join(path, "plan.json")):
-        raise FileNotFoundError(
-            f"mailsim_results: no capacity plan at {path!r} (no plan.json); run `mailsim plan SPEC` or set MAILSIM_PLAN"
-        )
-    return Plan(path)
+    return Plan(_locate(path, "MAILSIM_PLAN", default, "plan.json", "capacity plan", "mailsim plan SPEC"))

@@ -347,6 +347,7 @@ class PlanTest(unittest.TestCase):
                 (runs["strategy"] == c.strategy)
                 & (runs["cluster.backends"] == c.backends)
                 & (runs["nfs.threads"] == c.nfs_threads)
+                & (runs["cluster.cache_bytes"] == c.cache_bytes)
                 & (runs["plan.scenario"] == c.scenario)
             ]
             with self.subTest(check=c):

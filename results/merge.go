@@ -69,6 +69,7 @@ func Merge(dst string, srcs ...string) error {
 		c.Plan = plan
 		m = &c
 	}
+	// A sparse plan lists only runs the sources hold, so none is missing.
 	var missing []string
 	for _, p := range m.Plan {
 		if _, ok := runs[p.ID]; !ok {
@@ -79,7 +80,7 @@ func Merge(dst string, srcs ...string) error {
 	if len(dups) > 0 {
 		problems = append(problems, fmt.Sprintf("%d run(s) in more than one source: %s", len(dups), strings.Join(dups, ", ")))
 	}
-	if len(missing) > 0 && !m.Sparse {
+	if len(missing) > 0 {
 		problems = append(problems, fmt.Sprintf("%d run(s) missing from every source: %s", len(missing), strings.Join(missing, ", ")))
 	}
 	if len(problems) > 0 {
@@ -90,11 +91,7 @@ func Merge(dst string, srcs ...string) error {
 		return err
 	}
 	for _, p := range m.Plan {
-		r := runs[p.ID]
-		if r == nil {
-			continue // a sparse plan's run that its search did not need
-		}
-		b, err := encodeRun(r)
+		b, err := encodeRun(runs[p.ID])
 		if err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package results
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -181,9 +180,7 @@ func ReadPlan(dir string) (*PlanOutcome, error) {
 		return nil, fmt.Errorf("results: %v", err)
 	}
 	var o PlanOutcome
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.DisallowUnknownFields()
-	if err := d.Decode(&o); err != nil {
+	if err := strictUnmarshal(b, &o); err != nil {
 		return nil, fmt.Errorf("results: %s: %v", filepath.Join(dir, PlanFile), err)
 	}
 	return &o, nil

@@ -399,13 +399,19 @@ func sameManifest(a, b *Manifest) error {
 	return nil
 }
 
+// samePlanned reports whether two plan entries are the same.
 func samePlanned(a, b *PlannedRun) bool {
-	return a.ID == b.ID && a.Point.Equal(b.Point) && a.Strategy == b.Strategy &&
-		a.Replica == b.Replica && a.Seed == b.Seed && a.Order == b.Order
+	return a.ID == b.ID && a.Order == b.Order && sameRun(a, b)
+}
+
+// sameRun reports whether two plan entries make the same run: the same
+// point, strategy, replica and seed.
+func sameRun(a, b *PlannedRun) bool {
+	return a.Point.Equal(b.Point) && a.Strategy == b.Strategy && a.Replica == b.Replica && a.Seed == b.Seed
 }
 
 func matchesPlan(r *Run, p *PlannedRun) error {
-	if !r.Point.Equal(p.Point) || r.Strategy != p.Strategy || r.Replica != p.Replica || r.Seed != p.Seed {
+	if !sameRun(&r.PlannedRun, p) {
 		return fmt.Errorf("results: run %s does not match its plan entry (point %s, strategy %s, replica %d, seed %d)",
 			r.ID, p.Point, p.Strategy, p.Replica, p.Seed)
 	}
