@@ -148,7 +148,8 @@ type Measurement struct {
 // B's first observation.
 type Sample struct {
 	// Accesses are the start times of B's observations before the change;
-	// the first is 0s.
+	// the first is 0s. Right before it B stat()ed the sample directory
+	// twice, to settle the directory's dentry.
 	Accesses []string `json:"accesses"`
 	// Change is when A's change had completed (the file appended, synced
 	// and closed, or the name created).

@@ -137,6 +137,28 @@ func sample(ctx context.Context, c Case, da, db string) (s Sample, window time.D
 	}()
 	obs := func(ctx context.Context) (bool, error) { return bounded(ctx, observe) }
 
+	// B looks the sample directory up twice right before its first
+	// observation. The first LOOKUP's reply shows the mount's root changed
+	// (A just made the directory), so nfs_lookup leaves the directory's
+	// dentry without a verifier (nfs_set_verifier keeps none older than
+	// the parent's change attribute), and B's next path walk would look
+	// the directory up again, fetching its attributes (and, for
+	// invisible_create, seeing A's change) off the directory's own
+	// attribute timeout. The second stat settles the dentry. B thus
+	// fetched the directory's attributes just before its first
+	// observation, at what counts as time 0.
+	for range 2 {
+		if _, err := bounded(ctx, func() (struct{}, error) {
+			var st syscall.Stat_t
+			if err := syscall.Stat(db, &st); err != nil {
+				return struct{}{}, &os.PathError{Op: "stat", Path: db, Err: err}
+			}
+			return struct{}{}, nil
+		}); err != nil {
+			return s, 0, err
+		}
+	}
+
 	t0 := time.Now()
 	for k := 0; ; k++ {
 		at := time.Duration(k) * c.Every

@@ -103,11 +103,28 @@ func TestRunLocal(t *testing.T) {
 	}
 }
 
-// TestRunCap: when B never sees the change (here B's directory is not A's
-// at all), polling stops at the cap.
+// TestRunCap: when B never sees the change, polling stops at the cap.
+// Here B's folder is not A's: A's sample directories are copied to it, but
+// nothing in them.
 func TestRunCap(t *testing.T) {
 	unshared := func(opts string) (string, string, func() error, error) {
-		return t.TempDir(), t.TempDir(), func() error { return nil }, nil
+		a, b := t.TempDir(), t.TempDir()
+		stop, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			for {
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Millisecond):
+				}
+				es, _ := os.ReadDir(a)
+				for _, e := range es {
+					os.Mkdir(filepath.Join(b, e.Name()), 0o755)
+				}
+			}
+		}()
+		return a, b, func() error { close(stop); <-done; return nil }, nil
 	}
 	c := Case{Name: "never", Options: "vers=3", Kind: InvisibleCreate, Poll: 10 * time.Millisecond, Repeat: 1, Cap: 50 * time.Millisecond}
 	start := time.Now()
