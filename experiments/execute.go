@@ -41,6 +41,11 @@ func (s *Spec) Router(name string, seed uint64) (strategies.Router, error) {
 	for i, a := range addrs {
 		bs[i] = strategies.Backend{Addr: a, Weight: w}
 	}
+	return strategies.New(name, bs, s.RouterParams(), sim.Source(seed, "strategy/"+name))
+}
+
+// RouterParams returns the strategies' parameters the spec sets.
+func (s *Spec) RouterParams() strategies.Params {
 	var p strategies.Params
 	p.Director.UserExpire = time.Duration(s.Dovecot.DirectorUserExpire)
 	p.Director.LoginProxyMaxReconnects = s.Dovecot.LoginProxyMaxReconnects
@@ -49,7 +54,7 @@ func (s *Spec) Router(name string, seed uint64) (strategies.Router, error) {
 	if s.Health.Failover == "standby" {
 		p.Owner.Failover = strategies.FailoverStandby
 	}
-	return strategies.New(name, bs, p, sim.Source(seed, "strategy/"+name))
+	return p
 }
 
 // Monitor builds the health monitor the spec chooses for strategy name.

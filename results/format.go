@@ -132,10 +132,25 @@ type Manifest struct {
 	// before its run file is written, so a set cut short is still
 	// readable and its plan never names thousands of runs nobody made.
 	Sparse bool
+	// Source says where the runs come from when it is not the model: a
+	// testbed set's Kind is "testbed" and its Detail names the topology,
+	// the guest's kernel and packages.
+	Source Source
 	// Plan lists every run of the experiment in planned order. runs.csv
 	// and every table follow this order, whatever order the runs finished
 	// in. For a sparse set read from disk it lists the runs the set holds.
 	Plan []PlannedRun
+}
+
+// Source describes what produced a set's runs; the zero Source is the
+// simulation model.
+type Source struct {
+	// Kind is "testbed" for runs on real kernels and real Dovecot, ""
+	// for the model.
+	Kind string
+	// Detail lists what a reader needs to judge the runs: topology,
+	// kernel, package versions.
+	Detail []string
 }
 
 // Session records one writing session on a set: the machine, the wall

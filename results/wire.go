@@ -151,7 +151,13 @@ type manifestJSON struct {
 	SpecExpanded   string           `json:"spec_expanded"`
 	Metrics        []metricInfoJSON `json:"metrics"`
 	Sparse         bool             `json:"sparse,omitempty"`
+	Source         *sourceJSON      `json:"source,omitempty"`
 	Plan           []plannedJSON    `json:"plan"`
+}
+
+type sourceJSON struct {
+	Kind   string   `json:"kind"`
+	Detail []string `json:"detail"`
 }
 
 func plannedToJSON(p PlannedRun) plannedJSON {
@@ -180,6 +186,9 @@ func encodeManifest(m *Manifest) ([]byte, error) {
 	for _, mi := range m.Metrics {
 		mj.Metrics = append(mj.Metrics, metricInfoJSON{mi.Name, mi.Unit, string(mi.Better), mi.Doc})
 	}
+	if m.Source.Kind != "" {
+		mj.Source = &sourceJSON{Kind: m.Source.Kind, Detail: append([]string{}, m.Source.Detail...)}
+	}
 	for i, p := range m.Plan {
 		mj.Plan[i] = plannedToJSON(p)
 	}
@@ -201,6 +210,12 @@ func decodeManifest(b []byte) (*Manifest, error) {
 		Commit:         mj.Commit,
 		Seed:           mj.Seed,
 		Sparse:         mj.Sparse,
+	}
+	if mj.Source != nil {
+		if mj.Source.Kind == "" {
+			return nil, fmt.Errorf("results: %s: source without a kind", manifestFile)
+		}
+		m.Source = Source{Kind: mj.Source.Kind, Detail: mj.Source.Detail}
 	}
 	for _, mi := range mj.Metrics {
 		m.Metrics = append(m.Metrics, MetricInfo{mi.Name, mi.Unit, Better(mi.Better), mi.Doc})

@@ -174,6 +174,10 @@ func (cn *conn) login(ctx context.Context) bool {
 	r := cn.r
 	start := r.since()
 	d := net.Dialer{Timeout: r.cfg.Timeout}
+	if cn.dev >= 0 && cn.dev < len(r.cfg.Sources) && r.cfg.Sources[cn.dev] != "" {
+		// Run's check has parsed every source address.
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(r.cfg.Sources[cn.dev])}
+	}
 	raw, err := d.DialContext(ctx, "tcp", r.cfg.IMAP)
 	if err != nil {
 		if ctx.Err() == nil {

@@ -65,6 +65,7 @@ import (
 	"io"
 	"maps"
 	"math"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,13 @@ type Config struct {
 	// simulator's defaults: 15 s for desktop, 30 s for phone, 5 s for
 	// webmail clients.
 	Retry time.Duration
+	// Sources gives, per trace device, the local address its connections
+	// come from (as the simulator's population draws a device's IP), so
+	// that a balancer hashing the client address sees the same clients
+	// as the simulated one; a device without one, or an empty address,
+	// leaves the choice to the kernel. The addresses must be local to
+	// the machine running the replay.
+	Sources []string
 	// Clock reads the time; nil means time.Now. All offsets are measured
 	// with it, but waits sleep on real timers, so it must advance at the
 	// pace of real time. It must be safe for concurrent use.
@@ -300,6 +308,11 @@ func (c Config) check() (Config, error) {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	for d, a := range c.Sources {
+		if a != "" && net.ParseIP(a) == nil {
+			errs = append(errs, fmt.Errorf("Sources[%d] = %q is not an IP address", d, a))
+		}
 	}
 	if len(errs) > 0 {
 		return c, fmt.Errorf("imapload: %w", errors.Join(errs...))

@@ -1,0 +1,226 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"mailsim/experiments"
+	"mailsim/results"
+	"mailsim/workloads/testbed"
+	"mailsim/workloads/testbed/guest"
+)
+
+const testbedSummary = "run experiments on real Dovecot and real Linux NFS in user-mode Linux guests"
+
+func init() {
+	register(command{name: "testbed", summary: testbedSummary, run: cmdTestbed})
+}
+
+func testbedUsage(w io.Writer) {
+	fmt.Fprint(w, `Usage: mailsim testbed COMMAND [flags]
+
+The testbed runs a spec on a real miniature cluster: real Linux kernels
+(user-mode Linux) with the kernel NFS server and clients, real Dovecot 2.3
+backends, real HAProxy and a real Dovecot director, driven over IMAP and
+LMTP by the same workload the simulator runs. It needs root.
+
+Commands:
+  build [--dir DIR]                     build the guest from Debian packages (once)
+  run [--dir DIR] [--out SET] SPEC      run SPEC on the testbed and write a result set
+  probe [--dir DIR] [--out FILE]        measure the kernel NFS client's attribute cache
+
+Every command prints its flags with -h.
+`)
+}
+
+func cmdTestbed(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		testbedUsage(stderr)
+		return 2
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		testbedUsage(stdout)
+		return 0
+	case "build":
+		return testbedBuild(args[1:], stdout, stderr)
+	case "run":
+		return testbedRun(args[1:], stdout, stderr)
+	case "probe":
+		return testbedProbe(args[1:], stdout, stderr)
+	case "guest":
+		// PID 1 inside a guest; not for users.
+		return guest.Main()
+	}
+	fmt.Fprintf(stderr, "mailsim testbed: unknown command %q\n\n", args[0])
+	testbedUsage(stderr)
+	return 2
+}
+
+// guestDirFlag adds --dir with the default guest folder.
+func guestDirFlag(fsDir *string, def string) string {
+	if *fsDir != "" {
+		return *fsDir
+	}
+	return def
+}
+
+func defaultGuestDir() string {
+	d, err := testbed.DefaultDir()
+	if err != nil {
+		return filepath.Join(".cache", "mailsim", "testbed")
+	}
+	return d
+}
+
+// testbedContext is cancelled by the first Ctrl-C or SIGTERM: a guest in
+// progress is stopped at once and finished runs are kept.
+func testbedContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func testbedBuild(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("testbed build", "", "Builds the testbed's guest into --dir: the user-mode Linux kernel and its modules\n(Debian's user-mode-linux), and a minimal Debian "+testbed.Suite+" root file system with\n"+strings.Join(testbed.GuestPackages, ", ")+".\nInstalls the host packages it needs ("+strings.Join(testbed.HostPackages, ", ")+") with apt-get\nwhen they are missing. Building again with the same recipe does nothing.", stderr)
+	dir := fs.String("dir", "", "folder of the built guest (default "+defaultGuestDir()+")")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "mailsim testbed build: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	ctx, cancel := testbedContext()
+	defer cancel()
+	m, err := testbed.Build(ctx, guestDirFlag(dir, defaultGuestDir()), stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed build: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "guest %s: %s, user-mode-linux %s\n", m.Recipe, m.Suite, m.KernelVersion)
+	for _, p := range m.Packages {
+		fmt.Fprintf(stdout, "  %s\n", p)
+	}
+	return 0
+}
+
+func testbedRun(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("testbed run", "SPEC.toml", `Runs every run of the experiment SPEC on the testbed, one after another, and
+writes a result set that 'mailsim compare' and 'mailsim report' read like a
+simulated one. The spec means what it says: nfs.client.* become the real
+mount options, dovecot.* the backends' real settings, the strategy routes
+for real (random and per-ip through HAProxy, the director through Dovecot's
+director, owner-proxy through Dovecot proxies with the owner in the passdb),
+and [[faults]] kill or stop the backends' processes. What the testbed cannot
+honour (too many users, a daily cycle, NFS slowdowns) is refused, naming
+the key. Dovecot's logs, the kernel's console and each guest's
+configuration stay in SET/testbed/RUN-ID/. Ctrl-C stops the guest in
+progress and keeps finished runs; the same command resumes.`, stderr)
+	dir := fs.String("dir", "", "folder of the built guest (default "+defaultGuestDir()+")")
+	out := fs.String("out", "", "result-set folder (default out/<experiment name>-testbed)")
+	topology := fs.String("topology", testbed.OneKernel, "guest topology: "+strings.Join(testbed.Topologies, ", "))
+	format := fs.String("format", "text", "table format: text, markdown or csv")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "mailsim testbed run: need exactly one spec")
+		fs.Usage()
+		return 2
+	}
+	known := false
+	for _, t := range testbed.Topologies {
+		known = known || t == *topology
+	}
+	if !known {
+		fmt.Fprintf(stderr, "mailsim testbed run: -topology %q is not one of %s\n", *topology, strings.Join(testbed.Topologies, ", "))
+		return 2
+	}
+	name := fs.Arg(0)
+	given, err := os.ReadFile(name)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed run: %v\n", err)
+		return 1
+	}
+	exp, err := experiments.Load(name, given)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed run: invalid spec:\n%v\n", err)
+		return 1
+	}
+	if miss := testbed.Missing(false); len(miss) > 0 {
+		fmt.Fprintf(stderr, "mailsim testbed run: cannot run here; missing: %s\n", strings.Join(miss, "; "))
+		return 1
+	}
+	setDir := *out
+	if setDir == "" {
+		setDir = filepath.Join("out", exp.Spec.Name+"-testbed")
+	}
+	ctx, cancel := testbedContext()
+	defer cancel()
+	host, _ := os.Hostname()
+	started := time.Now()
+	w, err := exp.ExecuteTestbed(ctx, experiments.TestbedOptions{
+		Out: setDir, Guest: guestDirFlag(dir, defaultGuestDir()), Topology: *topology, Log: stderr,
+		Session: results.Session{Host: host, Started: started.UTC(), Workers: 1},
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "mailsim testbed run: interrupted; finished runs are kept in %s and the same command resumes\n", setDir)
+			return 130
+		}
+		fmt.Fprintf(stderr, "mailsim testbed run: %v\n", err)
+		return 1
+	}
+	set, err := results.Read(w.Dir())
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed run: %v\n", err)
+		return 1
+	}
+	cmp, err := results.Compare(set, results.CompareOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed run: %v\n", err)
+		return 1
+	}
+	if err := cmp.Write(stdout, results.Format(*format)); err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed run: %v\n", err)
+		return 2
+	}
+	fmt.Fprintf(stderr, "wrote %s in %.0f s\n", setDir, time.Since(started).Seconds())
+	return 0
+}
+
+func testbedProbe(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("testbed probe", "", "Measures, on the guest's real NFS server and client, how long a second client\nsees a file's old attributes after another client changed it, how long a new\nname stays invisible, and what revalidates (open, fcntl locks, noac), and\nwrites the measurements as JSON to --out.", stderr)
+	dir := fs.String("dir", "", "folder of the built guest (default "+defaultGuestDir()+")")
+	out := fs.String("out", "kernel-attrcache.json", "file to write the measurements to")
+	work := fs.String("work", "out/testbed-probe", "folder for the guest's files")
+	cases := fs.String("cases", "", "comma-separated probe cases (default: all)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	ctx, cancel := testbedContext()
+	defer cancel()
+	var names []string
+	if *cases != "" {
+		names = strings.Split(*cases, ",")
+	}
+	b, err := testbed.Probe(ctx, testbed.Options{Guest: guestDirFlag(dir, defaultGuestDir()), Work: *work, Log: stderr}, names)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed probe: %v\n", err)
+		return 1
+	}
+	if err := os.WriteFile(*out, b, 0o644); err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed probe: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s\n", *out)
+	return 0
+}

@@ -1,0 +1,469 @@
+package testbed
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"mailsim/model"
+	"mailsim/model/sim"
+	"mailsim/strategies"
+	"mailsim/workloads"
+	"mailsim/workloads/testbed/guest"
+)
+
+// Password is every testbed user's password.
+const Password = "testbed"
+
+// MailUID owns the mail on the export and runs the imap processes
+// (Dovecot mail_uid and mail_gid).
+const MailUID = 5000
+
+// Cluster is one run of a spec on the testbed: the model's configuration
+// (the same one a simulated run of the spec gets), the routing strategy and
+// its parameters, and the workload.
+type Cluster struct {
+	// Config is the spec's model configuration: mount options, Dovecot
+	// settings, population, faults, durations.
+	Config model.Config
+	// Strategy is the routing strategy's name.
+	Strategy string
+	// Params are the strategy's parameters (vhost count, director user
+	// expiry, owner failover).
+	Params strategies.Params
+	// VhostCount is the director's vhost count per backend (Dovecot's
+	// doveadm director add HOST VHOSTS; 100 by default).
+	VhostCount int
+	// Backends are the backends' addresses, as the simulated run gives
+	// them, so that a director's ring places users the same way.
+	Backends []netip.Addr
+	// Seed is the run's seed; the population is generated from it.
+	Seed uint64
+	// Trace is the run's workload (a mailsim trace).
+	Trace []byte
+	// SampleInterval is the period of the time series.
+	SampleInterval time.Duration
+}
+
+// Addresses inside the guest (one-kernel topology): the backends listen on
+// their own addresses, the entry point (HAProxy, director or nothing) on
+// EntryAddr, and clients connect from their devices' addresses. All of
+// them are local routes on the guest's loopback, so nothing leaves the
+// guest.
+var (
+	// EntryAddr is where clients and MX hosts connect.
+	EntryAddr = netip.MustParseAddr("10.255.0.1")
+	// localRanges are routed to the loopback inside the guest so that any
+	// address in them can be bound: backends (10.0.0.0/8 as
+	// experiments.BackendAddrs gives them), desktop addresses
+	// (100.64.0.0/10), carrier NAT pools (198.51.100.0/24) and webmail
+	// front ends (192.0.2.0/24), as workloads.Generate draws them.
+	localRanges = []string{"10.0.0.0/8", "100.64.0.0/10", "198.51.100.0/24", "192.0.2.0/24"}
+)
+
+// Limits of what the testbed can honour: a guest runs every backend's
+// processes on one emulated CPU.
+const (
+	MaxUsers    = 200
+	MaxBackends = 8
+	MaxDuration = 30 * time.Minute
+	MaxMessages = 2000
+)
+
+// Check lists what in a cluster the testbed cannot honour, naming the
+// spec key of each.
+func (c *Cluster) Check() []string {
+	cfg := &c.Config
+	var errs []string
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, a...))
+	}
+	if cfg.Population.Users > MaxUsers {
+		bad("workload.users", "%d users; the testbed holds at most %d (it runs real Dovecot processes in one emulated machine)", cfg.Population.Users, MaxUsers)
+	}
+	if cfg.Backends > MaxBackends {
+		bad("cluster.backends", "%d backends; the testbed runs at most %d", cfg.Backends, MaxBackends)
+	}
+	if d := time.Duration(cfg.Warmup + cfg.Duration); d > MaxDuration {
+		bad("run.duration", "warm-up and duration add up to %v; the testbed runs at most %v of real time", d, MaxDuration)
+	}
+	if cfg.Population.MaxFolderMessages > MaxMessages {
+		bad("workload.max_folder_messages", "%d; the testbed creates every message for real, at most %d per folder", cfg.Population.MaxFolderMessages, MaxMessages)
+	}
+	if cfg.Population.MessageBytesMean > 1<<20 {
+		bad("workload.message_bytes_mean", "%.0f bytes; the testbed generates messages of at most 1 MiB", cfg.Population.MessageBytesMean)
+	}
+	if len(cfg.Profile.Diurnal) > 0 {
+		bad("workload.diurnal", "a daily cycle cannot be replayed in the testbed's minutes")
+	}
+	def := model.DefaultConfig()
+	if cfg.MailIndexLogRotateMinSize != def.MailIndexLogRotateMinSize || cfg.MailIndexLogRotateMaxSize != def.MailIndexLogRotateMaxSize ||
+		cfg.MailIndexLogRotateMinAge != def.MailIndexLogRotateMinAge || cfg.MailIndexRewriteMinLogBytes != def.MailIndexRewriteMinLogBytes ||
+		cfg.MailIndexRewriteMaxLogBytes != def.MailIndexRewriteMaxLogBytes {
+		bad("dovecot.mail_index_*", "Dovecot 2.3 has these thresholds built in; the testbed runs them at their defaults only")
+	}
+	if cfg.ClockSkew != 0 {
+		bad("cluster.clock_skew", "the guests share one clock")
+	}
+	if cfg.Listing.Entries > 0 {
+		bad("probe.listing_entries", "the listing probe is not run on the testbed")
+	}
+	if cfg.ProcessLimit > 0 && cfg.ProcessLimit < 4 {
+		bad("cluster.process_limit", "%d; Dovecot needs a few processes to start", cfg.ProcessLimit)
+	}
+	for i, f := range cfg.Faults {
+		switch f.Kind {
+		case model.Crash, model.Hang, model.Recover:
+		default:
+			bad(fmt.Sprintf("faults[%d].kind", i), "%s faults cannot be made real on the testbed (crash, hang and recover can)", f.Kind)
+		}
+	}
+	switch c.Strategy {
+	case "random", "per-ip", "director", "owner-proxy":
+	default:
+		bad("strategies", "%s has no real counterpart on the testbed (random and per-ip run on HAProxy, director on Dovecot's director, owner-proxy on Dovecot proxies)", c.Strategy)
+	}
+	if c.Strategy == "owner-proxy" && len(cfg.Faults) > 0 && c.Params.Owner.Failover == strategies.FailoverStandby {
+		bad("health.owner_failover", "standby needs a tool that rewrites the user database when an owner is down; the testbed's passdb is static (set it to \"none\")")
+	}
+	return errs
+}
+
+// backendName is the name of backend i in logs and metrics.
+func backendName(i int) string { return "b" + strconv.Itoa(i+1) }
+
+// mountOptions renders the model's mount as nfs(5) options for an NFSv3
+// mount. Every backend mount gets nosharecache so that two mounts of the
+// same export in one kernel keep separate caches, as two hosts would.
+func mountOptions(cfg *model.Config) string {
+	m := cfg.Mount
+	secs := func(t sim.Time) string { return strconv.FormatInt(int64(time.Duration(t)/time.Second), 10) }
+	o := []string{"vers=3", "proto=tcp", "nosharecache", "hard"}
+	if m.Noac {
+		o = append(o, "noac")
+	} else {
+		o = append(o, "acregmin="+secs(m.Acregmin), "acregmax="+secs(m.Acregmax), "acdirmin="+secs(m.Acdirmin), "acdirmax="+secs(m.Acdirmax))
+	}
+	o = append(o, "lookupcache="+string(m.Lookupcache))
+	if m.Nocto {
+		o = append(o, "nocto")
+	}
+	if m.Nordirplus {
+		o = append(o, "nordirplus")
+	}
+	if m.LocalLock {
+		o = append(o, "local_lock=all")
+	}
+	o = append(o, "rsize="+strconv.FormatInt(m.Rsize, 10), "wsize="+strconv.FormatInt(m.Rsize, 10))
+	return strings.Join(o, ",")
+}
+
+// checkMountTimes refuses attribute-cache times the kernel cannot take:
+// nfs(5) takes whole seconds.
+func checkMountTimes(cfg *model.Config) []string {
+	var errs []string
+	m := cfg.Mount
+	for _, x := range []struct {
+		key string
+		t   sim.Time
+	}{{"nfs.client.acregmin", m.Acregmin}, {"nfs.client.acregmax", m.Acregmax}, {"nfs.client.acdirmin", m.Acdirmin}, {"nfs.client.acdirmax", m.Acdirmax}} {
+		if time.Duration(x.t)%time.Second != 0 {
+			errs = append(errs, fmt.Sprintf("%s: %v; nfs(5) takes whole seconds", x.key, time.Duration(x.t)))
+		}
+	}
+	return errs
+}
+
+// dovecotConf is a backend's (or a proxy's) dovecot.conf.
+type dovecotConf struct {
+	name      string
+	listen    netip.Addr
+	mailRoot  string
+	passdb    string
+	settings  []string
+	director  bool
+	lmtpProxy bool
+}
+
+func (d dovecotConf) String() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	w("# %s: written by mailsim testbed", d.name)
+	w("instance_name = dovecot-%s", d.name)
+	w("base_dir = /run/dovecot-%s", d.name)
+	w("state_dir = /var/lib/dovecot-%s", d.name)
+	w("listen = %s", d.listen)
+	w("protocols = imap lmtp")
+	w("ssl = no")
+	w("disable_plaintext_auth = no")
+	w("auth_mechanisms = plain login")
+	w("log_path = /var/log/mailsim/%s.log", d.name)
+	w("log_timestamp = \"%%Y-%%m-%%d %%H:%%M:%%S.%%{usecs} \"")
+	w("login_trusted_networks = 10.0.0.0/8 100.64.0.0/10 198.51.100.0/24 192.0.2.0/24 127.0.0.0/8")
+	w("mail_max_userip_connections = 1000")
+	w("default_process_limit = 1000")
+	w("default_client_limit = 4000")
+	w("default_vsz_limit = 0")
+	w("imap_id_send = x-backend %s", d.name)
+	if d.mailRoot != "" {
+		w("mail_location = maildir:%s/%%d/%%n/Maildir", d.mailRoot)
+		w("mail_uid = %d", MailUID)
+		w("mail_gid = %d", MailUID)
+		w("first_valid_uid = %d", MailUID)
+		w("userdb {\n  driver = static\n  args = uid=%d gid=%d home=%s/%%d/%%n\n}", MailUID, MailUID, d.mailRoot)
+	}
+	for _, s := range d.settings {
+		w("%s", s)
+	}
+	w("%s", d.passdb)
+	w("service imap-login {\n  inet_listener imap {\n    port = 143\n  }\n  inet_listener imaps {\n    port = 0\n  }%s\n}", map[bool]string{true: "\n  executable = imap-login director"}[d.director])
+	w("service lmtp {\n  inet_listener lmtp {\n    port = 24\n  }\n}")
+	if d.lmtpProxy {
+		w("lmtp_proxy = yes")
+	}
+	if d.director {
+		w("service director {\n  unix_listener login/director {\n    mode = 0666\n  }\n  fifo_listener login/proxy-notify {\n    mode = 0666\n  }\n  unix_listener director-userdb {\n    mode = 0600\n  }\n  inet_listener {\n    port = 9090\n  }\n}")
+		w("protocol lmtp {\n  auth_socket_path = director-userdb\n}")
+	}
+	return b.String()
+}
+
+// backendSettings are the spec's Dovecot settings as dovecot.conf lines.
+func backendSettings(cfg *model.Config) []string {
+	d := cfg.Dovecot
+	yn := func(v bool) string { return map[bool]string{true: "yes", false: "no"}[v] }
+	s := []string{
+		"mail_nfs_storage = " + yn(d.MailNFSStorage),
+		"mail_nfs_index = " + yn(d.MailNFSIndex),
+		"mmap_disable = " + yn(d.MmapDisable),
+		"mail_fsync = " + d.MailFsync,
+		"lock_method = " + d.LockMethod,
+		fmt.Sprintf("mailbox_idle_check_interval = %d secs", max(1, int64(time.Duration(cfg.Profile.IdleCheckInterval)/time.Second))),
+	}
+	if !d.LMTPIndexUpdate {
+		s = append(s, "protocol lmtp {\n  mail_location = maildir:~/Maildir:INDEX=MEMORY\n}")
+	}
+	if cfg.ProcessLimit > 0 {
+		s = append(s, fmt.Sprintf("service imap {\n  process_limit = %d\n}", cfg.ProcessLimit))
+	}
+	return s
+}
+
+// folders returns the IMAP names of a user's folders.
+func folders(n int) []string {
+	out := []string{"INBOX"}
+	for i := 1; i <= n; i++ {
+		out = append(out, fmt.Sprintf("f%d", i))
+	}
+	return out
+}
+
+// ownerMap returns, per user, the owner backend the owner proxy's user
+// database names.
+func (c *Cluster) ownerMap(users []string) ([]int, error) {
+	bs := make([]strategies.Backend, len(c.Backends))
+	for i, a := range c.Backends {
+		bs[i] = strategies.Backend{Addr: a, Weight: 1}
+	}
+	r, err := strategies.New("owner-proxy", bs, c.Params, sim.Source(c.Seed, "testbed/owner"))
+	if err != nil {
+		return nil, err
+	}
+	o, ok := r.(*strategies.OwnerProxy)
+	if !ok {
+		return nil, fmt.Errorf("testbed: owner-proxy router is a %T", r)
+	}
+	out := make([]int, len(users))
+	for i, u := range users {
+		out[i] = o.Owner(strategies.UserHash(u))
+	}
+	return out, nil
+}
+
+// OneKernel returns the guest configuration of the one-kernel topology:
+// one user-mode kernel runs the NFS server, one NFS mount per backend
+// (nosharecache, so each has its own attribute and data caches), one
+// Dovecot instance per backend on its own mount, the strategy's proxy and
+// the load. The trace is in the shared folder under traceFile.
+func (c *Cluster) OneKernel(traceFile string) (*guest.Config, error) {
+	cfg := &c.Config
+	if errs := append(c.Check(), checkMountTimes(cfg)...); len(errs) > 0 {
+		return nil, fmt.Errorf("testbed: the spec asks for what the testbed cannot do:\n  %s", strings.Join(errs, "\n  "))
+	}
+	site, err := workloads.Generate(cfg.Population, c.Seed)
+	if err != nil {
+		return nil, err
+	}
+	g := nfsServerGuest(cfg.Server.Threads)
+	srv := g.Server
+	var users []string
+	for _, u := range site.Users {
+		md := guest.Maildir{Path: maildirPath(u.Name), Bytes: int(min(cfg.Population.MessageBytesMean, 1<<20))}
+		for _, mb := range u.Mailboxes {
+			md.Folders = append(md.Folders, int(mb.Messages))
+		}
+		srv.Populate = append(srv.Populate, md)
+		users = append(users, u.Name)
+	}
+	step := func(s guest.Step) { g.Steps = append(g.Steps, s) }
+	svc := func(name, ready string, argv ...string) {
+		step(guest.Step{Service: &guest.Service{Name: name, Argv: argv, Ready: ready, Log: "/var/log/mailsim/" + name + ".out"}})
+	}
+	opts := mountOptions(cfg)
+	for i := range cfg.Backends {
+		step(guest.Step{Mount: &guest.Mount{Source: "127.0.0.1:" + srv.Export, Dir: "/mnt/" + backendName(i), Options: opts}})
+	}
+	if !cfg.Mount.LocalLock {
+		for i := range cfg.Backends {
+			step(guest.Step{LockCheck: "/mnt/" + backendName(i)})
+		}
+	}
+	// Backends.
+	var owners []int
+	if c.Strategy == "owner-proxy" {
+		if owners, err = c.ownerMap(users); err != nil {
+			return nil, err
+		}
+	}
+	for i := range cfg.Backends {
+		name := backendName(i)
+		d := dovecotConf{name: name, listen: c.Backends[i], mailRoot: "/mnt/" + name, settings: backendSettings(cfg)}
+		d.passdb = fmt.Sprintf("passdb {\n  driver = static\n  args = password=%s\n}", Password)
+		if owners != nil {
+			// Dovecot's proxy_maybe: serve the user here when this is
+			// the owner, proxy to the owner otherwise.
+			d.passdb = "passdb {\n  driver = passwd-file\n  args = /etc/dovecot/owners.passwd\n}"
+			d.lmtpProxy = true
+		}
+		g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/" + name + ".conf", Mode: 0o644, Content: d.String()})
+		svc(name, netip.AddrPortFrom(c.Backends[i], 143).String(), "dovecot", "-F", "-c", "/etc/dovecot/"+name+".conf")
+		g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/" + name + ".log", Value: name + ".log"})
+	}
+	if owners != nil {
+		var b strings.Builder
+		for i, u := range users {
+			fmt.Fprintf(&b, "%s:{PLAIN}%s::::::proxy_maybe=y host=%s\n", u, Password, c.Backends[owners[i]])
+		}
+		g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/owners.passwd", Mode: 0o644, Content: b.String()})
+	}
+	// Entry point.
+	entry := netip.AddrPortFrom(EntryAddr, 143).String()
+	switch c.Strategy {
+	case "random", "per-ip", "owner-proxy":
+		balance := map[string]string{"random": "random", "per-ip": "source", "owner-proxy": "random"}[c.Strategy]
+		g.Files = append(g.Files, guest.File{Path: "/etc/haproxy/mailsim.cfg", Mode: 0o644, Content: haproxyConf(balance, c.Backends)})
+		svc("haproxy", entry, "haproxy", "-db", "-f", "/etc/haproxy/mailsim.cfg")
+	case "director":
+		d := dovecotConf{name: "director", listen: EntryAddr, director: true, lmtpProxy: true}
+		d.passdb = "passdb {\n  driver = static\n  args = proxy=y nopassword=y\n}"
+		var hosts []string
+		for _, a := range c.Backends {
+			hosts = append(hosts, a.String())
+		}
+		dp := c.Params.Director
+		d.settings = []string{
+			"director_servers = " + EntryAddr.String(),
+			"director_mail_servers = " + strings.Join(hosts, " "),
+			fmt.Sprintf("director_user_expire = %d secs", int64(dp.UserExpire/time.Second)),
+		}
+		g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/director.conf", Mode: 0o644, Content: d.String()})
+		svc("director", entry, "dovecot", "-F", "-c", "/etc/dovecot/director.conf")
+		g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/director.log", Value: "director.log"})
+		if c.VhostCount != strategies.DefaultVhostCount {
+			for _, a := range c.Backends {
+				step(guest.Step{Command: &guest.Command{Argv: []string{"doveadm", "-c", "/etc/dovecot/director.conf", "director", "add", a.String(), strconv.Itoa(c.VhostCount)}, Retry: 5}})
+			}
+		}
+	}
+	g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/haproxy.out", Value: "haproxy.out"})
+	g.Counters = []guest.KV{{Key: "nfsd", Value: "/proc/net/rpc/nfsd"}, {Key: "mountstats", Value: "/proc/self/mountstats"}}
+
+	// Load.
+	l := &guest.Load{
+		Trace: traceFile, IMAP: entry, LMTP: netip.AddrPortFrom(EntryAddr, 24).String(),
+		Password: Password, Folders: folders(cfg.Population.Folders), Domain: cfg.Population.Domain,
+		Warmup: time.Duration(cfg.Warmup), Duration: time.Duration(cfg.Duration), Interval: c.SampleInterval,
+		Timeout: time.Duration(cfg.Clients.Timeout),
+	}
+	for _, d := range site.Devices {
+		l.Sources = append(l.Sources, d.IP.String())
+	}
+	g.Load = l
+	for _, f := range cfg.Faults {
+		g.Faults = append(g.Faults, guest.Fault{At: time.Duration(cfg.Warmup + f.At), Kind: f.Kind.String(), Service: backendName(f.Backend)})
+	}
+	sort.SliceStable(g.Faults, func(i, j int) bool { return g.Faults[i].At < g.Faults[j].At })
+	return g, nil
+}
+
+// nfsServerGuest returns the configuration of a guest that serves /export
+// over NFSv3 on its loopback with the given number of nfsd threads: the
+// first steps of every testbed guest.
+func nfsServerGuest(threads int) *guest.Config {
+	g := &guest.Config{Hostname: "testbed"}
+	g.Modules = []string{"nfsd", "nfs", "nfsv3"}
+	g.Sysctls = []guest.KV{
+		// lockd refuses new locks during its grace period after it
+		// starts (90 s by default; the period is the larger of
+		// nlm_grace_period and nlm_timeout).
+		{Key: "/proc/sys/fs/nfs/nlm_grace_period", Value: "3"},
+		{Key: "/proc/sys/fs/nfs/nlm_timeout", Value: "3"},
+	}
+	srv := &guest.Server{Export: "/export", Clients: "127.0.0.0/8", Threads: threads, Owner: MailUID}
+	g.Server = srv
+	g.Files = append(g.Files,
+		guest.File{Path: "/etc/exports", Mode: 0o644, Content: fmt.Sprintf("%s %s(rw,sync,no_subtree_check,no_root_squash,fsid=1)\n", srv.Export, srv.Clients)},
+	)
+	step := func(s guest.Step) { g.Steps = append(g.Steps, s) }
+	cmd := func(argv ...string) { step(guest.Step{Command: &guest.Command{Argv: argv}}) }
+	svc := func(name string, argv ...string) {
+		step(guest.Step{Service: &guest.Service{Name: name, Argv: argv, Log: "/var/log/mailsim/" + name + ".out"}})
+	}
+	for _, r := range localRanges {
+		cmd("ip", "route", "add", "local", r, "dev", "lo")
+	}
+	cmd("mount", "-t", "nfsd", "nfsd", "/proc/fs/nfsd")
+	// nfsd's NFSv4 grace period (90 s by default) also holds back NLM
+	// locks (locks_in_grace covers every lock manager of the network
+	// namespace): shorten it before nfsd starts, and end it once started.
+	cmd("sh", "-c", "echo 10 > /proc/fs/nfsd/nfsv4gracetime; echo 10 > /proc/fs/nfsd/nfsv4leasetime")
+	svc("rpcbind", "rpcbind", "-f", "-w")
+	svc("statd", "rpc.statd", "-F", "--no-notify")
+	cmd("exportfs", "-ra")
+	svc("mountd", "rpc.mountd", "-F", "--no-nfs-version", "4")
+	cmd("rpc.nfsd", "--no-nfs-version", "4", strconv.Itoa(max(1, threads)))
+	cmd("sh", "-c", "echo Y > /proc/fs/nfsd/v4_end_grace")
+	return g
+}
+
+// maildirPath is a user's Maildir relative to the export: domain/user/Maildir,
+// as mail_location's %d/%n/Maildir gives it.
+func maildirPath(user string) string {
+	n, d, _ := strings.Cut(user, "@")
+	return d + "/" + n + "/Maildir"
+}
+
+// haproxyConf is HAProxy's configuration for IMAP and LMTP in TCP mode.
+// Server checks follow HAProxy's defaults (inter 2s, fall 3, rise 2), as
+// the model's haproxy monitor does.
+func haproxyConf(balance string, backends []netip.Addr) string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	w("# written by mailsim testbed")
+	w("global\n  maxconn 20000\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n")
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"imap", 143}, {"lmtp", 24}} {
+		w("frontend %s\n  bind %s:%d\n  default_backend %s_backends\n", p.name, EntryAddr, p.port, p.name)
+		w("backend %s_backends\n  balance %s", p.name, balance)
+		for i, a := range backends {
+			w("  server %s %s:%d check inter 2s fall 3 rise 2", backendName(i), a, p.port)
+		}
+		w("")
+	}
+	return b.String()
+}

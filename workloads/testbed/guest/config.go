@@ -1,0 +1,224 @@
+// Package guest is the program that runs as PID 1 inside a testbed guest:
+// a user-mode Linux kernel booted on the testbed's root file system. The
+// host (package mailsim/workloads/testbed) decides everything and writes
+// it as a [Config] into the folder the guest sees through hostfs; the
+// guest mounts, starts the NFS server, the NFS clients, Dovecot and the
+// proxies it is told to, runs the load, injects the faults, collects the
+// counters and logs, and powers off. Keeping every decision on the host
+// keeps the guest a plain executor whose steps can be read in one file.
+package guest
+
+import (
+	"time"
+
+	"mailsim/workloads/imapload"
+)
+
+// HostDir is where the guest mounts the host folder shared with it
+// (hostfs, limited by the kernel's hostfs= parameter to the run's folder).
+const HostDir = "/host"
+
+// ConfigFile, ResultFile and LogDir are the files the guest reads and
+// writes under [HostDir].
+const (
+	ConfigFile = "config.json"
+	ResultFile = "result.json"
+	LogDir     = "logs"
+)
+
+// Config is everything one guest does, in order.
+type Config struct {
+	// Hostname names the guest in its logs.
+	Hostname string
+	// Interfaces lists the network interfaces to configure besides the
+	// loopback, with their addresses in CIDR form (multi-host
+	// topology).
+	Interfaces []Interface
+	// Hosts lines for /etc/hosts.
+	Hosts []string
+	// Modules are kernel modules to load, in order.
+	Modules []string
+	// Sysctls are /proc/sys files to write before services start, in
+	// order: lockd's grace period, for example.
+	Sysctls []KV
+	// Server, when set, makes this guest the NFS server.
+	Server *Server
+	// Files are written before anything starts (configuration files,
+	// password files).
+	Files []File
+	// Steps are done in order: services started (each waited for until
+	// ready), commands run to completion, NFS mounts made.
+	Steps []Step
+	// Load, when set, replays a workload against the cluster.
+	Load *Load
+	// Probe, when set, runs the attribute-cache probe instead of a load.
+	Probe *Probe
+	// Faults act on services at given offsets from the load's start.
+	Faults []Fault
+	// Hold keeps the guest up (services running, no load) until the host
+	// removes the file named here under HostDir: a guest that only serves
+	// others in the multi-host topology.
+	Hold string
+	// Logs are guest files copied into HostDir/LogDir at the end, with
+	// the name each gets there.
+	Logs []KV
+	// Counters are guest files read at the start and end of the measured
+	// period (NFS server and client statistics).
+	Counters []KV
+}
+
+// KV is a name and a value.
+type KV struct {
+	Key, Value string
+}
+
+// Interface is a network interface with an address.
+type Interface struct {
+	Name string
+	// Addr is an address with prefix length, such as 10.201.0.2/24.
+	Addr string
+}
+
+// Server describes the NFS server.
+type Server struct {
+	// Export is the exported directory.
+	Export string
+	// Clients is the exports(5) client specification, e.g. 127.0.0.0/8.
+	Clients string
+	// Threads is rpc.nfsd's thread count.
+	Threads int
+	// Populate lists the Maildirs created in the export before anyone
+	// mounts it.
+	Populate []Maildir
+	// Owner is the uid and gid that own the mail.
+	Owner int
+}
+
+// Maildir is one user's mail folder tree to create, relative to the
+// export.
+type Maildir struct {
+	// Path is the user's Maildir, relative to the export.
+	Path string
+	// Folders are the message counts per folder; index 0 is INBOX, the
+	// others are ".f1", ".f2", ...
+	Folders []int
+	// Bytes is the size of each generated message.
+	Bytes int
+}
+
+// Step is one thing to do: exactly one of its fields is set.
+type Step struct {
+	Service *Service `json:",omitempty"`
+	Command *Command `json:",omitempty"`
+	Mount   *Mount   `json:",omitempty"`
+	// LockCheck names a directory on an NFS mount where the guest takes
+	// and releases an fcntl lock, waiting until the lock manager grants
+	// it (after its grace period), so that the load never meets a lock
+	// manager that is not ready.
+	LockCheck string `json:",omitempty"`
+}
+
+// Mount is one NFS client mount.
+type Mount struct {
+	// Source is server:/export.
+	Source string
+	// Dir is the mount point.
+	Dir string
+	// Options are the nfs(5) options, comma-separated.
+	Options string
+}
+
+// File is a file to write.
+type File struct {
+	Path    string
+	Mode    uint32
+	Content string
+}
+
+// Service is a long-running process.
+type Service struct {
+	// Name identifies the service in faults and logs (b1, director,
+	// haproxy, rpcbind...).
+	Name string
+	Argv []string
+	// Ready is a TCP address that accepts connections once the service
+	// is up; empty waits for nothing.
+	Ready string
+	// Log is a guest file receiving the process's standard output and
+	// error; empty discards them.
+	Log string
+}
+
+// Command is a program run to completion.
+type Command struct {
+	Argv []string
+	// Retry repeats a failing command up to this many times, a second
+	// apart.
+	Retry int
+}
+
+// Load is the workload to replay (see [imapload.Config] for each field).
+type Load struct {
+	// Trace is the trace file under HostDir.
+	Trace    string
+	IMAP     string
+	LMTP     string
+	Password string
+	Folders  []string
+	Domain   string
+	Warmup   time.Duration
+	Duration time.Duration
+	Interval time.Duration
+	Timeout  time.Duration
+	// Sources maps each trace device to the client address it connects
+	// from; empty uses the kernel's choice.
+	Sources []string
+}
+
+// Probe runs the attribute-cache probe.
+type Probe struct {
+	// Source is the export to mount, server:/export.
+	Source string
+	// Cases names the probe cases to run; empty runs the defaults.
+	Cases []string
+}
+
+// Fault acts on a service at a time.
+type Fault struct {
+	// At is the offset from the start of the load.
+	At time.Duration
+	// Kind is crash (SIGKILL to the service's process group), hang
+	// (SIGSTOP) or recover (SIGCONT after a hang).
+	Kind    string
+	Service string
+}
+
+// Result is what the guest reports back.
+type Result struct {
+	// Boot is how long the guest took from PID 1's start until the load
+	// could start.
+	Boot time.Duration
+	// LoadStart is the guest's clock when the load started: the origin of
+	// the trace's offsets, to place Dovecot's log lines on the run's
+	// timeline.
+	LoadStart time.Time
+	// Measurements are the load's, when there was one.
+	Measurements *imapload.Measurements
+	// Probe holds the probe's measurements, JSON as the probe writes it.
+	Probe []byte `json:",omitempty"`
+	// CountersBefore and CountersAfter hold the counter files' contents at
+	// the start and end of the measured period.
+	CountersBefore, CountersAfter []KV
+	// Events are things the guest did or saw, in time order.
+	Events []Event
+	// Error is set when the guest could not finish.
+	Error string
+}
+
+// Event is a timestamped guest event; At is the offset from the load's
+// start.
+type Event struct {
+	At     time.Duration
+	Kind   string
+	Detail string
+}

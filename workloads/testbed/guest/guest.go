@@ -1,0 +1,410 @@
+//go:build linux
+
+package guest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Main is PID 1 of a guest: it runs the configuration in HostDir, writes
+// the result there and powers the guest off. It returns only when it is
+// not PID 1 (a test), with the process exit code.
+func Main() int {
+	g := &guest{start: time.Now(), log: os.Stdout}
+	// The kernel starts init with an almost empty environment.
+	os.Setenv("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+	// Dovecot wants a file descriptor per client connection: raise the
+	// kernel's default of 1024, as a site's service manager would.
+	_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: 65536, Max: 65536})
+	err := g.main()
+	if err != nil {
+		g.res.Error = err.Error()
+		g.logf("error: %v", err)
+	}
+	g.writeResult()
+	g.stopServices()
+	syscall.Sync()
+	if os.Getpid() == 1 {
+		// A minimal root has no init system and no poweroff command;
+		// the kernel halts the user-mode machine on this call.
+		_ = syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+type guest struct {
+	start    time.Time
+	loadT0   time.Time
+	cfg      Config
+	res      Result
+	log      io.Writer
+	services []*running
+	// mu guards res.Events, which faults append to from timers.
+	mu sync.Mutex
+}
+
+type running struct {
+	svc  Service
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (g *guest) logf(format string, a ...any) {
+	fmt.Fprintf(g.log, "mailsim-guest %7.2fs: %s\n", time.Since(g.start).Seconds(), fmt.Sprintf(format, a...))
+}
+
+func (g *guest) event(kind, detail string) {
+	var at time.Duration
+	if !g.loadT0.IsZero() {
+		at = time.Since(g.loadT0)
+	}
+	g.mu.Lock()
+	g.res.Events = append(g.res.Events, Event{At: at, Kind: kind, Detail: detail})
+	g.mu.Unlock()
+}
+
+func (g *guest) main() error {
+	if err := g.earlyMounts(); err != nil {
+		return err
+	}
+	b, err := os.ReadFile(filepath.Join(HostDir, ConfigFile))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &g.cfg); err != nil {
+		return fmt.Errorf("%s: %w", ConfigFile, err)
+	}
+	cfg := &g.cfg
+	if cfg.Hostname != "" {
+		_ = syscall.Sethostname([]byte(cfg.Hostname))
+	}
+	if err := g.network(); err != nil {
+		return err
+	}
+	for _, m := range cfg.Modules {
+		if err := g.run(Command{Argv: []string{"modprobe", m}}); err != nil {
+			return err
+		}
+	}
+	for _, kv := range cfg.Sysctls {
+		if err := os.WriteFile(kv.Key, []byte(kv.Value), 0o644); err != nil {
+			return fmt.Errorf("sysctl %s: %w", kv.Key, err)
+		}
+	}
+	for _, f := range cfg.Files {
+		if err := os.MkdirAll(filepath.Dir(f.Path), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(f.Path, []byte(f.Content), os.FileMode(f.Mode)); err != nil {
+			return err
+		}
+	}
+	if cfg.Server != nil {
+		if err := g.populate(cfg.Server); err != nil {
+			return err
+		}
+	}
+	for _, st := range cfg.Steps {
+		var err error
+		switch {
+		case st.Service != nil:
+			err = g.startService(*st.Service)
+		case st.Command != nil:
+			err = g.run(*st.Command)
+		case st.Mount != nil:
+			err = g.mount(*st.Mount)
+		case st.LockCheck != "":
+			err = g.lockCheck(st.LockCheck)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	g.res.Boot = time.Since(g.start)
+	g.logf("ready")
+	switch {
+	case cfg.Probe != nil:
+		err = g.probe(cfg.Probe)
+	case cfg.Load != nil:
+		err = g.load(cfg.Load)
+	case cfg.Hold != "":
+		err = g.hold(filepath.Join(HostDir, cfg.Hold))
+	}
+	g.copyLogs()
+	return err
+}
+
+// earlyMounts mounts what a minimal root lacks without an init system
+// (the init script has mounted /proc and HostDir already).
+func (g *guest) earlyMounts() error {
+	mounts := []struct{ src, dst, fstype, data string }{
+		{"sysfs", "/sys", "sysfs", ""},
+		{"tmpfs", "/run", "tmpfs", "mode=0755"},
+		{"tmpfs", "/tmp", "tmpfs", "mode=1777"},
+		{"devpts", "/dev/pts", "devpts", ""},
+	}
+	for _, m := range mounts {
+		if err := os.MkdirAll(m.dst, 0o755); err != nil {
+			return err
+		}
+		if err := syscall.Mount(m.src, m.dst, m.fstype, 0, m.data); err != nil && !errors.Is(err, syscall.EBUSY) {
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.dst, err)
+		}
+	}
+	return nil
+}
+
+// network brings the loopback and the configured interfaces up.
+func (g *guest) network() error {
+	if err := g.run(Command{Argv: []string{"ip", "link", "set", "lo", "up"}}); err != nil {
+		return err
+	}
+	for _, i := range g.cfg.Interfaces {
+		if err := g.run(Command{Argv: []string{"ip", "addr", "add", i.Addr, "dev", i.Name}}); err != nil {
+			return err
+		}
+		if err := g.run(Command{Argv: []string{"ip", "link", "set", i.Name, "up"}}); err != nil {
+			return err
+		}
+	}
+	if len(g.cfg.Hosts) > 0 {
+		hosts := "127.0.0.1\tlocalhost\n" + strings.Join(g.cfg.Hosts, "\n") + "\n"
+		if err := os.WriteFile("/etc/hosts", []byte(hosts), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run runs a command to completion, retrying as it says.
+func (g *guest) run(c Command) error {
+	var err error
+	for try := 0; try <= c.Retry; try++ {
+		if try > 0 {
+			time.Sleep(time.Second)
+		}
+		var out bytes.Buffer
+		cmd := exec.Command(c.Argv[0], c.Argv[1:]...)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err = cmd.Run(); err == nil {
+			return nil
+		}
+		err = fmt.Errorf("%s: %v: %s", strings.Join(c.Argv, " "), err, strings.TrimSpace(out.String()))
+	}
+	return err
+}
+
+func (g *guest) mount(m Mount) error {
+	if err := os.MkdirAll(m.Dir, 0o755); err != nil {
+		return err
+	}
+	return g.run(Command{Argv: []string{"mount", "-t", "nfs", "-o", m.Options, m.Source, m.Dir}, Retry: 5})
+}
+
+// lockCheck takes and releases an fcntl lock on a file in dir, waiting
+// at most two minutes for the lock manager to grant it.
+func (g *guest) lockCheck(dir string) error {
+	path := filepath.Join(dir, ".mailsim-lockcheck")
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(path)
+	defer f.Close()
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() {
+		lk := syscall.Flock_t{Type: syscall.F_WRLCK, Whence: 0, Start: 0, Len: 1}
+		done <- syscall.FcntlFlock(f.Fd(), syscall.F_SETLKW, &lk)
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("fcntl lock in %s: %w", dir, err)
+		}
+	case <-time.After(2 * time.Minute):
+		return fmt.Errorf("fcntl lock in %s not granted within 2 minutes: the NFS lock manager does not answer", dir)
+	}
+	g.logf("fcntl lock in %s granted after %.1f s", dir, time.Since(start).Seconds())
+	lk := syscall.Flock_t{Type: syscall.F_UNLCK, Whence: 0, Start: 0, Len: 1}
+	return syscall.FcntlFlock(f.Fd(), syscall.F_SETLK, &lk)
+}
+
+// startService starts a service in a process group of its own, so that a
+// fault can stop or kill it whole, and waits until it is ready.
+func (g *guest) startService(s Service) error {
+	cmd := exec.Command(s.Argv[0], s.Argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if s.Log != "" {
+		if err := os.MkdirAll(filepath.Dir(s.Log), 0o755); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(s.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		cmd.Stdout, cmd.Stderr = f, f
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("service %s: %w", s.Name, err)
+	}
+	r := &running{svc: s, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(r.done) }()
+	g.services = append(g.services, r)
+	if s.Ready == "" {
+		return nil
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", s.Ready, time.Second)
+		if err == nil {
+			c.Close()
+			g.logf("%s ready on %s", s.Name, s.Ready)
+			return nil
+		}
+		select {
+		case <-r.done:
+			return fmt.Errorf("service %s exited before it was ready (%s)", s.Name, strings.Join(s.Argv, " "))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("service %s not ready on %s after 60 s", s.Name, s.Ready)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func (g *guest) service(name string) *running {
+	for _, r := range g.services {
+		if r.svc.Name == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// fault applies one fault to a service's process group.
+func (g *guest) fault(f Fault) {
+	r := g.service(f.Service)
+	if r == nil {
+		g.event("fault.error", "no service "+f.Service)
+		return
+	}
+	sig := map[string]syscall.Signal{"crash": syscall.SIGKILL, "hang": syscall.SIGSTOP, "recover": syscall.SIGCONT}[f.Kind]
+	if sig == 0 {
+		g.event("fault.error", "unknown fault kind "+f.Kind)
+		return
+	}
+	err := syscall.Kill(-r.cmd.Process.Pid, sig)
+	detail := f.Service
+	if err != nil {
+		detail += ": " + err.Error()
+	}
+	g.event("backend."+f.Kind, detail)
+	g.logf("fault %s %s", f.Kind, detail)
+}
+
+// stopServices ends every service, last started first, so that logs are
+// flushed and NFS locks released before power-off.
+func (g *guest) stopServices() {
+	for i := len(g.services) - 1; i >= 0; i-- {
+		r := g.services[i]
+		pg := -r.cmd.Process.Pid
+		_ = syscall.Kill(pg, syscall.SIGCONT)
+		_ = syscall.Kill(pg, syscall.SIGTERM)
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(pg, syscall.SIGKILL)
+		}
+	}
+	g.services = nil
+}
+
+// readCounters reads the counter files.
+func (g *guest) readCounters() []KV {
+	var out []KV
+	for _, kv := range g.cfg.Counters {
+		b, err := os.ReadFile(kv.Value)
+		if err != nil {
+			b = []byte("error: " + err.Error())
+		}
+		out = append(out, KV{Key: kv.Key, Value: string(b)})
+	}
+	return out
+}
+
+func (g *guest) copyLogs() {
+	dir := filepath.Join(HostDir, LogDir)
+	_ = os.MkdirAll(dir, 0o755)
+	for _, kv := range g.cfg.Logs {
+		b, err := os.ReadFile(kv.Key)
+		if err != nil {
+			continue
+		}
+		_ = os.WriteFile(filepath.Join(dir, kv.Value), b, 0o644)
+	}
+}
+
+func (g *guest) writeResult() {
+	b, err := json.Marshal(&g.res)
+	if err != nil {
+		b = []byte(`{"Error":"encoding the result: ` + err.Error() + `"}`)
+	}
+	tmp := filepath.Join(HostDir, ".tmp-"+ResultFile)
+	if err := os.WriteFile(tmp, b, 0o644); err == nil {
+		_ = os.Rename(tmp, filepath.Join(HostDir, ResultFile))
+	}
+}
+
+// hold waits until the host removes the named file.
+func (g *guest) hold(path string) error {
+	for {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// load replays the workload, applying the faults at their times.
+func (g *guest) load(l *Load) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	g.loadT0 = time.Now()
+	g.res.LoadStart = g.loadT0
+	var timers []*time.Timer
+	for _, f := range g.cfg.Faults {
+		timers = append(timers, time.AfterFunc(f.At, func() { g.fault(f) }))
+	}
+	before := make(chan []KV, 1)
+	timers = append(timers, time.AfterFunc(l.Warmup, func() { before <- g.readCounters() }))
+	m, err := replay(ctx, l)
+	for _, t := range timers {
+		t.Stop()
+	}
+	select {
+	case g.res.CountersBefore = <-before:
+	default:
+		g.res.CountersBefore = g.readCounters()
+	}
+	g.res.CountersAfter = g.readCounters()
+	g.res.Measurements = m
+	return err
+}

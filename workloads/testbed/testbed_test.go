@@ -1,0 +1,95 @@
+//go:build linux
+
+package testbed_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"mailsim/experiments"
+	"mailsim/results"
+	"mailsim/workloads/testbed"
+)
+
+// guestDir returns the built guest named by MAILSIM_TESTBED_GUEST, or
+// skips: the tests never build a guest or install packages themselves.
+func guestDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("MAILSIM_TESTBED_GUEST")
+	if dir == "" {
+		t.Skip("no testbed guest: build one with 'mailsim testbed build --dir DIR' (as root) and set MAILSIM_TESTBED_GUEST=DIR")
+	}
+	if miss := testbed.Missing(false); len(miss) > 0 {
+		t.Skipf("the testbed cannot run here: %v", miss)
+	}
+	if _, err := testbed.ReadGuest(dir); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestOneMailboxOnTwoBackends runs testdata/one-mailbox.toml on real
+// Dovecot and real NFS: with random routing the user's connections land
+// on both backends at once and Dovecot logs index damage; with the
+// director every connection goes to one backend and Dovecot logs none.
+func TestOneMailboxOnTwoBackends(t *testing.T) {
+	dir := guestDir(t)
+	spec := filepath.Join("testdata", "one-mailbox.toml")
+	given, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := experiments.Load(spec, given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "set")
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if _, err := exp.ExecuteTestbed(ctx, experiments.TestbedOptions{Out: out, Guest: dir, Topology: testbed.OneKernel, Log: testWriter{t}}); err != nil {
+		t.Fatal(err)
+	}
+	set, err := results.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Manifest.Source.Kind != "testbed" {
+		t.Errorf("manifest source = %q, want testbed", set.Manifest.Source.Kind)
+	}
+	got := map[string]map[string]float64{}
+	for _, r := range set.Runs {
+		got[r.Strategy] = map[string]float64{}
+		for _, m := range r.Metrics {
+			got[r.Strategy][m.Name] = m.Value
+		}
+	}
+	for _, s := range []string{"random", "director"} {
+		t.Logf("%s: sessions %v, commands/s %.2f, users on two backends %v, dovecot errors %v",
+			s, got[s]["sessions"], got[s]["imap.commands_per_s"], got[s]["users_multi_backend"], got[s]["dovecot.errors.total"])
+		if got[s]["sessions"] < 3 || got[s]["imap.commands_per_s"] <= 0 {
+			t.Errorf("%s: the load did not run (sessions %v, commands/s %v)", s, got[s]["sessions"], got[s]["imap.commands_per_s"])
+		}
+	}
+	if got["random"]["users_multi_backend"] != 1 {
+		t.Errorf("random: users_multi_backend = %v, want 1", got["random"]["users_multi_backend"])
+	}
+	if got["random"]["dovecot.errors.total"] <= 0 {
+		t.Errorf("random: dovecot.errors.total = %v, want > 0 (index damage from two backends)", got["random"]["dovecot.errors.total"])
+	}
+	if got["director"]["users_multi_backend"] != 0 {
+		t.Errorf("director: users_multi_backend = %v, want 0", got["director"]["users_multi_backend"])
+	}
+	if got["director"]["dovecot.errors.total"] != 0 {
+		t.Errorf("director: dovecot.errors.total = %v, want 0 (one backend per user)", got["director"]["dovecot.errors.total"])
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(string(p))
+	return len(p), nil
+}
