@@ -18,11 +18,13 @@ func init() {
 }
 
 func runCompare(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("compare", "RESULTSET",
+	fs := newFlagSet("compare", "RESULTSET [RESULTSET...]",
 		"Prints a side-by-side table per sweep point, one column per strategy: each\n"+
 			"cell is the mean across replicas ± the half-width of its 95% Student-t\n"+
 			"interval. The Δ columns give each strategy's paired difference from the\n"+
-			"baseline (replicas paired by number, so by seed), marked * when the interval excludes zero.",
+			"baseline (replicas paired by number, so by seed), marked * when the interval excludes zero.\n"+
+			"Given several sets of one spec (a simulated one and a testbed one, say), it puts\n"+
+			"each strategy's columns next to each other, labelled [model] and [testbed].",
 		stderr)
 	baseline := fs.String("baseline", "", "strategy to take differences against (default director, else the first strategy)")
 	format := fs.String("format", "text", "output format: text, csv or markdown")
@@ -31,7 +33,7 @@ func runCompare(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	if code >= 0 {
 		return code
 	}
-	if len(pos) != 1 {
+	if len(pos) < 1 {
 		fs.Usage()
 		return 2
 	}
@@ -41,10 +43,26 @@ func runCompare(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mailsim compare: unknown format %q (want text, csv or markdown)\n", *format)
 		return 2
 	}
-	set, err := readSet(pos[0], "compare", stderr)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailsim compare: %v\n", err)
-		return 1
+	var sets []*results.Set
+	for _, dir := range pos {
+		set, err := readSet(dir, "compare", stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailsim compare: %v\n", err)
+			return 1
+		}
+		sets = append(sets, set)
+	}
+	set := sets[0]
+	if len(sets) > 1 {
+		var labels []string
+		for _, s := range sets {
+			labels = append(labels, results.Label(s, sets...))
+		}
+		var err error
+		if set, err = results.SideBySide(sets, labels); err != nil {
+			fmt.Fprintf(stderr, "mailsim compare: %v\n", err)
+			return 1
+		}
 	}
 	c, err := results.Compare(set, results.CompareOptions{Baseline: *baseline, Metrics: splitList(*metrics)})
 	if err != nil {
