@@ -12,7 +12,18 @@ import (
 	"mailsim/experiments"
 	"mailsim/results"
 	"mailsim/workloads/testbed"
+	"mailsim/workloads/testbed/guest"
 )
+
+// TestMain lets the test binary serve as the guest's PID 1: the testbed
+// copies the running executable into the guest and starts it as
+// "mailsim testbed guest", as it does with the mailsim command.
+func TestMain(m *testing.M) {
+	if len(os.Args) == 3 && os.Args[1] == "testbed" && os.Args[2] == "guest" {
+		os.Exit(guest.Main())
+	}
+	os.Exit(m.Run())
+}
 
 // guestDir returns the built guest named by MAILSIM_TESTBED_GUEST, or
 // skips: the tests never build a guest or install packages themselves.

@@ -158,7 +158,11 @@ var rules = []rule{
 	// lib-index/mail-transaction-log-file.c:
 	//   "Transaction log %s: duplicate transaction log sequence (%u)"
 	//   "Transaction log file %s: marked corrupted"
+	// lib-index/mail-transaction-log.c mail_transaction_log_sync_lock
+	// (an append found the head log corrupted after taking its lock):
+	//   "Failed to map transaction log %s at sync_offset=%llu after locking: %s"
 	{TransactionLogCorrupted, []pattern{
+		{"Failed to map transaction log ", " after locking: "},
 		{"Corrupted transaction log file "},
 		{"Transaction log ", ": duplicate transaction log sequence ("},
 		{"Transaction log file ", ": marked corrupted"},

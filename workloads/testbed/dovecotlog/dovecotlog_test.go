@@ -50,6 +50,10 @@ func TestClassify(t *testing.T) {
 		{pfx + "Error: Mailbox INBOX: Log synchronization error at seq=12,offset=20480 for " + ix + "/dovecot.index: Append with UID 1205, but next_uid = 1206", IndexSyncError},
 		// cache_corrupted
 		{pfx + "Error: Mailbox INBOX: Deleting corrupted cache: invalid record size", CacheCorrupted},
+		// Lines as the testbed's Dovecot 2.3.19 backends wrote them.
+		{"2026-12-05 04:29:08.153521 imap(user000000@example.net)<950><qVXbf9phMoN/AAAB>: Error: Mailbox INBOX: Failed to map transaction log /mnt/b2/example.net/user000000/Maildir/dovecot.index.log at sync_offset=3676 after locking: corrupted, indexid=0", TransactionLogCorrupted},
+		{"2026-12-05 04:29:08.153521 imap(user000000@example.net)<950><qVXbf9phMoN/AAAB>: Error: Mailbox INBOX: fstat(/mnt/b2/example.net/user000000/Maildir/dovecot.index.cache) failed: Stale file handle", StaleFileHandle},
+		{"2026-12-05 03:47:34.158603 imap(user000004@example.net)<833><C3i52dph4pQKAAAB>: Error: Mailbox INBOX: Deleting corrupted cache: record points outside file", CacheCorrupted},
 		{pfx + "Error: Mailbox INBOX: Deleting corrupted cache record uid=1187: UID 1187: Broken MIME parts in mailbox INBOX: Cached MIME parts don't match message during parsing", CacheCorrupted},
 		{pfx + "Error: Corrupted index cache file " + ix + "/dovecot.index.cache: file_seq is 0", CacheCorrupted},
 		// uidlist_broken
