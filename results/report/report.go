@@ -89,6 +89,9 @@ type table struct {
 type page struct {
 	Experiment   string
 	Question     string
+	// Source says, for a set not made by the model, where its runs come
+	// from (the testbed's topology, kernel and packages).
+	Source string
 	Version      string
 	Commit       string
 	Seed         uint64
@@ -122,6 +125,14 @@ type glanceRow struct {
 	Cells  []tableCell
 }
 
+// sourceText describes a set's source for the report's header.
+func sourceText(src results.Source) string {
+	if src.Kind == "" {
+		return ""
+	}
+	return src.Kind + " (" + strings.Join(src.Detail, "; ") + ")"
+}
+
 // Write renders the report of set s to w.
 func Write(w io.Writer, s *results.Set, o Options) error {
 	if o.ChartFormat == "" {
@@ -145,6 +156,7 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		Experiment:   m.Experiment,
 		Question:     m.Description,
 		Version:      m.MailsimVersion,
+		Source:       sourceText(m.Source),
 		Commit:       m.Commit,
 		Seed:         m.Seed,
 		Done:         len(s.Runs),
@@ -511,7 +523,8 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 <h1>{{.Experiment}}</h1>
 <p class="meta">mailsim {{.Version}} ({{.Commit}}), experiment seed {{.Seed}}; {{.Done}} of {{.Plan}} planned runs; strategies {{.Strategies}}; swept {{.Sweep}} ({{.Points}} point{{if ne .Points 1}}s{{end}}).</p>
 <h2 id="question">The question</h2>
-<p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>
+<p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>{{if .Source}}
+<p class="meta">Measured, not simulated: {{.Source}}.</p>{{end}}
 {{if .Missing}}<p class="warn">{{len .Missing}} planned run(s) are missing from this result set; the statistics use the runs present. Missing: {{range $i, $m := .Missing}}{{if $i}}, {{end}}{{$m}}{{end}}.</p>{{end}}
 <h2 id="summary">Summary</h2>
 <p>Generated from the {{.Level}}% confidence intervals of paired differences between strategies ({{.Pairing}}). A strategy is called best only when it beats every other strategy with an interval that excludes zero; otherwise the summary says there is no significant difference.</p>
