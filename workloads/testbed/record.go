@@ -194,6 +194,18 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 				cols[5].Values[i]++
 			}
 		}
+		// Logins per backend and interval, as the clients learnt the
+		// backend from its ID reply.
+		for _, b := range m.Backends {
+			if backendIndex(b.Name) < 0 || len(b.LoginsOKPerInterval) != len(m.Intervals) {
+				continue
+			}
+			col := results.Column{Name: "logins_ok." + b.Name}
+			for _, n := range b.LoginsOKPerInterval {
+				col.Values = append(col.Values, float64(n))
+			}
+			cols = append(cols, col)
+		}
 		s.Columns = cols
 		r.Series = s
 	}
