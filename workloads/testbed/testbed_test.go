@@ -6,6 +6,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,4 +104,71 @@ type testWriter struct{ t *testing.T }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(string(p))
 	return len(p), nil
+}
+
+// TestInterruptStopsTheGuest cancels a testbed run while its guest is
+// busy: the call returns within seconds, no kernel process of the run is
+// left, and the set keeps no half run.
+func TestInterruptStopsTheGuest(t *testing.T) {
+	dir := guestDir(t)
+	spec := filepath.Join("testdata", "one-mailbox.toml")
+	given, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := experiments.Load(spec, given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "set")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Second, cancel)
+	_, err = exp.ExecuteTestbed(ctx, experiments.TestbedOptions{Out: out, Guest: dir, Topology: testbed.OneKernel, Log: testWriter{t}})
+	stopped := time.Now()
+	if err == nil {
+		t.Fatal("an interrupted run reported success")
+	}
+	if ctx.Err() == nil {
+		t.Fatalf("the run failed before the interrupt: %v", err)
+	}
+	// Give the kernel's helper processes a moment to be reaped.
+	deadline := stopped.Add(5 * time.Second)
+	for {
+		left := umlProcesses(t, out)
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("guest processes left 5 s after the interrupt: %v", left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	set, err := results.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(set.Runs) != 0 {
+		t.Errorf("an interrupted set holds %d runs", len(set.Runs))
+	}
+}
+
+// umlProcesses lists the processes whose command line names dir.
+func umlProcesses(t *testing.T, dir string) []string {
+	t.Helper()
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	var out []string
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		if strings.Contains(string(b), abs) {
+			out = append(out, filepath.Base(filepath.Dir(p)))
+		}
+	}
+	return out
 }
