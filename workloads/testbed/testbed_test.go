@@ -49,15 +49,7 @@ func guestDir(t *testing.T) string {
 // director every connection goes to one backend and Dovecot logs none.
 func TestOneMailboxOnTwoBackends(t *testing.T) {
 	dir := guestDir(t)
-	spec := filepath.Join("testdata", "one-mailbox.toml")
-	given, err := os.ReadFile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := experiments.Load(spec, given)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := loadSpec(t, "one-mailbox.toml")
 	out := filepath.Join(t.TempDir(), "set")
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -99,6 +91,21 @@ func TestOneMailboxOnTwoBackends(t *testing.T) {
 	}
 }
 
+// loadSpec loads a spec of testdata.
+func loadSpec(t *testing.T, name string) *experiments.Experiment {
+	t.Helper()
+	spec := filepath.Join("testdata", name)
+	given, err := os.ReadFile(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, err := experiments.Load(spec, given)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exp
+}
+
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
@@ -111,19 +118,11 @@ func (w testWriter) Write(p []byte) (int, error) {
 // left, and the set keeps no half run.
 func TestInterruptStopsTheGuest(t *testing.T) {
 	dir := guestDir(t)
-	spec := filepath.Join("testdata", "one-mailbox.toml")
-	given, err := os.ReadFile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := experiments.Load(spec, given)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := loadSpec(t, "one-mailbox.toml")
 	out := filepath.Join(t.TempDir(), "set")
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(20*time.Second, cancel)
-	_, err = exp.ExecuteTestbed(ctx, experiments.TestbedOptions{Out: out, Guest: dir, Topology: testbed.OneKernel, Log: testWriter{t}})
+	_, err := exp.ExecuteTestbed(ctx, experiments.TestbedOptions{Out: out, Guest: dir, Topology: testbed.OneKernel, Log: testWriter{t}})
 	stopped := time.Now()
 	if err == nil {
 		t.Fatal("an interrupted run reported success")
