@@ -28,7 +28,10 @@ func (g *guest) probe(p *Probe) error {
 	mount := func(opts string) (string, string, func() error, error) {
 		n++
 		a, b := fmt.Sprintf("/mnt/probe%da", n), fmt.Sprintf("/mnt/probe%db", n)
-		full := "vers=3,proto=tcp,hard,nosharecache," + opts
+		full := "proto=tcp,hard,nosharecache," + opts
+		if !strings.Contains(","+opts, ",vers=") {
+			full = "vers=3," + full
+		}
 		for _, d := range []string{a, b} {
 			if err := g.mount(Mount{Source: p.Source, Dir: d, Options: full}); err != nil {
 				return "", "", nil, err
