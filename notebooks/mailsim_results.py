@@ -474,6 +474,8 @@ class ResultSet:
     Attributes:
       path, manifest (the parsed manifest.json), experiment, description,
       seed;
+      source: where the runs come from, "model" or "testbed" (real
+        kernels and real Dovecot, 'mailsim testbed run');
       metrics: DataFrame indexed by metric name with unit, better, doc;
       sweep_keys: the swept parameters in plan order ([] without a sweep);
       strategies: strategy names in plan order;
@@ -498,6 +500,7 @@ class ResultSet:
         self.experiment = self.manifest["experiment"]
         self.description = self.manifest["description"]
         self.seed = int(self.manifest["seed"])
+        self.source = (self.manifest.get("source") or {}).get("kind", "model")
         self.metrics = pd.DataFrame(self.manifest["metrics"], columns=["name", "unit", "better", "doc"]).set_index("name")
         plan = self.manifest["plan"]
         keys = []

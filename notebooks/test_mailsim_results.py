@@ -226,6 +226,23 @@ class ResultSetTest(unittest.TestCase):
     def setUpClass(cls):
         cls.rs = mr.load(os.environ["MAILSIM_RESULTS"])
 
+    def test_source(self):
+        self.assertEqual(self.rs.source, "model")
+        # A testbed set names its source in the manifest; the rest reads alike.
+        import json, shutil, tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            dst = os.path.join(tmp, "set")
+            shutil.copytree(self.rs.path, dst)
+            path = os.path.join(dst, "manifest.json")
+            with open(path, encoding="utf-8") as f:
+                m = json.load(f)
+            m["source"] = {"kind": "testbed", "detail": ["topology one-kernel"]}
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(m, f)
+            rs = mr.ResultSet(dst)
+            self.assertEqual(rs.source, "testbed")
+            self.assertEqual(list(rs.runs["id"]), list(self.rs.runs["id"]))
+
     def test_runs_follow_the_plan(self):
         rs = self.rs
         self.assertEqual(list(rs.runs["id"]), rs.finished_ids())
