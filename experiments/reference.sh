@@ -4,6 +4,10 @@
 # Usage: experiments/reference.sh [NAME...]   (default: every experiment
 # but the capacity plan isp-1m-plan, which takes a quarter of an hour on
 # two cores; name it to regenerate it).
+# With MAILSIM_TESTBED_GUEST naming a built testbed guest (as root), the
+# testbed-small experiment also runs on the testbed, into
+# results/reference/testbed-small-testbed, and the two stand side by side
+# in testbed-small-vs-testbed.txt (about half an hour).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -11,7 +15,7 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/mailsim" ./cmd/mailsim
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(default backend-failure mount-options maildir-listing nfs-cache-flush lmtp-delivery backend-count calibrated)
+  names=(default backend-failure mount-options maildir-listing nfs-cache-flush lmtp-delivery backend-count calibrated testbed-small)
 fi
 mkdir -p results/reference
 for name in "${names[@]}"; do
@@ -30,4 +34,17 @@ for name in "${names[@]}"; do
   # regeneration to the next; the identity files do not.
   rm -f "$out/provenance.json"
   echo "   $(( $(date +%s) - start )) s" >&2
+done
+for name in "${names[@]}"; do
+  if [ "$name" = testbed-small ] && [ -n "${MAILSIM_TESTBED_GUEST:-}" ]; then
+    out=results/reference/testbed-small-testbed
+    rm -rf "$out" "$out.html" results/reference/testbed-small-vs-testbed.txt
+    echo "== testbed-small on the testbed" >&2
+    start=$(date +%s)
+    "$bin/mailsim" testbed run --dir "$MAILSIM_TESTBED_GUEST" --out "$out" experiments/testbed-small.toml > /dev/null
+    "$bin/mailsim" report -o "$out.html" "$out" >&2
+    "$bin/mailsim" compare results/reference/testbed-small "$out" > results/reference/testbed-small-vs-testbed.txt
+    rm -f "$out/provenance.json"
+    echo "   $(( $(date +%s) - start )) s" >&2
+  fi
 done
