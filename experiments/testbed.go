@@ -104,6 +104,20 @@ func (e *Experiment) ExecuteTestbed(ctx context.Context, o TestbedOptions) (*res
 	if err != nil {
 		return nil, err
 	}
+	// What the topology itself cannot do is refused before any run.
+	var errs []string
+	seen := map[string]bool{}
+	for _, c := range clusters {
+		for _, msg := range c.CheckTopology(o.Topology) {
+			if !seen[msg] {
+				seen[msg] = true
+				errs = append(errs, msg)
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%s: the testbed cannot honour this spec in the %s topology:\n  %s", e.Name(), o.Topology, strings.Join(errs, "\n  "))
+	}
 	m, err := e.Manifest()
 	if err != nil {
 		return nil, err

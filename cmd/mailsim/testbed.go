@@ -126,7 +126,9 @@ configuration stay in SET/testbed/RUN-ID/. Ctrl-C stops the guest in
 progress and keeps finished runs; the same command resumes.`, stderr)
 	dir := fs.String("dir", "", "folder of the built guest (default "+defaultGuestDir()+")")
 	out := fs.String("out", "", "result-set folder (default out/<experiment name>-testbed)")
-	topology := fs.String("topology", testbed.OneKernel, "guest topology: "+strings.Join(testbed.Topologies, ", "))
+	topology := fs.String("topology", testbed.OneKernel, "guest topology: "+strings.Join(testbed.Topologies, ", ")+
+		" ("+testbed.OneKernel+": one kernel runs the NFS server, every backend and the load; "+
+		testbed.Hosts+": every backend, the NFS server and the entry point with the load in kernels of their own, on a private network)")
 	format := fs.String("format", "text", "table format: text, markdown or csv")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
@@ -155,7 +157,7 @@ progress and keeps finished runs; the same command resumes.`, stderr)
 		fmt.Fprintf(stderr, "mailsim testbed run: invalid spec:\n%v\n", err)
 		return 1
 	}
-	if miss := testbed.Missing(false); len(miss) > 0 {
+	if miss := testbed.Missing(*topology == testbed.Hosts); len(miss) > 0 {
 		fmt.Fprintf(stderr, "mailsim testbed run: cannot run here; missing: %s\n", strings.Join(miss, "; "))
 		return 1
 	}

@@ -52,16 +52,20 @@ type Cluster struct {
 // their own addresses, the entry point (HAProxy, director or nothing) on
 // EntryAddr, and clients connect from their devices' addresses. All of
 // them are local routes on the guest's loopback, so nothing leaves the
-// guest.
+// guest. The hosts topology keeps the same addresses on its guests'
+// network interfaces (see Hosts).
 var (
-	// EntryAddr is where clients and MX hosts connect.
+	// EntryAddr is where clients and MX hosts connect: in hosts, the
+	// entry guest's address.
 	EntryAddr = netip.MustParseAddr("10.255.0.1")
 	// localRanges are routed to the loopback inside the guest so that any
 	// address in them can be bound: backends (10.0.0.0/8 as
-	// experiments.BackendAddrs gives them), desktop addresses
-	// (100.64.0.0/10), carrier NAT pools (198.51.100.0/24) and webmail
-	// front ends (192.0.2.0/24), as workloads.Generate draws them.
-	localRanges = []string{"10.0.0.0/8", "100.64.0.0/10", "198.51.100.0/24", "192.0.2.0/24"}
+	// experiments.BackendAddrs gives them) and the clients' ranges.
+	localRanges = append([]string{"10.0.0.0/8"}, clientRanges...)
+	// clientRanges are the devices' addresses as workloads.Generate draws
+	// them: desktop addresses (100.64.0.0/10), carrier NAT pools
+	// (198.51.100.0/24) and webmail front ends (192.0.2.0/24).
+	clientRanges = []string{"100.64.0.0/10", "198.51.100.0/24", "192.0.2.0/24"}
 )
 
 // Limits of what the testbed can honour: a guest runs every backend's
@@ -289,73 +293,133 @@ func (c *Cluster) ownerMap(users []string) ([]int, error) {
 // Dovecot instance per backend on its own mount, the strategy's proxy and
 // the load. The trace is in the shared folder under traceFile.
 func (c *Cluster) OneKernel(traceFile string) (*guest.Config, error) {
-	cfg := &c.Config
-	if errs := append(c.Check(), checkMountTimes(cfg)...); len(errs) > 0 {
-		return nil, fmt.Errorf("testbed: the spec asks for what the testbed cannot do:\n  %s", strings.Join(errs, "\n  "))
+	if errs := c.CheckTopology(OneKernel); len(errs) > 0 {
+		return nil, refuse(errs)
 	}
+	p, err := c.prepare()
+	if err != nil {
+		return nil, err
+	}
+	cfg := &c.Config
+	g := nfsServerGuest(cfg.Server.Threads, "127.0.0.0/8", localRanges)
+	g.Server.Populate = p.maildirs
+	opts := mountOptions(cfg)
+	for i := range cfg.Backends {
+		g.Steps = append(g.Steps, guest.Step{Mount: &guest.Mount{Source: "127.0.0.1:" + g.Server.Export, Dir: "/mnt/" + backendName(i), Options: opts}})
+	}
+	if !cfg.Mount.LocalLock {
+		for i := range cfg.Backends {
+			g.Steps = append(g.Steps, guest.Step{LockCheck: "/mnt/" + backendName(i)})
+		}
+	}
+	for i := range cfg.Backends {
+		c.addBackend(g, i, p.owners != nil)
+	}
+	if p.owners != nil {
+		g.Files = append(g.Files, c.ownersFile(p))
+	}
+	c.addEntry(g)
+	g.Counters = []guest.KV{{Key: "nfsd", Value: "/proc/net/rpc/nfsd"}, {Key: "mountstats", Value: "/proc/self/mountstats"}}
+	g.Load = c.load(p, traceFile)
+	g.Faults = c.faults()
+	return g, nil
+}
+
+// refuse is the error of a cluster the testbed cannot run.
+func refuse(errs []string) error {
+	return fmt.Errorf("testbed: the spec asks for what the testbed cannot do:\n  %s", strings.Join(errs, "\n  "))
+}
+
+// CheckTopology lists what in a cluster the testbed cannot honour in the
+// given topology, naming the spec key of each: [Cluster.Check], the mount
+// options the kernel cannot take, and what the topology itself cannot do.
+func (c *Cluster) CheckTopology(topology string) []string {
+	errs := append(c.Check(), checkMountTimes(&c.Config)...)
+	if topology == Hosts {
+		errs = append(errs, c.checkHosts()...)
+	}
+	return errs
+}
+
+// prepared is what every topology derives from a cluster before it
+// places it on guests: the users, their Maildirs and, for the owner
+// proxy, their owners.
+type prepared struct {
+	site     *workloads.Site
+	users    []string
+	maildirs []guest.Maildir
+	// owners gives each user's owner backend (owner-proxy only).
+	owners []int
+}
+
+// prepare generates the cluster's population from its seed.
+func (c *Cluster) prepare() (*prepared, error) {
+	cfg := &c.Config
 	site, err := workloads.Generate(cfg.Population, c.Seed)
 	if err != nil {
 		return nil, err
 	}
-	g := nfsServerGuest(cfg.Server.Threads)
-	srv := g.Server
-	var users []string
+	p := &prepared{site: site}
 	for _, u := range site.Users {
 		md := guest.Maildir{Path: maildirPath(u.Name), Bytes: int(min(cfg.Population.MessageBytesMean, 1<<20))}
 		for _, mb := range u.Mailboxes {
 			md.Folders = append(md.Folders, int(mb.Messages))
 		}
-		srv.Populate = append(srv.Populate, md)
-		users = append(users, u.Name)
+		p.maildirs = append(p.maildirs, md)
+		p.users = append(p.users, u.Name)
 	}
-	step := func(s guest.Step) { g.Steps = append(g.Steps, s) }
-	svc := func(name, ready string, argv ...string) {
-		step(guest.Step{Service: &guest.Service{Name: name, Argv: argv, Ready: ready, Log: "/var/log/mailsim/" + name + ".out"}})
-	}
-	opts := mountOptions(cfg)
-	for i := range cfg.Backends {
-		step(guest.Step{Mount: &guest.Mount{Source: "127.0.0.1:" + srv.Export, Dir: "/mnt/" + backendName(i), Options: opts}})
-	}
-	if !cfg.Mount.LocalLock {
-		for i := range cfg.Backends {
-			step(guest.Step{LockCheck: "/mnt/" + backendName(i)})
-		}
-	}
-	// Backends.
-	var owners []int
 	if c.Strategy == "owner-proxy" {
-		if owners, err = c.ownerMap(users); err != nil {
+		if p.owners, err = c.ownerMap(p.users); err != nil {
 			return nil, err
 		}
 	}
-	for i := range cfg.Backends {
-		name := backendName(i)
-		d := dovecotConf{name: name, listen: c.Backends[i], mailRoot: "/mnt/" + name, settings: backendSettings(cfg)}
-		d.passdb = fmt.Sprintf("passdb {\n  driver = static\n  args = password=%s\n}", Password)
-		if owners != nil {
-			// Dovecot's proxy_maybe: serve the user here when this is
-			// the owner, proxy to the owner otherwise.
-			d.passdb = "passdb {\n  driver = passwd-file\n  args = /etc/dovecot/owners.passwd\n}"
-			d.lmtpProxy = true
-		}
-		g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/" + name + ".conf", Mode: 0o644, Content: d.String()})
-		svc(name, netip.AddrPortFrom(c.Backends[i], 143).String(), "dovecot", "-F", "-c", "/etc/dovecot/"+name+".conf")
-		g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/" + name + ".log", Value: name + ".log"})
+	return p, nil
+}
+
+// serviceStep is a service step whose output goes to
+// /var/log/mailsim/NAME.out.
+func serviceStep(name, ready string, argv ...string) guest.Step {
+	return guest.Step{Service: &guest.Service{Name: name, Argv: argv, Ready: ready, Log: "/var/log/mailsim/" + name + ".out"}}
+}
+
+// addBackend adds backend i's Dovecot to g: its configuration, serving
+// the mail of its mount /mnt/bI+1, its service and its log. With owned,
+// its passdb proxies each user to the owner the owners file names
+// (Dovecot's proxy_maybe).
+func (c *Cluster) addBackend(g *guest.Config, i int, owned bool) {
+	name := backendName(i)
+	d := dovecotConf{name: name, listen: c.Backends[i], mailRoot: "/mnt/" + name, settings: backendSettings(&c.Config)}
+	d.passdb = fmt.Sprintf("passdb {\n  driver = static\n  args = password=%s\n}", Password)
+	if owned {
+		// Dovecot's proxy_maybe: serve the user here when this is
+		// the owner, proxy to the owner otherwise.
+		d.passdb = "passdb {\n  driver = passwd-file\n  args = /etc/dovecot/owners.passwd\n}"
+		d.lmtpProxy = true
 	}
-	if owners != nil {
-		var b strings.Builder
-		for i, u := range users {
-			fmt.Fprintf(&b, "%s:{PLAIN}%s::::::proxy_maybe=y host=%s\n", u, Password, c.Backends[owners[i]])
-		}
-		g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/owners.passwd", Mode: 0o644, Content: b.String()})
+	g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/" + name + ".conf", Mode: 0o644, Content: d.String()})
+	g.Steps = append(g.Steps, serviceStep(name, netip.AddrPortFrom(c.Backends[i], 143).String(), "dovecot", "-F", "-c", "/etc/dovecot/"+name+".conf"))
+	g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/" + name + ".log", Value: name + ".log"})
+}
+
+// ownersFile is the owner proxy's passdb: every user with its owner.
+func (c *Cluster) ownersFile(p *prepared) guest.File {
+	var b strings.Builder
+	for i, u := range p.users {
+		fmt.Fprintf(&b, "%s:{PLAIN}%s::::::proxy_maybe=y host=%s\n", u, Password, c.Backends[p.owners[i]])
 	}
-	// Entry point.
+	return guest.File{Path: "/etc/dovecot/owners.passwd", Mode: 0o644, Content: b.String()}
+}
+
+// addEntry adds the strategy's entry point on EntryAddr to g: HAProxy
+// (random, per-ip, and in front of the owner proxies) or Dovecot's
+// director.
+func (c *Cluster) addEntry(g *guest.Config) {
 	entry := netip.AddrPortFrom(EntryAddr, 143).String()
 	switch c.Strategy {
 	case "random", "per-ip", "owner-proxy":
 		balance := map[string]string{"random": "random", "per-ip": "source", "owner-proxy": "random"}[c.Strategy]
 		g.Files = append(g.Files, guest.File{Path: "/etc/haproxy/mailsim.cfg", Mode: 0o644, Content: haproxyConf(balance, c.Backends)})
-		svc("haproxy", entry, "haproxy", "-db", "-f", "/etc/haproxy/mailsim.cfg")
+		g.Steps = append(g.Steps, serviceStep("haproxy", entry, "haproxy", "-db", "-f", "/etc/haproxy/mailsim.cfg"))
 	case "director":
 		d := dovecotConf{name: "director", listen: EntryAddr, director: true, lmtpProxy: true}
 		d.passdb = "passdb {\n  driver = static\n  args = proxy=y nopassword=y\n}"
@@ -370,59 +434,71 @@ func (c *Cluster) OneKernel(traceFile string) (*guest.Config, error) {
 			fmt.Sprintf("director_user_expire = %d secs", int64(dp.UserExpire/time.Second)),
 		}
 		g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/director.conf", Mode: 0o644, Content: d.String()})
-		svc("director", entry, "dovecot", "-F", "-c", "/etc/dovecot/director.conf")
+		g.Steps = append(g.Steps, serviceStep("director", entry, "dovecot", "-F", "-c", "/etc/dovecot/director.conf"))
 		g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/director.log", Value: "director.log"})
 		if c.VhostCount != strategies.DefaultVhostCount {
 			for _, a := range c.Backends {
-				step(guest.Step{Command: &guest.Command{Argv: []string{"doveadm", "-c", "/etc/dovecot/director.conf", "director", "add", a.String(), strconv.Itoa(c.VhostCount)}, Retry: 5}})
+				g.Steps = append(g.Steps, guest.Step{Command: &guest.Command{Argv: []string{"doveadm", "-c", "/etc/dovecot/director.conf", "director", "add", a.String(), strconv.Itoa(c.VhostCount)}, Retry: 5}})
 			}
 		}
 	}
 	g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/haproxy.out", Value: "haproxy.out"})
-	g.Counters = []guest.KV{{Key: "nfsd", Value: "/proc/net/rpc/nfsd"}, {Key: "mountstats", Value: "/proc/self/mountstats"}}
+}
 
-	// Load.
+// load is the load of the cluster's trace (traceFile in the load guest's
+// shared folder) against the entry point, each device connecting from its
+// own address.
+func (c *Cluster) load(p *prepared, traceFile string) *guest.Load {
+	cfg := &c.Config
 	l := &guest.Load{
-		Trace: traceFile, IMAP: entry, LMTP: netip.AddrPortFrom(EntryAddr, 24).String(),
+		Trace: traceFile, IMAP: netip.AddrPortFrom(EntryAddr, 143).String(), LMTP: netip.AddrPortFrom(EntryAddr, 24).String(),
 		Password: Password, Folders: folders(cfg.Population.Folders), Domain: cfg.Population.Domain,
 		Warmup: time.Duration(cfg.Warmup), Duration: time.Duration(cfg.Duration), Interval: c.SampleInterval,
 		Timeout: time.Duration(cfg.Clients.Timeout),
 	}
-	for _, d := range site.Devices {
+	for _, d := range p.site.Devices {
 		l.Sources = append(l.Sources, d.IP.String())
 	}
-	g.Load = l
+	return l
+}
+
+// faults are the spec's faults on the backends, at offsets from the
+// load's start (warm-up included), in time order.
+func (c *Cluster) faults() []guest.Fault {
+	cfg := &c.Config
+	var out []guest.Fault
 	for _, f := range cfg.Faults {
-		g.Faults = append(g.Faults, guest.Fault{At: time.Duration(cfg.Warmup + f.At), Kind: f.Kind.String(), Service: backendName(f.Backend)})
+		out = append(out, guest.Fault{At: time.Duration(cfg.Warmup + f.At), Kind: f.Kind.String(), Service: backendName(f.Backend)})
 	}
-	sort.SliceStable(g.Faults, func(i, j int) bool { return g.Faults[i].At < g.Faults[j].At })
-	return g, nil
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+// lockSysctls shorten lockd's grace period: it refuses new locks during
+// it after it starts (90 s by default; the period is the larger of
+// nlm_grace_period and nlm_timeout).
+var lockSysctls = []guest.KV{
+	{Key: "/proc/sys/fs/nfs/nlm_grace_period", Value: "3"},
+	{Key: "/proc/sys/fs/nfs/nlm_timeout", Value: "3"},
 }
 
 // nfsServerGuest returns the configuration of a guest that serves /export
-// over NFSv3 on its loopback with the given number of nfsd threads: the
-// first steps of every testbed guest.
-func nfsServerGuest(threads int) *guest.Config {
+// over NFSv3 to the clients spec (exports(5)) with the given number of
+// nfsd threads: the first steps of every testbed guest but the
+// multi-host topology's backends and entry. The ranges in local are
+// routed to the loopback first, so that any address in them can be bound.
+func nfsServerGuest(threads int, clients string, local []string) *guest.Config {
 	g := &guest.Config{Hostname: "testbed"}
 	g.Modules = []string{"nfsd", "nfs", "nfsv3"}
-	g.Sysctls = []guest.KV{
-		// lockd refuses new locks during its grace period after it
-		// starts (90 s by default; the period is the larger of
-		// nlm_grace_period and nlm_timeout).
-		{Key: "/proc/sys/fs/nfs/nlm_grace_period", Value: "3"},
-		{Key: "/proc/sys/fs/nfs/nlm_timeout", Value: "3"},
-	}
-	srv := &guest.Server{Export: "/export", Clients: "127.0.0.0/8", Threads: threads, Owner: MailUID}
+	g.Sysctls = append([]guest.KV(nil), lockSysctls...)
+	srv := &guest.Server{Export: "/export", Clients: clients, Threads: threads, Owner: MailUID}
 	g.Server = srv
 	g.Files = append(g.Files,
 		guest.File{Path: "/etc/exports", Mode: 0o644, Content: fmt.Sprintf("%s %s(rw,sync,no_subtree_check,no_root_squash,fsid=1)\n", srv.Export, srv.Clients)},
 	)
 	step := func(s guest.Step) { g.Steps = append(g.Steps, s) }
 	cmd := func(argv ...string) { step(guest.Step{Command: &guest.Command{Argv: argv}}) }
-	svc := func(name string, argv ...string) {
-		step(guest.Step{Service: &guest.Service{Name: name, Argv: argv, Log: "/var/log/mailsim/" + name + ".out"}})
-	}
-	for _, r := range localRanges {
+	for _, r := range local {
 		cmd("ip", "route", "add", "local", r, "dev", "lo")
 	}
 	cmd("mount", "-t", "nfsd", "nfsd", "/proc/fs/nfsd")
@@ -430,10 +506,10 @@ func nfsServerGuest(threads int) *guest.Config {
 	// locks (locks_in_grace covers every lock manager of the network
 	// namespace): shorten it before nfsd starts, and end it once started.
 	cmd("sh", "-c", "echo 10 > /proc/fs/nfsd/nfsv4gracetime; echo 10 > /proc/fs/nfsd/nfsv4leasetime")
-	svc("rpcbind", "rpcbind", "-f", "-w")
-	svc("statd", "rpc.statd", "-F", "--no-notify")
+	step(serviceStep("rpcbind", "", "rpcbind", "-f", "-w"))
+	step(serviceStep("statd", "", "rpc.statd", "-F", "--no-notify"))
 	cmd("exportfs", "-ra")
-	svc("mountd", "rpc.mountd", "-F", "--no-nfs-version", "4")
+	step(serviceStep("mountd", "", "rpc.mountd", "-F", "--no-nfs-version", "4"))
 	cmd("rpc.nfsd", "--no-nfs-version", "4", strconv.Itoa(max(1, threads)))
 	cmd("sh", "-c", "echo Y > /proc/fs/nfsd/v4_end_grace")
 	return g

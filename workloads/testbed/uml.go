@@ -31,6 +31,9 @@ type Machine struct {
 	// Net lists the guest's network devices as user-mode Linux's ethN=
 	// parameters take them (e.g. "tuntap,tap0"), in order.
 	Net []string
+	// Netns, when set, is the network namespace the kernel runs in (its
+	// tap devices are there).
+	Netns string
 }
 
 // boot starts a guest on the built image in guestDir: a copy-on-write
@@ -70,6 +73,11 @@ func boot(guestDir string, m Machine) (*exec.Cmd, error) {
 		args = append(args, fmt.Sprintf("eth%d=%s", i, n))
 	}
 	cmd := exec.Command(Kernel, args...)
+	if m.Netns != "" {
+		// ip enters the namespace and executes the kernel in place, so
+		// that the process started here is the kernel.
+		cmd = exec.Command("ip", append([]string{"netns", "exec", m.Netns, Kernel}, args...)...)
+	}
 	// The kernel maps its memory from a file in TMPDIR; keep it in the
 	// run's folder.
 	cmd.Env = []string{"TMPDIR=" + abs, "PATH=/usr/sbin:/usr/bin:/sbin:/bin"}

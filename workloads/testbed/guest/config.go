@@ -26,6 +26,25 @@ const (
 	LogDir     = "logs"
 )
 
+// Files by which a guest and the host tell each other where a run is,
+// under [HostDir]; only their existence counts, except LoadStartedFile's
+// content.
+const (
+	// ReadyFile is written by the guest once its steps are done: its
+	// services run and its mounts are made.
+	ReadyFile = "ready"
+	// LoadStartedFile is written by a load guest when the load starts;
+	// it holds the guest's clock then (RFC 3339, nanoseconds), the
+	// origin of the faults' times.
+	LoadStartedFile = "load-started"
+	// MeasureStartFile and MeasureEndFile are written by a load guest
+	// when the measured period starts (after the warm-up) and ends. The
+	// host writes them in turn into a holding guest's folder, which then
+	// reads its counters.
+	MeasureStartFile = "measure-start"
+	MeasureEndFile   = "measure-end"
+)
+
 // Config is everything one guest does, in order.
 type Config struct {
 	// Hostname names the guest in its logs.
@@ -57,13 +76,18 @@ type Config struct {
 	Faults []Fault
 	// Hold keeps the guest up (services running, no load) until the host
 	// removes the file named here under HostDir: a guest that only serves
-	// others in the multi-host topology.
+	// others in the multi-host topology. While it holds, it reads its
+	// counters when MeasureStartFile and MeasureEndFile appear, and
+	// copies its logs out every few seconds, so that a machine that is
+	// crashed leaves them behind.
 	Hold string
 	// Logs are guest files copied into HostDir/LogDir at the end, with
 	// the name each gets there.
 	Logs []KV
 	// Counters are guest files read at the start and end of the measured
-	// period (NFS server and client statistics).
+	// period (NFS server and client statistics): by the load when the
+	// guest runs it, on MeasureStartFile and MeasureEndFile when it
+	// holds.
 	Counters []KV
 }
 

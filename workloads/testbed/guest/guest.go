@@ -138,6 +138,9 @@ func (g *guest) main() error {
 	}
 	g.res.Boot = time.Since(g.start)
 	g.logf("ready")
+	if err := signal(ReadyFile, ""); err != nil {
+		return err
+	}
 	switch {
 	case cfg.Probe != nil:
 		err = g.probe(cfg.Probe)
@@ -220,7 +223,10 @@ func (g *guest) mount(m Mount) error {
 // lockCheck takes and releases an fcntl lock on a file in dir, waiting
 // at most two minutes for the lock manager to grant it.
 func (g *guest) lockCheck(dir string) error {
-	path := filepath.Join(dir, ".mailsim-lockcheck")
+	// Guests that share the export check at the same time: each on a
+	// file of its own.
+	host, _ := os.Hostname()
+	path := filepath.Join(dir, ".mailsim-lockcheck-"+host)
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return err
@@ -350,6 +356,8 @@ func (g *guest) readCounters() []KV {
 	return out
 }
 
+// copyLogs copies the logs into HostDir/LogDir, each onto the host's disk
+// before it returns.
 func (g *guest) copyLogs() {
 	dir := filepath.Join(HostDir, LogDir)
 	_ = os.MkdirAll(dir, 0o755)
@@ -358,8 +366,41 @@ func (g *guest) copyLogs() {
 		if err != nil {
 			continue
 		}
-		_ = os.WriteFile(filepath.Join(dir, kv.Value), b, 0o644)
+		_ = writeSynced(filepath.Join(dir, kv.Value), b)
 	}
+}
+
+// signal writes a file under HostDir for the host to find: whole (it
+// appears by a rename) and on the host's disk.
+func signal(name, content string) error {
+	tmp := filepath.Join(HostDir, ".tmp-"+name)
+	if err := writeSynced(tmp, []byte(content)); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(HostDir, name))
+}
+
+// writeSynced writes a file and flushes it: the guest's page cache would
+// otherwise keep a file written through hostfs from the host for a while,
+// or for good if the machine is killed.
+func writeSynced(path string, b []byte) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func (g *guest) writeResult() {
@@ -373,11 +414,34 @@ func (g *guest) writeResult() {
 	}
 }
 
-// hold waits until the host removes the named file.
+// hold waits until the host removes the named file. Meanwhile it reads
+// the counters when the host marks the measured period's start and end,
+// and copies the logs out every two seconds.
 func (g *guest) hold(path string) error {
+	var started, ended bool
+	marks := func() {
+		if !started && exists(filepath.Join(HostDir, MeasureStartFile)) {
+			started = true
+			g.res.CountersBefore = g.readCounters()
+			g.logf("measured period starts")
+		}
+		if !ended && exists(filepath.Join(HostDir, MeasureEndFile)) {
+			ended = true
+			g.res.CountersAfter = g.readCounters()
+			g.logf("measured period ends")
+		}
+	}
+	copied := time.Now()
 	for {
+		marks()
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			// The host marks the end before it lets the guest go.
+			marks()
 			return nil
+		}
+		if time.Since(copied) >= 2*time.Second {
+			g.copyLogs()
+			copied = time.Now()
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -389,12 +453,19 @@ func (g *guest) load(l *Load) error {
 	defer cancel()
 	g.loadT0 = time.Now()
 	g.res.LoadStart = g.loadT0
+	// The host times the faults it applies from this.
+	if err := signal(LoadStartedFile, g.loadT0.Format(time.RFC3339Nano)); err != nil {
+		return err
+	}
 	var timers []*time.Timer
 	for _, f := range g.cfg.Faults {
 		timers = append(timers, time.AfterFunc(f.At, func() { g.fault(f) }))
 	}
 	before := make(chan []KV, 1)
-	timers = append(timers, time.AfterFunc(l.Warmup, func() { before <- g.readCounters() }))
+	timers = append(timers, time.AfterFunc(l.Warmup, func() {
+		before <- g.readCounters()
+		_ = signal(MeasureStartFile, "")
+	}))
 	m, err := replay(ctx, l)
 	for _, t := range timers {
 		t.Stop()
@@ -403,8 +474,10 @@ func (g *guest) load(l *Load) error {
 	case g.res.CountersBefore = <-before:
 	default:
 		g.res.CountersBefore = g.readCounters()
+		_ = signal(MeasureStartFile, "")
 	}
 	g.res.CountersAfter = g.readCounters()
+	_ = signal(MeasureEndFile, "")
 	g.res.Measurements = m
 	return err
 }
