@@ -47,6 +47,10 @@ const (
 	// LockSlow: a lock was held, or waited for, longer than Dovecot's warning
 	// threshold (warnings only).
 	LockSlow Class = "lock_slow"
+	// BackendUnreachable: a proxy (the director, an owner proxy, LMTP's
+	// proxy) could not connect to the backend a user was sent to: the
+	// trace of a failed backend, not of damaged files.
+	BackendUnreachable Class = "backend_unreachable"
 	// Other: any Error, Fatal or Panic line matching none of the above.
 	Other Class = "other"
 )
@@ -67,6 +71,7 @@ var classes = []Class{
 	LockTimeout,
 	LockLost,
 	LockSlow,
+	BackendUnreachable,
 	Other,
 }
 
@@ -302,6 +307,14 @@ var rules = []rule{
 		{" was locked for ", " seconds ("},
 		{"Locking ", " took ", " seconds ("},
 		{"Locking ", " took ", " secs"},
+	}},
+	// login-common/login-proxy.c (an IMAP proxy's connection to the
+	// backend): "proxy(%s,%s:%u): connect(%s, %u) failed: %m";
+	// lib-smtp/smtp-client-connection.c (LMTP proxying):
+	//   "connect(%s) failed: %m", "connect(%s) failed: Connection timed out"
+	{BackendUnreachable, []pattern{
+		{"proxy(", "): connect(", ") failed: "},
+		{"lmtp-client: ", "connect(", ") failed: "},
 	}},
 }
 

@@ -50,7 +50,9 @@ func TestClassify(t *testing.T) {
 		{pfx + "Error: Mailbox INBOX: Log synchronization error at seq=12,offset=20480 for " + ix + "/dovecot.index: Append with UID 1205, but next_uid = 1206", IndexSyncError},
 		// cache_corrupted
 		{pfx + "Error: Mailbox INBOX: Deleting corrupted cache: invalid record size", CacheCorrupted},
-		// Lines as the testbed's Dovecot 2.3.19 backends wrote them.
+		// Lines as the testbed's Dovecot 2.3.19 backends and director wrote them.
+		{"2026-12-05 04:36:57.099716 imap-login: Error: proxy(user000003@example.net,10.0.0.1:143): connect(10.0.0.1, 143) failed: Connection refused (after 3 secs, 3 reconnects, local=10.255.0.1:41234): user=<user000003@example.net>, method=PLAIN, rip=100.64.1.2, lip=10.255.0.1, session=<SHIkNfiTE2s0AwAA>", BackendUnreachable},
+		{"2026-12-05 04:36:51.103568 lmtp(820): Error: lmtp-client: conn 10.0.0.1:24 [1]: connect(10.0.0.1:24) failed: Connection refused", BackendUnreachable},
 		{"2026-12-05 04:29:08.153521 imap(user000000@example.net)<950><qVXbf9phMoN/AAAB>: Error: Mailbox INBOX: Failed to map transaction log /mnt/b2/example.net/user000000/Maildir/dovecot.index.log at sync_offset=3676 after locking: corrupted, indexid=0", TransactionLogCorrupted},
 		{"2026-12-05 04:29:08.153521 imap(user000000@example.net)<950><qVXbf9phMoN/AAAB>: Error: Mailbox INBOX: fstat(/mnt/b2/example.net/user000000/Maildir/dovecot.index.cache) failed: Stale file handle", StaleFileHandle},
 		{"2026-12-05 03:47:34.158603 imap(user000004@example.net)<833><C3i52dph4pQKAAAB>: Error: Mailbox INBOX: Deleting corrupted cache: record points outside file", CacheCorrupted},
