@@ -38,6 +38,13 @@ func SideBySide(sets []*Set, labels []string) (*Set, error) {
 	if len(sets) == 0 || len(sets) != len(labels) {
 		return nil, fmt.Errorf("results: side by side needs one label per set")
 	}
+	for i, l := range labels {
+		for _, o := range labels[:i] {
+			if l == o {
+				return nil, fmt.Errorf("results: two sets are labelled %q (the same set twice, or two sets of one source in folders of one name)", l)
+			}
+		}
+	}
 	first := sets[0]
 	keyOf := func(s *Set) string {
 		var ks []string

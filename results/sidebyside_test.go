@@ -65,6 +65,9 @@ func TestSideBySide(t *testing.T) {
 	if _, err := results.SideBySide([]*results.Set{a, x}, []string{"a", "x"}); err == nil {
 		t.Error("sets of different sweeps stood side by side")
 	}
+	if _, err := results.SideBySide([]*results.Set{a, a}, []string{"sim", "sim"}); err == nil {
+		t.Error("one set stood beside itself")
+	}
 	if got := results.Label(a, a, x); got != "sim" {
 		t.Errorf("two model sets: label %q, want the folder name", got)
 	}

@@ -57,7 +57,7 @@ func TestCompareCommand(t *testing.T) {
 		{"flags after the set", []string{"compare", set, "--format", "markdown", "--baseline", "random", "--metrics", "stale_reads,imap.latency.p99"}, 0, "compare-markdown.golden", ""},
 		{"csv", []string{"compare", "-format=csv", "-metrics", "failed_logins", set}, 0, "compare-csv.golden", ""},
 		{"no set", []string{"compare"}, 2, "", "Usage: mailsim compare"},
-		{"two sets", []string{"compare", set, set}, 2, "", "Usage: mailsim compare"},
+		{"the same set twice", []string{"compare", set, set}, 1, "", "two sets are labelled"},
 		{"bad format", []string{"compare", set, "--format", "html"}, 2, "", `unknown format "html"`},
 		{"bad baseline", []string{"compare", set, "--baseline", "round-robin"}, 2, "", `baseline "round-robin" is not a strategy`},
 		{"bad metric", []string{"compare", set, "--metrics", "nope"}, 2, "", "no metric nope"},

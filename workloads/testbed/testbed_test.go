@@ -34,6 +34,9 @@ func guestDir(t *testing.T) string {
 	if dir == "" {
 		t.Skip("no testbed guest: build one with 'mailsim testbed build --dir DIR' (as root) and set MAILSIM_TESTBED_GUEST=DIR")
 	}
+	if raceBuild() {
+		t.Skip("a binary built with -race cannot be a guest's PID 1: ThreadSanitizer's shadow memory lies beyond a user-mode Linux process's address space")
+	}
 	if miss := testbed.Missing(false); len(miss) > 0 {
 		t.Skipf("the testbed cannot run here: %v", miss)
 	}
