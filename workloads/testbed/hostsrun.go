@@ -430,7 +430,7 @@ func (r *hostsRun) killAll() {
 		<-v.done
 	}
 	for _, v := range r.vms {
-		_ = os.Remove(r.file(v, "root.cow"))
+		removeBootFiles(v.m.Shared)
 	}
 }
 

@@ -96,6 +96,13 @@ func stop(cmd *exec.Cmd) {
 	}
 }
 
+// removeBootFiles removes what boot put in a guest's shared folder for the
+// guest's life only: the copy-on-write overlay and the copy of mailsim.
+func removeBootFiles(shared string) {
+	_ = os.Remove(filepath.Join(shared, "root.cow"))
+	_ = os.Remove(filepath.Join(shared, "mailsim"))
+}
+
 // copyExecutable copies the running mailsim into the shared folder, for
 // the guest's init to run. A statically linked mailsim runs in any guest;
 // one linked against the C library runs when the host's and the guest's
@@ -144,7 +151,7 @@ func runGuest(ctx context.Context, guestDir string, m Machine, cfg *guest.Config
 	go func() { done <- cmd.Wait() }()
 	timer := time.NewTimer(deadline)
 	defer timer.Stop()
-	defer os.Remove(filepath.Join(m.Shared, "root.cow"))
+	defer removeBootFiles(m.Shared)
 	select {
 	case <-done:
 	case <-ctx.Done():
