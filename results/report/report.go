@@ -87,11 +87,11 @@ type table struct {
 }
 
 type page struct {
-	Experiment   string
-	Question     string
+	Experiment string
+	Question   string
 	// Source says, for a set not made by the model, where its runs come
 	// from (the testbed's topology, kernel and packages).
-	Source string
+	Source       string
 	Version      string
 	Commit       string
 	Seed         uint64

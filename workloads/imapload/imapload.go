@@ -311,7 +311,7 @@ func (c Config) check() (Config, error) {
 	}
 	for d, a := range c.Sources {
 		if a != "" && net.ParseIP(a) == nil {
-			errs = append(errs, fmt.Errorf("Sources[%d] = %q is not an IP address", d, a))
+			errs = append(errs, fmt.Errorf("source address %q of device %d is not an IP address", a, d))
 		}
 	}
 	if len(errs) > 0 {
