@@ -282,21 +282,12 @@ kind = "recover"
 // or skips.
 func hostsGuestDir(t *testing.T) string {
 	t.Helper()
-	dir := os.Getenv("MAILSIM_TESTBED_GUEST")
-	if dir == "" {
-		t.Skip("no testbed guest: build one with 'mailsim testbed build --dir DIR' (as root) and set MAILSIM_TESTBED_GUEST=DIR")
-	}
 	if testing.Short() {
 		t.Skip("the hosts topology boots four kernels")
 	}
-	if raceBuild() {
-		t.Skip("a binary built with -race cannot be a guest's PID 1: ThreadSanitizer's shadow memory lies beyond a user-mode Linux process's address space")
-	}
+	dir := guestDir(t)
 	if miss := testbed.Missing(true); len(miss) > 0 {
 		t.Skipf("the hosts topology cannot run here: %v", miss)
-	}
-	if _, err := testbed.ReadGuest(dir); err != nil {
-		t.Fatal(err)
 	}
 	return dir
 }
@@ -336,19 +327,11 @@ func leftovers(t *testing.T, dir string) []string {
 // damage; with the director it logs none. Nothing is left behind.
 func TestHostsOneMailbox(t *testing.T) {
 	dir := hostsGuestDir(t)
-	spec := filepath.Join("testdata", "one-mailbox.toml")
-	given, err := os.ReadFile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := experiments.Load(spec, given)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := loadSpec(t, "one-mailbox.toml")
 	out := filepath.Join(t.TempDir(), "set")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	_, err = exp.ExecuteTestbed(ctx, experiments.TestbedOptions{Out: out, Guest: dir, Topology: testbed.Hosts, Log: hostsLog{t}})
+	_, err := exp.ExecuteTestbed(ctx, experiments.TestbedOptions{Out: out, Guest: dir, Topology: testbed.Hosts, Log: testWriter{t}})
 	if left := leftovers(t, out); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
 	}
@@ -393,21 +376,13 @@ func TestHostsOneMailbox(t *testing.T) {
 // returns at once, leaving no kernel and no network namespace behind.
 func TestHostsInterrupt(t *testing.T) {
 	dir := hostsGuestDir(t)
-	spec := filepath.Join("testdata", "one-mailbox.toml")
-	given, err := os.ReadFile(spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	exp, err := experiments.Load(spec, given)
-	if err != nil {
-		t.Fatal(err)
-	}
+	exp := loadSpec(t, "one-mailbox.toml")
 	out := filepath.Join(t.TempDir(), "set")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := exp.ExecuteTestbed(ctx, experiments.TestbedOptions{Out: out, Guest: dir, Topology: testbed.Hosts, Log: hostsLog{t}})
+		_, err := exp.ExecuteTestbed(ctx, experiments.TestbedOptions{Out: out, Guest: dir, Topology: testbed.Hosts, Log: testWriter{t}})
 		done <- err
 	}()
 	time.Sleep(8 * time.Second)
@@ -442,11 +417,4 @@ func raceBuild() bool {
 		}
 	}
 	return false
-}
-
-type hostsLog struct{ t *testing.T }
-
-func (w hostsLog) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimSpace(string(p)))
-	return len(p), nil
 }

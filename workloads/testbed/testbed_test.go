@@ -112,7 +112,7 @@ func loadSpec(t *testing.T, name string) *experiments.Experiment {
 type testWriter struct{ t *testing.T }
 
 func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(string(p))
+	w.t.Log(strings.TrimSpace(string(p)))
 	return len(p), nil
 }
 
