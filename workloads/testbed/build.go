@@ -222,7 +222,7 @@ func ensureHostPackages(ctx context.Context, log io.Writer) error {
 	if err := run(ctx, log, "apt-get", "update", "-qq"); err != nil {
 		return err
 	}
-	args := append([]string{"install", "-y", "-qq", "--no-install-recommends"}, missing...)
+	args := append([]string{"install", "-y", "-qq"}, missing...)
 	cmd := exec.CommandContext(ctx, "apt-get", args...)
 	cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 	var out bytes.Buffer
