@@ -32,6 +32,8 @@ func Commit() string {
 
 // Experiment is a decoded spec ready to run.
 type Experiment struct {
+	// File is the spec file's name, for messages.
+	File string
 	// Given is the spec file as the user wrote it.
 	Given []byte
 	Spec  Spec
@@ -56,7 +58,7 @@ func Load(name string, given []byte) (*Experiment, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Experiment{Given: given, Spec: s, Runs: runs, Dir: filepath.Dir(name)}
+	e := &Experiment{File: name, Given: given, Spec: s, Runs: runs, Dir: filepath.Dir(name)}
 	seen := map[string]bool{}
 	for _, r := range runs {
 		p := r.Spec.NFS.Profile

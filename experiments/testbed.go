@@ -42,43 +42,59 @@ func TestbedSource(topology string, g *testbed.GuestManifest) results.Source {
 }
 
 // Clusters returns the testbed clusters of the experiment's runs, in plan
-// order, or every reason the testbed cannot run them, each naming the
-// spec key. A testbed runs in real time, so it refuses what it cannot
-// honour rather than scaling it.
-func (e *Experiment) Clusters() ([]*testbed.Cluster, error) {
+// order, or every reason the testbed cannot run them in the topology, each
+// at its key's place in the spec file. A testbed runs in real time, so it
+// refuses what it cannot honour rather than scaling it.
+func (e *Experiment) Clusters(topology string) ([]*testbed.Cluster, error) {
 	var out []*testbed.Cluster
-	var errs []string
+	var refusals []string
 	seen := map[string]bool{}
 	for _, r := range e.Runs {
-		c, err := r.Spec.TestbedCluster(r.Strategy, r.Seed, e.Dir)
-		if err != nil {
-			return nil, err
-		}
-		for _, msg := range c.Check() {
+		c := r.Spec.testbedCluster(r.Strategy, r.Seed)
+		for _, msg := range c.CheckTopology(topology) {
 			if !seen[msg] {
 				seen[msg] = true
-				errs = append(errs, msg)
+				refusals = append(refusals, msg)
 			}
 		}
 		out = append(out, c)
 	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s: the testbed cannot honour this spec:\n  %s", e.Name(), strings.Join(errs, "\n  "))
+	if len(refusals) > 0 {
+		return nil, e.refusals(refusals, topology)
+	}
+	// The workload is made only for a spec the testbed can run: a
+	// refused one may be far too large to simulate quickly.
+	for i, r := range e.Runs {
+		var trace bytes.Buffer
+		if _, err := r.Spec.WriteTrace(r.Strategy, r.Seed, e.Dir, &trace); err != nil {
+			return nil, err
+		}
+		out[i].Trace = trace.Bytes()
 	}
 	return out, nil
 }
 
-// Name returns the spec file's name for messages.
-func (e *Experiment) Name() string { return e.Spec.Name }
-
-// TestbedCluster returns the testbed cluster of one run: the model's
-// configuration of the spec, the strategy's parameters and the run's
-// workload as a trace, made by the model under the same strategy and seed.
-func (s *Spec) TestbedCluster(strategy string, seed uint64, dir string) (*testbed.Cluster, error) {
-	var trace bytes.Buffer
-	if _, err := s.WriteTrace(strategy, seed, dir, &trace); err != nil {
-		return nil, err
+// refusals places the testbed's refusals ("key: why") at their keys in
+// the spec file (or at the nearest enclosing table the file has).
+func (e *Experiment) refusals(msgs []string, topology string) error {
+	root, serr := parseTree(e.Given)
+	var es Errors
+	for _, m := range msgs {
+		key, why, _ := strings.Cut(m, ": ")
+		var pos Pos
+		if serr == nil {
+			pos = lookupPos(root, key)
+		}
+		es = append(es, &Error{File: e.File, Pos: pos, Key: key, Msg: "the testbed (" + topology + ") cannot honour this: " + why})
 	}
+	es.sort()
+	return es
+}
+
+// testbedCluster returns the testbed cluster of one run, without its
+// workload: the model's configuration of the spec, the strategy's
+// parameters and the simulated run's backend addresses.
+func (s *Spec) testbedCluster(strategy string, seed uint64) *testbed.Cluster {
 	return &testbed.Cluster{
 		Config:         s.Model(),
 		Strategy:       strategy,
@@ -86,9 +102,8 @@ func (s *Spec) TestbedCluster(strategy string, seed uint64, dir string) (*testbe
 		VhostCount:     s.Dovecot.VhostCount,
 		Backends:       BackendAddrs(s.Cluster.Backends),
 		Seed:           seed,
-		Trace:          trace.Bytes(),
 		SampleInterval: time.Duration(s.Run.SampleInterval),
-	}, nil
+	}
 }
 
 // ExecuteTestbed runs the experiment's missing runs on the testbed, one at
@@ -100,23 +115,9 @@ func (e *Experiment) ExecuteTestbed(ctx context.Context, o TestbedOptions) (*res
 	if err != nil {
 		return nil, err
 	}
-	clusters, err := e.Clusters()
+	clusters, err := e.Clusters(o.Topology)
 	if err != nil {
 		return nil, err
-	}
-	// What the topology itself cannot do is refused before any run.
-	var errs []string
-	seen := map[string]bool{}
-	for _, c := range clusters {
-		for _, msg := range c.CheckTopology(o.Topology) {
-			if !seen[msg] {
-				seen[msg] = true
-				errs = append(errs, msg)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%s: the testbed cannot honour this spec in the %s topology:\n  %s", e.Name(), o.Topology, strings.Join(errs, "\n  "))
 	}
 	m, err := e.Manifest()
 	if err != nil {
