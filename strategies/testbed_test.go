@@ -14,18 +14,31 @@ import (
 	"mailsim/strategies"
 )
 
-// loginRE matches a successful IMAP login in a Dovecot 2.3 backend's log.
-var loginRE = regexp.MustCompile(`imap-login: Info: Login: user=<([^>]+)>`)
+// TestPlacementMatchesTheTestbed holds placement to what real Dovecot
+// 2.3.19 did on the testbed. In the committed testbed set of
+// experiments/testbed-small.toml, every user must be served on the
+// backend mailsim places it on, with the same backend addresses:
+//   - director: the backend whose log shows the user's login, which the
+//     real director chose;
+//   - owner-proxy: the backend whose log shows the user's imap process,
+//     where Dovecot's proxy_maybe served it (the entry balancer picks any
+//     backend, and a backend that does not own the user proxies it on).
+func TestPlacementMatchesTheTestbed(t *testing.T) {
+	for _, tc := range []struct {
+		strategy string
+		served   *regexp.Regexp
+	}{
+		{"director", regexp.MustCompile(`imap-login: Info: Login: user=<([^>]+)>`)},
+		{"owner-proxy", regexp.MustCompile(` imap\(([^)]+)\)<`)},
+	} {
+		t.Run(tc.strategy, func(t *testing.T) { checkPlacement(t, tc.strategy, tc.served) })
+	}
+}
 
-// TestDirectorMatchesTheTestbed holds the director's placement to what a
-// real Dovecot 2.3.19 director did on the testbed: in the committed
-// testbed set of experiments/testbed-small.toml, every user the director
-// sent to a backend (as that backend's log shows the login) must be where
-// mailsim's director places it, on the same backend addresses.
-func TestDirectorMatchesTheTestbed(t *testing.T) {
-	runs, err := filepath.Glob(filepath.Join("..", "results", "reference", "testbed-small-testbed", "testbed", "p*-director-r*"))
+func checkPlacement(t *testing.T, strategy string, served *regexp.Regexp) {
+	runs, err := filepath.Glob(filepath.Join("..", "results", "reference", "testbed-small-testbed", "testbed", "p*-"+strategy+"-r*"))
 	if err != nil || len(runs) == 0 {
-		t.Fatalf("no director runs in the committed testbed set (%v)", err)
+		t.Fatalf("no %s runs in the committed testbed set (%v)", strategy, err)
 	}
 	addrs := map[string]string{"b1": "10.0.0.1", "b2": "10.0.0.2"}
 	real := map[string]string{}
@@ -37,12 +50,12 @@ func TestDirectorMatchesTheTestbed(t *testing.T) {
 			}
 			sc := bufio.NewScanner(f)
 			for sc.Scan() {
-				m := loginRE.FindStringSubmatch(sc.Text())
+				m := served.FindStringSubmatch(sc.Text())
 				if m == nil {
 					continue
 				}
 				if prev, ok := real[m[1]]; ok && prev != addr {
-					t.Errorf("the real director sent %s to both %s and %s", m[1], prev, addr)
+					t.Errorf("real %s: %s served on both %s and %s", strategy, m[1], prev, addr)
 				}
 				real[m[1]] = addr
 			}
@@ -53,7 +66,7 @@ func TestDirectorMatchesTheTestbed(t *testing.T) {
 		}
 	}
 	if len(real) < 10 {
-		t.Fatalf("only %d users logged in through the real director", len(real))
+		t.Fatalf("only %d users served under the real %s", len(real), strategy)
 	}
 	var users []string
 	for u := range real {
@@ -65,7 +78,7 @@ func TestDirectorMatchesTheTestbed(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	if err := strategies.Place("director", backends, nil, strategies.Params{}, strings.NewReader(strings.Join(users, "\n")+"\n"), &out); err != nil {
+	if err := strategies.Place(strategy, backends, nil, strategies.Params{}, strings.NewReader(strings.Join(users, "\n")+"\n"), &out); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := csv.NewReader(&out).ReadAll()
@@ -74,8 +87,8 @@ func TestDirectorMatchesTheTestbed(t *testing.T) {
 	}
 	for _, row := range rows[1:] {
 		if real[row[0]] != row[1] {
-			t.Errorf("%s: the real director chose %s, mailsim's director %s", row[0], real[row[0]], row[1])
+			t.Errorf("%s: served on %s for real, placed on %s by mailsim's %s", row[0], real[row[0]], row[1], strategy)
 		}
 	}
-	t.Logf("%d users placed as the real director placed them", len(rows)-1)
+	t.Logf("%d users placed where real Dovecot served them", len(rows)-1)
 }
