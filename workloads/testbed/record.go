@@ -147,32 +147,39 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 	// Per backend: logins from the clients' view, NFS calls from each
 	// backend's own mount, errors from its own log.
 	nb := c.Config.Backends
-	vec := func(name string) *results.Vector {
-		r.Backends = append(r.Backends, results.Vector{Name: name, Values: make([]float64, nb)})
-		return &r.Backends[len(r.Backends)-1]
+	vec := func(name string) []float64 {
+		v := make([]float64, nb)
+		r.Backends = append(r.Backends, results.Vector{Name: name, Values: v})
+		return v
 	}
 	logins := vec("backend.logins")
 	for _, b := range m.Backends {
 		if i := backendIndex(b.Name); i >= 0 && i < nb {
-			logins.Values[i] = float64(b.LoginsOK)
+			logins[i] = float64(b.LoginsOK)
 		}
 	}
+	// Each backend's own NFS calls in the measured period, from its
+	// mount's statistics: in all, and per procedure the model reports.
 	mb, ma := mountOps(counters(res.CountersBefore, "mountstats")), mountOps(counters(res.CountersAfter, "mountstats"))
-	nfsOps, getattrs := vec("backend.nfs_ops"), vec("backend.nfs_getattr")
+	calls := vec("backend.nfs_ops")
+	perOp := map[string][]float64{}
+	for _, op := range modelOps {
+		perOp[op] = vec("backend.nfs." + op)
+	}
 	for i := range nb {
 		dir := "/mnt/" + backendName(i)
 		for op, n := range ma[dir] {
 			d := float64(n - mb[dir][op])
-			nfsOps.Values[i] += d
-			if op == "GETATTR" {
-				getattrs.Values[i] = d
+			calls[i] += d
+			if v, ok := perOp[op]; ok {
+				v[i] = d
 			}
 		}
 	}
 	errs := vec("backend.dovecot_errors")
 	for _, l := range measured {
 		if i := backendIndex(l.Backend); i >= 0 && i < nb {
-			errs.Values[i]++
+			errs[i]++
 		}
 	}
 	sortVectors(r.Backends)

@@ -97,8 +97,14 @@ func TestRecord(t *testing.T) {
 	for _, v := range r.Backends {
 		vec[v.Name] = v.Values
 	}
-	if g := vec["backend.nfs_getattr"]; len(g) != 2 || g[0] != 30 || g[1] != 60 {
-		t.Errorf("backend.nfs_getattr = %v, want [30 60]", g)
+	if g := vec["backend.nfs.GETATTR"]; len(g) != 2 || g[0] != 30 || g[1] != 60 {
+		t.Errorf("backend.nfs.GETATTR = %v, want [30 60]", g)
+	}
+	if g := vec["backend.nfs.LOOKUP"]; len(g) != 2 || g[0] != 0 || g[1] != 0 {
+		t.Errorf("backend.nfs.LOOKUP = %v, want [0 0]", g)
+	}
+	if g := vec["backend.nfs_ops"]; len(g) != 2 || g[0] != 30 || g[1] != 60 {
+		t.Errorf("backend.nfs_ops = %v, want [30 60]", g)
 	}
 	if g := vec["backend.logins"]; len(g) != 2 || g[0] != 0 || g[1] != 1 {
 		t.Errorf("backend.logins = %v, want [0 1]", g)
