@@ -162,3 +162,66 @@ func (e *Experiment) ExecuteTestbed(ctx context.Context, o TestbedOptions) (*res
 	}
 	return w, nil
 }
+
+// RecordTestbed derives the records of a testbed set's runs again from the
+// raw files each run left in SRC/testbed/RUN-ID/ (what the guests
+// reported, Dovecot's logs), with this build's log classes and metrics,
+// and writes them, with those files, as a new set in out. The source set
+// is only read. It is how a set measured once gains what a later mailsim
+// learns to read in the same logs.
+func RecordTestbed(src, out string, session results.Session) (*results.Writer, error) {
+	set, err := results.Read(src)
+	if err != nil {
+		return nil, err
+	}
+	if set.Manifest.Source.Kind != "testbed" {
+		return nil, fmt.Errorf("%s was not measured on the testbed", src)
+	}
+	e, err := Load(filepath.Join(src, "spec.toml"), set.Manifest.SpecGiven)
+	if err != nil {
+		return nil, err
+	}
+	m, err := e.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	m.Source = set.Manifest.Source
+	m.Metrics = append(m.Metrics, testbed.MetricInfos()...)
+	if _, err := os.Stat(out); err == nil {
+		return nil, fmt.Errorf("%s exists; name a new folder", out)
+	}
+	w, err := results.Create(out, m, session)
+	if err != nil {
+		return nil, err
+	}
+	done := map[string]bool{}
+	for _, r := range set.Runs {
+		done[r.ID] = true
+	}
+	for _, r := range e.Runs {
+		if !done[r.ID] {
+			continue
+		}
+		work := filepath.Join(src, "testbed", r.ID)
+		res, err := testbed.ReadResult(work)
+		if err != nil {
+			return w, fmt.Errorf("run %s: %w", r.ID, err)
+		}
+		rec, err := testbed.Record(planned(r), r.Spec.testbedCluster(r.Strategy, r.Seed), res, work)
+		if err != nil {
+			return w, fmt.Errorf("run %s: %w", r.ID, err)
+		}
+		if err := os.CopyFS(filepath.Join(out, "testbed", r.ID), os.DirFS(work)); err != nil {
+			return w, fmt.Errorf("run %s: %w", r.ID, err)
+		}
+		if err := w.Add(rec); err != nil {
+			return w, err
+		}
+	}
+	if len(w.Pending()) == 0 {
+		if err := w.Finalize(time.Now()); err != nil {
+			return w, err
+		}
+	}
+	return w, nil
+}

@@ -3,8 +3,14 @@
 package experiments
 
 import (
+	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"mailsim/results"
+	"mailsim/workloads/testbed"
 )
 
 // TestTestbedRefusalsPointAtTheSpec: what the testbed cannot honour is
@@ -41,5 +47,50 @@ factor = 2
 		if !strings.Contains(got, want) {
 			t.Errorf("refusal lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestRecordTestbed derives the committed testbed set's records again from
+// its raw files: the same runs with the same measured values, and the new
+// set holds every metric this build records.
+func TestRecordTestbed(t *testing.T) {
+	src := filepath.Join("..", "results", "reference", "testbed-small-testbed")
+	out := filepath.Join(t.TempDir(), "again")
+	w, err := RecordTestbed(src, out, results.Session{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := results.Read(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := results.Read(w.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Runs) != len(a.Runs) || len(b.Missing()) != 0 {
+		t.Fatalf("%d runs again, %d missing; the source has %d", len(b.Runs), len(b.Missing()), len(a.Runs))
+	}
+	for i, r := range a.Runs {
+		for _, m := range r.Metrics {
+			v, ok := b.Runs[i].Metric(m.Name)
+			if !ok || !(v == m.Value || math.IsNaN(v) && math.IsNaN(m.Value)) {
+				t.Errorf("run %s: %s = %v again, was %v", r.ID, m.Name, v, m.Value)
+			}
+		}
+	}
+	for _, mi := range testbed.MetricInfos() {
+		if _, ok := b.Runs[0].Metric(mi.Name); !ok {
+			t.Errorf("the new set lacks %s", mi.Name)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "testbed", a.Runs[0].ID, "logs")); err != nil {
+		t.Errorf("the new set lacks the raw files: %v", err)
+	}
+	if _, err := RecordTestbed(src, out, results.Session{}); err == nil {
+		t.Error("recording into an existing folder was allowed")
+	}
+	if _, err := RecordTestbed(filepath.Join("..", "results", "reference", "testbed-small"), filepath.Join(t.TempDir(), "x"), results.Session{}); err == nil {
+		t.Error("a simulated set was recorded as a testbed set")
 	}
 }

@@ -37,6 +37,7 @@ Commands:
   build [--dir DIR]                     build the guest from Debian packages (once)
   run [--dir DIR] [--out SET] SPEC      run SPEC on the testbed and write a result set
   probe [--dir DIR] [--out FILE]        measure the kernel NFS client's attribute cache
+  record -o NEWSET SET                  derive a testbed set's records again from its raw files
 
 Every command prints its flags with -h.
 `)
@@ -57,6 +58,8 @@ func cmdTestbed(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return testbedRun(args[1:], stdout, stderr)
 	case "probe":
 		return testbedProbe(args[1:], stdout, stderr)
+	case "record":
+		return testbedRecord(args[1:], stdout, stderr)
 	case "guest":
 		// PID 1 inside a guest; not for users.
 		return guest.Main()
@@ -224,5 +227,26 @@ func testbedProbe(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
+	return 0
+}
+
+func testbedRecord(args []string, stdout, stderr io.Writer) int {
+	fs := newFlagSet("testbed record", "-o NEWSET SET", "Derives the records of the testbed set SET again from the raw files its runs\nleft in SET/testbed/RUN-ID/ (what the guests reported, Dovecot's logs), with\nthis mailsim's log classes and metrics, and writes them with those files as\na new set NEWSET. SET is only read. Needs no guest and no root.", stderr)
+	out := fs.String("o", "", "the new set's folder (must not exist)")
+	if code := parseFlags(fs, args); code >= 0 {
+		return code
+	}
+	if *out == "" || fs.NArg() != 1 {
+		fmt.Fprintln(stderr, "mailsim testbed record: need -o NEWSET and one SET")
+		fs.Usage()
+		return 2
+	}
+	host, _ := os.Hostname()
+	w, err := experiments.RecordTestbed(fs.Arg(0), *out, results.Session{Host: host, Started: time.Now().UTC(), Workers: 1, Note: "mailsim testbed record"})
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim testbed record: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d runs)\n", w.Dir(), len(w.Done()))
 	return 0
 }

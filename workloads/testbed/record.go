@@ -2,6 +2,7 @@ package testbed
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -43,7 +44,6 @@ var imapNames = func() []string {
 // MetricInfos describes the metrics only testbed runs report.
 func MetricInfos() []results.MetricInfo {
 	out := []results.MetricInfo{
-		{Name: "logins_ok", Better: results.Neutral, Doc: "IMAP logins that succeeded (measured period)"},
 		{Name: "deliveries", Better: results.Neutral, Doc: "LMTP deliveries accepted (measured period)"},
 		{Name: "multi_backend_overlap", Unit: "s", Better: results.Lower, Doc: "time users spent with connections on two backends at once, summed over users"},
 	}
@@ -236,6 +236,25 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 	}
 	sortEvents(r.Events)
 	return r, nil
+}
+
+// ReadResult reads what a finished run's guests reported, as the run left
+// it in its folder (work/result.json), so that [Record] can derive the
+// run's record again from the raw files.
+func ReadResult(work string) (*guest.Result, error) {
+	path := filepath.Join(work, guest.ResultFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r guest.Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("testbed: %s: %w", path, err)
+	}
+	if r.Error != "" {
+		return nil, fmt.Errorf("testbed: %s: the run failed: %s", path, r.Error)
+	}
+	return &r, nil
 }
 
 // dovecotLines parses every Dovecot log the guest left, tagging lines
