@@ -83,6 +83,7 @@ func runHosts(ctx context.Context, c *Cluster, o Options) (res *guest.Result, er
 	defer cancel()
 
 	named := plan.Guests()
+	sweepStaleNetns(o.Log)
 	ns, err := newNetns(len(named))
 	if err != nil {
 		return nil, err
@@ -532,6 +533,36 @@ type netns struct {
 }
 
 var netnsSeq atomic.Int64
+
+// sweepStaleNetns removes the namespaces an earlier mailsim left behind
+// when it was killed before it could clean up: those named mailsim-PID-N
+// whose PID no longer runs. Their guests' kernels are killed first. A
+// namespace whose PID runs is left alone, whatever runs under that PID.
+func sweepStaleNetns(log io.Writer) {
+	es, err := os.ReadDir("/run/netns")
+	if err != nil {
+		return
+	}
+	for _, e := range es {
+		var pid, seq int
+		if n, _ := fmt.Sscanf(e.Name(), "mailsim-%d-%d", &pid, &seq); n != 2 || fmt.Sprintf("mailsim-%d-%d", pid, seq) != e.Name() {
+			continue
+		}
+		if pid <= 0 || !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			continue
+		}
+		if out, err := exec.Command("ip", "netns", "pids", e.Name()).Output(); err == nil {
+			for _, f := range strings.Fields(string(out)) {
+				if p, err := strconv.Atoi(f); err == nil && p > 1 {
+					_ = syscall.Kill(p, syscall.SIGKILL)
+				}
+			}
+		}
+		if err := ip("netns", "del", e.Name()); err == nil {
+			fmt.Fprintf(log, "testbed: removed the network namespace %s, left by a mailsim (pid %d) that no longer runs\n", e.Name(), pid)
+		}
+	}
+}
 
 // newNetns makes a namespace named mailsim-PID-N with its bridge and taps.
 func newNetns(taps int) (*netns, error) {
