@@ -99,6 +99,7 @@ func (s *Spec) testbedCluster(strategy string, seed uint64) *testbed.Cluster {
 		Config:         s.Model(),
 		Strategy:       strategy,
 		Params:         s.RouterParams(),
+		Monitor:        s.Health.Monitor,
 		VhostCount:     s.Dovecot.VhostCount,
 		Backends:       BackendAddrs(s.Cluster.Backends),
 		Seed:           seed,

@@ -80,7 +80,7 @@ import (
 type Config struct {
 	// Ops is the trace to replay, in any order; [ReadOps] reads it from a
 	// trace file. Ops at the same offset keep their order.
-	Ops []workloads.TraceOp
+	Ops []workloads.TraceOp `json:"-"`
 	// IMAP is host:port of the IMAP entry point (a proxy or a backend),
 	// without TLS. Required when the trace has sessions.
 	IMAP string
@@ -114,6 +114,11 @@ type Config struct {
 	// simulator's defaults: 15 s for desktop, 30 s for phone, 5 s for
 	// webmail clients.
 	Retry time.Duration
+	// RetryByKind gives, per client kind as the trace spells it
+	// (desktop, phone, webmail), the reconnect wait once the trace's
+	// RETRY lines run out; a kind it does not name takes Retry or the
+	// default. Retry, when set, takes precedence.
+	RetryByKind map[string]time.Duration
 	// Sources gives, per trace device, the local address its connections
 	// come from (as the simulator's population draws a device's IP), so
 	// that a balancer hashing the client address sees the same clients
@@ -124,7 +129,7 @@ type Config struct {
 	// Clock reads the time; nil means time.Now. All offsets are measured
 	// with it, but waits sleep on real timers, so it must advance at the
 	// pace of real time. It must be safe for concurrent use.
-	Clock func() time.Time
+	Clock func() time.Time `json:"-"`
 }
 
 // DefaultTimeout is the command timeout when [Config.Timeout] is zero.
@@ -420,6 +425,9 @@ func (r *runner) deliveries(ctx context.Context, wg *sync.WaitGroup) {
 func (r *runner) retryWait(kind string) time.Duration {
 	if r.cfg.Retry > 0 {
 		return r.cfg.Retry
+	}
+	if d, ok := r.cfg.RetryByKind[kind]; ok && d > 0 {
+		return d
 	}
 	switch kind {
 	case "phone":

@@ -170,3 +170,25 @@ func TestOverlapAccounting(t *testing.T) {
 		t.Errorf("backends %+v", m.Backends)
 	}
 }
+
+func TestRetryWait(t *testing.T) {
+	cases := []struct {
+		name string
+		cfg  Config
+		kind string
+		want time.Duration
+	}{
+		{"default desktop", Config{}, "desktop", 15 * time.Second},
+		{"default phone", Config{}, "phone", 30 * time.Second},
+		{"default webmail", Config{}, "webmail", 5 * time.Second},
+		{"by kind", Config{RetryByKind: map[string]time.Duration{"phone": 7 * time.Second}}, "phone", 7 * time.Second},
+		{"by kind, another kind", Config{RetryByKind: map[string]time.Duration{"phone": 7 * time.Second}}, "webmail", 5 * time.Second},
+		{"Retry first", Config{Retry: 2 * time.Second, RetryByKind: map[string]time.Duration{"phone": 7 * time.Second}}, "phone", 2 * time.Second},
+	}
+	for _, tc := range cases {
+		r := &runner{cfg: tc.cfg}
+		if got := r.retryWait(tc.kind); got != tc.want {
+			t.Errorf("%s: retryWait(%s) = %v, want %v", tc.name, tc.kind, got, tc.want)
+		}
+	}
+}

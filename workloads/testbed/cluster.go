@@ -12,6 +12,7 @@ import (
 	"mailsim/model/sim"
 	"mailsim/strategies"
 	"mailsim/workloads"
+	"mailsim/workloads/imapload"
 	"mailsim/workloads/testbed/guest"
 )
 
@@ -34,6 +35,10 @@ type Cluster struct {
 	// Params are the strategy's parameters (vhost count, director user
 	// expiry, owner failover).
 	Params strategies.Params
+	// Monitor is the spec's health.monitor: the testbed runs HAProxy's
+	// server checks in front of balancers and owner proxies and no monitor
+	// beside the director, and refuses any other.
+	Monitor string
 	// VhostCount is the director's vhost count per backend (Dovecot's
 	// doveadm director add HOST VHOSTS; 100 by default).
 	VhostCount int
@@ -129,6 +134,21 @@ func (c *Cluster) Check() []string {
 	case "random", "per-ip", "director", "owner-proxy":
 	default:
 		bad("strategies", "%s has no real counterpart on the testbed (random and per-ip run on HAProxy, director on Dovecot's director, owner-proxy on Dovecot proxies)", c.Strategy)
+	}
+	if want := map[bool]string{true: "none", false: "haproxy"}[c.Strategy == "director"]; c.Monitor != "" && c.Monitor != "auto" && c.Monitor != want {
+		bad("health.monitor", "%s cannot run on the testbed beside the %s; it runs %s there (\"auto\")", c.Monitor, c.Strategy, want)
+	}
+	if cfg.LMTPToAnyBackend && c.Strategy == "director" {
+		bad("cluster.lmtp_routing", "balancer: the testbed's director guest has no separate LMTP balancer")
+	}
+	for k, d := range cfg.Clients.Retry {
+		if d <= 0 {
+			bad("clients."+workloads.DeviceKind(k).String()+"_retry", "0 s: a real client that retries at once would flood the proxy; give a delay")
+		}
+	}
+	if time.Duration(cfg.Clients.LoginProxyReconnectInterval) != time.Second {
+		// login-common/login-proxy.c: PROXY_CONNECT_RETRY_MSECS 1000.
+		bad("clients.login_proxy_reconnect_interval", "%v; Dovecot 2.3 reconnects a proxied login every second, without a setting", time.Duration(cfg.Clients.LoginProxyReconnectInterval))
 	}
 	if c.Strategy == "owner-proxy" && len(cfg.Faults) > 0 && c.Params.Owner.Failover == strategies.FailoverStandby {
 		bad("health.owner_failover", "standby needs a tool that rewrites the user database when an owner is down; the testbed's passdb is static (set it to \"none\")")
@@ -252,6 +272,20 @@ func backendSettings(cfg *model.Config) []string {
 	}
 	if cfg.ProcessLimit > 0 {
 		s = append(s, fmt.Sprintf("service imap {\n  process_limit = %d\n}", cfg.ProcessLimit))
+	}
+	return s
+}
+
+// proxySettings are a login proxy's settings that the spec sets away from
+// Dovecot's defaults (login_proxy_timeout 30 s, login_proxy_max_reconnects
+// 3).
+func proxySettings(cfg *model.Config) []string {
+	var s []string
+	if t := time.Duration(cfg.Clients.LoginProxyTimeout); t != 30*time.Second {
+		s = append(s, fmt.Sprintf("login_proxy_timeout = %d msecs", t.Milliseconds()))
+	}
+	if n := cfg.Clients.LoginProxyMaxReconnects; n != 3 {
+		s = append(s, fmt.Sprintf("login_proxy_max_reconnects = %d", n))
 	}
 	return s
 }
@@ -395,6 +429,7 @@ func (c *Cluster) addBackend(g *guest.Config, i int, owned bool) {
 		// the owner, proxy to the owner otherwise.
 		d.passdb = "passdb {\n  driver = passwd-file\n  args = /etc/dovecot/owners.passwd\n}"
 		d.lmtpProxy = true
+		d.settings = append(d.settings, proxySettings(&c.Config)...)
 	}
 	g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/" + name + ".conf", Mode: 0o644, Content: d.String()})
 	g.Steps = append(g.Steps, serviceStep(name, netip.AddrPortFrom(c.Backends[i], 143).String(), "dovecot", "-F", "-c", "/etc/dovecot/"+name+".conf"))
@@ -418,7 +453,12 @@ func (c *Cluster) addEntry(g *guest.Config) {
 	switch c.Strategy {
 	case "random", "per-ip", "owner-proxy":
 		balance := map[string]string{"random": "random", "per-ip": "source", "owner-proxy": "random"}[c.Strategy]
-		g.Files = append(g.Files, guest.File{Path: "/etc/haproxy/mailsim.cfg", Mode: 0o644, Content: haproxyConf(balance, c.Backends)})
+		lmtp := balance
+		if c.Config.LMTPToAnyBackend {
+			// cluster.lmtp_routing = "balancer": any backend.
+			lmtp = "random"
+		}
+		g.Files = append(g.Files, guest.File{Path: "/etc/haproxy/mailsim.cfg", Mode: 0o644, Content: haproxyConf(balance, lmtp, c.Backends)})
 		g.Steps = append(g.Steps, serviceStep("haproxy", entry, "haproxy", "-db", "-f", "/etc/haproxy/mailsim.cfg"))
 	case "director":
 		d := dovecotConf{name: "director", listen: EntryAddr, director: true, lmtpProxy: true}
@@ -433,6 +473,7 @@ func (c *Cluster) addEntry(g *guest.Config) {
 			"director_mail_servers = " + strings.Join(hosts, " "),
 			fmt.Sprintf("director_user_expire = %d secs", int64(dp.UserExpire/time.Second)),
 		}
+		d.settings = append(d.settings, proxySettings(&c.Config)...)
 		g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/director.conf", Mode: 0o644, Content: d.String()})
 		g.Steps = append(g.Steps, serviceStep("director", entry, "dovecot", "-F", "-c", "/etc/dovecot/director.conf"))
 		g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/director.log", Value: "director.log"})
@@ -450,14 +491,18 @@ func (c *Cluster) addEntry(g *guest.Config) {
 // own address.
 func (c *Cluster) load(p *prepared, traceFile string) *guest.Load {
 	cfg := &c.Config
-	l := &guest.Load{
-		Trace: traceFile, IMAP: netip.AddrPortFrom(EntryAddr, 143).String(), LMTP: netip.AddrPortFrom(EntryAddr, 24).String(),
+	l := &guest.Load{Trace: traceFile, Config: imapload.Config{
+		IMAP: netip.AddrPortFrom(EntryAddr, 143).String(), LMTP: netip.AddrPortFrom(EntryAddr, 24).String(),
 		Password: Password, Folders: folders(cfg.Population.Folders), Domain: cfg.Population.Domain,
 		Warmup: time.Duration(cfg.Warmup), Duration: time.Duration(cfg.Duration), Interval: c.SampleInterval,
 		Timeout: time.Duration(cfg.Clients.Timeout),
-	}
+	}}
 	for _, d := range p.site.Devices {
 		l.Sources = append(l.Sources, d.IP.String())
+	}
+	l.RetryByKind = map[string]time.Duration{}
+	for k, d := range cfg.Clients.Retry {
+		l.RetryByKind[workloads.DeviceKind(k).String()] = time.Duration(d)
 	}
 	return l
 }
@@ -525,17 +570,17 @@ func maildirPath(user string) string {
 // haproxyConf is HAProxy's configuration for IMAP and LMTP in TCP mode.
 // Server checks follow HAProxy's defaults (inter 2s, fall 3, rise 2), as
 // the model's haproxy monitor does.
-func haproxyConf(balance string, backends []netip.Addr) string {
+func haproxyConf(imap, lmtp string, backends []netip.Addr) string {
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	w("# written by mailsim testbed")
 	w("global\n  maxconn 20000\n\ndefaults\n  mode tcp\n  timeout connect 5s\n  timeout client 1h\n  timeout server 1h\n")
 	for _, p := range []struct {
-		name string
-		port int
-	}{{"imap", 143}, {"lmtp", 24}} {
+		name, balance string
+		port          int
+	}{{"imap", imap, 143}, {"lmtp", lmtp, 24}} {
 		w("frontend %s\n  bind %s:%d\n  default_backend %s_backends\n", p.name, EntryAddr, p.port, p.name)
-		w("backend %s_backends\n  balance %s", p.name, balance)
+		w("backend %s_backends\n  balance %s", p.name, p.balance)
 		for i, a := range backends {
 			w("  server %s %s:%d check inter 2s fall 3 rise 2", backendName(i), a, p.port)
 		}

@@ -14,6 +14,7 @@ import (
 	"mailsim/model"
 	"mailsim/model/sim"
 	"mailsim/strategies"
+	"mailsim/workloads/testbed/guest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -84,6 +85,13 @@ func TestCheckRefusesWhatTheTestbedCannotHonour(t *testing.T) {
 		{"index thresholds", func(c *Cluster) { c.Config.MailIndexLogRotateMaxSize = 1 }, "dovecot.mail_index_*"},
 		{"nfs slowdown", func(c *Cluster) { c.Config.Faults = []model.Fault{{Kind: model.NFSSlow, Factor: 2}} }, "faults[0].kind"},
 		{"bounded director", func(c *Cluster) { c.Strategy = "director-bounded" }, "strategies"},
+		{"poolmon", func(c *Cluster) { c.Monitor = "poolmon" }, "health.monitor"},
+		{"LMTP balancer beside the director", func(c *Cluster) {
+			c.Strategy = "director"
+			c.Config.LMTPToAnyBackend = true
+		}, "cluster.lmtp_routing"},
+		{"immediate retry", func(c *Cluster) { c.Config.Clients.Retry[1] = 0 }, "clients.phone_retry"},
+		{"proxy reconnect interval", func(c *Cluster) { c.Config.Clients.LoginProxyReconnectInterval = sim.Time(2 * time.Second) }, "clients.login_proxy_reconnect_interval"},
 		{"standby owner with faults", func(c *Cluster) {
 			c.Strategy = "owner-proxy"
 			c.Params.Owner.Failover = strategies.FailoverStandby
@@ -132,5 +140,40 @@ func TestMountOptions(t *testing.T) {
 	cfg.Mount.Acregmin = sim.Time(1500 * time.Millisecond)
 	if errs := checkMountTimes(&cfg); len(errs) != 1 || !strings.HasPrefix(errs[0], "nfs.client.acregmin") {
 		t.Errorf("a fractional acregmin: %v", errs)
+	}
+}
+
+// TestSpecSettingsReachTheGuest: settings away from the real systems'
+// defaults reach their configuration files.
+func TestSpecSettingsReachTheGuest(t *testing.T) {
+	file := func(g *guest.Config, path string) string {
+		for _, f := range g.Files {
+			if f.Path == path {
+				return f.Content
+			}
+		}
+		t.Fatalf("no %s", path)
+		return ""
+	}
+	c := smallCluster("per-ip")
+	c.Config.LMTPToAnyBackend = true
+	g, err := c.OneKernel(TraceFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := file(g, "/etc/haproxy/mailsim.cfg"); !strings.Contains(h, "backend imap_backends\n  balance source") || !strings.Contains(h, "backend lmtp_backends\n  balance random") {
+		t.Errorf("per-ip with LMTP to any backend:\n%s", h)
+	}
+	c = smallCluster("director")
+	c.Config.Clients.LoginProxyTimeout = sim.Time(10 * time.Second)
+	c.Config.Clients.LoginProxyMaxReconnects = 5
+	if g, err = c.OneKernel(TraceFile); err != nil {
+		t.Fatal(err)
+	}
+	if d := file(g, "/etc/dovecot/director.conf"); !strings.Contains(d, "login_proxy_timeout = 10000 msecs\n") || !strings.Contains(d, "login_proxy_max_reconnects = 5\n") {
+		t.Errorf("director.conf lacks the login proxy settings:\n%s", d)
+	}
+	if got := g.Load.RetryByKind["phone"]; got != time.Duration(c.Config.Clients.Retry[1]) {
+		t.Errorf("phone retry %v, want %v", got, time.Duration(c.Config.Clients.Retry[1]))
 	}
 }

@@ -181,22 +181,11 @@ type Command struct {
 	Retry int
 }
 
-// Load is the workload to replay (see [imapload.Config] for each field).
+// Load is the workload to replay: the trace file under HostDir, and the
+// replay's configuration, whose Ops are read from that file.
 type Load struct {
-	// Trace is the trace file under HostDir.
-	Trace    string
-	IMAP     string
-	LMTP     string
-	Password string
-	Folders  []string
-	Domain   string
-	Warmup   time.Duration
-	Duration time.Duration
-	Interval time.Duration
-	Timeout  time.Duration
-	// Sources maps each trace device to the client address it connects
-	// from; empty uses the kernel's choice.
-	Sources []string
+	Trace string
+	imapload.Config
 }
 
 // Probe runs the attribute-cache probe.

@@ -22,10 +22,8 @@ func replay(ctx context.Context, l *Load) (*imapload.Measurements, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := imapload.Config{
-		Ops: ops, IMAP: l.IMAP, LMTP: l.LMTP, Password: l.Password, Folders: l.Folders, Domain: l.Domain,
-		Warmup: l.Warmup, Duration: l.Duration, Interval: l.Interval, Timeout: l.Timeout, Sources: l.Sources,
-	}
+	cfg := l.Config
+	cfg.Ops = ops
 	m, err := imapload.Run(ctx, cfg)
 	if err != nil {
 		return m, fmt.Errorf("load: %w", err)
