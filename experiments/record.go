@@ -42,10 +42,13 @@ var metricInfo = map[string]results.MetricInfo{
 	"time_to_detect":                 {Better: results.Lower, Doc: "time from the first fault until the monitor marked a backend down (0: never)"},
 	"time_to_recover":                {Better: results.Lower, Doc: "time from the first fault until the last user failure"},
 	"users_multi_backend":            {Better: results.Lower, Doc: "users with IMAP connections on two or more backends at once"},
-	"failed_logins":                  {Better: results.Lower, Doc: "logins and deliveries that could not be placed"},
+	"failed_logins":                  {Better: results.Lower, Doc: "IMAP logins that failed, counted when the client got its answer"},
 	"load_imbalance":                 {Better: results.Lower, Doc: "busiest backend's commands over the mean (1 = even)"},
 	"backend.cpu_util.max":           {Better: results.Lower, Doc: "CPU utilisation of the busiest backend"},
 	"proxy.cpu_s":                    {Better: results.Lower, Doc: "CPU seconds spent in a separate proxy tier (directors)"},
+	"steady_state.stationary":        {Better: results.Higher, Doc: "1 if the measured period looks stationary by MSER-5 (open connections and commands per sample), 0 if it begins with a transient: lengthen run.warmup"},
+	"steady_state.mser5_discard":     {Better: results.Lower, Doc: "fraction of the measured period MSER-5 would discard as warm-up"},
+	"steady_state.shift":             {Better: results.Lower, Doc: "relative difference between the part MSER-5 would discard and the rest"},
 }
 
 // MetricInfos lists the scalar metrics of a run of the model, with units,
@@ -103,13 +106,14 @@ func Record(run Run[Spec], res *model.Result) *results.Run {
 	}
 	if len(res.Series) > 0 {
 		s := &results.Series{Start: time.Duration(run.Spec.Run.Warmup), Interval: time.Duration(run.Spec.Run.SampleInterval)}
-		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "conflicting_writes"}, {Name: "failed_logins"}}
+		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "conflicting_writes"}, {Name: "failed_logins"}, {Name: "commands"}}
 		var prev model.Sample
 		for _, x := range res.Series {
 			cols[0].Values = append(cols[0].Values, float64(x.Connections))
 			cols[1].Values = append(cols[1].Values, float64(x.StaleReads-prev.StaleReads))
 			cols[2].Values = append(cols[2].Values, float64(x.ConflictingWrites-prev.ConflictingWrites))
 			cols[3].Values = append(cols[3].Values, float64(x.FailedLogins-prev.FailedLogins))
+			cols[4].Values = append(cols[4].Values, float64(x.Commands-prev.Commands))
 			prev = x
 		}
 		s.Columns = cols

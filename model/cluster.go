@@ -1,6 +1,7 @@
 package model
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -33,6 +34,7 @@ const (
 	evResume                     // Obj: connection; a director releases a held login
 	evListing                    // the listing probe lists its folder
 	evLockGranted                // Obj: connection; it got the lock it waited for
+	evNotice                     // Obj: notice; a client gets the answer to a failure
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -161,6 +163,9 @@ type conn struct {
 	dead bool
 	// open is true while the connection counts as open on its backend.
 	open bool
+	// routed is true while the connection is open and was routed by the
+	// router, which must hear when it ends.
+	routed bool
 	// locked is true while the connection holds or waits for its
 	// folder's index lock (see lockKey).
 	locked bool
@@ -245,6 +250,11 @@ type cluster struct {
 	// overload is set when a station's queue grew without bound.
 	overload error
 
+	// notices are failures clients learn of later; noticesLeft counts
+	// those not yet handled.
+	notices     []notice
+	noticesLeft int
+
 	// Corruption.
 	corruptRng *rand.Rand
 	lmtpRng    *rand.Rand
@@ -275,6 +285,10 @@ type Options struct {
 	// come from it. The population (users, folders, devices) still comes
 	// from the configuration and the seed and must match the trace's.
 	Replay *workloads.Trace
+	// Context, if set, stops the run when it is cancelled: the run then
+	// returns an error wrapping the context's error, within a few
+	// thousand events.
+	Context context.Context
 }
 
 // RunOptions is [Run] with options.
@@ -302,18 +316,67 @@ func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster
 		return nil, err
 	}
 	cl.monitorAt = sim.Never
+	cl.s.SetCheck(cl.checker(o.Context))
 	cl.start(seed)
 	end := cfg.Warmup + cfg.Duration
 	cl.s.Run(cfg.Warmup, cl)
 	if !cl.s.Stopped() {
-		cl.measuring = true
+		cl.startMeasuring()
 		cl.s.Run(end, cl)
 	}
 	if cl.overload != nil {
 		return nil, cl.overload
 	}
+	if err := cl.s.Err(); err != nil {
+		return nil, err
+	}
 	cl.finish()
 	return cl, nil
+}
+
+// startMeasuring ends warm-up: from now on everything is counted, and
+// what warm-up accumulated in the stations' and backends' counters is
+// forgotten.
+func (cl *cluster) startMeasuring() {
+	cl.measuring = true
+	cl.nfs.busyTime = 0
+	for i := range cl.backends {
+		b := &cl.backends[i]
+		b.cpu.busyTime = 0
+		b.hits, b.misses, b.logins, b.commands = 0, 0, 0, 0
+		b.maxConns = b.conns
+	}
+}
+
+// stallEvents is how many events a run may dispatch without its clock
+// moving before it is stopped: a configuration in which something retries
+// at once, forever (zero retry delays with every backend down), would
+// otherwise never end. No model mechanism dispatches nearly as many events
+// at one instant.
+const stallEvents = 10_000_000
+
+// checker returns the kernel's periodic check for a run: it stops the run
+// when ctx is cancelled, when the run has used up its event budget, or
+// when the simulated clock stands still.
+func (cl *cluster) checker(ctx context.Context) func() error {
+	budget := cl.cfg.EventBudget()
+	var stillSince uint64
+	last := sim.Time(-1)
+	return func() error {
+		if ctx != nil && ctx.Err() != nil {
+			return fmt.Errorf("model: run stopped at %v: %w", cl.s.Now().Duration(), ctx.Err())
+		}
+		done := cl.s.Dispatched()
+		if done >= budget {
+			return &BudgetError{Events: done, At: cl.s.Now()}
+		}
+		if now := cl.s.Now(); now != last {
+			last, stillSince = now, done
+		} else if done-stillSince >= stallEvents {
+			return &StallError{Events: done - stillSince, At: now}
+		}
+		return nil
+	}
 }
 
 func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, error) {
@@ -421,8 +484,16 @@ func (cl *cluster) rng(dv *device, slot int8) *rand.Rand {
 func (dv *device) addr() netip.Addr { return netip.AddrFrom4(dv.ip) }
 
 func (cl *cluster) start(seed uint64) {
-	// Each device starts its first session at a random point of its first
-	// cycle, so that the run begins near steady state.
+	// The run starts in the population's stationary state: each device is
+	// at a random point of its own cycle of sessions and pauses, so it is
+	// in a session with probability SessionLength/(SessionLength+pause),
+	// and what is left of that session or pause is exponential with the
+	// same mean as a whole one (both are exponential, so memoryless). A
+	// device caught in a session logs in again within the first half of
+	// warm-up (at most resumeSpread), as after a proxy restart, rather
+	// than all at once.
+	spread := min(cl.cfg.Warmup/2, resumeSpread)
+	activity := cl.script.Activity(0)
 	for d := range cl.devices {
 		dv := &cl.devices[d]
 		if cl.replay != nil {
@@ -437,7 +508,16 @@ func (cl *cluster) start(seed uint64) {
 		src := &cl.slotRng[dv.slots]
 		*src = *sim.Source(seed, fmt.Sprintf("workload/device/%d/conn/0", d))
 		r := rand.New(src)
-		at := sim.Time(r.Float64() * float64(b.Reconnect+b.SessionLength))
+		pause := b.Reconnect
+		if activity < 1 {
+			pause = sim.FromFloat(float64(pause) / max(activity, 1e-3)) // as nextSession
+		}
+		var at sim.Time
+		if r.Float64()*float64(pause+b.SessionLength) < float64(b.SessionLength) {
+			at = sim.FromFloat(r.Float64() * float64(spread))
+		} else {
+			at = cl.expGap(r, pause)
+		}
 		dv.gap = at
 		cl.s.Schedule(at, evSessionStart, uint32(d), 0)
 	}
@@ -470,7 +550,7 @@ func (cl *cluster) start(seed uint64) {
 }
 
 func (cl *cluster) expGap(r *rand.Rand, mean sim.Time) sim.Time {
-	return sim.Time(r.ExpFloat64() * float64(mean))
+	return sim.FromFloat(r.ExpFloat64() * float64(mean))
 }
 
 // Handle dispatches one event.
@@ -565,6 +645,8 @@ func (cl *cluster) Handle(e sim.Event) {
 			c.opAt++ // past the acquire step
 			cl.advance(int32(e.Obj), c)
 		}
+	case evNotice:
+		cl.noticeDue(int(e.Obj), e.At)
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -695,13 +777,19 @@ func (cl *cluster) begin(id int32, c *conn, cmd workloads.Command, mb int32) {
 
 // request returns the routing request of connection c at time at.
 func (cl *cluster) request(c *conn, at sim.Time) strategies.Request {
+	return cl.requestOf(c.user, c.dev, at)
+}
+
+// requestOf returns the routing request of a connection of user u from
+// device dev (-1: an LMTP delivery) at time at.
+func (cl *cluster) requestOf(u, dev int32, at sim.Time) strategies.Request {
 	// A delivery comes from one of the MX hosts, an IMAP login from the
 	// device's own address.
-	ip, proto := cl.mxIPs[int(c.user)%len(cl.mxIPs)], strategies.LMTP
-	if c.dev >= 0 {
-		ip, proto = cl.devices[c.dev].addr(), strategies.IMAP
+	ip, proto := cl.mxIPs[int(u)%len(cl.mxIPs)], strategies.LMTP
+	if dev >= 0 {
+		ip, proto = cl.devices[dev].addr(), strategies.IMAP
 	}
-	return strategies.Request{Now: time.Duration(at), User: cl.userName(c.user), ClientIP: ip, Proto: proto}
+	return strategies.Request{Now: time.Duration(at), User: cl.userName(u), ClientIP: ip, Proto: proto}
 }
 
 // route asks the strategy where the connection goes and opens it there.
@@ -710,20 +798,24 @@ func (cl *cluster) request(c *conn, at sim.Time) strategies.Request {
 func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 	c.routedAt = cl.s.Now()
 	var d strategies.Decision
-	if c.dev < 0 && cl.cfg.LMTPToAnyBackend {
+	routed := !(c.dev < 0 && cl.cfg.LMTPToAnyBackend)
+	if routed {
+		d = cl.router.Route(cl.request(c, c.routedAt))
+	} else {
 		// The MX hands deliveries to a plain load balancer in front of
 		// the backends' LMTP ports, not to the strategy's proxy.
 		d = strategies.Decision{Backend: cl.lmtpRng.IntN(len(cl.backends)), Entry: -1}
-	} else {
-		d = cl.router.Route(cl.request(c, c.routedAt))
 	}
 	if d.Backend < 0 || d.Backend >= len(cl.backends) {
-		cl.loginFailed(id, c, sim.FromDuration(d.Delay))
+		// Nowhere to send it: nothing was routed, nothing to close.
+		cl.loginFailed(id, c, sim.FromDuration(d.Delay), false)
 		return 0, false
 	}
+	c.backend, c.entry, c.hops = int16(d.Backend), int16(d.Entry), int8(d.Hops)
 	b := &cl.backends[d.Backend]
 	if b.state != backendUp {
-		cl.loginFailed(id, c, cl.failDelay(b, d))
+		// The router hears of the failure when the proxy does.
+		cl.loginFailed(id, c, cl.failDelay(b, d), routed)
 		return 0, false
 	}
 	if lim := cl.cfg.ProcessLimit; lim > 0 && b.conns >= lim && c.dev >= 0 {
@@ -732,14 +824,15 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 		if cl.measuring {
 			cl.res.RefusedLogins++
 		}
-		cl.loginFailed(id, c, 0)
+		cl.loginFailed(id, c, 0, routed)
 		return 0, false
 	}
-	c.backend, c.entry, c.hops = int16(d.Backend), int16(d.Entry), int8(d.Hops)
-	c.epoch, c.open = b.epoch, true
+	c.epoch, c.open, c.routed = b.epoch, true, routed
 	b.conns++
 	b.maxConns = max(b.maxConns, b.conns)
-	b.logins++
+	if cl.measuring {
+		b.logins++
+	}
 	if c.dev >= 0 {
 		u := &cl.users[c.user]
 		if last := u.lastBackend; last >= 0 && last != int16(d.Backend) && cl.measuring {
@@ -752,17 +845,21 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 			cl.res.Sessions++
 		}
 		if cl.openElsewhere(c.user, int16(d.Backend)) {
-			if u.set(multiBackend) && cl.measuring {
+			// Flags are set in the measured period only, so that a user
+			// seen during warm-up is still counted.
+			if cl.measuring && u.set(multiBackend) {
 				cl.res.UsersMultiBackend++
 			}
-			if cl.firstFault > 0 && u.set(multiAfterFault) {
+			if cl.measuring && cl.firstFault > 0 && u.set(multiAfterFault) {
 				cl.res.FailoverMultiBackend++
 			}
 		}
 	}
 	if d.TerminatesTLS {
 		// The proxy tier pays for TLS, not the backend.
-		cl.res.ProxyCPU += cl.cfg.CPU.TLSHandshake + cl.cfg.CPU.ProxyLogin
+		if cl.measuring {
+			cl.res.ProxyCPU += cl.cfg.CPU.TLSHandshake + cl.cfg.CPU.ProxyLogin
+		}
 	} else if c.dev >= 0 {
 		c.cpu += cl.cfg.CPU.TLSHandshake
 		if d.Entry >= 0 && d.Entry != d.Backend {
@@ -817,6 +914,10 @@ func (cl *cluster) advance(id int32, c *conn) {
 	}
 }
 
+// resumeSpread bounds the time over which the devices that are in a
+// session when a run starts log in (see start).
+const resumeSpread = 5 * sim.Minute
+
 // nearHorizon is the kernel's near horizon (see [sim.Sim.SetNearHorizon]).
 // It changes only the speed of a run, not its result.
 const nearHorizon = 10 * sim.Millisecond
@@ -839,7 +940,7 @@ func (cl *cluster) nfsStart(id int32, c *conn) {
 	r := cl.ops(c)[c.opAt]
 	t := cl.cfg.Server.ServiceTime(r.op, r.bytes, int(r.entries))
 	if cl.nfsSlow != 1 {
-		t = sim.Time(float64(t) * cl.nfsSlow)
+		t = sim.Scale(t, cl.nfsSlow)
 	}
 	cl.nfs.busyTime += int64(t)
 	if cl.measuring {
@@ -896,7 +997,7 @@ func (cl *cluster) complete(id int32, c *conn) {
 }
 
 func (cl *cluster) closeConn(id int32, c *conn) {
-	cl.detach(c)
+	cl.detach(c, true)
 	if c.dev >= 0 {
 		dv := &cl.devices[c.dev]
 		cl.slotConn[dv.slots+int32(c.slot)] = -1
@@ -922,7 +1023,7 @@ func (cl *cluster) nextSession(d int32) {
 	gap := cl.expGap(cl.rng(dv, 0), beh.Reconnect)
 	if a := cl.script.Activity(cl.s.Now()); a < 1 {
 		// Off-peak, devices come back less often.
-		gap = sim.Time(float64(gap) / max(a, 1e-3))
+		gap = sim.FromFloat(float64(gap) / max(a, 1e-3))
 	}
 	dv.gap = gap
 	cl.s.After(gap, evSessionStart, uint32(d), 0)
@@ -968,7 +1069,16 @@ func (cl *cluster) deliverTo(u int32) {
 // pickRecipient chooses a delivery's recipient in proportion to the users'
 // delivery rates, by rejection from a uniform pick.
 func (cl *cluster) pickRecipient(r *rand.Rand) int32 {
-	fastest := min(cl.cfg.Profile.Normal.DeliveryInterval, cl.cfg.Profile.Aggressive.DeliveryInterval)
+	// The fastest class that receives mail at all: an interval of 0 means
+	// no deliveries (imaptest's mail_inbox_delivery_interval = 0), and
+	// such users are never accepted. start schedules deliveries only when
+	// some user has a positive interval, so the loop ends.
+	fastest := sim.Never
+	for _, b := range [...]workloads.Behavior{cl.cfg.Profile.Normal, cl.cfg.Profile.Aggressive} {
+		if b.DeliveryInterval > 0 {
+			fastest = min(fastest, b.DeliveryInterval)
+		}
+	}
 	for {
 		u := int32(r.IntN(len(cl.users)))
 		b := cl.cfg.Profile.Behavior(cl.users[u].aggressive)
@@ -990,5 +1100,6 @@ func (cl *cluster) sample() {
 		StaleReads:        cl.res.StaleReads,
 		ConflictingWrites: cl.res.ConflictingWrites,
 		FailedLogins:      cl.res.FailedLogins,
+		Commands:          cl.res.Commands,
 	})
 }

@@ -7,6 +7,7 @@ package model
 
 import (
 	"fmt"
+	"math"
 
 	"mailsim/model/sim"
 	"mailsim/nfsmodel"
@@ -142,6 +143,10 @@ type Config struct {
 	Warmup sim.Time
 	// SampleInterval is the period of the time series.
 	SampleInterval sim.Time
+	// MaxEvents bounds the events a run may dispatch (spec key
+	// run.max_events); a run that needs more stops with an error naming
+	// the key. 0 chooses [Config.EventBudget]'s automatic bound.
+	MaxEvents uint64
 }
 
 // DefaultConfig returns the default small cluster: 4 backends of 8 cores
@@ -227,4 +232,29 @@ func (c *Config) Validate() error {
 		return err
 	}
 	return c.Population.Validate()
+}
+
+// Automatic event budget (see [Config.EventBudget]). imaptest's stress
+// profiles, the busiest the model ships, dispatch about 13,000 events per
+// user and simulated hour (BenchmarkCluster), and a population of
+// aggressive users alone a few times that: the budget leaves more than
+// ten times the room, so that only a run that cannot end reaches it.
+const (
+	budgetPerUserHour = 200_000
+	budgetBase        = 50_000_000
+)
+
+// EventBudget returns the most events a run of c may dispatch: MaxEvents
+// when set, otherwise a bound proportional to the users and the simulated
+// time, far above what any configuration that ends needs.
+func (c *Config) EventBudget() uint64 {
+	if c.MaxEvents > 0 {
+		return c.MaxEvents
+	}
+	hours := (c.Warmup + c.Duration).Sec() / 3600
+	b := budgetBase + budgetPerUserHour*float64(c.Population.Users)*hours
+	if b >= math.MaxUint64/2 {
+		return math.MaxUint64 / 2
+	}
+	return uint64(b)
 }

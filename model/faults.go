@@ -133,37 +133,163 @@ func (cl *cluster) failDelay(b *backend, d strategies.Decision) sim.Time {
 	return delay
 }
 
-// loginFailed records a failed login (or delivery) on connection id, which
-// is not open on any backend, and has the client try again.
-func (cl *cluster) loginFailed(id int32, c *conn, after sim.Time) {
+// A notice is what a client, and the proxy in front of it, learn later
+// than it happened: a login that fails only after the proxy's reconnect
+// attempts or a timeout, or a connection to a hung backend that the client
+// gives up on at its timeout. Failures are counted when the client gets
+// its answer, and the router hears that the connection it routed has
+// ended when the proxy does; a crash, a refusal or a kick is learnt at
+// once and needs no notice.
+type notice struct {
+	// at is when the client gets its answer; an evNotice at another time
+	// was superseded (see expedite).
+	at sim.Time
+	// routedAt is when the connection was routed.
+	routedAt sim.Time
+	// conn is the connection of a failed login, which waits for the
+	// answer in its slot; -1 for a dropped session, whose slot is gone.
+	conn int32
+	user int32
+	// dev is the client's device, -1 for an LMTP delivery.
+	dev int32
+	// backend is the backend the connection went to; routed says
+	// whether the router chose it and must hear that it ended.
+	backend int16
+	routed  bool
+	slot    int8
+	idle    bool
+	// inFlight: a command was waiting for its answer.
+	inFlight bool
+	done     bool
+}
+
+// notify handles n now if it is due now, and otherwise schedules it.
+func (cl *cluster) notify(n notice) {
+	if n.at <= cl.s.Now() {
+		cl.noticed(&n)
+		return
+	}
+	cl.notices = append(cl.notices, n)
+	cl.noticesLeft++
+	cl.s.Schedule(n.at, evNotice, uint32(len(cl.notices)-1), 0)
+}
+
+// noticeDue handles the evNotice of notice i at time at.
+func (cl *cluster) noticeDue(i int, at sim.Time) {
+	n := &cl.notices[i]
+	if n.done || n.at != at {
+		return
+	}
+	n.done = true
+	cl.noticesLeft--
+	nn := *n // noticed may not append to notices, but keep it safe
+	cl.noticed(&nn)
+	if cl.noticesLeft == 0 {
+		cl.notices = cl.notices[:0]
+	}
+}
+
+// noticed applies notice n: the proxy closes the routed connection, the
+// failure is counted, and the client (or the MX) tries again.
+func (cl *cluster) noticed(n *notice) {
 	now := cl.s.Now()
-	cl.noteFailure(c.user, now+after)
-	if c.dev < 0 {
+	if n.routed {
+		cl.router.Closed(cl.requestOf(n.user, n.dev, n.routedAt), int(n.backend))
+	}
+	cl.noteFailure(n.user, now)
+	if n.conn >= 0 {
+		// A failed login.
+		c := &cl.conns[n.conn]
+		if c.dev < 0 {
+			if cl.measuring {
+				cl.res.FailedDeliveries++
+			}
+			cl.s.After(cl.cfg.Clients.DeliveryRetry, evRedeliver, uint32(c.user), 0)
+			cl.freeConnSlot(n.conn)
+			return
+		}
+		if cl.measuring {
+			cl.res.FailedLogins++
+		}
+		if now >= cl.devices[c.dev].ends {
+			cl.closeConn(n.conn, c)
+			return
+		}
+		c.phase, c.backend, c.entry = workloads.PhaseLogin, -1, -1
+		cl.s.After(cl.retryDelay(c.dev, c.slot), evCommand, uint32(n.conn), 0)
+		return
+	}
+	// A dropped session.
+	if n.inFlight && cl.measuring {
+		cl.res.FailedCommands++
+	}
+	if n.dev < 0 {
 		if cl.measuring {
 			cl.res.FailedDeliveries++
 		}
-		cl.s.After(after+cl.cfg.Clients.DeliveryRetry, evRedeliver, uint32(c.user), 0)
-		cl.freeConnSlot(id)
+		cl.s.After(cl.cfg.Clients.DeliveryRetry, evRedeliver, uint32(n.user), 0)
 		return
 	}
-	if cl.measuring {
-		cl.res.FailedLogins++
-	}
-	dv := &cl.devices[c.dev]
-	if now+after >= dv.ends {
-		cl.closeConn(id, c)
-		return
-	}
-	c.phase = workloads.PhaseLogin
-	cl.s.After(after+cl.retryDelay(c), evCommand, uint32(id), 0)
+	cl.reconnect(n.dev, n.slot, n.idle, cl.retryDelay(n.dev, n.slot))
 }
 
-func (cl *cluster) retryDelay(c *conn) sim.Time {
-	dv := &cl.devices[c.dev]
+// reconnect has device d's connection slot log in again after wait, or
+// leaves it closed if the session is over by then.
+func (cl *cluster) reconnect(d int32, slot int8, idle bool, wait sim.Time) {
+	dv := &cl.devices[d]
+	if cl.s.Now()+wait >= dv.ends {
+		cl.slotConn[dv.slots+int32(slot)] = -1
+		dv.open--
+		if dv.open == 0 {
+			cl.nextSession(d)
+		}
+		return
+	}
+	nid := cl.allocConn()
+	nc := &cl.conns[nid]
+	*nc = conn{dev: d, slot: slot, user: dv.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, idle: idle, nextFree: -1, gen: nc.gen + 1}
+	cl.slotConn[dv.slots+int32(slot)] = nid
+	cl.s.After(wait, evCommand, uint32(nid), 0)
+}
+
+// expedite brings forward the notices of backend b that a crash makes
+// come sooner: the crash resets the connections a hang had left waiting,
+// and a proxy's login attempt to it now fails after its reconnects.
+func (cl *cluster) expedite(b int, crashed *backend) {
+	now := cl.s.Now()
+	for i := range cl.notices {
+		n := &cl.notices[i]
+		if n.done || int(n.backend) != b {
+			continue
+		}
+		at := now
+		if n.conn >= 0 {
+			c := &cl.conns[n.conn]
+			at = now + cl.failDelay(crashed, strategies.Decision{Hops: int(c.hops)})
+		}
+		if at < n.at {
+			n.at = at
+			cl.s.Schedule(at, evNotice, uint32(i), 0)
+		}
+	}
+}
+
+// loginFailed records a failed login (or delivery) on connection id, which
+// is not open on any backend; the client gets its answer after the given
+// time, and then tries again. routed says whether the router routed it to
+// backend c.backend and must hear that it ended.
+func (cl *cluster) loginFailed(id int32, c *conn, after sim.Time, routed bool) {
+	cl.notify(notice{at: cl.s.Now() + after, routedAt: c.routedAt, conn: id, user: c.user, dev: c.dev, backend: c.backend, routed: routed})
+}
+
+// retryDelay draws how long the client of device d's connection slot
+// waits before it tries again.
+func (cl *cluster) retryDelay(d int32, slot int8) sim.Time {
+	dv := &cl.devices[d]
 	mean := cl.cfg.Clients.Retry[dv.kind]
 	if cl.replay != nil {
-		retry := &cl.slotRetry[dv.slots+int32(c.slot)]
-		if rs := cl.replay.Retries(int(c.dev), int(c.slot)); int(*retry) < len(rs) {
+		retry := &cl.slotRetry[dv.slots+int32(slot)]
+		if rs := cl.replay.Retries(int(d), int(slot)); int(*retry) < len(rs) {
 			w := rs[*retry].Wait
 			*retry++
 			return w
@@ -171,9 +297,9 @@ func (cl *cluster) retryDelay(c *conn) sim.Time {
 		// The trace's clients never failed here: wait the mean.
 		return mean
 	}
-	w := cl.expGap(cl.rng(dv, c.slot), mean)
+	w := cl.expGap(cl.rng(dv, slot), mean)
 	if cl.record != nil {
-		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.userName(c.user), Device: int(c.dev), Kind: dv.kind.String(), Conn: int(c.slot), Op: "RETRY", Wait: w})
+		cl.record.Write(workloads.TraceOp{At: cl.s.Now(), User: cl.userName(dv.user), Device: int(d), Kind: dv.kind.String(), Conn: int(slot), Op: "RETRY", Wait: w})
 	}
 	return w
 }
@@ -199,41 +325,24 @@ func (cl *cluster) noteFailure(u int32, at sim.Time) {
 // that was discarded.
 func (cl *cluster) drop(id int32, noticeAfter sim.Time, pending bool, failed bool) {
 	c := &cl.conns[id]
-	cl.detach(c)
+	routed := cl.detach(c, false)
 	cl.unlock(id, c) // the lock manager frees a dead client's locks
-	now := cl.s.Now()
-	if failed {
-		inFlight := c.phase&thinking == 0 && !(c.idle && c.phase == workloads.PhaseLoop)
-		if inFlight && cl.measuring {
-			cl.res.FailedCommands++
+	n := notice{at: cl.s.Now() + noticeAfter, routedAt: c.routedAt, conn: -1, user: c.user, dev: c.dev, backend: c.backend, routed: routed, slot: c.slot, idle: c.idle}
+	n.inFlight = failed && c.phase&thinking == 0 && !(c.idle && c.phase == workloads.PhaseLoop)
+	if !failed {
+		// A kick: the session ends at once and nobody failed.
+		if routed {
+			cl.router.Closed(cl.requestOf(n.user, n.dev, n.routedAt), int(n.backend))
 		}
-		cl.noteFailure(c.user, now+noticeAfter)
-	}
-	if c.dev < 0 {
-		if failed && cl.measuring {
-			cl.res.FailedDeliveries++
-		}
-		if failed {
-			cl.s.After(noticeAfter+cl.cfg.Clients.DeliveryRetry, evRedeliver, uint32(c.user), 0)
-		}
+		cl.reconnect(c.dev, c.slot, c.idle, cl.retryDelay(c.dev, c.slot))
 	} else {
-		dv := &cl.devices[c.dev]
-		at := noticeAfter + cl.retryDelay(c)
-		if now+at < dv.ends {
-			nid := cl.allocConn()
-			nc := &cl.conns[nid]
-			*nc = conn{dev: c.dev, slot: c.slot, user: c.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, idle: c.idle, nextFree: -1, gen: nc.gen + 1}
-			cl.slotConn[dv.slots+int32(c.slot)] = nid
-			cl.s.After(at, evCommand, uint32(nid), 0)
-		} else {
-			cl.slotConn[dv.slots+int32(c.slot)] = -1
-			dv.open--
-			if dv.open == 0 {
-				cl.nextSession(c.dev)
-			}
+		if c.dev >= 0 {
+			// The client keeps its slot until it notices.
+			cl.slotConn[cl.devices[c.dev].slots+int32(c.slot)] = -1
 		}
+		cl.notify(n)
 	}
-	c = &cl.conns[id] // allocConn may have grown the slice
+	c = &cl.conns[id] // reconnect may have grown the slice
 	if pending {
 		c.dead = true
 	} else {
@@ -241,15 +350,24 @@ func (cl *cluster) drop(id int32, noticeAfter sim.Time, pending bool, failed boo
 	}
 }
 
-// detach closes connection c's place on its backend.
-func (cl *cluster) detach(c *conn) {
+// detach closes connection c's place on its backend. If notify, it tells
+// the router at once; otherwise the caller does, when the proxy learns of
+// it. It reports whether the connection had been routed by the router (so
+// that it must be told exactly once).
+func (cl *cluster) detach(c *conn, notify bool) bool {
 	if !c.open {
-		return
+		return false
 	}
 	c.open = false
 	b := &cl.backends[c.backend]
 	b.conns--
-	cl.router.Closed(cl.request(c, c.routedAt), int(c.backend))
+	if !c.routed {
+		return false
+	}
+	if notify {
+		cl.router.Closed(cl.request(c, c.routedAt), int(c.backend))
+	}
+	return true
 }
 
 // fault applies scheduled fault i.
@@ -272,6 +390,13 @@ func (cl *cluster) fault(i int) {
 	}
 	if cl.firstFault == 0 {
 		cl.firstFault = now
+	}
+	if b.state == backendHung && f.Kind == Crash {
+		// Its connections were lost at the hang; the crash resets them, so
+		// the clients and proxies still waiting learn of it now.
+		b.state = backendCrashed
+		cl.expedite(f.Backend, b)
+		return
 	}
 	if b.state != backendUp {
 		return
@@ -326,7 +451,7 @@ func (cl *cluster) monitorTick() {
 			ok, after = false, sim.FromDuration(p.Timeout)
 		default:
 			if b.slow > 1 {
-				after = sim.Time(float64(after) * b.slow)
+				after = sim.Scale(after, b.slow)
 			}
 			if after > sim.FromDuration(p.Timeout) {
 				ok, after = false, sim.FromDuration(p.Timeout)

@@ -67,7 +67,7 @@ func (cl *cluster) plan(c *conn) {
 	cl.takeOps(c)
 	cl.planCommand(c)
 	if b := &cl.backends[c.backend]; b.slow != 1 {
-		c.cpu = sim.Time(float64(c.cpu) * b.slow)
+		c.cpu = sim.Scale(c.cpu, b.slow)
 	}
 }
 

@@ -118,6 +118,8 @@ type Sample struct {
 	StaleReads        uint64
 	ConflictingWrites uint64
 	FailedLogins      uint64
+	// Commands counts the commands completed since measuring began.
+	Commands uint64
 }
 
 func newResult(cfg *Config, strategy string) *Result {
@@ -243,6 +245,15 @@ func (r *Result) Metrics() []Metric {
 		{"listing.p50", "s", r.Listing.Quantile(0.5)},
 		{"listing.mean", "s", r.Listing.Mean()},
 	}
+	st := r.Stationarity()
+	stationary := 0.0
+	if st.Stationary {
+		stationary = 1
+	}
+	ms = append(ms,
+		Metric{"steady_state.stationary", "", stationary},
+		Metric{"steady_state.mser5_discard", "", st.Discard},
+		Metric{"steady_state.shift", "", st.Shift})
 	for op := range nfsmodel.NumOps {
 		ms = append(ms, Metric{"nfs." + op.String() + "_per_s", "1/s", float64(r.NFSOps[op]) / per})
 	}

@@ -97,7 +97,12 @@ func (s *Server) ServiceTime(op Op, bytes int64, entries int) sim.Time {
 	switch op {
 	case READ, WRITE:
 		if s.BytesPerSec > 0 {
-			t += sim.Time(float64(bytes) / s.BytesPerSec * float64(sim.Second))
+			// Saturating: an absurd size costs forever, not a negative time.
+			x := sim.FromFloat(float64(bytes) / s.BytesPerSec * float64(sim.Second))
+			if x > sim.Never-t {
+				return sim.Never
+			}
+			t += x
 		}
 	case READDIR:
 		t += sim.Time(entries) * s.ReaddirPerEntry

@@ -19,7 +19,26 @@ type Sim struct {
 	horizon Time
 	done    uint64
 	stopped bool
+	// check, if set, is called every checkEvery dispatched events (see
+	// [Sim.SetCheck]); its error stops Run and is kept in err.
+	check func() error
+	err   error
 }
+
+// checkEvery is how often [Sim.Run] calls its check function: often enough
+// that a run stops within milliseconds of being cancelled, rarely enough
+// that the call costs nothing measurable.
+const checkEvery = 4096
+
+// SetCheck has [Sim.Run] call fn every few thousand dispatched events (and
+// once before dispatching the first); when fn returns an error, Run stops
+// after the event being handled and [Sim.Err] returns that error. A model
+// uses it to honour a context's cancellation and to bound a run's work.
+func (s *Sim) SetCheck(fn func() error) { s.check = fn }
+
+// Err returns the error of the check function that stopped the last
+// [Sim.Run], or nil.
+func (s *Sim) Err() error { return s.err }
 
 // New returns a simulator whose event heap has room for capacity pending
 // events before it grows.
@@ -67,9 +86,14 @@ func (s *Sim) bad(at Time, kind uint32) {
 	panic(fmt.Sprintf("sim: event kind %d scheduled at %v, before now %v", kind, at, s.now))
 }
 
-// After schedules an event d after the current time.
+// After schedules an event d after the current time; a delay so long that
+// the time would overflow schedules it at [Never].
 func (s *Sim) After(d Time, kind, obj, arg uint32) {
-	s.Schedule(s.now+d, kind, obj, arg)
+	at := s.now + d
+	if d > 0 && at < s.now {
+		at = Never
+	}
+	s.Schedule(at, kind, obj, arg)
 }
 
 // PeekTime returns the time of the next pending event, or [Never] if none is
@@ -121,10 +145,23 @@ type Handler interface {
 // run.
 func (s *Sim) Run(until Time, hd Handler) {
 	s.stopped = false
+	if s.check != nil && s.err == nil {
+		s.err = s.check()
+	}
+	if s.err != nil {
+		s.stopped = true
+		return
+	}
 	for !s.stopped {
 		h := s.first()
 		if h == nil || h.h[0].At > until {
 			break
+		}
+		if s.done%checkEvery == checkEvery-1 && s.check != nil {
+			if s.err = s.check(); s.err != nil {
+				s.stopped = true
+				break
+			}
 		}
 		e := h.pop()
 		s.now = e.At

@@ -31,6 +31,23 @@ const (
 // Never is a time later than any event a run schedules.
 const Never Time = math.MaxInt64
 
+// FromFloat converts a number of nanoseconds to Time, truncating toward
+// zero as a conversion does, but saturating: values beyond the range of
+// Time (and NaN) become [Never] or -Never instead of wrapping, so that an
+// absurd product of durations and factors cannot make a time negative.
+func FromFloat(ns float64) Time {
+	switch {
+	case ns != ns || ns >= float64(Never):
+		return Never
+	case ns <= -float64(Never):
+		return -Never
+	}
+	return Time(ns)
+}
+
+// Scale returns t multiplied by f, saturating as [FromFloat] does.
+func Scale(t Time, f float64) Time { return FromFloat(float64(t) * f) }
+
 // Seconds converts a duration in (possibly fractional) seconds to Time,
 // rounding to the nearest nanosecond.
 func Seconds(s float64) Time { return Time(math.Round(s * float64(Second))) }
