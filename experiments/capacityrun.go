@@ -151,6 +151,9 @@ type PlanOptions struct {
 	// Log, if set, receives a line per probe and per run.
 	Log     io.Writer
 	Session results.Session
+	// Abandon, if set, stops the runs in progress when it is cancelled
+	// (see [Interrupts]); ctx only stops new ones from starting.
+	Abandon context.Context
 }
 
 // ExecutePlan runs the spec's capacity plan: a search per strategy, whose
@@ -203,6 +206,10 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 			mu.Unlock()
 		}
 	}
+	runCtx := o.Abandon
+	if runCtx == nil {
+		runCtx = context.Background()
+	}
 	measure := func(ctx context.Context, trials []Trial) ([]Outcome, error) {
 		outs := make([]Outcome, len(trials))
 		errs := make([]error, len(trials))
@@ -233,7 +240,7 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 					errs[i] = ctx.Err()
 					return
 				}
-				rec, err := e.executeTrial(run)
+				rec, err := e.executeTrial(runCtx, run)
 				if err != nil {
 					errs[i] = err
 					return
@@ -284,8 +291,8 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 // executeTrial runs one trial and records it; a run stopped by an
 // overloaded station is recorded with the metric overloaded = 1 and the
 // station's kind, so that a resumed search reads the same verdict back.
-func (e *Experiment) executeTrial(run Run[Spec]) (*results.Run, error) {
-	res, err := run.Spec.Execute(run.Strategy, run.Seed, e.Dir)
+func (e *Experiment) executeTrial(ctx context.Context, run Run[Spec]) (*results.Run, error) {
+	res, err := run.Spec.ExecuteContext(ctx, run.Strategy, run.Seed, e.Dir)
 	var oe *model.OverloadError
 	if errors.As(err, &oe) {
 		station := "overloaded.backend"

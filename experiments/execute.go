@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/netip"
@@ -117,14 +118,21 @@ func (s *Spec) LoadProfile(dir string) (*nfsmodel.Profile, error) {
 // spec file's folder, against which a calibration profile's path is
 // resolved.
 func (s *Spec) Execute(strategy string, seed uint64, dir string) (*model.Result, error) {
-	return s.execute(strategy, seed, dir, nil)
+	return s.ExecuteContext(context.Background(), strategy, seed, dir)
+}
+
+// ExecuteContext is [Spec.Execute] stopped by ctx: once ctx is cancelled
+// the run gives up within a few thousand events and returns an error
+// wrapping ctx.Err().
+func (s *Spec) ExecuteContext(ctx context.Context, strategy string, seed uint64, dir string) (*model.Result, error) {
+	return s.execute(ctx, strategy, seed, dir, nil)
 }
 
 // WriteTrace runs one strategy on the spec like [Spec.Execute] and writes
 // the run's workload to w as a trace (see package workloads).
 func (s *Spec) WriteTrace(strategy string, seed uint64, dir string, w io.Writer) (*model.Result, error) {
 	tw := workloads.NewTraceWriter(w)
-	res, err := s.execute(strategy, seed, dir, tw)
+	res, err := s.execute(context.Background(), strategy, seed, dir, tw)
 	if cerr := tw.Close(); err == nil {
 		err = cerr
 	}
@@ -146,7 +154,7 @@ func (s *Spec) LoadTrace(dir string) (*workloads.Trace, error) {
 	return workloads.ReadTrace(s.Workload.Trace, f)
 }
 
-func (s *Spec) execute(strategy string, seed uint64, dir string, record *workloads.TraceWriter) (*model.Result, error) {
+func (s *Spec) execute(ctx context.Context, strategy string, seed uint64, dir string, record *workloads.TraceWriter) (*model.Result, error) {
 	r, err := s.Router(strategy, seed)
 	if err != nil {
 		return nil, err
@@ -165,7 +173,7 @@ func (s *Spec) execute(strategy string, seed uint64, dir string, record *workloa
 			return nil, err
 		}
 	}
-	opts := model.Options{Monitor: mon, Record: record}
+	opts := model.Options{Monitor: mon, Record: record, Context: ctx}
 	if s.Workload.Trace != "" {
 		if opts.Replay, err = s.LoadTrace(dir); err != nil {
 			return nil, err

@@ -119,6 +119,10 @@ type Options struct {
 	Progress *Progress
 	// Session describes this invocation for the set's provenance.
 	Session results.Session
+	// Abandon, if set, stops the runs in progress when it is cancelled
+	// (see [Interrupts]); the ctx given to Execute only stops new ones
+	// from starting.
+	Abandon context.Context
 }
 
 // Execute runs the experiment's missing runs (or its shard's) and writes
@@ -150,7 +154,7 @@ func (e *Experiment) Execute(ctx context.Context, o Options) (*results.Writer, S
 	r := Runner[Spec, *results.Run]{
 		Workers: o.Workers,
 		Exec: func(ctx context.Context, run Run[Spec]) (*results.Run, error) {
-			res, err := run.Spec.Execute(run.Strategy, run.Seed, e.Dir)
+			res, err := run.Spec.ExecuteContext(ctx, run.Strategy, run.Seed, e.Dir)
 			if err != nil {
 				return nil, fmt.Errorf("run %s: %w", run.ID, err)
 			}
@@ -162,8 +166,9 @@ func (e *Experiment) Execute(ctx context.Context, o Options) (*results.Writer, S
 			}
 			return w.Add(res.Value)
 		},
-		Skip:     w.IsDone,
-		Progress: o.Progress,
+		Skip:       w.IsDone,
+		Progress:   o.Progress,
+		RunContext: o.Abandon,
 	}
 	sum, err := r.Run(ctx, runs)
 	if err != nil {

@@ -68,8 +68,9 @@ type FaultSpec struct {
 // RunSpec sets how long each run is simulated.
 type RunSpec struct {
 	Duration       sim.Time `toml:"duration" default:"1h" gt:"0s" doc:"simulated time measured after warm-up"`
-	Warmup         sim.Time `toml:"warmup" default:"5m" min:"0s" doc:"simulated time before measuring starts, so that caches and sessions reach a steady state"`
+	Warmup         sim.Time `toml:"warmup" default:"5m" min:"0s" doc:"simulated time before measuring starts. Devices start at a random point of their session cycle, so sessions are in their steady state from the start; warm-up lets the sessions already open at the start log in (over its first half, at most 5 min) and the caches fill. Each run checks its measured period with MSER-5 (metric steady_state.stationary)"`
 	SampleInterval sim.Time `toml:"sample_interval" default:"10s" gt:"0s" doc:"period of each run's time series"`
+	MaxEvents      int64    `toml:"max_events" default:"0" min:"0" doc:"most events a run may dispatch before it stops with an error; 0 sets the bound from the population and the simulated time (200,000 events per user and simulated hour plus 50 million, ten times what imaptest's stress profiles need), so that only a run that cannot end reaches it"`
 }
 
 // ClusterSpec describes the backends.
@@ -289,6 +290,7 @@ func (s *Spec) Model() model.Config {
 		Duration:              s.Run.Duration,
 		Warmup:                s.Run.Warmup,
 		SampleInterval:        s.Run.SampleInterval,
+		MaxEvents:             uint64(s.Run.MaxEvents),
 	}
 	cp := s.Cluster.CPU
 	cmd := &cfg.CPU.Command

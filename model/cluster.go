@@ -254,6 +254,7 @@ type cluster struct {
 	// those not yet handled.
 	notices     []notice
 	noticesLeft int
+	noticeGen   uint32
 
 	// Corruption.
 	corruptRng *rand.Rand
@@ -514,7 +515,15 @@ func (cl *cluster) start(seed uint64) {
 		}
 		var at sim.Time
 		if r.Float64()*float64(pause+b.SessionLength) < float64(b.SessionLength) {
+			// In a session since before the run: it ends when it would
+			// have, even though the client logs in a little later, and if
+			// that is before it logs in, the device is in its pause.
 			at = sim.FromFloat(r.Float64() * float64(spread))
+			if ends := cl.expGap(r, b.SessionLength); ends > at {
+				dv.ends = ends
+			} else {
+				at = ends + cl.expGap(r, pause)
+			}
 		} else {
 			at = cl.expGap(r, pause)
 		}
@@ -646,7 +655,7 @@ func (cl *cluster) Handle(e sim.Event) {
 			cl.advance(int32(e.Obj), c)
 		}
 	case evNotice:
-		cl.noticeDue(int(e.Obj), e.At)
+		cl.noticeDue(int(e.Obj), e.Arg)
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -668,10 +677,14 @@ func (cl *cluster) sessionStart(d int32) {
 		cl.slotRng[dv.slots+int32(i)].Seed(dv.seed+uint64(i)*0x9e3779b97f4a7c15, uint64(dv.session))
 	}
 	var length sim.Time
-	if cl.replay != nil {
+	switch {
+	case cl.replay != nil:
 		ss := cl.replay.Sessions(int(d))
 		length = ss[dv.session-1].Length
-	} else {
+	case dv.session == 1 && dv.ends > cl.s.Now():
+		// A session that began before the run (see start).
+		length = dv.ends - cl.s.Now()
+	default:
 		length = cl.expGap(cl.rng(dv, 0), b.SessionLength)
 	}
 	if cl.record != nil {

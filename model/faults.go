@@ -161,6 +161,9 @@ type notice struct {
 	// inFlight: a command was waiting for its answer.
 	inFlight bool
 	done     bool
+	// gen identifies the notice's latest evNotice; an earlier one (see
+	// expedite), or one for a notice whose place was reused, is ignored.
+	gen uint32
 }
 
 // notify handles n now if it is due now, and otherwise schedules it.
@@ -169,15 +172,20 @@ func (cl *cluster) notify(n notice) {
 		cl.noticed(&n)
 		return
 	}
+	cl.noticeGen++
+	n.gen = cl.noticeGen
 	cl.notices = append(cl.notices, n)
 	cl.noticesLeft++
-	cl.s.Schedule(n.at, evNotice, uint32(len(cl.notices)-1), 0)
+	cl.s.Schedule(n.at, evNotice, uint32(len(cl.notices)-1), n.gen)
 }
 
-// noticeDue handles the evNotice of notice i at time at.
-func (cl *cluster) noticeDue(i int, at sim.Time) {
+// noticeDue handles an evNotice of notice i with generation gen.
+func (cl *cluster) noticeDue(i int, gen uint32) {
+	if i >= len(cl.notices) {
+		return
+	}
 	n := &cl.notices[i]
-	if n.done || n.at != at {
+	if n.done || n.gen != gen {
 		return
 	}
 	n.done = true
@@ -268,8 +276,9 @@ func (cl *cluster) expedite(b int, crashed *backend) {
 			at = now + cl.failDelay(crashed, strategies.Decision{Hops: int(c.hops)})
 		}
 		if at < n.at {
-			n.at = at
-			cl.s.Schedule(at, evNotice, uint32(i), 0)
+			cl.noticeGen++
+			n.at, n.gen = at, cl.noticeGen
+			cl.s.Schedule(at, evNotice, uint32(i), n.gen)
 		}
 	}
 }

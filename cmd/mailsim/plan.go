@@ -63,11 +63,11 @@ func cmdPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		log = stderr
 	}
 	host, _ := os.Hostname()
-	ctx, _, release := experiments.Interrupts(context.Background())
+	ctx, abandon, release := experiments.Interrupts(context.Background())
 	defer release()
 	started := time.Now()
 	plan, w, err := exp.ExecutePlan(ctx, experiments.PlanOptions{
-		Out: dir, Workers: *workers, Shard: sh, Log: log,
+		Out: dir, Workers: *workers, Shard: sh, Log: log, Abandon: abandon,
 		Session: results.Session{Host: host, Started: started, Workers: *workers, Note: "mailsim plan " + strings.Join(args, " ")},
 	})
 	if w != nil {

@@ -71,12 +71,12 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	host, _ := os.Hostname()
 	// The first interrupt lets the runs in progress finish and keeps them;
-	// nothing new starts.
-	ctx, _, release := experiments.Interrupts(context.Background())
+	// nothing new starts. A second one abandons the runs in progress.
+	ctx, abandon, release := experiments.Interrupts(context.Background())
 	defer release()
 	started := time.Now()
 	w, sum, err := exp.Execute(ctx, experiments.Options{
-		Out: dir, Workers: *workers, Shard: sh,
+		Out: dir, Workers: *workers, Shard: sh, Abandon: abandon,
 		Progress: experiments.NewProgress(stderr, mode),
 		Session:  results.Session{Host: host, Started: started, Workers: *workers, Note: "mailsim run " + strings.Join(args, " ")},
 	})

@@ -3,6 +3,7 @@ package sim
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -327,5 +328,75 @@ func TestNearHorizonKeepsOrder(t *testing.T) {
 				t.Fatalf("horizon %v: event %d is %d, want %d", h, i, two[i], one[i])
 			}
 		}
+	}
+}
+
+type nopHandler struct{ s *Sim }
+
+func (h nopHandler) Handle(e Event) { h.s.After(Millisecond, 0, 0, 0) }
+
+// TestSetCheck: the check runs every few thousand events; its error stops
+// Run with the remaining events still pending, and Err keeps it.
+func TestSetCheck(t *testing.T) {
+	s := New(4)
+	s.Schedule(0, 0, 0, 0)
+	calls := 0
+	stop := errors.New("stop")
+	s.SetCheck(func() error {
+		calls++
+		if calls == 3 {
+			return stop
+		}
+		return nil
+	})
+	s.Run(Hour, nopHandler{s})
+	if !errors.Is(s.Err(), stop) || !s.Stopped() {
+		t.Fatalf("Err() = %v, Stopped() = %v", s.Err(), s.Stopped())
+	}
+	if d := s.Dispatched(); d != 2*checkEvery-1 {
+		t.Errorf("dispatched %d events before the third check, want %d", d, 2*checkEvery-1)
+	}
+	if s.Pending() != 1 {
+		t.Errorf("%d events pending, want the one not dispatched", s.Pending())
+	}
+	// A stopped kernel stays stopped.
+	s.Run(Hour, nopHandler{s})
+	if s.Dispatched() != 2*checkEvery-1 {
+		t.Error("Run went on after its check failed")
+	}
+}
+
+func TestFromFloat(t *testing.T) {
+	for _, tc := range []struct {
+		in   float64
+		want Time
+	}{
+		{0, 0},
+		{1.9, 1},
+		{-1.9, -1},
+		{1e300, Never},
+		{math.Inf(1), Never},
+		{math.NaN(), Never},
+		{-1e300, -Never},
+		{float64(Hour), Hour},
+	} {
+		if got := FromFloat(tc.in); got != tc.want {
+			t.Errorf("FromFloat(%g) = %d, want %d", tc.in, got, tc.want)
+		}
+	}
+	if got := Scale(Hour, 1e300); got != Never {
+		t.Errorf("Scale(Hour, 1e300) = %d, want Never", got)
+	}
+}
+
+// TestAfterSaturates: a delay that would overflow the clock schedules the
+// event at Never instead of in the past.
+func TestAfterSaturates(t *testing.T) {
+	s := New(4)
+	s.Schedule(Hour, 0, 0, 0)
+	s.Next()
+	s.After(Never-1, 1, 0, 0)
+	if at := s.PeekTime(); at != Never {
+		t.Errorf("scheduled at %d, want Never", at)
 	}
 }
