@@ -97,7 +97,12 @@ type Router interface {
 	// request, including one whose login then fails at the backend).
 	Route(req Request) Decision
 	// Closed tells the router that a connection it routed to backend has
-	// ended (for least-connections balancing).
+	// ended (for least-connections balancing). req is the request Route
+	// was given. The model calls it exactly once for every decision that
+	// named a backend, when the proxy in front would learn of the end: at
+	// the client's logout, at once for a crash, a refusal or a kick, and
+	// only at the proxy's or the client's timeout for a hung backend; a
+	// login that failed at its backend counts as ended then too.
 	Closed(req Request, backend int)
 	// SetDown marks a backend down (true) or up (false), as the router's
 	// health monitor or an operator would.
