@@ -73,6 +73,13 @@ func runCompare(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mailsim compare: %v\n", err)
 		return 1
 	}
+	// Runs that did not reach steady state: said on stderr, so that the
+	// table itself stays machine-readable in every format.
+	for i, s := range sets {
+		if w := s.SteadyStateWarning(); w != "" {
+			fmt.Fprintf(stderr, "mailsim compare: %s: %s\n", pos[i], w)
+		}
+	}
 	return 0
 }
 

@@ -115,6 +115,9 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mailsim run: %v\n", err)
 		return 2
 	}
+	if w := set.SteadyStateWarning(); w != "" {
+		fmt.Fprintf(stdout, "\n%s\n", w)
+	}
 	fmt.Fprintf(stdout, "\nResult set: %s (%d runs in %.1fs)\n", dir, sum.Done, time.Since(started).Seconds())
 	return 0
 }
