@@ -94,11 +94,13 @@ on a shared NFS mount.`, stderr)
 		fmt.Fprintf(stderr, "mailsim replay: --cold %q: want auto, yes or no\n", *cold)
 		return 2
 	}
+	var outDir *outputDir
 	if *join == "" {
-		if fi, err := os.Stat(*out); err != nil || !fi.IsDir() {
-			fmt.Fprintf(stderr, "mailsim replay: --out %s is not a directory\n", *out)
+		if outDir, err = openOutputDir(*out); err != nil {
+			fmt.Fprintf(stderr, "mailsim replay: --out: %v\n", err)
 			return 2
 		}
+		defer outDir.close()
 	}
 	cfg := replay.Config{
 		Dir: *dir, Messages: sizes, Clients: *clients, Seed: *seed, MailFsync: *fsync,
@@ -137,17 +139,24 @@ on a shared NFS mount.`, stderr)
 	}
 	res.Profile.Meta.Note = *note
 	data, err := res.Profile.Encode()
+	// Both files are checked before either is written.
 	if err == nil {
-		err = os.WriteFile(filepath.Join(*out, "replay-profile.toml"), data, 0o644)
+		err = outDir.checkReplaceable("replay-profile.toml")
 	}
 	if err == nil {
-		err = os.WriteFile(filepath.Join(*out, "replay-report.txt"), rep.Bytes(), 0o644)
+		err = outDir.checkReplaceable("replay-report.txt")
+	}
+	if err == nil {
+		err = outDir.write("replay-profile.toml", data)
+	}
+	if err == nil {
+		err = outDir.write("replay-report.txt", rep.Bytes())
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "\nprofile written to %s\n", filepath.Join(*out, "replay-profile.toml"))
+	fmt.Fprintf(stdout, "\nprofile written to %s\n", filepath.Join(outDir.path, "replay-profile.toml"))
 	return 0
 }
 
