@@ -50,7 +50,7 @@ on a shared NFS mount.`, stderr)
 	join := fs.String("join", "", "join the kept scratch folder `NAME` under --dir (made on another host) for the contention phase only")
 	contOps := fs.Int("contention-ops", 400, "operations per replayer in the contention phase")
 	contTime := fs.Duration("contention-time", 0, "run the contention phase this long instead of --contention-ops")
-	clean := fs.String("clean", "", "remove leftover scratch folders under `PATH` and exit")
+	clean := fs.String("clean", "", "remove the scratch folders under `PATH` that no running replay uses, and exit")
 	machine := fs.String("machine", "", "machine class for the profile's metadata (default: CPUs and platform)")
 	where := fs.String("where", "", "what was measured, for the profile's metadata (e.g. \"local disk\", \"NFS filer over 10GbE\")")
 	note := fs.String("note", "", "free text for the profile's metadata")
@@ -68,8 +68,8 @@ on a shared NFS mount.`, stderr)
 		for _, p := range removed {
 			fmt.Fprintf(stdout, "removed %s\n", p)
 		}
-		for _, p := range left {
-			fmt.Fprintf(stdout, "left %s (no valid marker, or its replay is still running)\n", p)
+		for _, l := range left {
+			fmt.Fprintf(stdout, "left %s (%s)\n", l.Path, l.Reason)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
