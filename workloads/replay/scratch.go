@@ -459,7 +459,9 @@ func (s *Scratch) Remove() error {
 	if _, err := ReadMarker(s.Path); err != nil {
 		return fmt.Errorf("replay: refusing to remove %s: %w", s.Path, err)
 	}
-	return removeLocked(s.Parent, s.Name)
+	lock := s.lock
+	s.lock = nil
+	return removeLocked(s.Parent, s.Name, lock)
 }
 
 // removeStep, when set (by tests), is called before each step of a
@@ -475,20 +477,21 @@ func step(name string) error {
 }
 
 // removeLocked removes the scratch folder name under parent, whose marker
-// has been checked and whose lock the caller holds exclusively (and
-// releases afterwards). It first renames the folder to its tombstone name,
-// so that nobody can open or join it by name any more, then calls
-// finishTombstone.
-func removeLocked(parent, name string) error {
+// has been checked and whose lock file lock holds exclusively; it closes
+// lock. It first renames the folder to its tombstone name, so that nobody
+// can open or join it by name any more, then calls finishTombstone.
+func removeLocked(parent, name string, lock *os.File) error {
 	path := filepath.Join(parent, name)
 	if err := step("rename"); err != nil {
+		lock.Close()
 		return err
 	}
 	tomb := name + TombstoneSuffix
 	if err := os.Rename(path, filepath.Join(parent, tomb)); err != nil {
+		lock.Close()
 		return fmt.Errorf("replay: remove %s: %w", path, err)
 	}
-	return finishTombstone(parent, tomb, true)
+	return finishTombstone(parent, tomb, lock)
 }
 
 // finishTombstone removes the tombstone folder tomb under parent in an
@@ -497,9 +500,19 @@ func removeLocked(parent, name string) error {
 // file, then the marker, then the empty folder. So a tombstone with a
 // marker holds nothing that is not the replay's, and one without a marker
 // is empty; a tombstone without a marker that is not empty is left alone.
-// locked says whether the caller holds the folder's lock; otherwise it is
-// taken here, and a tombstone whose lock is held is left to its holder.
-func finishTombstone(parent, tomb string, locked bool) error {
+// lock, when not nil, is the folder's lock file, locked exclusively by the
+// caller; otherwise the lock is taken here, and a tombstone whose lock is
+// held is left to its holder. Either way the lock file is closed before it
+// is unlinked: an NFS client would otherwise keep it as a .nfsXXXX file
+// and the folder could not be removed.
+func finishTombstone(parent, tomb string, lock *os.File) error {
+	release := func() {
+		if lock != nil {
+			lock.Close()
+			lock = nil
+		}
+	}
+	defer release()
 	path := filepath.Join(parent, tomb)
 	fi, err := os.Lstat(path)
 	if err != nil {
@@ -518,7 +531,8 @@ func finishTombstone(parent, tomb string, locked bool) error {
 	}
 	if _, err := root.Lstat(MarkerName); errors.Is(err, fs.ErrNotExist) {
 		// The marker goes last but one: the folder should be empty.
-		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		// rmdir, unlike os.Remove, never unlinks a link put in its place.
+		if err := rmdir(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("replay: refusing to remove %s: it has no marker and is not empty (%w)", path, err)
 		}
 		return nil
@@ -526,12 +540,12 @@ func finishTombstone(parent, tomb string, locked bool) error {
 	if _, err := readMarker(path, strings.TrimSuffix(tomb, TombstoneSuffix)); err != nil {
 		return fmt.Errorf("replay: refusing to remove %s: %w", path, err)
 	}
-	if !locked {
+	if lock == nil {
 		lockPath := filepath.Join(path, LockName)
 		f, err := openLock(lockPath, true)
 		switch {
 		case err == nil:
-			defer f.Close()
+			lock = f
 			if err := lockFile(f, syscall.F_WRLCK); err != nil {
 				if errors.Is(err, errLocked) {
 					return fmt.Errorf("replay: %s is being removed by another clean (%s is locked): %w", path, lockPath, errLocked)
@@ -550,6 +564,7 @@ func finishTombstone(parent, tomb string, locked bool) error {
 	if err := removeContents(root, path); err != nil {
 		return err
 	}
+	release()
 	for _, n := range []string{LockName, MarkerName} {
 		if err := step(n); err != nil {
 			return err
@@ -561,8 +576,16 @@ func finishTombstone(parent, tomb string, locked bool) error {
 	if err := step("folder"); err != nil {
 		return err
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := rmdir(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("replay: remove %s: %w", path, err)
+	}
+	return nil
+}
+
+// rmdir removes the empty directory path, and nothing else.
+func rmdir(path string) error {
+	if err := syscall.Rmdir(path); err != nil {
+		return &fs.PathError{Op: "rmdir", Path: path, Err: err}
 	}
 	return nil
 }
@@ -577,7 +600,7 @@ func removeContents(root *os.Root, path string) error {
 	for {
 		d, err := root.Open(".")
 		if err != nil {
-			return fmt.Errorf("replay: %w", err)
+			return fmt.Errorf("replay: open %s: %w", path, err)
 		}
 		names, err := d.Readdirnames(batch)
 		d.Close()
@@ -647,7 +670,7 @@ func Clean(parent string, mode CleanMode) (removed []string, left []Skipped, err
 		var why string
 		var rerr error
 		if strings.HasSuffix(name, TombstoneSuffix) {
-			rerr = finishTombstone(parent, name, false)
+			rerr = finishTombstone(parent, name, nil)
 			if errors.Is(rerr, errLocked) {
 				why, rerr = "another clean is removing it", nil
 			}
@@ -728,7 +751,12 @@ func cleanOne(parent, name string, mode CleanMode, host string) (why string, err
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
+	closeLock := true
+	defer func() {
+		if closeLock {
+			f.Close()
+		}
+	}()
 	if err := lockFile(f, syscall.F_WRLCK); err != nil {
 		if errors.Is(err, errLocked) {
 			return "a replay is using it (" + lockPath + " is locked)", nil
@@ -747,7 +775,8 @@ func cleanOne(parent, name string, mode CleanMode, host string) (why string, err
 	if why := staleWhy(m, mode, host); why != "" {
 		return why, nil
 	}
-	return "", removeLocked(parent, name)
+	closeLock = false
+	return "", removeLocked(parent, name, f)
 }
 
 // staleWhy says why mode leaves a folder with marker m alone, or "".
