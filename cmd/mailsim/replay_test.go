@@ -293,3 +293,34 @@ func symlink(t *testing.T, target, link string) string {
 	}
 	return filepath.Base(link)
 }
+
+// TestReplayCleanSaysWhy: --clean never blocks on a FIFO in place of a
+// marker and says why it leaves each folder.
+func TestReplayCleanSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, replay.ScratchPrefix+"1")
+	if err := os.Mkdir(fifo, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(fifo, replay.MarkerName), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := replay.CreateScratch(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Remove()
+	code, stdout, stderr := runCLI(t, "replay", "-clean", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"left " + fifo + " (no valid marker: ",
+		"is not a regular file (a FIFO)",
+		"left " + s.Path + " (a replay is using it",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+}
