@@ -326,7 +326,7 @@ func errno(err error) syscall.Errno {
 // largestFolder returns the name of the largest Maildir in a scratch
 // folder, for replayers that join it.
 func largestFolder(s *Scratch) (string, error) {
-	d, err := os.Open(s.Path)
+	d, err := os.OpenFile(s.Path, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", fmt.Errorf("replay: %w", err)
 	}

@@ -595,3 +595,65 @@ func sameSnapshot(t *testing.T, before, after map[string]string) {
 		}
 	}
 }
+
+// TestErrorsNameThePath damages a kept folder in ways that stop a join and
+// checks that the error names the file at fault.
+func TestErrorsNameThePath(t *testing.T) {
+	out, _ := outside(t)
+	tests := []struct {
+		name string
+		// damage changes the folder at path and returns the file the
+		// error must name.
+		damage func(t *testing.T, path string) string
+	}{
+		{"cur is a link", func(t *testing.T, path string) string {
+			cur := filepath.Join(path, "mail-8", "cur")
+			os.RemoveAll(cur)
+			os.Symlink(out, cur)
+			return cur
+		}},
+		{"tmp is a file", func(t *testing.T, path string) string {
+			tmp := filepath.Join(path, "mail-8", "tmp")
+			os.RemoveAll(tmp)
+			os.WriteFile(tmp, nil, 0o600)
+			return tmp
+		}},
+		{"index log is a directory", func(t *testing.T, path string) string {
+			log := filepath.Join(path, "mail-8", logName)
+			os.Remove(log)
+			os.Mkdir(log, 0o700)
+			return log
+		}},
+		{"no Maildir", func(t *testing.T, path string) string {
+			for _, n := range []string{"mail-2", "mail-4", "mail-8"} {
+				os.RemoveAll(filepath.Join(path, n))
+			}
+			return path
+		}},
+		{"marker of another folder", func(t *testing.T, path string) string {
+			writeMarker(t, path, Marker{})
+			m := Marker{Name: ScratchPrefix + "other"}
+			os.WriteFile(filepath.Join(path, MarkerName), m.encode(), 0o600)
+			return filepath.Join(path, MarkerName)
+		}},
+		{"no lock file", func(t *testing.T, path string) string {
+			os.Remove(filepath.Join(path, LockName))
+			return filepath.Join(path, LockName)
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			parent := t.TempDir()
+			res, err := Run(context.Background(), Config{Dir: parent, Messages: []int{8}, Cold: "no", Reps: 1, OpsPerPoint: 2, MaxSize: 512, Keep: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tt.damage(t, res.Scratch)
+			_, err = Run(context.Background(), Config{Dir: parent, Join: filepath.Base(res.Scratch), Clients: 2, ContentionOps: 10})
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("join: %v; want an error naming %s", err, want)
+			}
+			t.Log(err)
+		})
+	}
+}

@@ -697,7 +697,7 @@ func Clean(parent string, mode CleanMode) (removed []string, left []Skipped, err
 // candidates lists the names under parent that look like scratch folders
 // or their tombstones, reading the directory in batches.
 func candidates(parent string) ([]string, error) {
-	d, err := os.Open(parent)
+	d, err := os.OpenFile(parent, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
