@@ -314,7 +314,7 @@ func openRegular(path string, flags int, what string) (*os.File, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s %s is not a regular file (%s)", what, path, kind(fi.Mode()))
+		return nil, refusal(fmt.Sprintf("%s %s is not a regular file (%s)", what, path, kind(fi.Mode())))
 	}
 	fd, err := syscall.Open(path, flags|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -328,7 +328,7 @@ func openRegular(path string, flags int, what string) (*os.File, error) {
 	}
 	if !st.Mode().IsRegular() || !os.SameFile(fi, st) {
 		f.Close()
-		return nil, fmt.Errorf("%s %s changed while it was opened", what, path)
+		return nil, refusal(fmt.Sprintf("%s %s changed while it was opened", what, path))
 	}
 	return f, nil
 }
@@ -519,7 +519,7 @@ func finishTombstone(parent, tomb string, lock *os.File) error {
 		return fmt.Errorf("replay: %w", err)
 	}
 	if !fi.IsDir() {
-		return fmt.Errorf("replay: refusing to remove %s: it is %s", path, kind(fi.Mode()))
+		return refusal(fmt.Sprintf("replay: refusing to remove %s: it is %s", path, kind(fi.Mode())))
 	}
 	root, err := os.OpenRoot(path)
 	if err != nil {
@@ -527,18 +527,18 @@ func finishTombstone(parent, tomb string, lock *os.File) error {
 	}
 	defer root.Close()
 	if st, err := root.Stat("."); err != nil || !os.SameFile(fi, st) {
-		return fmt.Errorf("replay: refusing to remove %s: it changed while it was opened", path)
+		return refusal(fmt.Sprintf("replay: refusing to remove %s: it changed while it was opened", path))
 	}
 	if _, err := root.Lstat(MarkerName); errors.Is(err, fs.ErrNotExist) {
 		// The marker goes last but one: the folder should be empty.
 		// rmdir, unlike os.Remove, never unlinks a link put in its place.
 		if err := rmdir(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("replay: refusing to remove %s: it has no marker and is not empty (%w)", path, err)
+			return refusal(fmt.Sprintf("replay: refusing to remove %s: it has no marker and is not empty (%v)", path, err))
 		}
 		return nil
 	}
 	if _, err := readMarker(path, strings.TrimSuffix(tomb, TombstoneSuffix)); err != nil {
-		return fmt.Errorf("replay: refusing to remove %s: %w", path, err)
+		return refusal(fmt.Sprintf("replay: refusing to remove %s: %v", path, err))
 	}
 	if lock == nil {
 		lockPath := filepath.Join(path, LockName)
@@ -555,7 +555,7 @@ func finishTombstone(parent, tomb string, lock *os.File) error {
 		case errors.Is(err, fs.ErrNotExist):
 			// The lock file goes after everything but the marker.
 		default:
-			return fmt.Errorf("replay: refusing to remove %s: %w", path, err)
+			return refusal(fmt.Sprintf("replay: refusing to remove %s: %v", path, err))
 		}
 	}
 	if err := step("contents"); err != nil {
@@ -589,6 +589,13 @@ func rmdir(path string) error {
 	}
 	return nil
 }
+
+// refusal is an error that says why a folder is not removed because it is
+// not provably the replay's; [Clean] reports it as a reason to leave the
+// folder, not as a failure.
+type refusal string
+
+func (r refusal) Error() string { return string(r) }
 
 // removeContents removes everything in root but the marker and the lock
 // file. os.Root.RemoveAll works relative to open directories and removes
@@ -671,8 +678,12 @@ func Clean(parent string, mode CleanMode) (removed []string, left []Skipped, err
 		var rerr error
 		if strings.HasSuffix(name, TombstoneSuffix) {
 			rerr = finishTombstone(parent, name, nil)
-			if errors.Is(rerr, errLocked) {
+			var r refusal
+			switch {
+			case errors.Is(rerr, errLocked):
 				why, rerr = "another clean is removing it", nil
+			case errors.As(rerr, &r):
+				why, rerr = string(r), nil
 			}
 		} else {
 			why, rerr = cleanOne(parent, name, mode, host)
@@ -747,6 +758,10 @@ func cleanOne(parent, name string, mode CleanMode, host string) (why string, err
 	f, err := openLock(lockPath, true)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "no lock file " + LockName + " to prove it unused (made by an older mailsim?); remove it by hand once no replay uses it", nil
+	}
+	var r refusal
+	if errors.As(err, &r) {
+		return "no usable lock file: " + err.Error(), nil
 	}
 	if err != nil {
 		return "", err
