@@ -304,9 +304,13 @@ func TestCleanDuringJoin(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := filepath.Base(res.Scratch)
+	// The join runs until it is cancelled, so that every clean below
+	// meets it at work.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := Run(context.Background(), Config{Dir: parent, Join: name, Clients: 2, ContentionTime: 1500 * time.Millisecond})
+		_, err := Run(ctx, Config{Dir: parent, Join: name, Clients: 2, ContentionTime: time.Minute})
 		done <- err
 	}()
 	lock := filepath.Join(res.Scratch, LockName)
@@ -315,29 +319,22 @@ func TestCleanDuringJoin(t *testing.T) {
 			t.Fatal("the join never took the lock")
 		}
 	}
-	cleans := 0
-	for running := true; running; {
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("join: %v", err)
-			}
-			running = false
-			continue
-		default:
-		}
+	for range 10 {
 		removed, left, err := Clean(parent, CleanAll)
-		cleans++
 		if err != nil || len(removed) != 0 || len(left) != 1 || !strings.Contains(left[0].Reason, "using it") {
 			t.Fatalf("clean during the join: removed %v, left %v, %v", removed, left, err)
 		}
 		if _, err := ReadMarker(res.Scratch); err != nil {
 			t.Fatalf("clean during the join damaged the marker: %v", err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		if _, err := os.Stat(filepath.Join(res.Scratch, "mail-40", "cur")); err != nil {
+			t.Fatalf("clean during the join damaged the Maildir: %v", err)
+		}
+		time.Sleep(30 * time.Millisecond)
 	}
-	if cleans == 0 {
-		t.Fatal("no clean ran during the join")
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("join: %v", err)
 	}
 	removed, _, err := Clean(parent, CleanAll)
 	if err != nil || !slices.Equal(removed, []string{res.Scratch}) {
