@@ -87,8 +87,12 @@ func TestHelperHoldScratch(t *testing.T) {
 // folder's name and a function that ends the child.
 func holdScratch(t *testing.T, parent, name string) (string, func()) {
 	t.Helper()
+	spec := filepath.Join(parent, name)
+	if name == "" {
+		spec = parent + string(filepath.Separator)
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperHoldScratch$")
-	cmd.Env = append(os.Environ(), holderEnv+"="+filepath.Join(parent, name)+map[bool]string{true: "/"}[name == ""])
+	cmd.Env = append(os.Environ(), holderEnv+"="+spec)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

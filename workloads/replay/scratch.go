@@ -279,10 +279,13 @@ func lockFile(f *os.File, typ int16) error {
 	return err
 }
 
-// lockHint explains a failure to lock that is the mount's doing.
+// lockHint explains a failure to lock that is the system's doing.
 func lockHint(err error) string {
-	if errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.EINVAL) {
+	switch {
+	case errors.Is(err, syscall.ENOLCK) || errors.Is(err, syscall.EOPNOTSUPP):
 		return " (the file system does not provide locks: an NFSv3 mount needs lockd and statd; the replay needs a lock to prove that a folder is in use)"
+	case errors.Is(err, syscall.EINVAL):
+		return " (open file description locks need Linux 3.15 or later; the replay needs a lock to prove that a folder is in use)"
 	}
 	return ""
 }
