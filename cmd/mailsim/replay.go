@@ -6,7 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -201,17 +200,17 @@ func replayVersion() string {
 
 // outputDir is the directory mailsim replay writes its profile and report
 // to. It is opened, and checked, once before the replay starts and held
-// open until the end, so the files land in the directory that was checked
-// whatever is renamed meanwhile. Each file is written to a new temporary
-// file in the directory, created with O_EXCL so that nothing already there
-// (a symbolic link, a hard link to another file, a FIFO) is ever opened,
-// and then renamed over its name. A rename replaces a directory entry and
-// never writes through it, so no link's target is ever changed; an
-// existing entry that is not a regular file is refused rather than
-// replaced.
+// open until the end, and every operation works relative to it (os.Root),
+// so the files land in the directory that was checked whatever is renamed
+// meanwhile. Each file is written to a new temporary file in the
+// directory, created with O_EXCL so that nothing already there (a symbolic
+// link, a hard link to another file, a FIFO) is ever opened, and then
+// renamed over its name. A rename replaces a directory entry and never
+// writes through it, so no link's target is ever changed; an existing
+// entry that is not a regular file is refused rather than replaced.
 type outputDir struct {
 	path string
-	fd   int
+	root *os.Root
 }
 
 // openOutputDir opens path as the output directory. It refuses anything
@@ -227,22 +226,21 @@ func openOutputDir(path string) (*outputDir, error) {
 	if !fi.IsDir() {
 		return nil, fmt.Errorf("%s is not a directory", path)
 	}
-	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	root, err := os.OpenRoot(path)
 	if err != nil {
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
-	var st syscall.Stat_t
-	if err := syscall.Fstat(fd, &st); err != nil || st.Ino != fi.Sys().(*syscall.Stat_t).Ino || st.Dev != fi.Sys().(*syscall.Stat_t).Dev {
-		syscall.Close(fd)
+	if st, err := root.Stat("."); err != nil || !os.SameFile(fi, st) {
+		root.Close()
 		return nil, fmt.Errorf("%s changed while it was opened", path)
 	}
-	return &outputDir{path: path, fd: fd}, nil
+	return &outputDir{path: path, root: root}, nil
 }
 
 func (d *outputDir) close() {
-	if d != nil && d.fd >= 0 {
-		syscall.Close(d.fd)
-		d.fd = -1
+	if d != nil && d.root != nil {
+		d.root.Close()
+		d.root = nil
 	}
 }
 
@@ -254,25 +252,21 @@ func (d *outputDir) write(name string, data []byte) error {
 		return err
 	}
 	var tmp string
-	fd := -1
+	var f *os.File
 	for range 10 {
-		var b [8]byte
-		rand.Read(b[:])
-		tmp = "." + name + "." + hex.EncodeToString(b[:]) + ".tmp"
+		tmp = "." + name + "." + rand.Text() + ".tmp"
 		var err error
-		fd, err = syscall.Openat(d.fd, tmp, syscall.O_WRONLY|syscall.O_CREAT|syscall.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o644)
+		f, err = d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, syscall.EEXIST) {
+		if !errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("create a temporary file for %s: %w", final, err)
 		}
-		fd = -1
 	}
-	if fd < 0 {
+	if f == nil {
 		return fmt.Errorf("create a temporary file for %s: every name tried exists", final)
 	}
-	f := os.NewFile(uintptr(fd), filepath.Join(d.path, tmp))
 	_, err := f.Write(data)
 	if err == nil {
 		err = f.Sync()
@@ -286,12 +280,10 @@ func (d *outputDir) write(name string, data []byte) error {
 		err = d.checkReplaceable(name)
 	}
 	if err == nil {
-		if rerr := syscall.Renameat(d.fd, tmp, d.fd, name); rerr != nil {
-			err = fmt.Errorf("write %s: %w", final, rerr)
-		}
+		err = d.root.Rename(tmp, name)
 	}
 	if err != nil {
-		syscall.Unlinkat(d.fd, tmp)
+		d.root.Remove(tmp)
 		return fmt.Errorf("write %s: %w", final, err)
 	}
 	return nil
@@ -301,7 +293,7 @@ func (d *outputDir) write(name string, data []byte) error {
 // regular file. It only looks (lstat), never opens.
 func (d *outputDir) checkReplaceable(name string) error {
 	final := filepath.Join(d.path, name)
-	fi, err := os.Lstat(final)
+	fi, err := d.root.Lstat(name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
