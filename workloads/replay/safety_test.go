@@ -663,3 +663,33 @@ func TestErrorsNameThePath(t *testing.T) {
 		})
 	}
 }
+
+// TestCleanNeverReplacesATombstoneName: an entry already named like a
+// folder's tombstone is neither replaced nor entered by the removal of the
+// folder, and both are left without an error.
+func TestCleanNeverReplacesATombstoneName(t *testing.T) {
+	parent := t.TempDir()
+	s, err := CreateScratch(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	// A directory that is not the replay's, named like the folder's
+	// tombstone: it has no marker and is not empty, so no clean may
+	// remove it, and the folder's removal must wait for it.
+	tomb := s.Path + TombstoneSuffix
+	if err := os.Mkdir(tomb, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(tomb, "mine"), []byte("x"), 0o600)
+	removed, left, err := Clean(parent, CleanAll)
+	if err != nil || len(removed) != 0 || len(left) != 2 {
+		t.Fatalf("removed %v, left %v, %v", removed, left, err)
+	}
+	if _, err := os.Stat(filepath.Join(tomb, "mine")); err != nil {
+		t.Fatalf("the entry named like a tombstone was touched: %v", err)
+	}
+	if _, err := ReadMarker(s.Path); err != nil {
+		t.Fatalf("the folder was damaged: %v", err)
+	}
+}

@@ -490,6 +490,12 @@ func removeLocked(parent, name string, lock *os.File) error {
 		return err
 	}
 	tomb := name + TombstoneSuffix
+	// A rename would replace an empty directory of that name: never
+	// remove what is not the replay's.
+	if _, err := os.Lstat(filepath.Join(parent, tomb)); !errors.Is(err, fs.ErrNotExist) {
+		lock.Close()
+		return refusal(fmt.Sprintf("replay: not removing %s yet: %s exists (the next clean finishes it first)", path, filepath.Join(parent, tomb)))
+	}
 	if err := os.Rename(path, filepath.Join(parent, tomb)); err != nil {
 		lock.Close()
 		return fmt.Errorf("replay: remove %s: %w", path, err)
@@ -794,7 +800,13 @@ func cleanOne(parent, name string, mode CleanMode, host string) (why string, err
 		return why, nil
 	}
 	closeLock = false
-	return "", removeLocked(parent, name, f)
+	if err := removeLocked(parent, name, f); err != nil {
+		if errors.As(err, &r) {
+			return string(r), nil
+		}
+		return "", err
+	}
+	return "", nil
 }
 
 // staleWhy says why mode leaves a folder with marker m alone, or "".
