@@ -67,6 +67,9 @@ on a shared NFS mount.`, stderr)
 		return 2
 	}
 	if *clean != "" {
+		if note := replay.LocalLocks(*clean); note != "" {
+			fmt.Fprintf(stderr, "mailsim replay: warning: %s; a folder in use by a replay on another host looks unused from here\n", note)
+		}
 		removed, left, err := replay.Clean(*clean, replay.CleanAll)
 		for _, p := range removed {
 			fmt.Fprintf(stdout, "removed %s\n", p)
@@ -116,6 +119,9 @@ on a shared NFS mount.`, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if note := replay.LocalLocks(*dir); note != "" {
+		fmt.Fprintf(stderr, "mailsim replay: warning: %s; a mailsim replay --clean on another host cannot see that this replay is using its folder\n", note)
+	}
 	res, err := replay.Run(ctx, cfg)
 	if res != nil && res.Scratch != "" && !*quiet {
 		state := "removed"

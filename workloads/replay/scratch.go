@@ -119,9 +119,9 @@ func parseMarker(data []byte) (Marker, error) {
 // for NFSv4), so the proof holds between hosts provided that
 //
 //   - the mount provides server locks: not NFSv3 mounted with nolock, not
-//     local_lock=posix or local_lock=all, and for NFSv3 lockd and statd
-//     running (without them taking the lock fails and the replay does not
-//     start);
+//     local_lock=posix or local_lock=all (mailsim replay warns of these,
+//     see [LocalLocks]), and for NFSv3 lockd and statd running (without
+//     them taking the lock fails and the replay does not start);
 //   - the holder keeps its lease: an NFSv4 client cut off from the server
 //     for longer than the lease time (90 s by default) can lose its locks,
 //     and the server may then grant them to a cleaner;
