@@ -5,8 +5,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -50,7 +53,7 @@ on a shared NFS mount.`, stderr)
 	join := fs.String("join", "", "join the kept scratch folder `NAME` under --dir (made on another host) for the contention phase only")
 	contOps := fs.Int("contention-ops", 400, "operations per replayer in the contention phase")
 	contTime := fs.Duration("contention-time", 0, "run the contention phase this long instead of --contention-ops")
-	clean := fs.String("clean", "", "remove leftover scratch folders under `PATH` and exit")
+	clean := fs.String("clean", "", "remove the scratch folders under `PATH` that no running replay uses, and exit")
 	machine := fs.String("machine", "", "machine class for the profile's metadata (default: CPUs and platform)")
 	where := fs.String("where", "", "what was measured, for the profile's metadata (e.g. \"local disk\", \"NFS filer over 10GbE\")")
 	note := fs.String("note", "", "free text for the profile's metadata")
@@ -64,12 +67,15 @@ on a shared NFS mount.`, stderr)
 		return 2
 	}
 	if *clean != "" {
+		if note := replay.LocalLocks(*clean); note != "" {
+			fmt.Fprintf(stderr, "mailsim replay: warning: %s; a folder in use by a replay on another host looks unused from here\n", note)
+		}
 		removed, left, err := replay.Clean(*clean, replay.CleanAll)
 		for _, p := range removed {
 			fmt.Fprintf(stdout, "removed %s\n", p)
 		}
-		for _, p := range left {
-			fmt.Fprintf(stdout, "left %s (no valid marker, or its replay is still running)\n", p)
+		for _, l := range left {
+			fmt.Fprintf(stdout, "left %s (%s)\n", l.Path, l.Reason)
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
@@ -94,11 +100,13 @@ on a shared NFS mount.`, stderr)
 		fmt.Fprintf(stderr, "mailsim replay: --cold %q: want auto, yes or no\n", *cold)
 		return 2
 	}
+	var outDir *outputDir
 	if *join == "" {
-		if fi, err := os.Stat(*out); err != nil || !fi.IsDir() {
-			fmt.Fprintf(stderr, "mailsim replay: --out %s is not a directory\n", *out)
+		if outDir, err = openOutputDir(*out); err != nil {
+			fmt.Fprintf(stderr, "mailsim replay: --out: %v\n", err)
 			return 2
 		}
+		defer outDir.close()
 	}
 	cfg := replay.Config{
 		Dir: *dir, Messages: sizes, Clients: *clients, Seed: *seed, MailFsync: *fsync,
@@ -111,6 +119,9 @@ on a shared NFS mount.`, stderr)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if note := replay.LocalLocks(*dir); note != "" {
+		fmt.Fprintf(stderr, "mailsim replay: warning: %s; a mailsim replay --clean on another host cannot see that this replay is using its folder\n", note)
+	}
 	res, err := replay.Run(ctx, cfg)
 	if res != nil && res.Scratch != "" && !*quiet {
 		state := "removed"
@@ -137,17 +148,24 @@ on a shared NFS mount.`, stderr)
 	}
 	res.Profile.Meta.Note = *note
 	data, err := res.Profile.Encode()
+	// Both files are checked before either is written.
 	if err == nil {
-		err = os.WriteFile(filepath.Join(*out, "replay-profile.toml"), data, 0o644)
+		err = outDir.checkReplaceable("replay-profile.toml")
 	}
 	if err == nil {
-		err = os.WriteFile(filepath.Join(*out, "replay-report.txt"), rep.Bytes(), 0o644)
+		err = outDir.checkReplaceable("replay-report.txt")
+	}
+	if err == nil {
+		err = outDir.write("replay-profile.toml", data)
+	}
+	if err == nil {
+		err = outDir.write("replay-report.txt", rep.Bytes())
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "\nprofile written to %s\n", filepath.Join(*out, "replay-profile.toml"))
+	fmt.Fprintf(stdout, "\nprofile written to %s\n", filepath.Join(outDir.path, "replay-profile.toml"))
 	return 0
 }
 
@@ -184,4 +202,129 @@ func replayVersion() string {
 		}
 	}
 	return v
+}
+
+// outputDir is the directory mailsim replay writes its profile and report
+// to. It is opened, and checked, once before the replay starts and held
+// open until the end, and every operation works relative to it (os.Root),
+// so the files land in the directory that was checked whatever is renamed
+// meanwhile. Each file is written to a new temporary file in the
+// directory, created with O_EXCL so that nothing already there (a symbolic
+// link, a hard link to another file, a FIFO) is ever opened, and then
+// renamed over its name. A rename replaces a directory entry and never
+// writes through it, so no link's target is ever changed; an existing
+// entry that is not a regular file is refused rather than replaced.
+type outputDir struct {
+	path string
+	root *os.Root
+}
+
+// openOutputDir opens path as the output directory. It refuses anything
+// but a directory, and a symbolic link to one: name the directory itself.
+func openOutputDir(path string) (*outputDir, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, fmt.Errorf("%s is a symbolic link; give the directory itself", path)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("%s is not a directory", path)
+	}
+	root, err := os.OpenRoot(path)
+	if err != nil {
+		return nil, err
+	}
+	if st, err := root.Stat("."); err != nil || !os.SameFile(fi, st) {
+		root.Close()
+		return nil, fmt.Errorf("%s changed while it was opened", path)
+	}
+	return &outputDir{path: path, root: root}, nil
+}
+
+func (d *outputDir) close() {
+	if d != nil && d.root != nil {
+		d.root.Close()
+		d.root = nil
+	}
+}
+
+// write replaces the file name in the directory with data, as the type's
+// comment describes.
+func (d *outputDir) write(name string, data []byte) error {
+	final := filepath.Join(d.path, name)
+	if err := d.checkReplaceable(name); err != nil {
+		return err
+	}
+	var tmp string
+	var f *os.File
+	for range 10 {
+		tmp = "." + name + "." + rand.Text() + ".tmp"
+		var err error
+		f, err = d.root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return fmt.Errorf("create a temporary file for %s: %w", final, err)
+		}
+	}
+	if f == nil {
+		return fmt.Errorf("create a temporary file for %s: every name tried exists", final)
+	}
+	_, err := f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		// Checked again just before the rename, which itself never
+		// follows a link planted meanwhile.
+		err = d.checkReplaceable(name)
+	}
+	if err == nil {
+		err = d.root.Rename(tmp, name)
+	}
+	if err != nil {
+		d.root.Remove(tmp)
+		return fmt.Errorf("write %s: %w", final, err)
+	}
+	return nil
+}
+
+// checkReplaceable refuses to replace name if it exists and is not a
+// regular file. It only looks (lstat), never opens.
+func (d *outputDir) checkReplaceable(name string) error {
+	final := filepath.Join(d.path, name)
+	fi, err := d.root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("refusing to replace %s: %w", final, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("refusing to replace %s: it is %s, not a regular file", final, fileKind(fi.Mode()))
+	}
+	return nil
+}
+
+// fileKind names the type of a file that is not a regular one.
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "a special file"
 }

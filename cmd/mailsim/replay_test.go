@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"mailsim/nfsmodel"
@@ -115,5 +116,211 @@ func TestReplayUsage(t *testing.T) {
 				t.Errorf("exit %d, want %d; stderr:\n%s\nwant it to contain %q", code, tt.code, stderr, tt.stderr)
 			}
 		})
+	}
+}
+
+// snapshot describes every entry under dir: its type and, for a regular
+// file, its content, for a link, its target.
+func snapshot(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		v := fi.Mode().String()
+		switch {
+		case fi.Mode().IsRegular():
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			v += " " + string(data)
+		case fi.Mode()&os.ModeSymlink != 0:
+			target, _ := os.Readlink(p)
+			v += " -> " + target
+		}
+		out[p] = v
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameSnapshot(t *testing.T, before, after map[string]string) {
+	t.Helper()
+	for p, v := range before {
+		if after[p] != v {
+			t.Errorf("%s changed: %q, was %q", p, after[p], v)
+		}
+	}
+	for p, v := range after {
+		if _, ok := before[p]; !ok {
+			t.Errorf("%s appeared: %q", p, v)
+		}
+	}
+}
+
+// TestReplayOutNeverFollowsLinks plants links and special files where
+// replay writes its profile and report, and checks that none is written
+// through and nothing outside --out changes.
+func TestReplayOutNeverFollowsLinks(t *testing.T) {
+	const report, profile = "replay-report.txt", "replay-profile.toml"
+	tests := []struct {
+		name string
+		// plant prepares out, given a directory outside it holding the
+		// file precious; it returns the name of what it planted.
+		plant  func(t *testing.T, out, outside, precious string) string
+		code   int
+		stderr string
+	}{
+		{"report is a link to a file outside", func(t *testing.T, out, _, precious string) string {
+			return symlink(t, precious, filepath.Join(out, report))
+		}, 1, report + ": it is a symbolic link"},
+		{"profile is a link to a file outside", func(t *testing.T, out, _, precious string) string {
+			return symlink(t, precious, filepath.Join(out, profile))
+		}, 1, profile + ": it is a symbolic link"},
+		{"report is a dangling link", func(t *testing.T, out, outside, _ string) string {
+			return symlink(t, filepath.Join(outside, "new"), filepath.Join(out, report))
+		}, 1, "symbolic link"},
+		{"report is a link to a directory outside", func(t *testing.T, out, outside, _ string) string {
+			return symlink(t, outside, filepath.Join(out, report))
+		}, 1, "symbolic link"},
+		{"report is a FIFO", func(t *testing.T, out, _, _ string) string {
+			if err := syscall.Mkfifo(filepath.Join(out, report), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return report
+		}, 1, "FIFO"},
+		{"report is a directory", func(t *testing.T, out, _, _ string) string {
+			if err := os.Mkdir(filepath.Join(out, report), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			return report
+		}, 1, "directory"},
+		{"report is a hard link to a file outside", func(t *testing.T, out, _, precious string) string {
+			if err := os.Link(precious, filepath.Join(out, report)); err != nil {
+				t.Skipf("hard link: %v", err)
+			}
+			return ""
+		}, 0, ""},
+		{"earlier report", func(t *testing.T, out, _, _ string) string {
+			if err := os.WriteFile(filepath.Join(out, report), []byte("old"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			return ""
+		}, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root := t.TempDir()
+			out, outside := filepath.Join(root, "out"), filepath.Join(root, "outside")
+			for _, d := range []string{out, outside} {
+				if err := os.Mkdir(d, 0o700); err != nil {
+					t.Fatal(err)
+				}
+			}
+			precious := filepath.Join(outside, "precious")
+			if err := os.WriteFile(precious, []byte("keep me"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			planted := tt.plant(t, out, outside, precious)
+			var plantedWas string
+			if planted != "" {
+				plantedWas = snapshot(t, out)[filepath.Join(out, planted)]
+			}
+			before := snapshot(t, outside)
+			code, stdout, stderr := runCLI(t, "replay", "-dir", t.TempDir(), "-messages", "8", "-max-size", "512",
+				"-reps", "1", "-ops", "2", "-cold", "no", "-quiet", "-out", out)
+			if code != tt.code || !strings.Contains(stderr, tt.stderr) {
+				t.Fatalf("exit %d, want %d; stderr:\n%s\nwant it to contain %q", code, tt.code, stderr, tt.stderr)
+			}
+			sameSnapshot(t, before, snapshot(t, outside))
+			if planted != "" {
+				if now := snapshot(t, out)[filepath.Join(out, planted)]; now != plantedWas {
+					t.Errorf("planted %s changed: %q, was %q", planted, now, plantedWas)
+				}
+			}
+			if code == 0 {
+				data, err := os.ReadFile(filepath.Join(out, report))
+				if err != nil || !strings.Contains(string(data), "index_rebuild") || !strings.Contains(stdout, "profile written") {
+					t.Errorf("report %q, %v", data, err)
+				}
+			}
+			// No temporary file is left behind.
+			for name := range snapshot(t, out) {
+				if strings.HasSuffix(name, ".tmp") {
+					t.Errorf("left %s", name)
+				}
+			}
+		})
+	}
+}
+
+// TestReplayOutMustBeADirectory refuses an --out that is a link to a
+// directory, before anything runs.
+func TestReplayOutMustBeADirectory(t *testing.T) {
+	root := t.TempDir()
+	target := filepath.Join(root, "target")
+	if err := os.Mkdir(target, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	link := symlink(t, target, filepath.Join(root, "link"))
+	dir := t.TempDir()
+	code, _, stderr := runCLI(t, "replay", "-dir", dir, "-messages", "8", "-cold", "no", "-out", filepath.Join(root, link))
+	if code != 2 || !strings.Contains(stderr, "symbolic link") || !strings.Contains(stderr, filepath.Join(root, link)) {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if n, _ := os.ReadDir(target); len(n) != 0 {
+		t.Errorf("written through the link: %v", n)
+	}
+	if n, _ := os.ReadDir(dir); len(n) != 0 {
+		t.Errorf("ran anyway: %v", n)
+	}
+}
+
+// symlink makes a symbolic link and returns its base name.
+func symlink(t *testing.T, target, link string) string {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	return filepath.Base(link)
+}
+
+// TestReplayCleanSaysWhy: --clean never blocks on a FIFO in place of a
+// marker and says why it leaves each folder.
+func TestReplayCleanSaysWhy(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, replay.ScratchPrefix+"1")
+	if err := os.Mkdir(fifo, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(fifo, replay.MarkerName), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := replay.CreateScratch(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Remove()
+	code, stdout, stderr := runCLI(t, "replay", "-clean", dir)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	for _, want := range []string{
+		"left " + fifo + " (no valid marker: ",
+		"is not a regular file (a FIFO)",
+		"left " + s.Path + " (a replay is using it",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"syscall"
@@ -160,7 +161,7 @@ func runClient(ctx context.Context, cfg Config, sc *Scratch, folder, host string
 	defer md.close()
 	logfd, err := md.openLog()
 	if err != nil {
-		return nil, fmt.Errorf("replay: open index log: %w", err)
+		return nil, err
 	}
 	defer syscall.Close(logfd)
 	name := "replay/client/" + host + "/" + strconv.Itoa(id)
@@ -176,7 +177,7 @@ func runClient(ctx context.Context, cfg Config, sc *Scratch, folder, host string
 		},
 	}
 	if c.view, err = md.list("cur"); err != nil {
-		return nil, fmt.Errorf("replay: list: %w", err)
+		return nil, fmt.Errorf("replay: list %s/cur: %w", md.path, err)
 	}
 	start := time.Now()
 	for n := 0; ; n++ {
@@ -310,7 +311,7 @@ func (c *client) lockedAppend() error {
 		}
 		if time.Since(start) > LockTimeout {
 			c.st.lockTimeouts++
-			return fmt.Errorf("replay: dotlock: timed out after %v", LockTimeout)
+			return fmt.Errorf("replay: dotlock %s: timed out after %v", filepath.Join(c.md.path, lockName), LockTimeout)
 		}
 		time.Sleep(lockPoll)
 	}

@@ -49,17 +49,37 @@
 // # Safety
 //
 // The replay writes and deletes only inside its scratch folder. The
-// folder has a unique name (mailsim-replay-NNN) and a marker file
-// ([MarkerName]) that records its name, host and process. Every operation
-// inside works on a single file name relative to an open directory and
-// refuses to follow a symbolic link in it (O_NOFOLLOW; lstat never
-// follows), so a link planted inside cannot lead outside. The folder is
-// removed at the end unless kept; removal checks the marker again and never
-// follows links. A run that is killed leaves only its own folder; the next
-// run on the same host removes such leftovers of finished processes, and
-// mailsim replay --clean PATH removes every marked folder whose replay is
-// not running. A folder without a valid marker, even one named like a
-// scratch folder, is never removed.
+// folder has a unique name (mailsim-replay-NNN), a marker file
+// ([MarkerName]) that records its name, host and process, and a lock file
+// ([LockName]). Every operation inside works on a single file name
+// relative to an open directory and refuses to follow a symbolic link in
+// it (O_NOFOLLOW; lstat never follows), so a link planted inside cannot
+// lead outside. Files that are only read or appended to (the marker, the
+// lock, the index log, messages) are opened with O_NONBLOCK and checked
+// to be regular files, so a FIFO, socket or device planted in their place
+// is refused instead of hanging the replay, and the marker is read only
+// up to [MaxMarkerSize] bytes.
+//
+// Whether a folder is in use is proved by its lock, not by its host name
+// and process id (which containers and hosts with one name share): every
+// replay using the folder, the one that made it and every --join, holds a
+// shared lock on the lock file for its whole life, and a folder is
+// removed only by whoever takes the exclusive lock without waiting (see
+// [Scratch] for what the proof relies on over NFS). Removal renames the
+// folder to a tombstone (mailsim-replay-NNN.removing) first, so nobody
+// can join it any more, then removes its contents, the lock file, the
+// marker and the folder in that order, so that a removal interrupted at
+// any point is finished by the next one. A run that is killed leaves only
+// its own folder, whose lock the kernel releases; the next run on the same
+// host removes such leftovers that were not kept, and mailsim replay
+// --clean PATH removes every marked folder that no replay uses. A folder
+// without a valid marker, even one named like a scratch folder, is never
+// removed (except an empty tombstone).
+//
+// mailsim replay --out writes its profile and report to new temporary
+// files in the output directory, created with O_EXCL, and renames them
+// over their names, so a link planted there is replaced, never written
+// through; an existing entry that is not a regular file is refused.
 //
 // # Contention, and two hosts on one NFS mount
 //

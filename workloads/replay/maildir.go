@@ -5,6 +5,7 @@ package replay
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -94,7 +95,7 @@ func openMaildir(s *Scratch, name string, create bool, fsync string) (*maildir, 
 	}
 	if m.cur, err = os.OpenRoot(filepath.Join(m.path, "cur")); err != nil {
 		m.close()
-		return nil, fmt.Errorf("replay: %w", err)
+		return nil, fmt.Errorf("replay: open %s/cur: %w", m.path, err)
 	}
 	return m, nil
 }
@@ -200,7 +201,9 @@ func (m *maildir) readHeader(name string, buf []byte) (ParsedHeader, error) {
 	if err := checkName(name); err != nil {
 		return ParsedHeader{}, err
 	}
-	fd, err := syscall.Openat(m.curfd, name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	// O_NONBLOCK: a FIFO planted in cur/ must not hang the rebuild (it
+	// reads as empty); it changes nothing for a regular file.
+	fd, err := syscall.Openat(m.curfd, name, syscall.O_RDONLY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return ParsedHeader{}, err
 	}
@@ -231,9 +234,29 @@ func (m *maildir) unlink(name string) error {
 	return syscall.Unlinkat(m.curfd, name)
 }
 
-// openLog opens the index-log-like file for appending, creating it.
+// openLog opens the index-log-like file for appending, creating it. It
+// accepts only a regular file, and opens without blocking so that a FIFO
+// in its place is refused rather than waited on.
 func (m *maildir) openLog() (int, error) {
-	return syscall.Openat(m.mdfd, logName, syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o600)
+	path := filepath.Join(m.path, logName)
+	fd, err := syscall.Openat(m.mdfd, logName, syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CREAT|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0o600)
+	if err != nil {
+		return -1, fmt.Errorf("replay: open index log %s: %w", path, err)
+	}
+	var st syscall.Stat_t
+	if err := syscall.Fstat(fd, &st); err != nil {
+		syscall.Close(fd)
+		return -1, fmt.Errorf("replay: index log %s: %w", path, err)
+	}
+	if st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		syscall.Close(fd)
+		return -1, fmt.Errorf("replay: index log %s is not a regular file", path)
+	}
+	if err := syscall.SetNonblock(fd, false); err != nil {
+		syscall.Close(fd)
+		return -1, fmt.Errorf("replay: index log %s: %w", path, err)
+	}
+	return fd, nil
 }
 
 // appendLog appends rec to the log and fsyncs it unless mail_fsync=never.
@@ -303,18 +326,30 @@ func errno(err error) syscall.Errno {
 // largestFolder returns the name of the largest Maildir in a scratch
 // folder, for replayers that join it.
 func largestFolder(s *Scratch) (string, error) {
-	entries, err := os.ReadDir(s.Path)
+	d, err := os.OpenFile(s.Path, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return "", fmt.Errorf("replay: %w", err)
 	}
+	defer d.Close()
 	best, name := -1, ""
-	for _, e := range entries {
-		n, err := strconv.Atoi(strings.TrimPrefix(e.Name(), folderPrefix))
-		if !e.IsDir() || !strings.HasPrefix(e.Name(), folderPrefix) || err != nil {
-			continue
+	// In batches, so that a folder with a great many entries costs no
+	// more memory than a small one.
+	for {
+		entries, err := d.ReadDir(256)
+		for _, e := range entries {
+			n, err := strconv.Atoi(strings.TrimPrefix(e.Name(), folderPrefix))
+			if !e.IsDir() || !strings.HasPrefix(e.Name(), folderPrefix) || err != nil {
+				continue
+			}
+			if n > best {
+				best, name = n, e.Name()
+			}
 		}
-		if n > best {
-			best, name = n, e.Name()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return "", fmt.Errorf("replay: list %s: %w", s.Path, err)
 		}
 	}
 	if name == "" {

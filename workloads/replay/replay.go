@@ -11,6 +11,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
@@ -342,6 +343,9 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 			if kerr := sc.Keep(); kerr != nil && err == nil {
 				err = kerr
 			}
+			if cerr := sc.Close(); cerr != nil && err == nil {
+				err = cerr
+			}
 			return
 		}
 		if rerr := sc.Remove(); rerr != nil && err == nil {
@@ -382,7 +386,7 @@ func Run(ctx context.Context, cfg Config) (res *Result, err error) {
 		}
 		s.folders = append(s.folders, f)
 		if f.logfd, err = f.md.openLog(); err != nil {
-			return res, fmt.Errorf("replay: open index log: %w", err)
+			return res, err
 		}
 	}
 	if err := s.measure(cold); err != nil {
@@ -420,6 +424,7 @@ func runJoined(ctx context.Context, cfg Config, res *Result) error {
 	if err != nil {
 		return err
 	}
+	defer sc.Close()
 	res.Scratch, res.Kept = sc.Path, true
 	name, err := largestFolder(sc)
 	if err != nil {
@@ -490,7 +495,7 @@ func (s *sweep) measure(cold bool) error {
 	for _, f := range s.folders {
 		// One untimed listing so that "warm" means warm.
 		if _, err := f.md.list("cur"); err != nil {
-			return fmt.Errorf("replay: list: %w", err)
+			return fmt.Errorf("replay: list %s/cur: %w", f.md.path, err)
 		}
 	}
 	s.progress("timing listings and rebuilds (%d rounds)", s.cfg.Reps)
@@ -592,7 +597,7 @@ func (s *sweep) fill(f *folder, n int) error {
 		err := f.md.deliver(name, s.buf)
 		d := time.Since(t0)
 		if err != nil {
-			return fmt.Errorf("replay: deliver: %w", err)
+			return fmt.Errorf("replay: deliver %s: %w", filepath.Join(f.md.path, "tmp", name), err)
 		}
 		s.record(f, OpDeliver, nfsmodel.Warm, entries, size, d)
 		pending = append(pending, name)
@@ -604,7 +609,7 @@ func (s *sweep) fill(f *folder, n int) error {
 		err := f.md.moveToCur(name, curName)
 		d := time.Since(t0)
 		if err != nil {
-			return fmt.Errorf("replay: move to cur: %w", err)
+			return fmt.Errorf("replay: move %s to cur: %w", filepath.Join(f.md.path, "new", name), err)
 		}
 		s.record(f, OpNewToCur, nfsmodel.Warm, entries, 0, d)
 		f.cur = append(f.cur, curName)
@@ -628,7 +633,7 @@ func (s *sweep) folderOp(f *folder, op, cache string) error {
 	}
 	names, err := f.md.list("cur")
 	if err != nil {
-		return fmt.Errorf("replay: readdir: %w", err)
+		return fmt.Errorf("replay: list %s/cur: %w", f.md.path, err)
 	}
 	n := len(names)
 	switch op {
@@ -691,7 +696,7 @@ func (s *sweep) flagOp(f *folder) error {
 	err := f.md.rename(old, nw)
 	d := time.Since(t0)
 	if err != nil {
-		return fmt.Errorf("replay: flag change: %w", err)
+		return fmt.Errorf("replay: flag change of %s: %w", filepath.Join(f.md.path, "cur", old), err)
 	}
 	s.record(f, OpFlag, nfsmodel.Warm, entries, 0, d)
 	f.cur[i] = nw
@@ -706,7 +711,7 @@ func (s *sweep) expungeOp(f *folder) error {
 	err := f.md.unlink(name)
 	d := time.Since(t0)
 	if err != nil {
-		return fmt.Errorf("replay: expunge: %w", err)
+		return fmt.Errorf("replay: expunge %s: %w", filepath.Join(f.md.path, "cur", name), err)
 	}
 	s.record(f, OpExpunge, nfsmodel.Warm, entries, 0, d)
 	f.cur[i] = f.cur[len(f.cur)-1]
@@ -724,7 +729,7 @@ func (s *sweep) logOp(f *folder, rec []byte) error {
 	err := f.md.appendLog(f.logfd, rec)
 	d := time.Since(t0)
 	if err != nil {
-		return fmt.Errorf("replay: index log append: %w", err)
+		return fmt.Errorf("replay: append to %s: %w", filepath.Join(f.md.path, logName), err)
 	}
 	s.record(f, OpLogAppend, nfsmodel.Warm, len(f.cur), len(rec), d)
 	return nil
@@ -738,7 +743,7 @@ func (s *sweep) lockOp(f *folder, owner []byte) error {
 	}
 	d := time.Since(t0)
 	if err != nil {
-		return fmt.Errorf("replay: dotlock: %w", err)
+		return fmt.Errorf("replay: dotlock %s: %w", filepath.Join(f.md.path, lockName), err)
 	}
 	s.record(f, OpDotlock, nfsmodel.Warm, len(f.cur), 0, d)
 	return nil

@@ -251,3 +251,38 @@ func TestWriteReport(t *testing.T) {
 		t.Log(b.String())
 	}
 }
+
+// TestLocalLocks reads mount tables whose NFS mounts keep their locks to
+// the host, and others whose locks reach the server.
+func TestLocalLocks(t *testing.T) {
+	const table = `22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+40 22 0:50 / /mnt/v3 rw,noatime shared:30 - nfs filer:/export rw,vers=3,rsize=1048576,namlen=255,hard,nolock,proto=tcp,local_lock=all,addr=10.0.0.1
+41 22 0:51 / /mnt/v3lock rw,noatime shared:31 - nfs filer:/export rw,vers=3,hard,proto=tcp,local_lock=none,addr=10.0.0.1
+42 22 0:52 / /mnt/v4 rw,noatime shared:32 - nfs4 filer:/export rw,vers=4.2,hard,proto=tcp,local_lock=none,addr=10.0.0.1
+43 22 0:53 / /mnt/v4posix rw,noatime shared:33 - nfs4 filer:/export rw,vers=4.2,hard,proto=tcp,local_lock=posix,addr=10.0.0.1
+44 22 0:54 / /mnt/my\040disk rw shared:34 - nfs filer:/x rw,vers=3,nolock
+`
+	tests := []struct {
+		path, typ, want string
+	}{
+		{"/home/x", "ext4", ""},
+		{"/mnt/v3/mail", "nfs", "nolock"},
+		{"/mnt/v3lock/mail", "nfs", ""},
+		{"/mnt/v4", "nfs4", ""},
+		{"/mnt/v4posix/a/b", "nfs4", "local_lock=posix"},
+		{"/mnt/my disk/a", "nfs", "nolock"},
+	}
+	for _, tt := range tests {
+		typ, opts := parseMountInfo(strings.NewReader(table), tt.path)
+		if typ != tt.typ {
+			t.Errorf("%s: type %q, want %q", tt.path, typ, tt.typ)
+		}
+		got := localLocks(typ, opts)
+		if (tt.want == "") != (got == "") || !strings.Contains(got, tt.want) {
+			t.Errorf("%s: localLocks = %q, want it to name %q", tt.path, got, tt.want)
+		}
+	}
+	if got := LocalLocks(t.TempDir()); got != "" {
+		t.Errorf("LocalLocks(temp dir) = %q", got)
+	}
+}

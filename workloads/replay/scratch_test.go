@@ -167,8 +167,8 @@ func TestNeverRemoveWithoutValidMarker(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(parent, ScratchPrefix+"fake"+string(rune('a'+i)))
 			tt.setup(path)
-			if err := removeScratch(path); err == nil {
-				t.Fatal("removeScratch accepted it")
+			if _, err := OpenScratch(parent, filepath.Base(path)); err == nil {
+				t.Fatal("OpenScratch accepted it")
 			}
 			removed, _, err := Clean(parent, CleanAll)
 			if err != nil {
@@ -288,23 +288,27 @@ func exitedPID(t *testing.T) int {
 func TestCleanLeftovers(t *testing.T) {
 	parent := t.TempDir()
 	host, _ := os.Hostname()
-	mk := func(m Marker) string {
+	// mk makes a folder with marker m; closed releases its lock, as the
+	// end of its replay would.
+	mk := func(m Marker, closed bool) string {
 		s, err := CreateScratch(parent)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m.Name = s.Name
-		if err := os.WriteFile(filepath.Join(s.Path, MarkerName), m.encode(), 0o600); err != nil {
-			t.Fatal(err)
-		}
+		writeMarker(t, s.Path, m)
 		os.WriteFile(filepath.Join(s.Path, "data"), []byte("x"), 0o600)
+		if closed {
+			s.Close()
+		} else {
+			t.Cleanup(func() { s.Close() })
+		}
 		return s.Path
 	}
 	dead := exitedPID(t)
-	interrupted := mk(Marker{Host: host, PID: dead})
-	running := mk(Marker{Host: host, PID: os.Getpid()})
-	kept := mk(Marker{Host: host, PID: dead, Kept: true})
-	foreign := mk(Marker{Host: "other-host-" + host, PID: dead})
+	interrupted := mk(Marker{Host: host, PID: dead}, true)
+	running := mk(Marker{Host: host, PID: os.Getpid()}, false)
+	kept := mk(Marker{Host: host, PID: dead, Kept: true}, true)
+	foreign := mk(Marker{Host: "other-host-" + host, PID: dead}, true)
 	unmarked := filepath.Join(parent, ScratchPrefix+"unmarked")
 	os.Mkdir(unmarked, 0o700)
 
@@ -317,7 +321,7 @@ func TestCleanLeftovers(t *testing.T) {
 	}
 	want := []string{foreign, kept, running, unmarked}
 	slices.Sort(want)
-	if !slices.Equal(left, want) {
+	if got := skippedPaths(left); !slices.Equal(got, want) {
 		t.Errorf("CleanStale left %v, want %v", left, want)
 	}
 
@@ -332,12 +336,12 @@ func TestCleanLeftovers(t *testing.T) {
 	}
 	want = []string{running, unmarked}
 	slices.Sort(want)
-	if !slices.Equal(left, want) {
+	if got := skippedPaths(left); !slices.Equal(got, want) {
 		t.Errorf("CleanAll left %v, want %v", left, want)
 	}
 
 	// The next run removes an interrupted run's folder before it starts.
-	again := mk(Marker{Host: host, PID: dead})
+	again := mk(Marker{Host: host, PID: dead}, true)
 	res, err := Run(context.Background(), Config{Dir: parent, Messages: []int{8}, Cold: "no", Reps: 1, OpsPerPoint: 2, MaxSize: 1024})
 	if err != nil {
 		t.Fatal(err)
@@ -348,6 +352,28 @@ func TestCleanLeftovers(t *testing.T) {
 	if _, err := os.Stat(again); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("interrupted folder still there: %v", err)
 	}
+}
+
+// writeMarker replaces the marker of the folder at path with m, named
+// after the folder.
+func writeMarker(t *testing.T, path string, m Marker) {
+	t.Helper()
+	m.Name = filepath.Base(path)
+	tmp := filepath.Join(path, MarkerName+".test")
+	if err := os.WriteFile(tmp, m.encode(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(path, MarkerName)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func skippedPaths(left []Skipped) []string {
+	var out []string
+	for _, l := range left {
+		out = append(out, l.Path)
+	}
+	return out
 }
 
 // TestKilledReplayLeavesOnlyItsFolder kills a replay running in a child

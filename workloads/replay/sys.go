@@ -5,6 +5,7 @@ package replay
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -92,13 +93,26 @@ var fsMagic = map[int64]string{
 // mountType finds the longest mount point in /proc/self/mountinfo that
 // holds path and returns its file system type.
 func mountType(path string) string {
+	typ, _ := mountInfo(path)
+	return typ
+}
+
+// mountInfo returns the type and the super block options of the mount
+// holding path, from /proc/self/mountinfo, or "" when it cannot tell.
+func mountInfo(path string) (typ, opts string) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return ""
+		return "", ""
 	}
 	defer f.Close()
-	best, typ := -1, ""
-	sc := bufio.NewScanner(f)
+	return parseMountInfo(f, path)
+}
+
+// parseMountInfo finds the longest mount point in a mountinfo table that
+// holds path and returns its file system type and super block options.
+func parseMountInfo(r io.Reader, path string) (typ, opts string) {
+	best := -1
+	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
@@ -114,9 +128,43 @@ func mountType(path string) string {
 		if !within(mp, path) || len(mp) < best {
 			continue
 		}
-		best, typ = len(mp), after[0]
+		best, typ, opts = len(mp), after[0], ""
+		if len(after) >= 3 {
+			opts = after[2]
+		}
 	}
-	return typ
+	return typ, opts
+}
+
+// LocalLocks says why the file system holding dir keeps file locks to
+// this host (an NFS mount with nolock, or local_lock=posix or all), or
+// returns "". On such a mount the lock that proves a scratch folder in use
+// (see [Scratch]) is not seen by other hosts, so a clean there can remove
+// a folder a replay here is using.
+func LocalLocks(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(abs); err == nil {
+		abs = r
+	}
+	typ, opts := mountInfo(abs)
+	return localLocks(typ, opts)
+}
+
+// localLocks is LocalLocks for a mount's type and super block options.
+func localLocks(typ, opts string) string {
+	if !strings.HasPrefix(typ, "nfs") {
+		return ""
+	}
+	for _, o := range strings.Split(opts, ",") {
+		switch o {
+		case "nolock", "local_lock=posix", "local_lock=all":
+			return "the NFS mount has " + o + ": its file locks are not seen by other hosts"
+		}
+	}
+	return ""
 }
 
 func within(mp, path string) bool {
