@@ -1,7 +1,9 @@
 package results
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 )
@@ -66,6 +68,43 @@ func removeTemps(dir string) error {
 				return fmt.Errorf("results: %v", err)
 			}
 		}
+	}
+	return nil
+}
+
+// readLimited reads the file at path, refusing one larger than limit
+// bytes; name is how messages call the file.
+func readLimited(path, name string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %v", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > limit {
+		return nil, fmt.Errorf("results: %s is %d bytes, more than the %d this mailsim reads", name, fi.Size(), limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("results: reading %s: %v", name, err)
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("results: %s is more than the %d bytes this mailsim reads", name, limit)
+	}
+	return b, nil
+}
+
+// mkdir makes a folder and its parents.
+func mkdir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("results: %v", err)
+	}
+	return nil
+}
+
+// remove1 removes one file or empty folder; one already gone is fine.
+func remove1(path string) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("results: %v", err)
 	}
 	return nil
 }
