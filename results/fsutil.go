@@ -12,6 +12,7 @@ import (
 // in dir, syncs it, renames it over name and syncs dir, so that after a
 // crash the file is either absent, the old one, or complete.
 func writeAtomic(dir, name string, data []byte) error {
+	step()
 	f, err := os.CreateTemp(dir, tmpPrefix+name+"-*")
 	if err != nil {
 		return fmt.Errorf("results: %v", err)
@@ -22,12 +23,19 @@ func writeAtomic(dir, name string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("results: writing %s: %v", name, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	half := len(data) / 2
+	step()
+	if _, err := f.Write(data[:half]); err != nil {
+		return fail(err)
+	}
+	step()
+	if _, err := f.Write(data[half:]); err != nil {
 		return fail(err)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return fail(err)
 	}
+	step()
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
@@ -35,6 +43,7 @@ func writeAtomic(dir, name string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("results: writing %s: %v", name, err)
 	}
+	step()
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("results: writing %s: %v", name, err)
@@ -44,6 +53,7 @@ func writeAtomic(dir, name string, data []byte) error {
 
 // syncDir makes a directory's entries (a rename, a new file) durable.
 func syncDir(dir string) error {
+	step()
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("results: %v", err)
@@ -64,6 +74,7 @@ func removeTemps(dir string) error {
 	}
 	for _, e := range ents {
 		if len(e.Name()) > len(tmpPrefix) && e.Name()[:len(tmpPrefix)] == tmpPrefix {
+			step()
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 				return fmt.Errorf("results: %v", err)
 			}
@@ -95,6 +106,7 @@ func readLimited(path, name string, limit int64) ([]byte, error) {
 
 // mkdir makes a folder and its parents.
 func mkdir(dir string) error {
+	step()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results: %v", err)
 	}
@@ -103,8 +115,19 @@ func mkdir(dir string) error {
 
 // remove1 removes one file or empty folder; one already gone is fine.
 func remove1(path string) error {
+	step()
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("results: %v", err)
 	}
 	return nil
+}
+
+// stepHook, when set, is called before every change this package makes
+// to the file system; tests use it to kill a writer at every point.
+var stepHook func()
+
+func step() {
+	if stepHook != nil {
+		stepHook()
+	}
 }

@@ -1,7 +1,9 @@
 package results
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,7 +17,8 @@ import (
 // the merged plan lists the runs they hold. The
 // merged set is byte-identical to one written by a single uninterrupted
 // process, except for provenance.json, which lists the sessions of all
-// sources in argument order. dst must not exist or be empty.
+// sources in argument order. dst must not exist or be empty, or already
+// hold this very merge (then Merge writes nothing and succeeds).
 //
 // Merge checks every source before it writes anything. It then marks dst
 // unfinished until the last file is written: a merge that was killed or
@@ -110,6 +113,9 @@ func MergeWarn(dst string, warn func(string), srcs ...string) error {
 	if len(problems) > 0 {
 		return fmt.Errorf("results: cannot merge: %s", strings.Join(problems, "; "))
 	}
+	if mergedAlready(dst, m, runs) {
+		return nil
+	}
 	w, err := create(dst, m, m, &prov, opMerge)
 	if err != nil {
 		return err
@@ -131,4 +137,32 @@ func MergeWarn(dst string, warn func(string), srcs ...string) error {
 		return err
 	}
 	return finish(dst)
+}
+
+// mergedAlready reports whether dst is a finished set that is the merge
+// of runs with manifest m, such as one whose merging process was killed
+// after it finished but before it could say so.
+func mergedAlready(dst string, m *Manifest, runs map[string]*Run) bool {
+	if op, err := unfinished(dst); err != nil || op != "" {
+		return false
+	}
+	if _, err := os.Stat(filepath.Join(dst, manifestFile)); err != nil {
+		return false
+	}
+	s, err := Read(dst)
+	if err != nil || s.Format != FormatVersion || sameManifest(s.Manifest, m) != nil || len(s.Runs) != len(m.Plan) {
+		return false
+	}
+	fp := fingerprint(m)
+	for _, p := range m.Plan {
+		want, err := encodeRun(runs[p.ID], fp)
+		if err != nil {
+			return false
+		}
+		got, err := os.ReadFile(filepath.Join(dst, runsDir, p.ID+".json"))
+		if err != nil || !bytes.Equal(got, want) {
+			return false
+		}
+	}
+	return true
 }
