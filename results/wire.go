@@ -48,16 +48,31 @@ func (n *num) UnmarshalJSON(b []byte) error {
 		case "-Inf":
 			*n = num(math.Inf(-1))
 		default:
-			return fmt.Errorf("results: bad number %q", s)
+			return badValue(b, floatType)
 		}
 		return nil
 	}
 	v, err := strconv.ParseFloat(string(b), 64)
 	if err != nil {
-		return fmt.Errorf("results: bad number %s", b)
+		return badValue(b, floatType)
 	}
 	*n = num(v)
 	return nil
+}
+
+var (
+	floatType    = reflect.TypeFor[float64]()
+	durationType = reflect.TypeFor[time.Duration]()
+)
+
+// badValue is the error of a JSON value b that does not decode to type t;
+// the decoder adds the key.
+func badValue(b []byte, t reflect.Type) error {
+	v := string(b)
+	if len(v) > 40 {
+		v = v[:40] + "..."
+	}
+	return &json.UnmarshalTypeError{Value: v, Type: t}
 }
 
 func toNums(xs []float64) []num {
@@ -87,11 +102,11 @@ func (d dur) MarshalJSON() ([]byte, error) {
 func (d *dur) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("results: duration must be a string: %s", b)
+		return badValue(b, durationType)
 	}
 	v, err := time.ParseDuration(s)
 	if err != nil {
-		return fmt.Errorf("results: %v", err)
+		return badValue(b, durationType)
 	}
 	*d = dur(v)
 	return nil
@@ -635,41 +650,62 @@ func jsonError(name string, b []byte, err error) error {
 		line, col := lineCol(b, pos.off)
 		return fmt.Errorf("results: %s:%d:%d: %s", name, line, col, pos.msg)
 	case errors.As(err, &typ):
-		line, col := lineCol(b, typ.Offset)
 		key := ""
 		if typ.Field != "" {
 			key = " (key " + typ.Field + ")"
 		}
-		return fmt.Errorf("results: %s:%d:%d: JSON %s where a %s belongs%s", name, line, col, typ.Value, jsonKind(typ.Type.Kind()), key)
+		if typ.Offset == 0 { // a value of ours, whose offset the decoder does not tell
+			return fmt.Errorf("results: %s: %s is not %s%s", name, typ.Value, jsonKind(typ.Type), key)
+		}
+		line, col := lineCol(b, typ.Offset)
+		return fmt.Errorf("results: %s:%d:%d: JSON %s where %s belongs%s", name, line, col, typ.Value, jsonKind(typ.Type), key)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		line, col := lineCol(b, int64(len(b)))
 		return fmt.Errorf("results: %s:%d:%d: the file ends inside a JSON value", name, line, col)
 	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		// The decoder does not say where: point at the key's first
+		// occurrence.
+		if i := bytes.Index(b, []byte(f)); i >= 0 {
+			line, col := lineCol(b, int64(i+1))
+			return fmt.Errorf("results: %s:%d:%d: unknown key %s", name, line, col, f)
+		}
+		return fmt.Errorf("results: %s: unknown key %s", name, f)
+	}
 	return fmt.Errorf("results: %s: %s", name, strings.TrimPrefix(strings.TrimPrefix(err.Error(), "json: "), "results: "))
 }
 
-// jsonKind names what JSON value a Go kind decodes from.
-func jsonKind(k reflect.Kind) string {
-	switch k {
+// jsonKind names, with an article, what JSON value a Go type decodes
+// from.
+func jsonKind(t reflect.Type) string {
+	switch t {
+	case floatType:
+		return "a number (or \"NaN\", \"+Inf\", \"-Inf\")"
+	case durationType:
+		return "a Go duration string such as \"10s\""
+	}
+	switch t.Kind() {
 	case reflect.String:
-		return "string"
+		return "a string"
 	case reflect.Bool:
-		return "boolean"
+		return "a boolean"
 	case reflect.Slice, reflect.Array:
-		return "array"
+		return "an array"
 	case reflect.Struct, reflect.Map, reflect.Pointer:
-		return "object"
+		return "an object"
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
 		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
-		return "whole number in range"
+		return "a whole number in range"
 	}
-	return "number"
+	return "a number"
 }
 
-// lineCol converts a byte offset in b to a 1-based line and column.
+// lineCol returns the 1-based line and column of the last of the first
+// off bytes of b: the byte at which a JSON decoder that has read off bytes
+// stopped.
 func lineCol(b []byte, off int64) (int, int) {
-	off = min(max(off, 0), int64(len(b)))
-	line := 1 + bytes.Count(b[:off], []byte{'\n'})
-	col := int(off) - bytes.LastIndexByte(b[:off], '\n')
+	i := min(max(off-1, 0), int64(len(b)))
+	line := 1 + bytes.Count(b[:i], []byte{'\n'})
+	col := int(i) - bytes.LastIndexByte(b[:i], '\n')
 	return line, col
 }
