@@ -165,7 +165,7 @@ func TestCorruptProvenanceWarns(t *testing.T) {
 	}{
 		{"truncated", `{"sessions": [{"host": "a"`, "provenance.json:1:26: the file ends inside a JSON value"},
 		{"not JSON", "\n\x00garbage", "provenance.json:2:1: invalid character"},
-		{"wrong type", `{"sessions": [{"workers": "four"}]}`, "provenance.json:1:32: JSON string where a whole number in range belongs (key sessions.workers)"},
+		{"wrong type", `{"sessions": [{"workers": "four"}]}`, "provenance.json:1:27: JSON string where a whole number in range belongs (key sessions.workers)"},
 		{"bad time", `{"sessions": [{"started": "yesterday"}]}`, "provenance.json: session 1: parsing time"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

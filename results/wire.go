@@ -61,7 +61,7 @@ func (n *num) UnmarshalJSON(b []byte) error {
 }
 
 var (
-	floatType    = reflect.TypeFor[float64]()
+	floatType    = reflect.TypeFor[num]()
 	durationType = reflect.TypeFor[time.Duration]()
 )
 
@@ -645,7 +645,11 @@ func jsonError(name string, b []byte, err error) error {
 	switch {
 	case errors.As(err, &syn):
 		line, col := lineCol(b, syn.Offset)
-		return fmt.Errorf("results: %s:%d:%d: %s", name, line, col, syn.Error())
+		msg := syn.Error()
+		if msg == "unexpected end of JSON input" {
+			msg = "the file ends inside a JSON value"
+		}
+		return fmt.Errorf("results: %s:%d:%d: %s", name, line, col, msg)
 	case errors.As(err, &pos):
 		line, col := lineCol(b, pos.off)
 		return fmt.Errorf("results: %s:%d:%d: %s", name, line, col, pos.msg)
@@ -657,7 +661,7 @@ func jsonError(name string, b []byte, err error) error {
 		if typ.Offset == 0 { // a value of ours, whose offset the decoder does not tell
 			return fmt.Errorf("results: %s: %s is not %s%s", name, typ.Value, jsonKind(typ.Type), key)
 		}
-		line, col := lineCol(b, typ.Offset)
+		line, col := lineCol(b, valueStart(b, typ.Offset))
 		return fmt.Errorf("results: %s:%d:%d: JSON %s where %s belongs%s", name, line, col, typ.Value, jsonKind(typ.Type), key)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		line, col := lineCol(b, int64(len(b)))
@@ -698,6 +702,30 @@ func jsonKind(t reflect.Type) string {
 		return "a whole number in range"
 	}
 	return "a number"
+}
+
+// valueStart returns the offset just past the first byte of the JSON
+// string or literal that ends at offset off of b (a decoder reports the
+// end of a value of the wrong type), or off when b holds no such value
+// there.
+func valueStart(b []byte, off int64) int64 {
+	i := off - 1
+	if i < 0 || i >= int64(len(b)) {
+		return off
+	}
+	if b[i] == '"' {
+		for j := i - 1; j >= 0; j-- {
+			if b[j] == '"' && (j == 0 || b[j-1] != '\\') {
+				return j + 1
+			}
+		}
+		return off
+	}
+	j := i
+	for j > 0 && strings.IndexByte("+-.0123456789eEtrufalsn", b[j-1]) >= 0 {
+		j--
+	}
+	return j + 1
 }
 
 // lineCol returns the 1-based line and column of the last of the first
