@@ -112,7 +112,9 @@ func TestDamagedSets(t *testing.T) {
 	if err := w.Add(runs[0]); err != nil {
 		t.Fatal(err)
 	}
-	corruptProv := damage(t, set, func(dir string) { writeFile(t, filepath.Join(dir, "provenance.json"), "{\"sessions\": [\n  {\"host\": 7}]}\n") })
+	corruptProv := damage(t, set, func(dir string) {
+		writeFile(t, filepath.Join(dir, "provenance.json"), "{\"sessions\": [\n  {\"host\": 7}]}\n")
+	})
 	foreign := damage(t, set, func(dir string) {
 		b, err := os.ReadFile(filepath.Join(other, "runs", runs[0].ID+".json"))
 		if err != nil {
