@@ -553,7 +553,7 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 {{range .Charts}}<figure><img src="{{.URI}}" alt="{{.Alt}}">{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}</figure>
 {{end}}{{end}}
 <h2 id="method">How to read this report</h2>
-<p>Every percentile (such as imap.latency.p99) is read from mailsim's fixed log-scale histograms: the target rank is q·N, the bucket holding it is found from cumulative counts, and the value is interpolated geometrically within the bucket (buckets are 10<sup>1/20</sup> wide, so a percentile is within about 6% of the exact one). The tables average each run's percentile across replicas like any other metric; the latency charts instead merge the histograms of all replicas.</p>
+<p>Every percentile (such as imap.latency.p99) is read from mailsim's fixed log-scale histograms: the target rank is q·N, the bucket holding it is found from cumulative counts, and the value is interpolated linearly within the bucket by the rank's position in it, between bounds clamped to the observed minimum and maximum (bounds differ by a factor of 10<sup>1/20</sup> ≈ 1.122, so a percentile is within about 12% of the exact one). The tables average each run's percentile across replicas like any other metric; the latency charts instead merge the histograms of all replicas.</p>
 <h2 id="spec">The spec</h2>
 <details open><summary>As given</summary><pre>{{.SpecGiven}}</pre></details>
 <details><summary>As expanded, with every default</summary><pre>{{.SpecExpanded}}</pre></details>
