@@ -597,7 +597,7 @@ func sameManifest(a, b *Manifest) error {
 	case !bytes.Equal(a.SpecExpanded, b.SpecExpanded):
 		return fmt.Errorf("the expanded spec differs")
 	case !bytes.Equal(ab, bb):
-		return fmt.Errorf("the manifest differs (version, seed, metrics or plan)")
+		return fmt.Errorf("the manifest differs (version, build, seed, metrics or plan)")
 	}
 	return nil
 }
