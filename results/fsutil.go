@@ -12,8 +12,13 @@ import (
 // in dir, syncs it, renames it over name and syncs dir, so that after a
 // crash the file is either absent, the old one, or complete.
 func writeAtomic(dir, name string, data []byte) error {
-	step()
 	f, err := os.CreateTemp(dir, tmpPrefix+name+"-*")
+	if err == nil {
+		if err = step(); err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}
 	if err != nil {
 		return fmt.Errorf("results: %v", err)
 	}
@@ -24,18 +29,21 @@ func writeAtomic(dir, name string, data []byte) error {
 		return fmt.Errorf("results: writing %s: %v", name, err)
 	}
 	half := len(data) / 2
-	step()
 	if _, err := f.Write(data[:half]); err != nil {
 		return fail(err)
 	}
-	step()
+	if err := step(); err != nil {
+		return fail(err)
+	}
 	if _, err := f.Write(data[half:]); err != nil {
 		return fail(err)
 	}
 	if err := f.Chmod(0o644); err != nil {
 		return fail(err)
 	}
-	step()
+	if err := step(); err != nil {
+		return fail(err)
+	}
 	if err := f.Sync(); err != nil {
 		return fail(err)
 	}
@@ -43,7 +51,10 @@ func writeAtomic(dir, name string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("results: writing %s: %v", name, err)
 	}
-	step()
+	if err := step(); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("results: writing %s: %v", name, err)
+	}
 	if err := os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		os.Remove(tmp)
 		return fmt.Errorf("results: writing %s: %v", name, err)
@@ -53,7 +64,9 @@ func writeAtomic(dir, name string, data []byte) error {
 
 // syncDir makes a directory's entries (a rename, a new file) durable.
 func syncDir(dir string) error {
-	step()
+	if err := step(); err != nil {
+		return fmt.Errorf("results: syncing %s: %v", dir, err)
+	}
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("results: %v", err)
@@ -74,7 +87,9 @@ func removeTemps(dir string) error {
 	}
 	for _, e := range ents {
 		if len(e.Name()) > len(tmpPrefix) && e.Name()[:len(tmpPrefix)] == tmpPrefix {
-			step()
+			if err := step(); err != nil {
+				return fmt.Errorf("results: %v", err)
+			}
 			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
 				return fmt.Errorf("results: %v", err)
 			}
@@ -106,7 +121,9 @@ func readLimited(path, name string, limit int64) ([]byte, error) {
 
 // mkdir makes a folder and its parents.
 func mkdir(dir string) error {
-	step()
+	if err := step(); err != nil {
+		return fmt.Errorf("results: %v", err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("results: %v", err)
 	}
@@ -115,19 +132,24 @@ func mkdir(dir string) error {
 
 // remove1 removes one file or empty folder; one already gone is fine.
 func remove1(path string) error {
-	step()
+	if err := step(); err != nil {
+		return fmt.Errorf("results: %v", err)
+	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("results: %v", err)
 	}
 	return nil
 }
 
-// stepHook, when set, is called before every change this package makes
-// to the file system; tests use it to kill a writer at every point.
-var stepHook func()
+// stepHook, when set, is called at every step of every change this
+// package makes to the file system, and an error it returns is taken as
+// the step's failure (as a full disk would fail it); tests use it to kill
+// or fail a writer at every point.
+var stepHook func() error
 
-func step() {
+func step() error {
 	if stepHook != nil {
-		stepHook()
+		return stepHook()
 	}
+	return nil
 }

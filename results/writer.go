@@ -137,6 +137,12 @@ func begin(dir, op string) error {
 	if err != nil {
 		return err
 	}
+	if prev == "" && op == opCreate && unmarkedHalfSet(dir, ents) {
+		prev = opCreate
+		if err := writeAtomic(dir, unfinishedFile, []byte(op+"\n")); err != nil {
+			return err
+		}
+	}
 	switch {
 	case prev == "" && !onlyTemps(ents) && op == opMerge:
 		return fmt.Errorf("results: %s is not empty; merge into a new folder", dir)
@@ -233,6 +239,29 @@ func unfinishedError(dir, op string) error {
 	return fmt.Errorf("results: %s is a result set whose creation was interrupted; run the same command again to start it afresh", dir)
 }
 
+// unmarkedHalfSet reports whether dir, with entries ents, is what a
+// writer that did not yet mark unfinished sets left when it was
+// interrupted while creating one: an empty runs folder and at most the
+// two spec files, without a manifest.
+func unmarkedHalfSet(dir string, ents []os.DirEntry) bool {
+	runs := false
+	for _, e := range ents {
+		switch name := e.Name(); {
+		case name == runsDir && e.IsDir():
+			sub, err := os.ReadDir(filepath.Join(dir, runsDir))
+			if err != nil || !onlyTemps(sub) {
+				return false
+			}
+			runs = true
+		case strings.HasPrefix(name, tmpPrefix) && !e.IsDir():
+		case (name == specGivenFile || name == specExpandedFile) && !e.IsDir():
+		default:
+			return false
+		}
+	}
+	return runs
+}
+
 // onlyTemps reports whether ents holds nothing but temporary files.
 func onlyTemps(ents []os.DirEntry) bool {
 	for _, e := range ents {
@@ -273,7 +302,7 @@ func Open(dir string, m *Manifest, s Session) (*Writer, error) {
 			return nil, err
 		}
 	default:
-		if ents, err := os.ReadDir(dir); err == nil && onlyTemps(ents) && m != nil {
+		if ents, err := os.ReadDir(dir); err == nil && m != nil && (onlyTemps(ents) || unmarkedHalfSet(dir, ents)) {
 			return Create(dir, m, s)
 		}
 	}
