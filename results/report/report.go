@@ -94,6 +94,7 @@ type page struct {
 	Source       string
 	Version      string
 	Commit       string
+	Build        string // "" for a set that does not record its build
 	Seed         uint64
 	Done, Plan   int
 	Missing      []string
@@ -158,6 +159,7 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		Version:      m.MailsimVersion,
 		Source:       sourceText(m.Source),
 		Commit:       m.Commit,
+		Build:        buildText(m.Build),
 		Seed:         m.Seed,
 		Done:         len(s.Runs),
 		Plan:         len(m.Plan),
@@ -521,7 +523,8 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 </head>
 <body>
 <h1>{{.Experiment}}</h1>
-<p class="meta">mailsim {{.Version}} ({{.Commit}}), experiment seed {{.Seed}}; {{.Done}} of {{.Plan}} planned runs; strategies {{.Strategies}}; swept {{.Sweep}} ({{.Points}} point{{if ne .Points 1}}s{{end}}).</p>
+<p class="meta">mailsim {{.Version}} ({{.Commit}}), experiment seed {{.Seed}}; {{.Done}} of {{.Plan}} planned runs; strategies {{.Strategies}}; swept {{.Sweep}} ({{.Points}} point{{if ne .Points 1}}s{{end}}).</p>{{if .Build}}
+<p class="meta">Built as {{.Build}}.</p>{{end}}
 <h2 id="question">The question</h2>
 <p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>{{if .Source}}
 <p class="meta">Measured, not simulated: {{.Source}}.</p>{{end}}
@@ -560,3 +563,12 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 </body>
 </html>
 `))
+
+// buildText describes the build that wrote a set, or "" when the set does
+// not record it.
+func buildText(b results.Build) string {
+	if b.IsZero() {
+		return ""
+	}
+	return b.String()
+}
