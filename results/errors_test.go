@@ -86,3 +86,37 @@ func TestDecodeErrorsNameTheFile(t *testing.T) {
 		t.Errorf("messages differ from %s (go test -update accepts them):\n%s", golden, got.Bytes())
 	}
 }
+
+// Readers refuse files and histogram lists larger than any real set
+// holds, with an error naming the file, rather than allocate without
+// bound.
+func TestReadersCapSizes(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(p, bytes.Repeat([]byte(" "), 1001), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := results.ReadLimited(p, p, 1000); err == nil || !strings.Contains(err.Error(), p+" is 1001 bytes, more than the 1000") {
+		t.Errorf("a file over the limit: %v", err)
+	}
+	if b, err := results.ReadLimited(p, p, 1001); err != nil || len(b) != 1001 {
+		t.Errorf("a file at the limit: %d bytes, %v", len(b), err)
+	}
+
+	set := filepath.Join(t.TempDir(), "set")
+	writeAll(t, set, small)
+	run := filepath.Join(set, "runs", "p00-director-r1.json")
+	b, _ := os.ReadFile(run)
+	var hs []string
+	for i := range 4097 {
+		hs = append(hs, fmt.Sprintf(`{"name":"h%d","unit":"s","n":0,"sum":0,"min":0,"max":0,"buckets":[]}`, i))
+	}
+	i := bytes.Index(b, []byte(`"histograms":[`)) + len(`"histograms":[`)
+	b = append(b[:i:i], append([]byte(strings.Join(hs, ",")+","), b[i:]...)...)
+	if err := os.WriteFile(run, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := results.Read(set); err == nil || !strings.Contains(err.Error(), run+": 4099 histograms, more than the 4096") {
+		t.Errorf("a run with too many histograms: %v", err)
+	}
+}

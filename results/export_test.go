@@ -10,3 +10,6 @@ var SetCurrentBuild = setCurrentBuild
 
 // Fingerprint is fingerprint, for tests.
 var Fingerprint = fingerprint
+
+// ReadLimited is readLimited, for tests.
+var ReadLimited = readLimited
