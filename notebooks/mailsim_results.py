@@ -495,8 +495,8 @@ class ResultSet:
         self.path = os.fspath(path)
         with open(os.path.join(self.path, "manifest.json"), encoding="utf-8") as f:
             self.manifest = json.load(f)
-        if self.manifest.get("format") != 1:
-            raise ValueError(f"mailsim_results: {self.path}: result-set format {self.manifest.get('format')}, this module reads format 1")
+        if self.manifest.get("format") not in (1, 2):
+            raise ValueError(f"mailsim_results: {self.path}: result-set format {self.manifest.get('format')}, this module reads formats 1 and 2")
         self.experiment = self.manifest["experiment"]
         self.description = self.manifest["description"]
         self.seed = int(self.manifest["seed"])

@@ -11,7 +11,13 @@ import (
 // FormatVersion is the version of the result-set format that this package
 // writes. Readers accept sets of this version only; FORMAT.md lists what
 // changed between versions.
-const FormatVersion = 1
+const FormatVersion = 2
+
+// oldestReadable is the oldest format version that [Read] accepts. Sets of
+// older versions than FormatVersion are read for tables and reports, but
+// never resumed or merged: they record neither the build that wrote them
+// nor the fingerprints of their run files.
+const oldestReadable = 1
 
 // Param is one key=value coordinate of a sweep point, such as
 // cluster.backends=8. Values are kept as the spec wrote them.
@@ -113,6 +119,10 @@ type Manifest struct {
 	// set.
 	MailsimVersion string
 	Commit         string
+	// Build identifies the build of mailsim that wrote the set; it is
+	// part of the identity. [Create] and [Merge] record [CurrentBuild]
+	// when it is zero. Sets of format version 1 have none.
+	Build Build
 	// Seed is the experiment seed that the run seeds derive from.
 	Seed uint64
 	// SpecGiven is the spec file as the user wrote it, byte for byte;

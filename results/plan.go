@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -173,15 +172,22 @@ func WritePlan(dir string, o *PlanOutcome) error {
 	return writeAtomic(dir, PlanFile, append(b, '\n'))
 }
 
-// ReadPlan reads dir's plan file.
+// ReadPlan reads dir's plan file. Its errors name the file, and the line,
+// column and key where the JSON tells them.
 func ReadPlan(dir string) (*PlanOutcome, error) {
-	b, err := os.ReadFile(filepath.Join(dir, PlanFile))
+	name := filepath.Join(dir, PlanFile)
+	b, err := readLimited(name, name, maxPlanBytes)
 	if err != nil {
-		return nil, fmt.Errorf("results: %v", err)
+		return nil, err
 	}
+	return decodePlan(name, b)
+}
+
+// decodePlan parses a plan file; name is the file's name for messages.
+func decodePlan(name string, b []byte) (*PlanOutcome, error) {
 	var o PlanOutcome
 	if err := strictUnmarshal(b, &o); err != nil {
-		return nil, fmt.Errorf("results: %s: %v", filepath.Join(dir, PlanFile), err)
+		return nil, jsonError(name, b, err)
 	}
 	return &o, nil
 }

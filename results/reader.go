@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Set is a result set read from disk.
@@ -12,32 +13,55 @@ type Set struct {
 	// Dir is the folder the set was read from.
 	Dir      string
 	Manifest *Manifest
-	// Provenance is empty when the set has no provenance.json.
+	// Format is the set's format version.
+	Format int
+	// Provenance is empty when the set has no provenance.json, or an
+	// unreadable one (Warnings then says so).
 	Provenance *Provenance
 	// Runs holds the finished runs in planned order.
 	Runs []*Run
+	// Warnings lists what was amiss but did not stop the reading, such
+	// as an unreadable provenance.json, which is not part of the set's
+	// identity.
+	Warnings []string
 }
 
 // Read loads the result set in dir: its manifest, provenance and every
 // finished run. It fails on a file that does not parse, a run file that
-// disagrees with its plan entry, or a run file of no planned run.
+// disagrees with its plan entry or comes from another spec, a run file of
+// no planned run, or a set whose creation or merge did not finish. An
+// unreadable provenance.json is reported in [Set.Warnings].
 func Read(dir string) (*Set, error) {
-	m, err := readManifest(dir)
+	op, err := unfinished(dir)
 	if err != nil {
 		return nil, err
 	}
-	prov, err := readProvenance(dir)
+	if op != "" {
+		return nil, unfinishedError(dir, op)
+	}
+	return read(dir)
+}
+
+// read is Read without the check that the set is finished, for the
+// operations that finish it.
+func read(dir string) (*Set, error) {
+	m, format, err := readManifest(dir)
 	if err != nil {
 		return nil, err
+	}
+	s := &Set{Dir: dir, Manifest: m, Format: format}
+	if s.Provenance, err = readProvenance(dir); err != nil {
+		s.Provenance = &Provenance{}
+		s.Warnings = append(s.Warnings, strings.TrimPrefix(err.Error(), "results: ")+"; the set's sessions are not known")
 	}
 	index := planIndex(m)
 	ids, err := listRunFiles(dir, index)
 	if err != nil {
 		return nil, err
 	}
-	s := &Set{Dir: dir, Manifest: m, Provenance: prov}
+	fp := fingerprint(m)
 	for _, id := range ids {
-		r, err := readRunFile(dir, id, &m.Plan[index[id]])
+		r, err := readRunFile(dir, id, &m.Plan[index[id]], fp, format)
 		if err != nil {
 			return nil, err
 		}
@@ -54,39 +78,45 @@ func planIndex(m *Manifest) map[string]int {
 	return index
 }
 
-func readManifest(dir string) (*Manifest, error) {
-	b, err := os.ReadFile(filepath.Join(dir, manifestFile))
+// readManifest reads a set's manifest and spec files, and returns the
+// manifest with the set's format version.
+func readManifest(dir string) (*Manifest, int, error) {
+	name := filepath.Join(dir, manifestFile)
+	if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
+		return nil, 0, fmt.Errorf("results: %s is not a result set (no %s)", dir, manifestFile)
+	}
+	b, err := readLimited(name, name, maxManifestBytes)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("results: %s is not a result set (no %s)", dir, manifestFile)
+		return nil, 0, err
+	}
+	m, format, err := decodeManifest(name, b)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, f := range []struct {
+		name string
+		to   *[]byte
+	}{{specGivenFile, &m.SpecGiven}, {specExpandedFile, &m.SpecExpanded}} {
+		p := filepath.Join(dir, f.name)
+		if *f.to, err = readLimited(p, p, maxSpecBytes); err != nil {
+			return nil, 0, err
 		}
-		return nil, fmt.Errorf("results: %v", err)
 	}
-	m, err := decodeManifest(b)
-	if err != nil {
-		return nil, err
-	}
-	if m.SpecGiven, err = os.ReadFile(filepath.Join(dir, specGivenFile)); err != nil {
-		return nil, fmt.Errorf("results: %v", err)
-	}
-	if m.SpecExpanded, err = os.ReadFile(filepath.Join(dir, specExpandedFile)); err != nil {
-		return nil, fmt.Errorf("results: %v", err)
-	}
-	if err := checkManifest(m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return m, format, nil
 }
 
+// readProvenance reads a set's provenance.json: none when the file is
+// absent, and an error naming the file when it cannot be read.
 func readProvenance(dir string) (*Provenance, error) {
-	b, err := os.ReadFile(filepath.Join(dir, provenanceFile))
-	if errors.Is(err, os.ErrNotExist) {
+	name := filepath.Join(dir, provenanceFile)
+	if _, err := os.Stat(name); errors.Is(err, os.ErrNotExist) {
 		return &Provenance{}, nil
 	}
+	b, err := readLimited(name, name, maxProvenanceBytes)
 	if err != nil {
-		return nil, fmt.Errorf("results: %v", err)
+		return nil, err
 	}
-	return decodeProvenance(b)
+	return decodeProvenance(name, b)
 }
 
 // Missing returns the IDs of planned runs that are not in the set, in

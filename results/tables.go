@@ -17,7 +17,7 @@ func formatFloat(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) 
 
 // buildTables rebuilds runs.csv and summary.csv in dir from its run files.
 func buildTables(dir string) error {
-	s, err := Read(dir)
+	s, err := read(dir)
 	if err != nil {
 		return err
 	}

@@ -26,17 +26,31 @@ type Writer struct {
 	listed  []bool // sparse sets: planned runs the stored manifest lists
 	prov    *Provenance
 	session int // this session's index in prov.Sessions
+	// warnings are what Open found amiss but went on with.
+	warnings []string
 }
 
 // Create starts a new result set in dir for manifest m, recording s as
-// the first writing session. dir must not exist or be empty.
+// the first writing session. dir must not exist, be empty, or hold a set
+// whose creation was interrupted (which is then started again). When
+// m.Build is zero, the set records [CurrentBuild].
+//
+// Creation is crash-safe: the first file written is a marker saying that
+// the set is unfinished, the manifest is written last, and the marker is
+// removed only then. A process killed (or out of disk space) in between
+// leaves a folder that [Read] refuses and that Create, or [Open] with a
+// manifest, recognises and creates again from the start.
 func Create(dir string, m *Manifest, s Session) (*Writer, error) {
+	m = withBuild(m)
 	stored := m
 	if m.Sparse {
 		stored = m.subset(func(int) bool { return false })
 	}
-	w, err := create(dir, m, stored, &Provenance{})
+	w, err := create(dir, m, stored, &Provenance{}, opCreate)
 	if err != nil {
+		return nil, err
+	}
+	if err := finish(dir); err != nil {
 		return nil, err
 	}
 	if err := w.startSession(s); err != nil {
@@ -45,10 +59,29 @@ func Create(dir string, m *Manifest, s Session) (*Writer, error) {
 	return w, nil
 }
 
+// withBuild returns m, or a copy of it with [CurrentBuild] when its build
+// is not set.
+func withBuild(m *Manifest) *Manifest {
+	if !m.Build.IsZero() {
+		return m
+	}
+	c := *m
+	c.Build = CurrentBuild()
+	return &c
+}
+
+// The operations that mark a set unfinished while they make it.
+const (
+	opCreate = "create"
+	opMerge  = "merge"
+)
+
 // create makes the set's folder and writes its identity files, with
 // stored as manifest.json (m itself, or for a sparse set the part of its
-// plan that the set holds); the caller writes provenance.json.
-func create(dir string, m, stored *Manifest, prov *Provenance) (*Writer, error) {
+// plan that the set holds). It leaves the set marked unfinished by op:
+// the caller removes the mark with finish when the set is whole, and
+// writes provenance.json.
+func create(dir string, m, stored *Manifest, prov *Provenance, op string) (*Writer, error) {
 	if err := checkManifest(m); err != nil {
 		return nil, err
 	}
@@ -56,15 +89,13 @@ func create(dir string, m, stored *Manifest, prov *Provenance) (*Writer, error) 
 	if err != nil {
 		return nil, err
 	}
-	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
-		return nil, fmt.Errorf("results: %s is not empty; open it to resume", dir)
-	} else if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("results: %v", err)
+	if err := begin(dir, op); err != nil {
+		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Join(dir, runsDir), 0o755); err != nil {
-		return nil, fmt.Errorf("results: %v", err)
+	if err := mkdir(filepath.Join(dir, runsDir)); err != nil {
+		return nil, err
 	}
-	if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+	if err := syncDir(dir); err != nil {
 		return nil, err
 	}
 	for _, f := range []struct {
@@ -85,20 +116,210 @@ func create(dir string, m, stored *Manifest, prov *Provenance) (*Writer, error) 
 	return w, nil
 }
 
+// begin prepares dir for a new set made by op: it makes the folder, or
+// checks that it is empty, or clears what an interrupted op of the same
+// kind left there; then it marks the set unfinished.
+func begin(dir, op string) error {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := mkdir(dir); err != nil {
+			return err
+		}
+		if err := syncDir(filepath.Dir(filepath.Clean(dir))); err != nil {
+			return err
+		}
+		return writeAtomic(dir, unfinishedFile, []byte(op+"\n"))
+	}
+	if err != nil {
+		return fmt.Errorf("results: %v", err)
+	}
+	prev, err := unfinished(dir)
+	if err != nil {
+		return err
+	}
+	if prev == "" && op == opCreate && unmarkedHalfSet(dir, ents) {
+		prev = opCreate
+		if err := writeAtomic(dir, unfinishedFile, []byte(op+"\n")); err != nil {
+			return err
+		}
+	}
+	switch {
+	case prev == "" && !onlyTemps(ents) && op == opMerge:
+		return fmt.Errorf("results: %s is not empty; merge into a new folder", dir)
+	case prev == "" && !onlyTemps(ents):
+		return fmt.Errorf("results: %s is not empty; open it to resume", dir)
+	case prev == "":
+		if err := removeTemps(dir); err != nil {
+			return err
+		}
+		return writeAtomic(dir, unfinishedFile, []byte(op+"\n"))
+	case prev != op:
+		return fmt.Errorf("results: %s holds an unfinished %s, not an unfinished %s; run the %s again to finish it, or choose another folder", dir, prev, op, prev)
+	}
+	return clear(dir, prev)
+}
+
+// clear removes what an interrupted op left in dir, except the marker
+// that says it is unfinished. It refuses to remove files that op does not
+// write.
+func clear(dir, op string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("results: %v", err)
+	}
+	var remove, foreign []string
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case name == unfinishedFile:
+		case strings.HasPrefix(name, tmpPrefix) && !e.IsDir():
+			remove = append(remove, name)
+		case name == runsDir && e.IsDir():
+			runs, err := os.ReadDir(filepath.Join(dir, runsDir))
+			if err != nil {
+				return fmt.Errorf("results: %v", err)
+			}
+			for _, r := range runs {
+				if r.IsDir() || !strings.HasPrefix(r.Name(), tmpPrefix) && !strings.HasSuffix(r.Name(), ".json") {
+					foreign = append(foreign, filepath.Join(runsDir, r.Name()))
+				} else {
+					remove = append(remove, filepath.Join(runsDir, r.Name()))
+				}
+			}
+			remove = append(remove, runsDir) // after its files
+		case !e.IsDir() && slices.Contains([]string{specGivenFile, specExpandedFile, manifestFile, provenanceFile, runsCSVFile, summaryCSVFile}, name):
+			remove = append(remove, name)
+		default:
+			foreign = append(foreign, name)
+		}
+	}
+	if len(foreign) > 0 {
+		return fmt.Errorf("results: %s holds an unfinished %s and files it did not write: %s; remove them or choose another folder", dir, op, strings.Join(foreign, ", "))
+	}
+	for _, name := range remove {
+		if err := remove1(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	return nil
+}
+
+// finish removes the mark that says dir is unfinished, durably.
+func finish(dir string) error {
+	if err := remove1(filepath.Join(dir, unfinishedFile)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// unfinished returns the operation that marked dir unfinished, or "".
+func unfinished(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, unfinishedFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("results: %v", err)
+	}
+	switch op := strings.TrimSpace(string(b)); op {
+	case opCreate, opMerge:
+		return op, nil
+	}
+	return "", fmt.Errorf("results: %s: unknown operation %q", filepath.Join(dir, unfinishedFile), b)
+}
+
+// unfinishedError says that dir cannot be read because op did not finish.
+func unfinishedError(dir, op string) error {
+	if op == opMerge {
+		return fmt.Errorf("results: %s is an unfinished merge (it was interrupted); run the same merge again to finish it", dir)
+	}
+	return fmt.Errorf("results: %s is a result set whose creation was interrupted; run the same command again to start it afresh", dir)
+}
+
+// unmarkedHalfSet reports whether dir, with entries ents, is what a
+// writer that did not yet mark unfinished sets left when it was
+// interrupted while creating one: an empty runs folder and at most the
+// two spec files, without a manifest.
+func unmarkedHalfSet(dir string, ents []os.DirEntry) bool {
+	runs := false
+	for _, e := range ents {
+		switch name := e.Name(); {
+		case name == runsDir && e.IsDir():
+			sub, err := os.ReadDir(filepath.Join(dir, runsDir))
+			if err != nil || !onlyTemps(sub) {
+				return false
+			}
+			runs = true
+		case strings.HasPrefix(name, tmpPrefix) && !e.IsDir():
+		case (name == specGivenFile || name == specExpandedFile) && !e.IsDir():
+		default:
+			return false
+		}
+	}
+	return runs
+}
+
+// onlyTemps reports whether ents holds nothing but temporary files.
+func onlyTemps(ents []os.DirEntry) bool {
+	for _, e := range ents {
+		if !strings.HasPrefix(e.Name(), tmpPrefix) || e.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
 // Open resumes the result set in dir, recording s as a new writing
-// session. The set's manifest must equal m (the same spec, seed, version
+// session. The set's manifest must equal m (the same spec, seed, build
 // and plan; for a sparse set, the stored plan must be part of m's); when
-// m is nil the stored manifest is used as it is. Leftover
-// temporary files of an interrupted writer are removed; [Writer.Done]
-// tells which runs are already there.
+// m is nil the stored manifest is used as it is, and the set must have
+// been written by [CurrentBuild]. When m.Build is zero it is taken to be
+// CurrentBuild. Leftover temporary files of an interrupted writer are
+// removed; [Writer.Done] tells which runs are already there. A folder
+// that is empty, or whose creation was interrupted, is created afresh
+// with m as [Create] does. An unreadable provenance.json does not stop a
+// resume: its sessions are lost, and [Writer.Warnings] says so.
 func Open(dir string, m *Manifest, s Session) (*Writer, error) {
-	stored, err := readManifest(dir)
+	op, err := unfinished(dir)
 	if err != nil {
 		return nil, err
 	}
+	switch op {
+	case opMerge:
+		return nil, unfinishedError(dir, op)
+	case opCreate:
+		if m != nil {
+			return Create(dir, m, s)
+		}
+		if _, _, err := readManifest(dir); err != nil {
+			return nil, unfinishedError(dir, op)
+		}
+		// Only the removal of the mark was missing.
+		if err := finish(dir); err != nil {
+			return nil, err
+		}
+	default:
+		if ents, err := os.ReadDir(dir); err == nil && m != nil && (onlyTemps(ents) || unmarkedHalfSet(dir, ents)) {
+			return Create(dir, m, s)
+		}
+	}
+	stored, format, err := readManifest(dir)
+	if err != nil {
+		return nil, err
+	}
+	if format != FormatVersion {
+		return nil, fmt.Errorf("results: cannot resume %s: it has format version %d, which records neither the build that wrote it nor its runs' spec fingerprints; run the experiment again into a new folder", dir, format)
+	}
 	if m != nil {
+		m = withBuild(m)
 		if err := checkManifest(m); err != nil {
 			return nil, err
+		}
+		if err := sameBuild(stored.Build, m.Build); err != nil {
+			return nil, fmt.Errorf("results: cannot resume %s: %v", dir, err)
 		}
 		if err := sameManifest(stored, m); err != nil {
 			return nil, fmt.Errorf("results: cannot resume %s: %v", dir, err)
@@ -112,6 +333,9 @@ func Open(dir string, m *Manifest, s Session) (*Writer, error) {
 			}
 		}
 	} else {
+		if err := sameBuild(stored.Build, CurrentBuild()); err != nil {
+			return nil, fmt.Errorf("results: cannot resume %s: %v", dir, err)
+		}
 		m = stored
 	}
 	for _, d := range []string{dir, filepath.Join(dir, runsDir)} {
@@ -119,11 +343,14 @@ func Open(dir string, m *Manifest, s Session) (*Writer, error) {
 			return nil, err
 		}
 	}
+	var warnings []string
 	prov, err := readProvenance(dir)
 	if err != nil {
-		return nil, err
+		warnings = append(warnings, fmt.Sprintf("%s; its earlier sessions are lost, and the file is written afresh", strings.TrimPrefix(err.Error(), "results: ")))
+		prov = &Provenance{Sessions: []Session{{Note: "provenance.json was unreadable here; earlier sessions are lost"}}}
 	}
 	w := newWriter(dir, m, prov)
+	w.warnings = warnings
 	if m.Sparse {
 		for _, p := range stored.Plan {
 			w.listed[w.index[p.ID]] = true
@@ -133,8 +360,9 @@ func Open(dir string, m *Manifest, s Session) (*Writer, error) {
 	if err != nil {
 		return nil, err
 	}
+	fp := fingerprint(m)
 	for _, id := range ids {
-		if _, err := readRunFile(dir, id, &m.Plan[w.index[id]]); err != nil {
+		if _, err := readRunFile(dir, id, &m.Plan[w.index[id]], fp, format); err != nil {
 			return nil, err
 		}
 		w.done[w.index[id]] = true
@@ -147,6 +375,10 @@ func Open(dir string, m *Manifest, s Session) (*Writer, error) {
 	}
 	return w, nil
 }
+
+// Warnings returns what [Open] found amiss but could go on with, such as
+// an unreadable provenance.json.
+func (w *Writer) Warnings() []string { return w.warnings }
 
 func newWriter(dir string, m *Manifest, prov *Provenance) *Writer {
 	w := &Writer{dir: dir, m: m, index: make(map[string]int, len(m.Plan)), done: make([]bool, len(m.Plan)), prov: prov}
@@ -231,7 +463,7 @@ func (w *Writer) Add(r *Run) error {
 	if err := checkRun(r); err != nil {
 		return err
 	}
-	b, err := encodeRun(r)
+	b, err := encodeRun(r, fingerprint(w.m))
 	if err != nil {
 		return err
 	}
@@ -394,7 +626,7 @@ func sameManifest(a, b *Manifest) error {
 	case !bytes.Equal(a.SpecExpanded, b.SpecExpanded):
 		return fmt.Errorf("the expanded spec differs")
 	case !bytes.Equal(ab, bb):
-		return fmt.Errorf("the manifest differs (version, seed, metrics or plan)")
+		return fmt.Errorf("the manifest differs (version, build, seed, metrics or plan)")
 	}
 	return nil
 }
@@ -487,21 +719,30 @@ func listRunFiles(dir string, index map[string]int) ([]string, error) {
 	return ids, nil
 }
 
-// readRunFile reads and checks one run's file against its plan entry.
-func readRunFile(dir, id string, p *PlannedRun) (*Run, error) {
-	b, err := os.ReadFile(filepath.Join(dir, runsDir, id+".json"))
+// readRunFile reads and checks one run's file against its plan entry,
+// the fingerprint fp of the set's spec and the set's format version.
+func readRunFile(dir, id string, p *PlannedRun, fp string, format int) (*Run, error) {
+	name := filepath.Join(dir, runsDir, id+".json")
+	b, err := readLimited(name, name, maxRunBytes)
 	if err != nil {
-		return nil, fmt.Errorf("results: %v", err)
+		return nil, err
 	}
-	r, err := decodeRun(b)
+	r, meta, err := decodeRun(name, b)
 	if err != nil {
-		return nil, fmt.Errorf("results: run %s: %v", id, err)
+		return nil, err
 	}
 	if r.ID != id {
-		return nil, fmt.Errorf("results: %s/%s.json holds run %q", runsDir, id, r.ID)
+		return nil, fmt.Errorf("results: %s holds run %q (key id)", name, r.ID)
+	}
+	if meta.format != format {
+		return nil, fmt.Errorf("results: %s has format version %d, the set's manifest %d: it belongs to another set (key format)", name, meta.format, format)
+	}
+	if format >= 2 && meta.fingerprint != fp {
+		return nil, fmt.Errorf("results: %s belongs to another experiment: it was made from a spec with SHA-256 %s, and this set's %s has SHA-256 %s (key spec_sha256)",
+			name, meta.fingerprint, specExpandedFile, fp)
 	}
 	if err := matchesPlan(r, p); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("results: %s: %v", name, strings.TrimPrefix(err.Error(), "results: "))
 	}
 	return r, nil
 }

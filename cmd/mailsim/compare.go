@@ -84,11 +84,15 @@ func runCompare(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 }
 
 // readSet reads a result set and warns on stderr when planned runs are
-// missing from it.
+// missing from it, or when something not part of its identity (such as
+// provenance.json) cannot be read.
 func readSet(dir, cmd string, stderr io.Writer) (*results.Set, error) {
 	set, err := results.Read(dir)
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range set.Warnings {
+		fmt.Fprintf(stderr, "mailsim %s: warning: %s\n", cmd, w)
 	}
 	if len(set.Runs) == 0 {
 		return nil, fmt.Errorf("%s holds no finished runs", dir)

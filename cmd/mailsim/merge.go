@@ -16,8 +16,8 @@ func init() {
 }
 
 func cmdMerge(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("merge", "-o DST SHARD...", "Combines the result sets written by 'mailsim run --shard i/n' into one set in DST.\nIt fails, naming the runs, when a planned run is missing from every shard\nor present in two; the merged set is byte-identical to one written on a\nsingle machine (provenance.json aside).", stderr)
-	out := fs.String("o", "", "folder of the merged result set (must not exist)")
+	fs := newFlagSet("merge", "-o DST SHARD...", "Combines the result sets written by 'mailsim run --shard i/n' into one set in DST.\nIt fails, naming the runs, when a planned run is missing from every shard\nor present in two, and when the shards come from different specs or builds;\nthe merged set is byte-identical to one written on a single machine\n(provenance.json aside). An interrupted merge is finished by running it again.", stderr)
+	out := fs.String("o", "", "folder of the merged result set (must not exist, or hold an interrupted merge)")
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -26,7 +26,8 @@ func cmdMerge(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	if err := results.Merge(*out, fs.Args()...); err != nil {
+	warn := func(w string) { fmt.Fprintf(stderr, "mailsim merge: warning: %s\n", w) }
+	if err := results.MergeWarn(*out, warn, fs.Args()...); err != nil {
 		fmt.Fprintf(stderr, "mailsim merge: %v\n", err)
 		return 1
 	}

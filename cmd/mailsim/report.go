@@ -49,16 +49,25 @@ func runReport(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	var buf bytes.Buffer
 	if set.Manifest.Sparse {
 		// A capacity plan's set: its report is the plan's.
-		var plan *results.PlanOutcome
-		if plan, err = results.ReadPlan(pos[0]); err == nil {
+		plan, err := results.ReadPlan(pos[0])
+		if err == nil {
 			err = report.WritePlan(&buf, set, plan)
 		}
+		if err != nil {
+			fmt.Fprintf(stderr, "mailsim report: %v\n", err)
+			return 1
+		}
 	} else {
-		err = report.Write(&buf, set, report.Options{Baseline: *baseline, Metrics: splitList(*metrics), ChartFormat: charts.Format(*format)})
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "mailsim report: %v\n", err)
-		return 2
+		// A baseline or metric the set does not have is a usage error;
+		// anything that goes wrong after is not.
+		if _, err := results.Compare(set, results.CompareOptions{Baseline: *baseline, Metrics: splitList(*metrics)}); err != nil {
+			fmt.Fprintf(stderr, "mailsim report: %v\n", err)
+			return 2
+		}
+		if err := report.Write(&buf, set, report.Options{Baseline: *baseline, Metrics: splitList(*metrics), ChartFormat: charts.Format(*format)}); err != nil {
+			fmt.Fprintf(stderr, "mailsim report: %v\n", err)
+			return 1
+		}
 	}
 	if *out == "-" {
 		if _, err := stdout.Write(buf.Bytes()); err != nil {

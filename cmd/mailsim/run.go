@@ -81,6 +81,9 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		Session:  results.Session{Host: host, Started: started, Workers: *workers, Note: "mailsim run " + strings.Join(args, " ")},
 	})
 	if w != nil {
+		for _, wn := range w.Warnings() {
+			fmt.Fprintf(stderr, "mailsim run: warning: %s\n", wn)
+		}
 		if ferr := w.Finalize(time.Now()); ferr != nil && err == nil {
 			err = ferr
 		}

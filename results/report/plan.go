@@ -25,6 +25,7 @@ func WritePlan(w io.Writer, s *results.Set, o *results.PlanOutcome) error {
 		Experiment: s.Manifest.Experiment,
 		Version:    s.Manifest.MailsimVersion,
 		Commit:     s.Manifest.Commit,
+		Build:      buildText(s.Manifest.Build),
 		Seed:       s.Manifest.Seed,
 		Question:   s.Manifest.Description,
 		Users:      results.FormatCount(o.Users),
@@ -108,16 +109,18 @@ type planProbe struct {
 
 type planPage struct {
 	Experiment, Version, Commit string
-	Seed                        uint64
-	Question, Users, Replicas   string
-	Confidence                  float64
-	Failure                     bool
-	Objectives                  []string
-	Rows                        []planRow
-	Charts                      []Chart
-	ProbeRows                   []planProbe
-	Spec                        string
-	Runs                        int
+	// Build describes the build that wrote the set, or "".
+	Build                     string
+	Seed                      uint64
+	Question, Users, Replicas string
+	Confidence                float64
+	Failure                   bool
+	Objectives                []string
+	Rows                      []planRow
+	Charts                    []Chart
+	ProbeRows                 []planProbe
+	Spec                      string
+	Runs                      int
 }
 
 var planTemplate = template.Must(template.New("plan").Parse(`<!DOCTYPE html>
@@ -147,7 +150,8 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 </head>
 <body>
 <h1>{{.Experiment}}: capacity plan</h1>
-<p class="meta">mailsim {{.Version}} ({{.Commit}}), experiment seed {{.Seed}}; {{.Runs}} runs.</p>
+<p class="meta">mailsim {{.Version}} ({{.Commit}}), experiment seed {{.Seed}}; {{.Runs}} runs.</p>{{if .Build}}
+<p class="meta">Built as {{.Build}}.</p>{{end}}
 <h2 id="question">The question</h2>
 <p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>
 <h2 id="answer">The answer</h2>

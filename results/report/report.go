@@ -94,6 +94,7 @@ type page struct {
 	Source       string
 	Version      string
 	Commit       string
+	Build        string // "" for a set that does not record its build
 	Seed         uint64
 	Done, Plan   int
 	Missing      []string
@@ -158,6 +159,7 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		Version:      m.MailsimVersion,
 		Source:       sourceText(m.Source),
 		Commit:       m.Commit,
+		Build:        buildText(m.Build),
 		Seed:         m.Seed,
 		Done:         len(s.Runs),
 		Plan:         len(m.Plan),
@@ -521,7 +523,8 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 </head>
 <body>
 <h1>{{.Experiment}}</h1>
-<p class="meta">mailsim {{.Version}} ({{.Commit}}), experiment seed {{.Seed}}; {{.Done}} of {{.Plan}} planned runs; strategies {{.Strategies}}; swept {{.Sweep}} ({{.Points}} point{{if ne .Points 1}}s{{end}}).</p>
+<p class="meta">mailsim {{.Version}} ({{.Commit}}), experiment seed {{.Seed}}; {{.Done}} of {{.Plan}} planned runs; strategies {{.Strategies}}; swept {{.Sweep}} ({{.Points}} point{{if ne .Points 1}}s{{end}}).</p>{{if .Build}}
+<p class="meta">Built as {{.Build}}.</p>{{end}}
 <h2 id="question">The question</h2>
 <p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>{{if .Source}}
 <p class="meta">Measured, not simulated: {{.Source}}.</p>{{end}}
@@ -553,10 +556,19 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 {{range .Charts}}<figure><img src="{{.URI}}" alt="{{.Alt}}">{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}</figure>
 {{end}}{{end}}
 <h2 id="method">How to read this report</h2>
-<p>Every percentile (such as imap.latency.p99) is read from mailsim's fixed log-scale histograms: the target rank is q·N, the bucket holding it is found from cumulative counts, and the value is interpolated geometrically within the bucket (buckets are 10<sup>1/20</sup> wide, so a percentile is within about 6% of the exact one). The tables average each run's percentile across replicas like any other metric; the latency charts instead merge the histograms of all replicas.</p>
+<p>Every percentile (such as imap.latency.p99) is read from mailsim's fixed log-scale histograms: the target rank is q·N, the bucket holding it is found from cumulative counts, and the value is interpolated linearly within the bucket by the rank's position in it, between bounds clamped to the observed minimum and maximum (bounds differ by a factor of 10<sup>1/20</sup> ≈ 1.122, so a percentile is within about 12% of the exact one). The tables average each run's percentile across replicas like any other metric; the latency charts instead merge the histograms of all replicas.</p>
 <h2 id="spec">The spec</h2>
 <details open><summary>As given</summary><pre>{{.SpecGiven}}</pre></details>
 <details><summary>As expanded, with every default</summary><pre>{{.SpecExpanded}}</pre></details>
 </body>
 </html>
 `))
+
+// buildText describes the build that wrote a set, or "" when the set does
+// not record it.
+func buildText(b results.Build) string {
+	if b.IsZero() {
+		return ""
+	}
+	return b.String()
+}

@@ -17,9 +17,12 @@
 // point on a latency CDF) comes from the fixed log-scale histograms of
 // package mailsim/model/hist and follows its definition: the target rank is
 // q·N (at least 1), the bucket holding that rank is found from cumulative
-// counts, and the value is interpolated geometrically inside the bucket,
-// clamped to the observed minimum and maximum. Buckets are 10^(1/20) wide,
-// so a percentile is within about 6% of the exact order statistic.
+// counts, and the value is interpolated linearly inside the bucket (its
+// bounds clamped to the observed minimum and maximum) by the rank's
+// position among the bucket's observations. The value and the exact order
+// statistic lie in the same bucket, and bucket bounds differ by a factor
+// of 10^(1/20) ≈ 1.122, so a percentile is within about 12% of the exact
+// one.
 // Percentiles across replicas are never averaged into a "percentile of
 // percentiles" for charts: histograms are merged by adding counts, and the
 // percentile is read from the merged histogram. Tables, on the other hand,
