@@ -91,13 +91,15 @@ type page struct {
 	Question   string
 	// Source says, for a set not made by the model, where its runs come
 	// from (the testbed's topology, kernel and packages).
-	Source       string
-	Version      string
-	Commit       string
-	Build        string // "" for a set that does not record its build
-	Seed         uint64
-	Done, Plan   int
-	Missing      []string
+	Source     string
+	Version    string
+	Commit     string
+	Build      string // "" for a set that does not record its build
+	Seed       uint64
+	Done, Plan int
+	Missing    []string
+	// Steady warns of runs whose measured period is not stationary.
+	Steady       string
 	Strategies   string
 	Baseline     string
 	Sweep        string
@@ -164,6 +166,7 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		Done:         len(s.Runs),
 		Plan:         len(m.Plan),
 		Missing:      s.Missing(),
+		Steady:       s.SteadyStateWarning(),
 		Strategies:   strings.Join(c.Strategies, ", "),
 		Baseline:     c.Baseline,
 		Sweep:        strings.Join(s.SweepKeys(), ", "),
@@ -528,7 +531,7 @@ pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; 
 <h2 id="question">The question</h2>
 <p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>{{if .Source}}
 <p class="meta">Measured, not simulated: {{.Source}}.</p>{{end}}
-{{if .Missing}}<p class="warn">{{len .Missing}} planned run(s) are missing from this result set; the statistics use the runs present. Missing: {{range $i, $m := .Missing}}{{if $i}}, {{end}}{{$m}}{{end}}.</p>{{end}}
+{{if .Steady}}<p class="warn">{{.Steady}}</p>{{end}}{{if .Missing}}<p class="warn">{{len .Missing}} planned run(s) are missing from this result set; the statistics use the runs present. Missing: {{range $i, $m := .Missing}}{{if $i}}, {{end}}{{$m}}{{end}}.</p>{{end}}
 <h2 id="summary">Summary</h2>
 <p>Generated from the {{.Level}}% confidence intervals of paired differences between strategies ({{.Pairing}}). A strategy is called best only when it beats every other strategy with an interval that excludes zero; otherwise the summary says there is no significant difference.</p>
 {{with .Glance}}<h3>At a glance</h3>

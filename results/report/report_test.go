@@ -153,3 +153,17 @@ func TestReportWithoutSweepOrRivals(t *testing.T) {
 		}
 	}
 }
+
+// TestReportWarnsOfTransients: a set with a run whose measured period is
+// not stationary says so in its report.
+func TestReportWarnsOfTransients(t *testing.T) {
+	set := synthSet(t, resultstest.Default)
+	if strings.Contains(string(render(t, set, report.Options{})), "does not look stationary") {
+		t.Fatal("a set without the metric is warned about")
+	}
+	set.Runs[0].Metrics = append(set.Runs[0].Metrics, results.Metric{Name: results.SteadyStateMetric, Value: 0})
+	page := string(render(t, set, report.Options{}))
+	if !strings.Contains(page, "does not look stationary") || !strings.Contains(page, set.Runs[0].ID) {
+		t.Error("the report does not name the run whose measured period is not stationary")
+	}
+}
