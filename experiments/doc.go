@@ -25,6 +25,12 @@
 //	enum:"a|b|c"       the only valid strings
 //	unit:"text"        the unit of a number ("requests/s", "bytes"), printed
 //	                   in the comment; durations need none
+//	nosweep:"why"      the key cannot be swept; the text says why, and the
+//	                   error naming the sweep key quotes it
+//
+// A duration without a max tag is at most [MaxDuration] (a year): anything
+// longer is a mistake, and sums and products of such durations would
+// overflow the simulator's clock.
 //
 // On a list or map of scalars, min, max, gt, lt and enum apply to each
 // element; a map's default is written "a=0.4,b=0.6".

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 
 	"mailsim/results"
@@ -112,13 +113,35 @@ func (e *Experiment) description() string {
 type Options struct {
 	// Out is the result set's folder. An existing set with the same
 	// manifest is resumed; anything else there is refused.
-	Out     string
+	Out string
+	// Workers is the number of runs made at once (0: one per CPU),
+	// lowered so that that many of the largest run fit in the machine's
+	// memory by the spec's estimate.
 	Workers int
 	Shard   ShardSpec
 	// Progress reports on stderr; nil reports nothing.
 	Progress *Progress
 	// Session describes this invocation for the set's provenance.
 	Session results.Session
+}
+
+// fitWorkers returns workers (0: one per CPU), lowered to the number of
+// runs whose memory estimates fit in the machine's memory at once, and to
+// at least 1.
+func fitWorkers(workers int, runs []Run[Spec]) int {
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	mem, _ := machineMemory()
+	need := 0.0
+	for i := range runs {
+		n, _, _ := memoryEstimate(&runs[i].Spec)
+		need = max(need, n)
+	}
+	if mem > 0 && need > 0 {
+		workers = min(workers, max(1, int(float64(mem)/need)))
+	}
+	return workers
 }
 
 // Execute runs the experiment's missing runs (or its shard's) and writes
@@ -148,7 +171,7 @@ func (e *Experiment) Execute(ctx context.Context, o Options) (*results.Writer, S
 		}
 	}
 	r := Runner[Spec, *results.Run]{
-		Workers: o.Workers,
+		Workers: fitWorkers(o.Workers, runs),
 		Exec: func(ctx context.Context, run Run[Spec]) (*results.Run, error) {
 			res, err := run.Spec.Execute(run.Strategy, run.Seed, e.Dir)
 			if err != nil {

@@ -58,6 +58,10 @@ type field struct {
 	min, max, gt, lt *bound
 	enum             []string
 
+	// noSweep, from the nosweep tag, says why the key cannot be swept;
+	// "" lets it be.
+	noSweep string
+
 	elem *field  // element of a kList, value of a kMap
 	sub  *schema // struct of a kTable or kTables
 }
@@ -144,6 +148,12 @@ func buildSchema(t reflect.Type, where string, depth int, seen map[reflect.Type]
 			*errs = append(*errs, fmt.Errorf("experiments: %s: no doc tag", fwhere))
 		}
 		f.defText, f.hasDef = sf.Tag.Lookup("default")
+		if why, ok := sf.Tag.Lookup("nosweep"); ok {
+			if why == "" {
+				*errs = append(*errs, fmt.Errorf("experiments: %s: empty nosweep tag; say why the key cannot be swept", fwhere))
+			}
+			f.noSweep = why
+		}
 		fillField(f, sf.Tag, fwhere, depth, seen, errs)
 		s.fields = append(s.fields, f)
 		s.byName[name] = f
@@ -383,6 +393,8 @@ func checkValue(f *field, v reflect.Value, text string) string {
 			return strconv.FormatInt(n, 10)
 		}
 		switch {
+		case f.kind == kDuration && f.max == nil && x > int64(MaxDuration):
+			return fmt.Sprintf("%s is above the maximum %s that any duration may have", show(x), formatDuration(int64(MaxDuration)))
 		case f.min != nil && x < f.min.i:
 			return fmt.Sprintf("%s is below the minimum %s", show(x), f.min.text)
 		case f.max != nil && x > f.max.i:

@@ -15,11 +15,11 @@ import (
 // use the real systems' own names (nfs(5) mount options, Dovecot
 // settings) so that values can be copied from production configs.
 type Spec struct {
-	Name        string   `toml:"name" default:"experiment" doc:"short name of the experiment, used in reports"`
+	Name        string   `toml:"name" default:"experiment" nosweep:"the result set has one name" doc:"short name of the experiment, used in reports and as the result set's default folder (out/NAME): letters, digits, '.', '_' and '-', starting with a letter or digit, as run IDs"`
 	Description string   `toml:"description" default:"" doc:"the question the experiment answers, shown at the top of its report"`
-	Seed        uint64   `toml:"seed" default:"1" doc:"experiment seed; each run's seed derives from it and the run ID"`
-	Strategies  []string `toml:"strategies" default:"random,per-ip,director,owner-proxy" enum:"random|per-ip|per-ip-consistent|director|director-bounded|director-maglev|owner-proxy" doc:"routing strategies to compare, each run on the same users"`
-	Replicas    int      `toml:"replicas" default:"1" min:"1" max:"1000" doc:"independent replicas of every sweep point and strategy"`
+	Seed        uint64   `toml:"seed" default:"1" nosweep:"each run's seed already derives from it and the run ID; add replicas for more independent runs" doc:"experiment seed; each run's seed derives from it and the run ID"`
+	Strategies  []string `toml:"strategies" default:"random,per-ip,director,owner-proxy" nosweep:"every run is already made once per strategy in strategies" enum:"random|per-ip|per-ip-consistent|director|director-bounded|director-maglev|owner-proxy" doc:"routing strategies to compare, each run on the same users"`
+	Replicas    int      `toml:"replicas" default:"1" min:"1" max:"1000" nosweep:"every sweep point already has replicas runs" doc:"independent replicas of every sweep point and strategy"`
 
 	Run      RunSpec      `toml:"run" doc:"run length and sampling"`
 	Cluster  ClusterSpec  `toml:"cluster" doc:"the IMAP/LMTP backends"`
@@ -62,7 +62,7 @@ type FaultSpec struct {
 	At      sim.Time `toml:"at" default:"0s" min:"0s" doc:"when the fault happens, after warm-up"`
 	Backend int      `toml:"backend" default:"0" min:"0" doc:"index of the backend affected, from 0 (ignored by nfs-slow)"`
 	Kind    string   `toml:"kind" default:"crash" enum:"crash|hang|slow|recover|nfs-slow" doc:"crash: connections drop, new ones are refused; hang: connections are accepted but never answered; slow: CPU demands multiplied by factor; recover: back to normal; nfs-slow: NFS service times multiplied by factor"`
-	Factor  float64  `toml:"factor" default:"1" gt:"0" doc:"slowdown factor of slow and nfs-slow"`
+	Factor  float64  `toml:"factor" default:"1" gt:"0" max:"1000" doc:"slowdown factor of slow and nfs-slow (at most 1000: a larger one only overflows the simulator's clock)"`
 }
 
 // RunSpec sets how long each run is simulated.
@@ -78,7 +78,7 @@ type ClusterSpec struct {
 	Cores                int      `toml:"cores" default:"8" min:"1" max:"1024" doc:"CPU cores per backend"`
 	ProcessLimit         int      `toml:"process_limit" default:"0" min:"0" doc:"IMAP connections a backend serves at once (Dovecot service imap process_limit, with client_limit 1); logins beyond it are refused; 0 is no limit. Dovecot's own default_process_limit is 100, which sites serving thousands of connections raise"`
 	CacheBytes           int64    `toml:"cache_bytes" default:"1073741824" min:"0" unit:"bytes" doc:"memory per backend for mailbox working sets (indexes and recent data)"`
-	IndexBytesPerMessage int64    `toml:"index_bytes_per_message" default:"226" min:"0" unit:"bytes" doc:"index working set per message: dovecot-uidlist ~52, dovecot.index.log ~8, dovecot.index 8-12, dovecot.index.cache ~156 (measured on Dovecot 2.3.19)"`
+	IndexBytesPerMessage int64    `toml:"index_bytes_per_message" default:"226" min:"0" max:"1048576" unit:"bytes" doc:"index working set per message: dovecot-uidlist ~52, dovecot.index.log ~8, dovecot.index 8-12, dovecot.index.cache ~156 (measured on Dovecot 2.3.19)"`
 	ClockSkew            sim.Time `toml:"clock_skew" default:"0s" min:"0s" doc:"spread of the backends' clocks (backend i is i*clock_skew/(n-1) off); Dovecot wants them within 1 s"`
 	ProxyHop             sim.Time `toml:"proxy_hop" default:"200us" min:"0s" doc:"latency a proxy hop (director, owner proxy) adds to every command"`
 	LMTPRouting          string   `toml:"lmtp_routing" default:"strategy" enum:"strategy|balancer" doc:"how MX hosts reach the backends: strategy (through the routing strategy, as Dovecot's LMTP proxy sends a delivery to the user's backend) or balancer (a plain load balancer picks any backend)"`
@@ -151,7 +151,7 @@ type NFSClientSpec struct {
 	Nocto       bool     `toml:"nocto" default:"false" doc:"turn off close-to-open consistency (nfs(5) nocto; cto, the default, revalidates on every open)"`
 	Nordirplus  bool     `toml:"nordirplus" default:"false" doc:"list directories with READDIR instead of READDIRPLUS (nfs(5) nordirplus; Dovecot recommends it)"`
 	LocalLock   bool     `toml:"local_lock" default:"false" doc:"keep locks local to each backend (nfs(5) nolock or local_lock=all): no NLM calls, and backends do not see each other's locks; Dovecot calls it a slightly unsafe optimisation"`
-	Rsize       int64    `toml:"rsize" default:"1048576" min:"4096" unit:"bytes" doc:"largest READ and WRITE payload (nfs(5) rsize/wsize; Linux negotiates up to 1 MiB)"`
+	Rsize       int64    `toml:"rsize" default:"1048576" min:"4096" max:"1048576" unit:"bytes" doc:"largest READ and WRITE payload (nfs(5) rsize/wsize; Linux negotiates up to 1 MiB)"`
 }
 
 // DovecotSpec holds Dovecot settings.
@@ -182,8 +182,8 @@ type WorkloadSpec struct {
 	InboxMessagesSigma   float64        `toml:"inbox_messages_sigma" default:"1.2" min:"0" doc:"sigma of log INBOX message count"`
 	FolderMessagesMedian float64        `toml:"folder_messages_median" default:"300" min:"0" doc:"median message count of other folders (log-normal)"`
 	FolderMessagesSigma  float64        `toml:"folder_messages_sigma" default:"1.5" min:"0" doc:"sigma of log message count of other folders"`
-	MaxFolderMessages    int            `toml:"max_folder_messages" default:"100000" min:"0" doc:"cap on any folder's messages; real ISPs have folders of up to ~100,000 (FACTS.md 1.4)"`
-	MessageBytesMean     float64        `toml:"message_bytes_mean" default:"76700" gt:"0" unit:"bytes" doc:"mean message size: ~76.7 KB in an 18.6-million-message corporate corpus (FACTS.md 1.4)"`
+	MaxFolderMessages    int            `toml:"max_folder_messages" default:"100000" min:"0" max:"10000000" doc:"cap on any folder's messages; real ISPs have folders of up to ~100,000 (FACTS.md 1.4)"`
+	MessageBytesMean     float64        `toml:"message_bytes_mean" default:"76700" gt:"0" max:"1000000000" unit:"bytes" doc:"mean message size: ~76.7 KB in an 18.6-million-message corporate corpus (FACTS.md 1.4)"`
 	AggressiveFraction   float64        `toml:"aggressive_fraction" default:"0.1" min:"0" max:"1" doc:"share of users with imaptest's aggressive profile (10 %; the rest are normal)"`
 	Desktop              float64        `toml:"desktop" default:"0.7" min:"0" max:"1" doc:"share of users with a desktop client (desktop, phone and webmail all 0: users only receive mail)"`
 	Phone                float64        `toml:"phone" default:"0.6" min:"0" max:"1" doc:"share of users with a phone"`
@@ -206,7 +206,7 @@ type BehaviorSpec struct {
 	MailSessionLength         sim.Time `toml:"mail_session_length" default:"20m" gt:"0s" doc:"mean session length (imaptest mail_session_length: normal 20 min, aggressive 3 min)"`
 	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" default:"10s" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: normal 10 s, aggressive 1 s)"`
 	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"2m" min:"0s" doc:"mean pause between a device's sessions"`
-	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"120s" min:"0s" doc:"mean time between deliveries to the user, 0 for none (imaptest mail_inbox_delivery_interval: normal 120 s, aggressive 5 s)"`
+	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"120s" min:"0s" doc:"mean time between deliveries to the user; 0 for none: users of this class receive no mail (imaptest mail_inbox_delivery_interval: normal 120 s, aggressive 5 s)"`
 }
 
 // AggressiveSpec is the aggressive class of user, with imaptest's
@@ -215,19 +215,19 @@ type AggressiveSpec struct {
 	MailSessionLength         sim.Time `toml:"mail_session_length" default:"3m" gt:"0s" doc:"mean session length (imaptest mail_session_length: aggressive 3 min)"`
 	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" default:"1s" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: aggressive 1 s)"`
 	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"10s" min:"0s" doc:"mean pause between a device's sessions"`
-	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"5s" min:"0s" doc:"mean time between deliveries to the user, 0 for none (imaptest mail_inbox_delivery_interval: aggressive 5 s)"`
+	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"5s" min:"0s" doc:"mean time between deliveries to the user; 0 for none: users of this class receive no mail (imaptest mail_inbox_delivery_interval: aggressive 5 s)"`
 }
 
 // MixSpec weights the command mix.
 type MixSpec struct {
-	Status    float64 `toml:"status" default:"50" min:"0" doc:"STATUS (imaptest 50 %)"`
-	Fetch     float64 `toml:"fetch" default:"100" min:"0" doc:"FETCH of metadata (imaptest 100 %)"`
-	FetchBody float64 `toml:"fetch_body" default:"100" min:"0" doc:"FETCH of one full body (imaptest FETCH2 100 %)"`
-	Store     float64 `toml:"store" default:"50" min:"0" doc:"STORE flags (imaptest 50 %)"`
-	Expunge   float64 `toml:"expunge" default:"50" min:"0" doc:"EXPUNGE"`
-	Append    float64 `toml:"append" default:"50" min:"0" doc:"APPEND"`
-	Search    float64 `toml:"search" default:"10" min:"0" doc:"SEARCH"`
-	Select    float64 `toml:"select" default:"20" min:"0" doc:"SELECT of another folder"`
+	Status    float64 `toml:"status" default:"50" min:"0" max:"1000000" doc:"STATUS (imaptest 50 %)"`
+	Fetch     float64 `toml:"fetch" default:"100" min:"0" max:"1000000" doc:"FETCH of metadata (imaptest 100 %)"`
+	FetchBody float64 `toml:"fetch_body" default:"100" min:"0" max:"1000000" doc:"FETCH of one full body (imaptest FETCH2 100 %)"`
+	Store     float64 `toml:"store" default:"50" min:"0" max:"1000000" doc:"STORE flags (imaptest 50 %)"`
+	Expunge   float64 `toml:"expunge" default:"50" min:"0" max:"1000000" doc:"EXPUNGE"`
+	Append    float64 `toml:"append" default:"50" min:"0" max:"1000000" doc:"APPEND"`
+	Search    float64 `toml:"search" default:"10" min:"0" max:"1000000" doc:"SEARCH"`
+	Select    float64 `toml:"select" default:"20" min:"0" max:"1000000" doc:"SELECT of another folder"`
 }
 
 // Validate checks rules that span several keys.
@@ -257,7 +257,7 @@ func (s *Spec) Validate() []FieldError {
 	if len(s.Strategies) == 0 {
 		errs = append(errs, FieldError{Path: "strategies", Msg: "name at least one strategy"})
 	}
-	return errs
+	return append(errs, s.validateLimits()...)
 }
 
 // parseDuration parses an optional duration key such as actimeo.
