@@ -145,7 +145,7 @@ type NFSClientSpec struct {
 	Acregmax    sim.Time `toml:"acregmax" default:"60s" min:"0s" doc:"maximum attribute cache time for regular files (nfs(5) acregmax, default 60 s)"`
 	Acdirmin    sim.Time `toml:"acdirmin" default:"30s" min:"0s" doc:"minimum attribute cache time for directories (nfs(5) acdirmin, default 30 s)"`
 	Acdirmax    sim.Time `toml:"acdirmax" default:"60s" min:"0s" doc:"maximum attribute cache time for directories (nfs(5) acdirmax, default 60 s)"`
-	Actimeo     string   `toml:"actimeo" default:"" doc:"when set (e.g. \"0s\", \"60s\"), sets acregmin, acregmax, acdirmin and acdirmax to the same value, as nfs(5) actimeo does"`
+	Actimeo     Actimeo  `toml:"actimeo" default:"" doc:"when set (e.g. \"0s\", \"60s\"), sets acregmin, acregmax, acdirmin and acdirmax to the same value, as nfs(5) actimeo does"`
 	Noac        bool     `toml:"noac" default:"false" doc:"no attribute caching and synchronous writes (nfs(5) noac)"`
 	Lookupcache string   `toml:"lookupcache" default:"all" enum:"all|pos|none" doc:"nfs(5) lookupcache"`
 	Nocto       bool     `toml:"nocto" default:"false" doc:"turn off close-to-open consistency (nfs(5) nocto; cto, the default, revalidates on every open)"`
@@ -234,11 +234,7 @@ type MixSpec struct {
 func (s *Spec) Validate() []FieldError {
 	var errs []FieldError
 	c := s.NFS.Client
-	if c.Actimeo != "" {
-		if _, err := parseDuration(c.Actimeo); err != nil {
-			errs = append(errs, FieldError{Path: "nfs.client.actimeo", Msg: fmt.Sprintf("actimeo %q is not a duration such as \"0s\" or \"60s\"", c.Actimeo)})
-		}
-	} else {
+	if !c.Actimeo.Set {
 		if c.Acregmin > c.Acregmax {
 			errs = append(errs, FieldError{Path: "nfs.client.acregmin", Msg: fmt.Sprintf("acregmin %v exceeds acregmax %v", c.Acregmin, c.Acregmax)})
 		}
@@ -260,17 +256,40 @@ func (s *Spec) Validate() []FieldError {
 	return append(errs, s.validateLimits()...)
 }
 
-// parseDuration parses an optional duration key such as actimeo.
-func parseDuration(s string) (sim.Time, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, err
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("negative duration %v", d)
-	}
-	return sim.Time(d), nil
+// Actimeo is the value of nfs(5)'s actimeo option: unset, or one time
+// for all four attribute-cache times. It is written as a duration string,
+// "" when unset, is parsed once when the spec is decoded, and is written
+// back as it was given.
+type Actimeo struct {
+	// Set says whether the option is given.
+	Set bool
+	// Time is the attribute-cache time, when Set.
+	Time sim.Time
+	text string
 }
+
+// UnmarshalText parses "" (unset) or a duration of at least 0 and at most
+// [MaxDuration].
+func (a *Actimeo) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*a = Actimeo{}
+		return nil
+	}
+	d, err := time.ParseDuration(string(b))
+	switch {
+	case err != nil:
+		return fmt.Errorf(`not a duration such as "0s" or "60s"`)
+	case d < 0:
+		return fmt.Errorf("negative")
+	case d > MaxDuration:
+		return fmt.Errorf("above the maximum %s that any duration may have", formatDuration(int64(MaxDuration)))
+	}
+	*a = Actimeo{Set: true, Time: sim.Time(d), text: string(b)}
+	return nil
+}
+
+// MarshalText returns the option as it was given.
+func (a Actimeo) MarshalText() ([]byte, error) { return []byte(a.text), nil }
 
 // Model returns the model configuration the spec describes.
 func (s *Spec) Model() model.Config {
@@ -319,10 +338,8 @@ func (s *Spec) Model() model.Config {
 		Noac: c.Noac, Lookupcache: nfsmodel.Lookupcache(c.Lookupcache), Nocto: c.Nocto,
 		Nordirplus: c.Nordirplus, LocalLock: c.LocalLock, Rsize: c.Rsize,
 	}
-	if c.Actimeo != "" {
-		if t, err := parseDuration(c.Actimeo); err == nil {
-			cfg.Mount.SetActimeo(t)
-		}
+	if c.Actimeo.Set {
+		cfg.Mount.SetActimeo(c.Actimeo.Time)
 	}
 	d := s.Dovecot
 	cfg.Dovecot = nfsmodel.Dovecot{MailNFSStorage: d.MailNFSStorage, MailNFSIndex: d.MailNFSIndex, MailFsync: d.MailFsync, MmapDisable: d.MmapDisable, LockMethod: d.LockMethod, LMTPIndexUpdate: d.LMTPIndexUpdate}
