@@ -25,6 +25,9 @@
 //	enum:"a|b|c"       the only valid strings
 //	unit:"text"        the unit of a number ("requests/s", "bytes"), printed
 //	                   in the comment; durations need none
+//	defaults:"k=v;..." on a section: replaces the default tags of some of
+//	                   its keys, so that two sections of one type can have
+//	                   different defaults ("mail_session_length=3m")
 //	nosweep:"why"      the key cannot be swept; the text says why, and the
 //	                   error naming the sweep key quotes it
 //

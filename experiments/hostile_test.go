@@ -108,3 +108,30 @@ func TestNoDeliveriesValid(t *testing.T) {
 		}
 	}
 }
+
+// TestSectionDefaults checks that two sections of one type take the
+// defaults their defaults tags give, in decoding and in the defaults file.
+func TestSectionDefaults(t *testing.T) {
+	type inner struct {
+		A int `toml:"a" default:"1" doc:"a"`
+		B int `toml:"b" default:"2" doc:"b"`
+	}
+	type outer struct {
+		X inner `toml:"x" doc:"x"`
+		Y inner `toml:"y" defaults:"b=5" doc:"y"`
+	}
+	v, err := Decode[outer]("t.toml", []byte("[x]\na = 3\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.X != (inner{3, 2}) || v.Y != (inner{1, 5}) {
+		t.Errorf("decoded %+v", v)
+	}
+	out, err := DefaultsTOML[outer]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "[y]\n# a\n# default 1\na = 1\n\n# b\n# default 5\nb = 5\n") {
+		t.Errorf("defaults file:\n%s", out)
+	}
+}

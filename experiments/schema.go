@@ -203,6 +203,9 @@ func fillField(f *field, tag reflect.StructTag, where string, depth int, seen ma
 	case t.Kind() == reflect.Struct:
 		f.kind = kTable
 		f.sub = buildSchema(t, where, depth+1, seen, errs)
+		if over, ok := tag.Lookup("defaults"); ok {
+			overrideDefaults(f.sub, over, bad)
+		}
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && scalarKind(t.Elem()) == 0:
 		f.kind = kTables
 		f.sub = buildSchema(t.Elem(), where, depth+1, seen, errs)
@@ -249,6 +252,9 @@ func fillField(f *field, tag reflect.StructTag, where string, depth int, seen ma
 			c.enum = strings.Split(e, "|")
 		}
 	}
+	if _, ok := tag.Lookup("defaults"); ok && f.kind != kTable {
+		bad("defaults tag on a key that is not a section")
+	}
 	switch f.kind {
 	case kTable, kTables, kSweep:
 		if f.hasDef {
@@ -266,6 +272,34 @@ func fillField(f *field, tag reflect.StructTag, where string, depth int, seen ma
 		return
 	}
 	f.def = v
+}
+
+// overrideDefaults applies a section's defaults tag, "key=value;key=value",
+// to the keys of sub, the section's own schema (built for this field
+// alone): each value replaces the default tag of its key.
+func overrideDefaults(sub *schema, tag string, bad func(string, ...any)) {
+	for _, part := range strings.Split(tag, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		g := sub.byName[k]
+		switch {
+		case !ok:
+			bad("defaults tag: %q is not key=value", part)
+			continue
+		case g == nil:
+			bad("defaults tag: no key %q in the section", k)
+			continue
+		case g.kind == kTable || g.kind == kTables || g.kind == kSweep:
+			bad("defaults tag: %q is a section", k)
+			continue
+		}
+		g.defText, g.hasDef = val, true
+		v, msg := parseDefault(g)
+		if msg != "" {
+			bad("defaults tag: %s=%q: %s", k, val, msg)
+			continue
+		}
+		g.def = v
+	}
 }
 
 // parseBound parses a min/max/gt/lt tag for scalar field c.

@@ -175,47 +175,39 @@ type DovecotSpec struct {
 
 // WorkloadSpec describes users and their behaviour.
 type WorkloadSpec struct {
-	Users                int            `toml:"users" default:"3000" min:"1" max:"100000000" doc:"number of accounts"`
-	Domain               string         `toml:"domain" default:"example.net" doc:"mail domain of the generated user names"`
-	Folders              int            `toml:"folders" default:"4" min:"0" max:"100" doc:"folders per user besides INBOX"`
-	InboxMessagesMedian  float64        `toml:"inbox_messages_median" default:"1500" min:"0" doc:"median INBOX message count (log-normal)"`
-	InboxMessagesSigma   float64        `toml:"inbox_messages_sigma" default:"1.2" min:"0" doc:"sigma of log INBOX message count"`
-	FolderMessagesMedian float64        `toml:"folder_messages_median" default:"300" min:"0" doc:"median message count of other folders (log-normal)"`
-	FolderMessagesSigma  float64        `toml:"folder_messages_sigma" default:"1.5" min:"0" doc:"sigma of log message count of other folders"`
-	MaxFolderMessages    int            `toml:"max_folder_messages" default:"100000" min:"0" max:"10000000" doc:"cap on any folder's messages; real ISPs have folders of up to ~100,000 (FACTS.md 1.4)"`
-	MessageBytesMean     float64        `toml:"message_bytes_mean" default:"76700" gt:"0" max:"1000000000" unit:"bytes" doc:"mean message size: ~76.7 KB in an 18.6-million-message corporate corpus (FACTS.md 1.4)"`
-	AggressiveFraction   float64        `toml:"aggressive_fraction" default:"0.1" min:"0" max:"1" doc:"share of users with imaptest's aggressive profile (10 %; the rest are normal)"`
-	Desktop              float64        `toml:"desktop" default:"0.7" min:"0" max:"1" doc:"share of users with a desktop client (desktop, phone and webmail all 0: users only receive mail)"`
-	Phone                float64        `toml:"phone" default:"0.6" min:"0" max:"1" doc:"share of users with a phone"`
-	Webmail              float64        `toml:"webmail" default:"0.3" min:"0" max:"1" doc:"share of users who use webmail"`
-	CarrierNATIPs        int            `toml:"carrier_nat_ips" default:"16" min:"1" max:"250" doc:"carrier-grade NAT addresses shared by all phones"`
-	WebmailFrontends     int            `toml:"webmail_frontends" default:"2" min:"1" max:"200" doc:"webmail front ends; all webmail sessions come from their addresses"`
-	DesktopConnections   int            `toml:"desktop_connections" default:"2" min:"1" max:"10" doc:"IMAP connections a desktop client holds (imaptest client profiles: up to 2, with IDLE)"`
-	Trace                string         `toml:"trace" default:"" doc:"a workload trace to replay instead of drawing the workload (a path relative to the spec file; written by 'mailsim trace'); the population keys above must be those of the run that wrote it"`
-	Diurnal              []float64      `toml:"diurnal" default:"" min:"0" doc:"relative activity of each hour of the day from 00:00 (24 values; empty: every hour is the peak hour). Off-peak, devices reconnect and mail arrives less often in proportion"`
-	StartHour            int            `toml:"start_hour" default:"0" min:"0" max:"23" doc:"hour of the day at which each run starts, for diurnal"`
-	ListProbability      float64        `toml:"list_probability" default:"0.5" min:"0" max:"1" doc:"chance a session starts with LIST (imaptest LIST 50 %)"`
-	Normal               BehaviorSpec   `toml:"normal" doc:"imaptest's normal user (90 % by default)"`
-	Aggressive           AggressiveSpec `toml:"aggressive" doc:"imaptest's aggressive user (10 % by default)"`
-	Mix                  MixSpec        `toml:"mix" doc:"relative weights of the commands a client sends after login and SELECT (from imaptest's state probabilities)"`
+	Users                int          `toml:"users" default:"3000" min:"1" max:"100000000" doc:"number of accounts"`
+	Domain               string       `toml:"domain" default:"example.net" doc:"mail domain of the generated user names"`
+	Folders              int          `toml:"folders" default:"4" min:"0" max:"100" doc:"folders per user besides INBOX"`
+	InboxMessagesMedian  float64      `toml:"inbox_messages_median" default:"1500" min:"0" doc:"median INBOX message count (log-normal)"`
+	InboxMessagesSigma   float64      `toml:"inbox_messages_sigma" default:"1.2" min:"0" doc:"sigma of log INBOX message count"`
+	FolderMessagesMedian float64      `toml:"folder_messages_median" default:"300" min:"0" doc:"median message count of other folders (log-normal)"`
+	FolderMessagesSigma  float64      `toml:"folder_messages_sigma" default:"1.5" min:"0" doc:"sigma of log message count of other folders"`
+	MaxFolderMessages    int          `toml:"max_folder_messages" default:"100000" min:"0" max:"10000000" doc:"cap on any folder's messages; real ISPs have folders of up to ~100,000 (FACTS.md 1.4)"`
+	MessageBytesMean     float64      `toml:"message_bytes_mean" default:"76700" gt:"0" max:"1000000000" unit:"bytes" doc:"mean message size: ~76.7 KB in an 18.6-million-message corporate corpus (FACTS.md 1.4)"`
+	AggressiveFraction   float64      `toml:"aggressive_fraction" default:"0.1" min:"0" max:"1" doc:"share of users with imaptest's aggressive profile (10 %; the rest are normal)"`
+	Desktop              float64      `toml:"desktop" default:"0.7" min:"0" max:"1" doc:"share of users with a desktop client (desktop, phone and webmail all 0: users only receive mail)"`
+	Phone                float64      `toml:"phone" default:"0.6" min:"0" max:"1" doc:"share of users with a phone"`
+	Webmail              float64      `toml:"webmail" default:"0.3" min:"0" max:"1" doc:"share of users who use webmail"`
+	CarrierNATIPs        int          `toml:"carrier_nat_ips" default:"16" min:"1" max:"250" doc:"carrier-grade NAT addresses shared by all phones"`
+	WebmailFrontends     int          `toml:"webmail_frontends" default:"2" min:"1" max:"200" doc:"webmail front ends; all webmail sessions come from their addresses"`
+	DesktopConnections   int          `toml:"desktop_connections" default:"2" min:"1" max:"10" doc:"IMAP connections a desktop client holds (imaptest client profiles: up to 2, with IDLE)"`
+	Trace                string       `toml:"trace" default:"" doc:"a workload trace to replay instead of drawing the workload (a path relative to the spec file; written by 'mailsim trace'); the population keys above must be those of the run that wrote it"`
+	Diurnal              []float64    `toml:"diurnal" default:"" min:"0" doc:"relative activity of each hour of the day from 00:00 (24 values; empty: every hour is the peak hour). Off-peak, devices reconnect and mail arrives less often in proportion"`
+	StartHour            int          `toml:"start_hour" default:"0" min:"0" max:"23" doc:"hour of the day at which each run starts, for diurnal"`
+	ListProbability      float64      `toml:"list_probability" default:"0.5" min:"0" max:"1" doc:"chance a session starts with LIST (imaptest LIST 50 %)"`
+	Normal               BehaviorSpec `toml:"normal" doc:"imaptest's normal user (90 % by default)"`
+	Aggressive           BehaviorSpec `toml:"aggressive" defaults:"mail_session_length=3m;mail_action_repeat_delay=1s;reconnect_delay=10s;mail_inbox_delivery_interval=5s" doc:"imaptest's aggressive user (10 % by default)"`
+	Mix                  MixSpec      `toml:"mix" doc:"relative weights of the commands a client sends after login and SELECT (from imaptest's state probabilities)"`
 }
 
 // BehaviorSpec is one class of user. Its defaults are imaptest's normal
-// profile; the aggressive section of the default spec sets its own.
+// profile; the aggressive section's defaults tag gives imaptest's
+// aggressive profile.
 type BehaviorSpec struct {
 	MailSessionLength         sim.Time `toml:"mail_session_length" default:"20m" gt:"0s" doc:"mean session length (imaptest mail_session_length: normal 20 min, aggressive 3 min)"`
 	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" default:"10s" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: normal 10 s, aggressive 1 s)"`
-	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"2m" min:"0s" doc:"mean pause between a device's sessions"`
+	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"2m" min:"0s" doc:"mean pause between a device's sessions (normal 2 min, aggressive 10 s)"`
 	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"120s" min:"0s" doc:"mean time between deliveries to the user; 0 for none: users of this class receive no mail (imaptest mail_inbox_delivery_interval: normal 120 s, aggressive 5 s)"`
-}
-
-// AggressiveSpec is the aggressive class of user, with imaptest's
-// aggressive profile as its defaults.
-type AggressiveSpec struct {
-	MailSessionLength         sim.Time `toml:"mail_session_length" default:"3m" gt:"0s" doc:"mean session length (imaptest mail_session_length: aggressive 3 min)"`
-	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" default:"1s" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: aggressive 1 s)"`
-	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"10s" min:"0s" doc:"mean pause between a device's sessions"`
-	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"5s" min:"0s" doc:"mean time between deliveries to the user; 0 for none: users of this class receive no mail (imaptest mail_inbox_delivery_interval: aggressive 5 s)"`
 }
 
 // MixSpec weights the command mix.
@@ -373,7 +365,7 @@ func (s *Spec) Model() model.Config {
 	beh := func(b BehaviorSpec) workloads.Behavior {
 		return workloads.Behavior{SessionLength: b.MailSessionLength, ActionDelay: b.MailActionRepeatDelay, Reconnect: b.ReconnectDelay, DeliveryInterval: b.MailInboxDeliveryInterval}
 	}
-	cfg.Profile = workloads.Profile{Normal: beh(w.Normal), Aggressive: beh(BehaviorSpec(w.Aggressive)), IdleCheckInterval: d.MailboxIdleCheckInterval, ListProbability: w.ListProbability, StartHour: w.StartHour}
+	cfg.Profile = workloads.Profile{Normal: beh(w.Normal), Aggressive: beh(w.Aggressive), IdleCheckInterval: d.MailboxIdleCheckInterval, ListProbability: w.ListProbability, StartHour: w.StartHour}
 	if len(w.Diurnal) > 0 {
 		cfg.Profile.Diurnal = append([]float64(nil), w.Diurnal...)
 	}
