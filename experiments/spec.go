@@ -1,7 +1,9 @@
 package experiments
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"mailsim/model"
@@ -245,7 +247,57 @@ func (s *Spec) Validate() []FieldError {
 	if len(s.Strategies) == 0 {
 		errs = append(errs, FieldError{Path: "strategies", Msg: "name at least one strategy"})
 	}
-	return append(errs, s.validateLimits()...)
+	errs = append(errs, s.validateLimits()...)
+	if len(errs) == 0 {
+		// The model's own checks, so that a spec it would refuse is
+		// refused here, at the key at fault, rather than when it runs.
+		cfg := s.Model()
+		if err := cfg.Validate(); err != nil {
+			errs = append(errs, FieldError{Path: modelKey(err), Msg: strings.TrimPrefix(err.Error(), "model: ")})
+		}
+	}
+	return errs
+}
+
+// modelKeys maps the fields of [model.Config] that its Validate method
+// names to the spec's keys.
+var modelKeys = map[string]string{
+	"Backends":                    "cluster.backends",
+	"ProcessLimit":                "cluster.process_limit",
+	"Cores":                       "cluster.cores",
+	"CacheBytes":                  "cluster.cache_bytes",
+	"Server.Threads":              "nfs.threads",
+	"Duration":                    "run.duration",
+	"Warmup":                      "run.warmup",
+	"SampleInterval":              "run.sample_interval",
+	"CorruptionProbability":       "nfs.index_corruption_probability",
+	"Listing.Interval":            "probe.listing_interval",
+	"MXHosts":                     "cluster.mx_hosts",
+	"MailIndexRewriteMinLogBytes": "dovecot.mail_index_rewrite_min_log_bytes",
+	"MailIndexLogRotateMinSize":   "dovecot.mail_index_log_rotate_min_size",
+	"MailIndexLogRotateMinAge":    "dovecot.mail_index_log_rotate_min_age",
+	"Mount":                       "nfs.client",
+	"Profile":                     "workload",
+	"Population":                  "workload",
+}
+
+// modelKey returns the spec key of the field a model validation error
+// names, or "" (the whole spec) when it names none the spec knows.
+func modelKey(err error) string {
+	var ce *model.ConfigError
+	if !errors.As(err, &ce) {
+		return ""
+	}
+	if k, ok := modelKeys[ce.Field]; ok {
+		return k
+	}
+	// Faults[i].Backend and Faults[i].Factor.
+	if rest, ok := strings.CutPrefix(ce.Field, "Faults["); ok {
+		if i, field, ok := strings.Cut(rest, "]."); ok {
+			return "faults[" + i + "]." + strings.ToLower(field)
+		}
+	}
+	return ""
 }
 
 // Actimeo is the value of nfs(5)'s actimeo option: unset, or one time
