@@ -28,6 +28,10 @@
 //	defaults:"k=v;..." on a section: replaces the default tags of some of
 //	                   its keys, so that two sections of one type can have
 //	                   different defaults ("mail_session_length=3m")
+//	bind:"Path"        the field of another configuration struct the key
+//	                   sets ("Server.Threads", "Command[Login]"); on a
+//	                   section, the prefix of its keys' paths. Spec.Model
+//	                   copies every bound key to [model.Config] this way
 //	nosweep:"why"      the key cannot be swept; the text says why, and the
 //	                   error naming the sweep key quotes it
 //

@@ -64,6 +64,11 @@ type field struct {
 
 	elem *field  // element of a kList, value of a kMap
 	sub  *schema // struct of a kTable or kTables
+
+	// bind is the path of the field of the bound configuration that the
+	// key sets (see bind.go), with its sections' bind tags before it; ""
+	// for none. For a section it is the prefix of its keys' paths.
+	bind string
 }
 
 // bound is a parsed range limit, comparable with values of its field.
@@ -98,7 +103,7 @@ func schemaFor(t reflect.Type) (*schema, error) {
 		return nil, fmt.Errorf("experiments: spec type %s is not a struct", t)
 	}
 	var errs []error
-	s := buildSchema(t, t.Name(), 0, map[reflect.Type]bool{}, &errs)
+	s := buildSchema(t, t.Name(), "", 0, map[reflect.Type]bool{}, &errs)
 	sweeps := 0
 	for _, f := range s.fields {
 		if f.kind == kSweep {
@@ -113,8 +118,8 @@ func schemaFor(t reflect.Type) (*schema, error) {
 }
 
 // buildSchema describes struct t, reporting tag mistakes in errs; where names
-// t's place for messages.
-func buildSchema(t reflect.Type, where string, depth int, seen map[reflect.Type]bool, errs *[]error) *schema {
+// t's place for messages, and bind is the bind path of the section t is.
+func buildSchema(t reflect.Type, where, bind string, depth int, seen map[reflect.Type]bool, errs *[]error) *schema {
 	s := &schema{typ: t, byName: map[string]*field{}}
 	if seen[t] {
 		*errs = append(*errs, fmt.Errorf("experiments: %s: recursive type %s", where, t))
@@ -148,13 +153,16 @@ func buildSchema(t reflect.Type, where string, depth int, seen map[reflect.Type]
 			*errs = append(*errs, fmt.Errorf("experiments: %s: no doc tag", fwhere))
 		}
 		f.defText, f.hasDef = sf.Tag.Lookup("default")
+		if b, ok := sf.Tag.Lookup("bind"); ok {
+			f.bind = joinBind(bind, b)
+		}
 		if why, ok := sf.Tag.Lookup("nosweep"); ok {
 			if why == "" {
 				*errs = append(*errs, fmt.Errorf("experiments: %s: empty nosweep tag; say why the key cannot be swept", fwhere))
 			}
 			f.noSweep = why
 		}
-		fillField(f, sf.Tag, fwhere, depth, seen, errs)
+		fillField(f, sf.Tag, fwhere, bind, depth, seen, errs)
 		s.fields = append(s.fields, f)
 		s.byName[name] = f
 	}
@@ -185,9 +193,10 @@ func scalarKind(t reflect.Type) kind {
 	return 0
 }
 
-// fillField classifies f, a field of a struct depth levels below the root,
-// and parses its constraint and default tags.
-func fillField(f *field, tag reflect.StructTag, where string, depth int, seen map[reflect.Type]bool, errs *[]error) {
+// fillField classifies f, a field of a struct depth levels below the root
+// whose section has bind path bind, and parses its constraint and default
+// tags.
+func fillField(f *field, tag reflect.StructTag, where, bind string, depth int, seen map[reflect.Type]bool, errs *[]error) {
 	bad := func(format string, args ...any) {
 		*errs = append(*errs, fmt.Errorf("experiments: %s: "+format, append([]any{where}, args...)...))
 	}
@@ -202,13 +211,17 @@ func fillField(f *field, tag reflect.StructTag, where string, depth int, seen ma
 		f.kind = scalarKind(t)
 	case t.Kind() == reflect.Struct:
 		f.kind = kTable
-		f.sub = buildSchema(t, where, depth+1, seen, errs)
+		// A section without a bind tag keeps its parent's prefix.
+		if f.bind == "" {
+			f.bind = bind
+		}
+		f.sub = buildSchema(t, where, f.bind, depth+1, seen, errs)
 		if over, ok := tag.Lookup("defaults"); ok {
 			overrideDefaults(f.sub, over, bad)
 		}
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && scalarKind(t.Elem()) == 0:
 		f.kind = kTables
-		f.sub = buildSchema(t.Elem(), where, depth+1, seen, errs)
+		f.sub = buildSchema(t.Elem(), where, "", depth+1, seen, errs)
 	case t.Kind() == reflect.Slice && scalarKind(t.Elem()) != 0:
 		f.kind = kList
 		f.elem = &field{name: f.name, typ: t.Elem(), kind: scalarKind(t.Elem())}
