@@ -81,22 +81,34 @@ func bindInto(s *schema, src, dst reflect.Value) {
 }
 
 // bindTarget returns the field of v at bind path path; it panics on a path
-// that names no field, a mistake of the spec type's tags that the tests
-// catch.
+// that names no field, a mistake of the spec type's tags that building its
+// schema reports first (see fillBoundDefaults).
 func bindTarget(v reflect.Value, path string) reflect.Value {
+	t, ok := lookupBind(v, path)
+	if !ok {
+		panic(fmt.Sprintf("experiments: bind path %q names no field of %s", path, v.Type()))
+	}
+	return t
+}
+
+// lookupBind returns the field of struct v at bind path path.
+func lookupBind(v reflect.Value, path string) (reflect.Value, bool) {
 	for _, part := range strings.Split(path, ".") {
 		name, idx, indexed := strings.Cut(part, "[")
+		if v.Kind() != reflect.Struct {
+			return v, false
+		}
 		v = v.FieldByName(name)
 		if !v.IsValid() {
-			panic(fmt.Sprintf("experiments: bind path %q: no field %q", path, name))
+			return v, false
 		}
 		if indexed {
 			i, ok := bindIndex[strings.TrimSuffix(idx, "]")]
 			if !ok || v.Kind() != reflect.Array || i >= v.Len() {
-				panic(fmt.Sprintf("experiments: bind path %q: no element %q", path, idx))
+				return v, false
 			}
 			v = v.Index(i)
 		}
 	}
-	return v
+	return v, true
 }

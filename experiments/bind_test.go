@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"mailsim/model"
 )
@@ -97,4 +98,61 @@ func modelLeaves(t reflect.Type, path string, out *[]string) {
 		}
 	}
 	sort.Strings(*out)
+}
+
+type boundConfig struct {
+	A int
+	D time.Duration
+	L []float64
+}
+
+type boundSpec struct {
+	A int           `toml:"a" bind:"A" min:"0" doc:"a"`
+	D time.Duration `toml:"d" bind:"D" doc:"d"`
+	L []float64     `toml:"l" bind:"L" doc:"l"`
+	S int           `toml:"s" default:"7" doc:"s"`
+}
+
+func (boundSpec) boundDefaults() any {
+	return boundConfig{A: 3, D: time.Minute}
+}
+
+type badBindSpec struct {
+	A int `toml:"a" bind:"B" doc:"a"`
+}
+
+func (badBindSpec) boundDefaults() any { return boundConfig{} }
+
+type outOfRangeBindSpec struct {
+	A int `toml:"a" bind:"A" min:"5" doc:"a"`
+}
+
+func (outOfRangeBindSpec) boundDefaults() any { return boundConfig{A: 3} }
+
+type unboundDefaultsSpec struct {
+	A int `toml:"a" bind:"A" doc:"a"`
+}
+
+// TestBoundDefaults checks that bound keys without a default tag take the
+// bound field's value, and that mistakes are reported like tag mistakes.
+func TestBoundDefaults(t *testing.T) {
+	v, err := Defaults[boundSpec]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.A != 3 || v.D != time.Minute || v.L == nil || len(v.L) != 0 || v.S != 7 {
+		t.Errorf("defaults %+v", v)
+	}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{schemaErr[badBindSpec](), `experiments: badBindSpec.a: bind path "B" names no field of experiments.boundConfig`},
+		{schemaErr[outOfRangeBindSpec](), `experiments: outOfRangeBindSpec.a: default from A: 3 is below the minimum 5`},
+		{schemaErr[unboundDefaultsSpec](), `experiments: unboundDefaultsSpec.a: no default tag`},
+	} {
+		if tc.err == nil || tc.err.Error() != tc.want {
+			t.Errorf("error %v, want %s", tc.err, tc.want)
+		}
+	}
 }

@@ -18,7 +18,9 @@
 //	                   without quotes ("3s", "all", "4", "0.5", "true"); a list
 //	                   is comma-separated ("random,director"), "" is an empty
 //	                   list or string. Required on every key that is not a
-//	                   section or an array of tables.
+//	                   section or an array of tables, except a bound key
+//	                   (below) of a spec type that binds defaults: it takes
+//	                   its bound field's default.
 //	min:"v", max:"v"   inclusive bounds for numbers and durations
 //	gt:"v", lt:"v"     exclusive bounds, e.g. gt:"0" for a rate that must be
 //	                   positive
@@ -31,7 +33,10 @@
 //	bind:"Path"        the field of another configuration struct the key
 //	                   sets ("Server.Threads", "Command[Login]"); on a
 //	                   section, the prefix of its keys' paths. Spec.Model
-//	                   copies every bound key to [model.Config] this way
+//	                   copies every bound key to [model.Config] this way,
+//	                   and a bound key without a default tag takes the
+//	                   value of its field in [model.DefaultConfig], so that
+//	                   the model's defaults are written once
 //	nosweep:"why"      the key cannot be swept; the text says why, and the
 //	                   error naming the sweep key quotes it
 //

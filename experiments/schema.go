@@ -104,6 +104,11 @@ func schemaFor(t reflect.Type) (*schema, error) {
 	}
 	var errs []error
 	s := buildSchema(t, t.Name(), "", 0, map[reflect.Type]bool{}, &errs)
+	if b, ok := reflect.Zero(t).Interface().(defaultsBinder); ok {
+		fillBoundDefaults(s, reflect.ValueOf(b.boundDefaults()), t.Name(), &errs)
+	} else {
+		requireDefaults(s, t.Name(), &errs)
+	}
 	sweeps := 0
 	for _, f := range s.fields {
 		if f.kind == kSweep {
@@ -276,7 +281,11 @@ func fillField(f *field, tag reflect.StructTag, where, bind string, depth int, s
 		return
 	}
 	if !f.hasDef {
-		bad("no default tag")
+		if f.bind == "" {
+			bad("no default tag")
+		}
+		// A bound key without one takes the bound field's default:
+		// see fillBoundDefaults.
 		return
 	}
 	v, msg := parseDefault(f)
@@ -285,6 +294,68 @@ func fillField(f *field, tag reflect.StructTag, where, bind string, depth int, s
 		return
 	}
 	f.def = v
+}
+
+// defaultsBinder is implemented by spec types whose bound keys (see
+// bind.go) take their defaults from the fields they are bound to:
+// boundDefaults returns the bound configuration with its defaults.
+type defaultsBinder interface {
+	boundDefaults() any
+}
+
+// fillBoundDefaults gives every bound key of s that has no default tag the
+// value of its field in bound, checked against the key's own range.
+func fillBoundDefaults(s *schema, bound reflect.Value, where string, errs *[]error) {
+	for _, f := range s.fields {
+		fwhere := where + "." + f.name
+		switch {
+		case f.kind == kTable:
+			fillBoundDefaults(f.sub, bound, fwhere, errs)
+			continue
+		case f.hasDef || f.kind == kTables || f.kind == kSweep:
+			continue
+		}
+		bad := func(format string, args ...any) {
+			*errs = append(*errs, fmt.Errorf("experiments: %s: "+format, append([]any{fwhere}, args...)...))
+		}
+		tv, ok := lookupBind(bound, f.bind)
+		if !ok {
+			bad("bind path %q names no field of %s", f.bind, bound.Type())
+			continue
+		}
+		if !tv.Type().ConvertibleTo(f.typ) || f.kind == kMap {
+			bad("bind path %q: a %s cannot be the default of a %s", f.bind, tv.Type(), f.typ)
+			continue
+		}
+		v := reflect.New(f.typ).Elem()
+		if f.kind == kList {
+			if tv.Len() > 0 {
+				v.Set(deepCopy(tv).Convert(f.typ))
+			} else {
+				v.Set(reflect.MakeSlice(f.typ, 0, 0))
+			}
+		} else {
+			v.Set(tv.Convert(f.typ))
+			if msg := checkValue(f, v, tomlValue(f, v)); msg != "" {
+				bad("default from %s: %s", f.bind, msg)
+				continue
+			}
+		}
+		f.def, f.hasDef, f.defText = v, true, tomlValue(f, v)
+	}
+}
+
+// requireDefaults reports every key of s without a default, for spec
+// types that bind no defaults.
+func requireDefaults(s *schema, where string, errs *[]error) {
+	for _, f := range s.fields {
+		switch {
+		case f.kind == kTable:
+			requireDefaults(f.sub, where+"."+f.name, errs)
+		case !f.hasDef && f.kind != kTables && f.kind != kSweep && f.bind != "":
+			*errs = append(*errs, fmt.Errorf("experiments: %s.%s: no default tag", where, f.name))
+		}
+	}
 }
 
 // overrideDefaults applies a section's defaults tag, "key=value;key=value",

@@ -10,8 +10,8 @@ import (
 	"mailsim/strategies"
 )
 
-// The spec's default tags and the model's Default functions describe the
-// same defaults; this keeps them from drifting apart.
+// The spec's bound keys take the model's defaults; this checks that the
+// keys translated in Spec.Model (lmtp_routing, actimeo, faults) agree too.
 func TestSpecDefaultsMatchModelDefaults(t *testing.T) {
 	s, err := Defaults[Spec]()
 	if err != nil {
