@@ -60,6 +60,24 @@ func Load(name string, given []byte) (*Experiment, error) {
 		return nil, err
 	}
 	e := &Experiment{File: name, Given: given, Spec: s, Runs: runs, Dir: filepath.Dir(name)}
+	traces := map[string]bool{}
+	for _, r := range runs {
+		p := r.Spec.Workload.Trace
+		if p == "" || traces[p] {
+			continue
+		}
+		traces[p] = true
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(e.Dir, p)
+		}
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			msg := fmt.Sprintf("trace %s is not a regular file", p)
+			if err != nil {
+				msg = readErrorMsg(err)
+			}
+			return nil, specFileError(name, given, "workload.trace", errors.New(msg))
+		}
+	}
 	seen := map[string]bool{}
 	for _, r := range runs {
 		p := r.Spec.NFS.Profile
@@ -69,12 +87,22 @@ func Load(name string, given []byte) (*Experiment, error) {
 		seen[p] = true
 		prof, err := r.Spec.LoadProfile(e.Dir)
 		if err != nil {
-			return nil, fmt.Errorf("%s: nfs.profile: %w", name, err)
+			return nil, specFileError(name, given, "nfs.profile", err)
 		}
 		m := prof.Meta
 		e.profiles = append(e.profiles, fmt.Sprintf("%s (%s, %s; measured by mailsim %s on %s)", p, m.FSType, m.Where, m.MailsimVersion, m.Machine))
 	}
 	return e, nil
+}
+
+// specFileError reports err, about the file that key of the spec file name
+// (whose contents are given) names, at the key's place in the file.
+func specFileError(name string, given []byte, key string, err error) error {
+	e := &Error{File: name, Key: key, Msg: err.Error()}
+	if root, serr := parseTree(given); serr == nil {
+		e.Pos = lookupPos(root, key)
+	}
+	return Errors{e}
 }
 
 // Manifest returns the result-set manifest of the experiment.
