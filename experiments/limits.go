@@ -166,6 +166,12 @@ func gib(b float64) string { return fmt.Sprintf("%.1f GiB", b/(1<<30)) }
 // (a device such as /dev/zero, a pipe, a folder) and files larger than
 // [MaxSpecBytes].
 func ReadSpecFile(path string) ([]byte, error) {
+	// Look before opening: opening a named pipe waits for a writer.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, &os.PathError{Op: "read", Path: path, Err: errors.New("not a regular file")}
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
