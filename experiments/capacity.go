@@ -18,8 +18,8 @@ import (
 // answers. Runs of `mailsim run` ignore it.
 type PlanSpec struct {
 	Users       int      `toml:"users" default:"0" min:"0" max:"100000000" doc:"users the cluster must serve; 0 keeps workload.users"`
-	BackendsMin int      `toml:"backends_min" default:"2" min:"1" max:"10000" doc:"fewest backends the search considers"`
-	BackendsMax int      `toml:"backends_max" default:"64" min:"1" max:"10000" doc:"most backends the search considers"`
+	BackendsMin int      `toml:"backends_min" default:"2" min:"1" max:"4096" doc:"fewest backends the search considers"`
+	BackendsMax int      `toml:"backends_max" default:"64" min:"1" max:"4096" doc:"most backends the search considers"`
 	NFSThreads  []int    `toml:"nfs_threads" default:"" min:"1" max:"4096" doc:"NFS server thread counts (nfsd threads) the search may choose from; empty keeps nfs.threads"`
 	CacheBytes  []int64  `toml:"cache_bytes" default:"" min:"0" unit:"bytes" doc:"backend memory for mailbox working sets the search may choose from; empty keeps cluster.cache_bytes"`
 	ReplicasMin int      `toml:"replicas_min" default:"2" min:"2" max:"100" doc:"replicas of every probe; at least 2, for a confidence interval"`

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"mailsim/model/sim"
@@ -175,7 +176,8 @@ func TestSearchLexicographic(t *testing.T) {
 	pass := func(c results.Candidate) bool {
 		return c.Backends*c.NFSThreads >= 640 && c.CacheBytes >= 2 && c.Backends >= 10
 	}
-	calls := 0
+	// Measure is called from several goroutines at once.
+	var calls atomic.Int64
 	s := &Search{
 		Strategies:  []string{"a", "b"},
 		BackendsMin: 2, BackendsMax: 40,
@@ -185,7 +187,7 @@ func TestSearchLexicographic(t *testing.T) {
 		Measure: func(_ context.Context, trials []Trial) ([]Outcome, error) {
 			out := make([]Outcome, len(trials))
 			for i, tr := range trials {
-				calls++
+				calls.Add(1)
 				v := 1.0
 				if pass(tr.Candidate) {
 					v = 0
@@ -198,6 +200,9 @@ func TestSearchLexicographic(t *testing.T) {
 	plan, err := s.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if calls.Load() == 0 {
+		t.Fatal("the search measured nothing")
 	}
 	want := results.Candidate{Backends: 10, NFSThreads: 64, CacheBytes: 2}
 	for _, sp := range plan.Strategies {

@@ -38,7 +38,7 @@ func Decode[T any](name string, data []byte) (T, error) {
 
 // DecodeFile reads and decodes the spec file at path; see [Decode].
 func DecodeFile[T any](path string) (T, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadSpecFile(path)
 	if err != nil {
 		var zero T
 		return zero, Errors{{File: path, Msg: readErrorMsg(err)}}
@@ -125,6 +125,16 @@ func decodeInto(name string, data []byte, s *schema, v reflect.Value) Errors {
 		d.errs.sort()
 		return d.errs
 	}
+	// The size of the whole design is checked once, before the points.
+	if rc, ok := v.Addr().Interface().(runCounter); ok {
+		for _, fe := range rc.validateRuns(max(len(points), 1)) {
+			d.errAt(lookupPos(d.root, fe.Path), fe.Path, "%s", fe.Msg)
+		}
+		if len(d.errs) > 0 {
+			d.errs.sort()
+			return d.errs
+		}
+	}
 	if points == nil {
 		d.validate(v, "", "")
 	} else {
@@ -132,6 +142,13 @@ func decodeInto(name string, data []byte, s *schema, v reflect.Value) Errors {
 	}
 	d.errs.sort()
 	return d.errs
+}
+
+// runCounter is implemented by spec types that check the number of runs
+// their sweep, strategies and replicas plan, given the number of sweep
+// points, once rather than at every point.
+type runCounter interface {
+	validateRuns(points int) []FieldError
 }
 
 // setDefaults sets every key of v, described by s, to its default.

@@ -418,6 +418,21 @@ func TestSchemaErrors(t *testing.T) {
 		A Sweep `toml:"a" doc:"a"`
 		B Sweep `toml:"b" doc:"b"`
 	}
+	type inner struct {
+		A int `toml:"a" default:"1" min:"0" doc:"a"`
+	}
+	type overrideUnknown struct {
+		S inner `toml:"s" defaults:"b=2" doc:"s"`
+	}
+	type overrideOutOfRange struct {
+		S inner `toml:"s" defaults:"a=-1" doc:"s"`
+	}
+	type overrideOnKey struct {
+		A int `toml:"a" default:"1" defaults:"a=2" doc:"a"`
+	}
+	type emptyNoSweep struct {
+		A int `toml:"a" default:"1" nosweep:"" doc:"a"`
+	}
 	tests := []struct {
 		name string
 		err  error
@@ -435,6 +450,10 @@ func TestSchemaErrors(t *testing.T) {
 		{"unsupported type", schemaErr[unsupported](), `experiments: unsupported.M: unsupported type map[int]int`},
 		{"default on a section", schemaErr[sectionDefault](), `experiments: sectionDefault.S: default tag on a section`},
 		{"not a struct", schemaErr[int](), `experiments: spec type int is not a struct`},
+		{"override of an unknown key", schemaErr[overrideUnknown](), `experiments: overrideUnknown.S: defaults tag: no key "b" in the section`},
+		{"override out of range", schemaErr[overrideOutOfRange](), `experiments: overrideOutOfRange.S: defaults tag: a="-1": -1 is below the minimum 0`},
+		{"defaults on a key", schemaErr[overrideOnKey](), `experiments: overrideOnKey.A: defaults tag on a key that is not a section`},
+		{"empty nosweep", schemaErr[emptyNoSweep](), `experiments: emptyNoSweep.A: empty nosweep tag; say why the key cannot be swept`},
 	}
 	for _, tt := range tests {
 		if tt.err == nil || tt.err.Error() != tt.want {

@@ -18,13 +18,31 @@
 //	                   without quotes ("3s", "all", "4", "0.5", "true"); a list
 //	                   is comma-separated ("random,director"), "" is an empty
 //	                   list or string. Required on every key that is not a
-//	                   section or an array of tables.
+//	                   section or an array of tables, except a bound key
+//	                   (below) of a spec type that binds defaults: it takes
+//	                   its bound field's default.
 //	min:"v", max:"v"   inclusive bounds for numbers and durations
 //	gt:"v", lt:"v"     exclusive bounds, e.g. gt:"0" for a rate that must be
 //	                   positive
 //	enum:"a|b|c"       the only valid strings
 //	unit:"text"        the unit of a number ("requests/s", "bytes"), printed
 //	                   in the comment; durations need none
+//	defaults:"k=v;..." on a section: replaces the default tags of some of
+//	                   its keys, so that two sections of one type can have
+//	                   different defaults ("mail_session_length=3m")
+//	bind:"Path"        the field of another configuration struct the key
+//	                   sets ("Server.Threads", "Command[Login]"); on a
+//	                   section, the prefix of its keys' paths. Spec.Model
+//	                   copies every bound key to [model.Config] this way,
+//	                   and a bound key without a default tag takes the
+//	                   value of its field in [model.DefaultConfig], so that
+//	                   the model's defaults are written once
+//	nosweep:"why"      the key cannot be swept; the text says why, and the
+//	                   error naming the sweep key quotes it
+//
+// A duration without a max tag is at most [MaxDuration] (a year): anything
+// longer is a mistake, and sums and products of such durations would
+// overflow the simulator's clock.
 //
 // On a list or map of scalars, min, max, gt, lt and enum apply to each
 // element; a map's default is written "a=0.4,b=0.6".

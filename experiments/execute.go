@@ -111,7 +111,13 @@ func (s *Spec) LoadProfile(dir string) (*nfsmodel.Profile, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
 	}
-	return nfsmodel.LoadProfile(path)
+	// A profile is a small TOML file: read it as a spec is read, refusing
+	// devices and anything larger than a spec may be.
+	data, err := ReadSpecFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("nfsmodel: %w", err)
+	}
+	return nfsmodel.ParseProfile(path, data)
 }
 
 // Execute runs one strategy on the spec with the given run seed; dir is the
@@ -151,6 +157,9 @@ func (s *Spec) LoadTrace(dir string) (*workloads.Trace, error) {
 		return nil, fmt.Errorf("experiments: workload.trace: %w", err)
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("experiments: workload.trace: %s is not a regular file", path)
+	}
 	return workloads.ReadTrace(s.Workload.Trace, f)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 
 	"mailsim/results"
@@ -59,6 +60,24 @@ func Load(name string, given []byte) (*Experiment, error) {
 		return nil, err
 	}
 	e := &Experiment{File: name, Given: given, Spec: s, Runs: runs, Dir: filepath.Dir(name)}
+	traces := map[string]bool{}
+	for _, r := range runs {
+		p := r.Spec.Workload.Trace
+		if p == "" || traces[p] {
+			continue
+		}
+		traces[p] = true
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(e.Dir, p)
+		}
+		if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+			msg := fmt.Sprintf("trace %s is not a regular file", p)
+			if err != nil {
+				msg = readErrorMsg(err)
+			}
+			return nil, specFileError(name, given, "workload.trace", errors.New(msg))
+		}
+	}
 	seen := map[string]bool{}
 	for _, r := range runs {
 		p := r.Spec.NFS.Profile
@@ -68,12 +87,22 @@ func Load(name string, given []byte) (*Experiment, error) {
 		seen[p] = true
 		prof, err := r.Spec.LoadProfile(e.Dir)
 		if err != nil {
-			return nil, fmt.Errorf("%s: nfs.profile: %w", name, err)
+			return nil, specFileError(name, given, "nfs.profile", err)
 		}
 		m := prof.Meta
 		e.profiles = append(e.profiles, fmt.Sprintf("%s (%s, %s; measured by mailsim %s on %s)", p, m.FSType, m.Where, m.MailsimVersion, m.Machine))
 	}
 	return e, nil
+}
+
+// specFileError reports err, about the file that key of the spec file name
+// (whose contents are given) names, at the key's place in the file.
+func specFileError(name string, given []byte, key string, err error) error {
+	e := &Error{File: name, Key: key, Msg: err.Error()}
+	if root, serr := parseTree(given); serr == nil {
+		e.Pos = lookupPos(root, key)
+	}
+	return Errors{e}
 }
 
 // Manifest returns the result-set manifest of the experiment.
@@ -112,7 +141,10 @@ func (e *Experiment) description() string {
 type Options struct {
 	// Out is the result set's folder. An existing set with the same
 	// manifest is resumed; anything else there is refused.
-	Out     string
+	Out string
+	// Workers is the number of runs made at once (0: one per CPU),
+	// lowered so that that many of the largest run fit in the machine's
+	// memory by the spec's estimate.
 	Workers int
 	Shard   ShardSpec
 	// Progress reports on stderr; nil reports nothing.
@@ -123,6 +155,25 @@ type Options struct {
 	// (see [Interrupts]); the ctx given to Execute only stops new ones
 	// from starting.
 	Abandon context.Context
+}
+
+// fitWorkers returns workers (0: one per CPU), lowered to the number of
+// runs whose memory estimates fit in the machine's memory at once, and to
+// at least 1.
+func fitWorkers(workers int, runs []Run[Spec]) int {
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	mem, _ := machineMemory()
+	need := 0.0
+	for i := range runs {
+		n, _, _ := memoryEstimate(&runs[i].Spec)
+		need = max(need, n)
+	}
+	if mem > 0 && need > 0 {
+		workers = min(workers, max(1, int(float64(mem)/need)))
+	}
+	return workers
 }
 
 // Execute runs the experiment's missing runs (or its shard's) and writes
@@ -152,7 +203,7 @@ func (e *Experiment) Execute(ctx context.Context, o Options) (*results.Writer, S
 		}
 	}
 	r := Runner[Spec, *results.Run]{
-		Workers: o.Workers,
+		Workers: fitWorkers(o.Workers, runs),
 		Exec: func(ctx context.Context, run Run[Spec]) (*results.Run, error) {
 			res, err := run.Spec.ExecuteContext(ctx, run.Strategy, run.Seed, e.Dir)
 			if err != nil {

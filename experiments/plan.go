@@ -39,7 +39,8 @@ type Run[T any] struct {
 }
 
 // Plan expands base and d into runs in planned order: points outermost,
-// then strategies in the given order, then replicas.
+// then strategies in the given order, then replicas. It refuses more than
+// [MaxRuns] runs.
 func Plan[T any](base T, d Design) ([]Run[T], error) {
 	if len(d.Strategies) == 0 {
 		return nil, fmt.Errorf("experiments: no strategies to run")
@@ -56,6 +57,9 @@ func Plan[T any](base T, d Design) ([]Run[T], error) {
 			return nil, fmt.Errorf("experiments: strategy %q listed twice", s)
 		}
 		seen[s] = true
+	}
+	if n := float64(d.Sweep.Len()) * float64(len(d.Strategies)) * float64(d.Replicas); n > MaxRuns {
+		return nil, fmt.Errorf("experiments: %d sweep points × %d strategies × %d replicas is %.0f runs, more than the %d an experiment may plan", d.Sweep.Len(), len(d.Strategies), d.Replicas, n, MaxRuns)
 	}
 	points := d.Sweep.Points()
 	wp, wr := digits(len(points)), digits(d.Replicas)

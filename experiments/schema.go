@@ -58,8 +58,17 @@ type field struct {
 	min, max, gt, lt *bound
 	enum             []string
 
+	// noSweep, from the nosweep tag, says why the key cannot be swept;
+	// "" lets it be.
+	noSweep string
+
 	elem *field  // element of a kList, value of a kMap
 	sub  *schema // struct of a kTable or kTables
+
+	// bind is the path of the field of the bound configuration that the
+	// key sets (see bind.go), with its sections' bind tags before it; ""
+	// for none. For a section it is the prefix of its keys' paths.
+	bind string
 }
 
 // bound is a parsed range limit, comparable with values of its field.
@@ -94,7 +103,12 @@ func schemaFor(t reflect.Type) (*schema, error) {
 		return nil, fmt.Errorf("experiments: spec type %s is not a struct", t)
 	}
 	var errs []error
-	s := buildSchema(t, t.Name(), 0, map[reflect.Type]bool{}, &errs)
+	s := buildSchema(t, t.Name(), "", 0, map[reflect.Type]bool{}, &errs)
+	if b, ok := reflect.Zero(t).Interface().(defaultsBinder); ok {
+		fillBoundDefaults(s, reflect.ValueOf(b.boundDefaults()), t.Name(), &errs)
+	} else {
+		requireDefaults(s, t.Name(), &errs)
+	}
 	sweeps := 0
 	for _, f := range s.fields {
 		if f.kind == kSweep {
@@ -109,8 +123,8 @@ func schemaFor(t reflect.Type) (*schema, error) {
 }
 
 // buildSchema describes struct t, reporting tag mistakes in errs; where names
-// t's place for messages.
-func buildSchema(t reflect.Type, where string, depth int, seen map[reflect.Type]bool, errs *[]error) *schema {
+// t's place for messages, and bind is the bind path of the section t is.
+func buildSchema(t reflect.Type, where, bind string, depth int, seen map[reflect.Type]bool, errs *[]error) *schema {
 	s := &schema{typ: t, byName: map[string]*field{}}
 	if seen[t] {
 		*errs = append(*errs, fmt.Errorf("experiments: %s: recursive type %s", where, t))
@@ -144,7 +158,16 @@ func buildSchema(t reflect.Type, where string, depth int, seen map[reflect.Type]
 			*errs = append(*errs, fmt.Errorf("experiments: %s: no doc tag", fwhere))
 		}
 		f.defText, f.hasDef = sf.Tag.Lookup("default")
-		fillField(f, sf.Tag, fwhere, depth, seen, errs)
+		if b, ok := sf.Tag.Lookup("bind"); ok {
+			f.bind = joinBind(bind, b)
+		}
+		if why, ok := sf.Tag.Lookup("nosweep"); ok {
+			if why == "" {
+				*errs = append(*errs, fmt.Errorf("experiments: %s: empty nosweep tag; say why the key cannot be swept", fwhere))
+			}
+			f.noSweep = why
+		}
+		fillField(f, sf.Tag, fwhere, bind, depth, seen, errs)
 		s.fields = append(s.fields, f)
 		s.byName[name] = f
 	}
@@ -175,9 +198,10 @@ func scalarKind(t reflect.Type) kind {
 	return 0
 }
 
-// fillField classifies f, a field of a struct depth levels below the root,
-// and parses its constraint and default tags.
-func fillField(f *field, tag reflect.StructTag, where string, depth int, seen map[reflect.Type]bool, errs *[]error) {
+// fillField classifies f, a field of a struct depth levels below the root
+// whose section has bind path bind, and parses its constraint and default
+// tags.
+func fillField(f *field, tag reflect.StructTag, where, bind string, depth int, seen map[reflect.Type]bool, errs *[]error) {
 	bad := func(format string, args ...any) {
 		*errs = append(*errs, fmt.Errorf("experiments: %s: "+format, append([]any{where}, args...)...))
 	}
@@ -192,10 +216,17 @@ func fillField(f *field, tag reflect.StructTag, where string, depth int, seen ma
 		f.kind = scalarKind(t)
 	case t.Kind() == reflect.Struct:
 		f.kind = kTable
-		f.sub = buildSchema(t, where, depth+1, seen, errs)
+		// A section without a bind tag keeps its parent's prefix.
+		if f.bind == "" {
+			f.bind = bind
+		}
+		f.sub = buildSchema(t, where, f.bind, depth+1, seen, errs)
+		if over, ok := tag.Lookup("defaults"); ok {
+			overrideDefaults(f.sub, over, bad)
+		}
 	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct && scalarKind(t.Elem()) == 0:
 		f.kind = kTables
-		f.sub = buildSchema(t.Elem(), where, depth+1, seen, errs)
+		f.sub = buildSchema(t.Elem(), where, "", depth+1, seen, errs)
 	case t.Kind() == reflect.Slice && scalarKind(t.Elem()) != 0:
 		f.kind = kList
 		f.elem = &field{name: f.name, typ: t.Elem(), kind: scalarKind(t.Elem())}
@@ -239,6 +270,9 @@ func fillField(f *field, tag reflect.StructTag, where string, depth int, seen ma
 			c.enum = strings.Split(e, "|")
 		}
 	}
+	if _, ok := tag.Lookup("defaults"); ok && f.kind != kTable {
+		bad("defaults tag on a key that is not a section")
+	}
 	switch f.kind {
 	case kTable, kTables, kSweep:
 		if f.hasDef {
@@ -247,7 +281,11 @@ func fillField(f *field, tag reflect.StructTag, where string, depth int, seen ma
 		return
 	}
 	if !f.hasDef {
-		bad("no default tag")
+		if f.bind == "" {
+			bad("no default tag")
+		}
+		// A bound key without one takes the bound field's default:
+		// see fillBoundDefaults.
 		return
 	}
 	v, msg := parseDefault(f)
@@ -256,6 +294,96 @@ func fillField(f *field, tag reflect.StructTag, where string, depth int, seen ma
 		return
 	}
 	f.def = v
+}
+
+// defaultsBinder is implemented by spec types whose bound keys (see
+// bind.go) take their defaults from the fields they are bound to:
+// boundDefaults returns the bound configuration with its defaults.
+type defaultsBinder interface {
+	boundDefaults() any
+}
+
+// fillBoundDefaults gives every bound key of s that has no default tag the
+// value of its field in bound, checked against the key's own range.
+func fillBoundDefaults(s *schema, bound reflect.Value, where string, errs *[]error) {
+	for _, f := range s.fields {
+		fwhere := where + "." + f.name
+		switch {
+		case f.kind == kTable:
+			fillBoundDefaults(f.sub, bound, fwhere, errs)
+			continue
+		case f.hasDef || f.kind == kTables || f.kind == kSweep:
+			continue
+		}
+		bad := func(format string, args ...any) {
+			*errs = append(*errs, fmt.Errorf("experiments: %s: "+format, append([]any{fwhere}, args...)...))
+		}
+		tv, ok := lookupBind(bound, f.bind)
+		if !ok {
+			bad("bind path %q names no field of %s", f.bind, bound.Type())
+			continue
+		}
+		if !tv.Type().ConvertibleTo(f.typ) || f.kind == kMap {
+			bad("bind path %q: a %s cannot be the default of a %s", f.bind, tv.Type(), f.typ)
+			continue
+		}
+		v := reflect.New(f.typ).Elem()
+		if f.kind == kList {
+			if tv.Len() > 0 {
+				v.Set(deepCopy(tv).Convert(f.typ))
+			} else {
+				v.Set(reflect.MakeSlice(f.typ, 0, 0))
+			}
+		} else {
+			v.Set(tv.Convert(f.typ))
+			if msg := checkValue(f, v, tomlValue(f, v)); msg != "" {
+				bad("default from %s: %s", f.bind, msg)
+				continue
+			}
+		}
+		f.def, f.hasDef, f.defText = v, true, tomlValue(f, v)
+	}
+}
+
+// requireDefaults reports every key of s without a default, for spec
+// types that bind no defaults.
+func requireDefaults(s *schema, where string, errs *[]error) {
+	for _, f := range s.fields {
+		switch {
+		case f.kind == kTable:
+			requireDefaults(f.sub, where+"."+f.name, errs)
+		case !f.hasDef && f.kind != kTables && f.kind != kSweep && f.bind != "":
+			*errs = append(*errs, fmt.Errorf("experiments: %s.%s: no default tag", where, f.name))
+		}
+	}
+}
+
+// overrideDefaults applies a section's defaults tag, "key=value;key=value",
+// to the keys of sub, the section's own schema (built for this field
+// alone): each value replaces the default tag of its key.
+func overrideDefaults(sub *schema, tag string, bad func(string, ...any)) {
+	for _, part := range strings.Split(tag, ";") {
+		k, val, ok := strings.Cut(strings.TrimSpace(part), "=")
+		g := sub.byName[k]
+		switch {
+		case !ok:
+			bad("defaults tag: %q is not key=value", part)
+			continue
+		case g == nil:
+			bad("defaults tag: no key %q in the section", k)
+			continue
+		case g.kind == kTable || g.kind == kTables || g.kind == kSweep:
+			bad("defaults tag: %q is a section", k)
+			continue
+		}
+		g.defText, g.hasDef = val, true
+		v, msg := parseDefault(g)
+		if msg != "" {
+			bad("defaults tag: %s=%q: %s", k, val, msg)
+			continue
+		}
+		g.def = v
+	}
 }
 
 // parseBound parses a min/max/gt/lt tag for scalar field c.
@@ -383,6 +511,8 @@ func checkValue(f *field, v reflect.Value, text string) string {
 			return strconv.FormatInt(n, 10)
 		}
 		switch {
+		case f.kind == kDuration && f.max == nil && x > int64(MaxDuration):
+			return fmt.Sprintf("%s is above the maximum %s that any duration may have", show(x), formatDuration(int64(MaxDuration)))
 		case f.min != nil && x < f.min.i:
 			return fmt.Sprintf("%s is below the minimum %s", show(x), f.min.text)
 		case f.max != nil && x > f.max.i:

@@ -1,13 +1,14 @@
 package experiments
 
 import (
+	"errors"
 	"fmt"
+	"reflect"
+	"strings"
 	"time"
 
 	"mailsim/model"
 	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
 )
 
 // Spec is a mailsim experiment: the cluster, its NFS storage, the
@@ -15,11 +16,11 @@ import (
 // use the real systems' own names (nfs(5) mount options, Dovecot
 // settings) so that values can be copied from production configs.
 type Spec struct {
-	Name        string   `toml:"name" default:"experiment" doc:"short name of the experiment, used in reports"`
+	Name        string   `toml:"name" default:"experiment" nosweep:"the result set has one name" doc:"short name of the experiment, used in reports and as the result set's default folder (out/NAME): letters, digits, '.', '_' and '-', starting with a letter or digit, as run IDs"`
 	Description string   `toml:"description" default:"" doc:"the question the experiment answers, shown at the top of its report"`
-	Seed        uint64   `toml:"seed" default:"1" doc:"experiment seed; each run's seed derives from it and the run ID"`
-	Strategies  []string `toml:"strategies" default:"random,per-ip,director,owner-proxy" enum:"random|per-ip|per-ip-consistent|director|director-bounded|director-maglev|owner-proxy" doc:"routing strategies to compare, each run on the same users"`
-	Replicas    int      `toml:"replicas" default:"1" min:"1" max:"1000" doc:"independent replicas of every sweep point and strategy"`
+	Seed        uint64   `toml:"seed" default:"1" nosweep:"each run's seed already derives from it and the run ID; add replicas for more independent runs" doc:"experiment seed; each run's seed derives from it and the run ID"`
+	Strategies  []string `toml:"strategies" default:"random,per-ip,director,owner-proxy" nosweep:"every run is already made once per strategy in strategies" enum:"random|per-ip|per-ip-consistent|director|director-bounded|director-maglev|owner-proxy" doc:"routing strategies to compare, each run on the same users"`
+	Replicas    int      `toml:"replicas" default:"1" min:"1" max:"1000" nosweep:"every sweep point already has replicas runs" doc:"independent replicas of every sweep point and strategy"`
 
 	Run      RunSpec      `toml:"run" doc:"run length and sampling"`
 	Cluster  ClusterSpec  `toml:"cluster" doc:"the IMAP/LMTP backends"`
@@ -36,8 +37,8 @@ type Spec struct {
 
 // ProbeSpec configures the listing probe.
 type ProbeSpec struct {
-	ListingEntries  int      `toml:"listing_entries" default:"0" min:"0" max:"10000000" doc:"size of a Maildir folder that backend 0 lists and stats every entry of (as ls -l or a quota scan does) at each listing_interval, under the run's load; 0 turns the probe off. Operators report a 10,000-file listing taking over 10 s with actimeo=0"`
-	ListingInterval sim.Time `toml:"listing_interval" default:"60s" gt:"0s" doc:"time between the probe's listings"`
+	ListingEntries  int      `toml:"listing_entries" bind:"Listing.Entries" min:"0" max:"10000000" doc:"size of a Maildir folder that backend 0 lists and stats every entry of (as ls -l or a quota scan does) at each listing_interval, under the run's load; 0 turns the probe off. Operators report a 10,000-file listing taking over 10 s with actimeo=0"`
+	ListingInterval sim.Time `toml:"listing_interval" bind:"Listing.Interval" gt:"0s" doc:"time between the probe's listings"`
 }
 
 // HealthSpec chooses the health monitor.
@@ -48,13 +49,13 @@ type HealthSpec struct {
 
 // ClientsSpec describes client, proxy and MX reactions to failures.
 type ClientsSpec struct {
-	DesktopRetry                sim.Time `toml:"desktop_retry" default:"15s" min:"0s" doc:"mean delay before a desktop client reconnects after a failure (model assumption)"`
-	PhoneRetry                  sim.Time `toml:"phone_retry" default:"30s" min:"0s" doc:"mean delay before a phone reconnects after a failure (model assumption)"`
-	WebmailRetry                sim.Time `toml:"webmail_retry" default:"5s" min:"0s" doc:"mean delay before webmail retries after a failure (model assumption)"`
-	Timeout                     sim.Time `toml:"timeout" default:"60s" gt:"0s" doc:"how long a client waits for an answer before giving up on a connection (model assumption)"`
-	LoginProxyTimeout           sim.Time `toml:"login_proxy_timeout" default:"30s" gt:"0s" doc:"how long a proxy waits for a backend to answer a proxied login (Dovecot login_proxy_timeout, default 30 s)"`
-	LoginProxyReconnectInterval sim.Time `toml:"login_proxy_reconnect_interval" default:"1s" min:"0s" doc:"wait between a proxy's reconnect attempts (Dovecot: 1 s)"`
-	DeliveryRetry               sim.Time `toml:"delivery_retry" default:"300s" min:"0s" doc:"how long an MX defers a failed delivery (Postfix minimal_backoff_time, default 300 s)"`
+	DesktopRetry                sim.Time `toml:"desktop_retry" bind:"Clients.Retry[desktop]" min:"0s" doc:"mean delay before a desktop client reconnects after a failure (model assumption)"`
+	PhoneRetry                  sim.Time `toml:"phone_retry" bind:"Clients.Retry[phone]" min:"0s" doc:"mean delay before a phone reconnects after a failure (model assumption)"`
+	WebmailRetry                sim.Time `toml:"webmail_retry" bind:"Clients.Retry[webmail]" min:"0s" doc:"mean delay before webmail retries after a failure (model assumption)"`
+	Timeout                     sim.Time `toml:"timeout" bind:"Clients.Timeout" gt:"0s" doc:"how long a client waits for an answer before giving up on a connection (model assumption)"`
+	LoginProxyTimeout           sim.Time `toml:"login_proxy_timeout" bind:"Clients.LoginProxyTimeout" gt:"0s" doc:"how long a proxy waits for a backend to answer a proxied login (Dovecot login_proxy_timeout, default 30 s)"`
+	LoginProxyReconnectInterval sim.Time `toml:"login_proxy_reconnect_interval" bind:"Clients.LoginProxyReconnectInterval" min:"0s" doc:"wait between a proxy's reconnect attempts (Dovecot: 1 s)"`
+	DeliveryRetry               sim.Time `toml:"delivery_retry" bind:"Clients.DeliveryRetry" min:"0s" doc:"how long an MX defers a failed delivery (Postfix minimal_backoff_time, default 300 s)"`
 }
 
 // FaultSpec is one [[faults]] entry.
@@ -62,184 +63,171 @@ type FaultSpec struct {
 	At      sim.Time `toml:"at" default:"0s" min:"0s" doc:"when the fault happens, after warm-up"`
 	Backend int      `toml:"backend" default:"0" min:"0" doc:"index of the backend affected, from 0 (ignored by nfs-slow)"`
 	Kind    string   `toml:"kind" default:"crash" enum:"crash|hang|slow|recover|nfs-slow" doc:"crash: connections drop, new ones are refused; hang: connections are accepted but never answered; slow: CPU demands multiplied by factor; recover: back to normal; nfs-slow: NFS service times multiplied by factor"`
-	Factor  float64  `toml:"factor" default:"1" gt:"0" doc:"slowdown factor of slow and nfs-slow"`
+	Factor  float64  `toml:"factor" default:"1" gt:"0" max:"1000" doc:"slowdown factor of slow and nfs-slow (at most 1000: a larger one only overflows the simulator's clock)"`
 }
 
 // RunSpec sets how long each run is simulated.
 type RunSpec struct {
-	Duration       sim.Time `toml:"duration" default:"1h" gt:"0s" doc:"simulated time measured after warm-up"`
-	Warmup         sim.Time `toml:"warmup" default:"5m" min:"0s" doc:"simulated time before measuring starts. Devices start at a random point of their session cycle, so sessions are in their steady state from the start; warm-up lets the sessions already open at the start log in (over its first half, at most 5 min) and the caches fill. Each run checks its measured period with MSER-5 (metric steady_state.stationary)"`
-	SampleInterval sim.Time `toml:"sample_interval" default:"10s" gt:"0s" doc:"period of each run's time series"`
-	MaxEvents      int64    `toml:"max_events" default:"0" min:"0" doc:"most events a run may dispatch before it stops with an error; 0 sets the bound from the population and the simulated time (200,000 events per user and simulated hour plus 50 million, ten times what imaptest's stress profiles need), so that only a run that cannot end reaches it"`
+	Duration       sim.Time `toml:"duration" bind:"Duration" gt:"0s" doc:"simulated time measured after warm-up"`
+	Warmup         sim.Time `toml:"warmup" bind:"Warmup" min:"0s" doc:"simulated time before measuring starts. Devices start at a random point of their session cycle, so sessions are in their steady state from the start; warm-up lets the sessions already open at the start log in (over its first half, at most 5 min) and the caches fill. Each run checks its measured period with MSER-5 (metric steady_state.stationary)"`
+	SampleInterval sim.Time `toml:"sample_interval" bind:"SampleInterval" gt:"0s" doc:"period of each run's time series"`
+	MaxEvents      int64    `toml:"max_events" bind:"MaxEvents" min:"0" doc:"most events a run may dispatch before it stops with an error; 0 sets the bound from the population and the simulated time (200,000 events per user and simulated hour plus 50 million, ten times what imaptest's stress profiles need), so that only a run that cannot end reaches it"`
 }
 
 // ClusterSpec describes the backends.
 type ClusterSpec struct {
-	Backends             int      `toml:"backends" default:"4" min:"1" max:"4096" doc:"number of IMAP/LMTP backends"`
-	Cores                int      `toml:"cores" default:"8" min:"1" max:"1024" doc:"CPU cores per backend"`
-	ProcessLimit         int      `toml:"process_limit" default:"0" min:"0" doc:"IMAP connections a backend serves at once (Dovecot service imap process_limit, with client_limit 1); logins beyond it are refused; 0 is no limit. Dovecot's own default_process_limit is 100, which sites serving thousands of connections raise"`
-	CacheBytes           int64    `toml:"cache_bytes" default:"1073741824" min:"0" unit:"bytes" doc:"memory per backend for mailbox working sets (indexes and recent data)"`
-	IndexBytesPerMessage int64    `toml:"index_bytes_per_message" default:"226" min:"0" unit:"bytes" doc:"index working set per message: dovecot-uidlist ~52, dovecot.index.log ~8, dovecot.index 8-12, dovecot.index.cache ~156 (measured on Dovecot 2.3.19)"`
-	ClockSkew            sim.Time `toml:"clock_skew" default:"0s" min:"0s" doc:"spread of the backends' clocks (backend i is i*clock_skew/(n-1) off); Dovecot wants them within 1 s"`
-	ProxyHop             sim.Time `toml:"proxy_hop" default:"200us" min:"0s" doc:"latency a proxy hop (director, owner proxy) adds to every command"`
+	Backends             int      `toml:"backends" bind:"Backends" min:"1" max:"4096" doc:"number of IMAP/LMTP backends"`
+	Cores                int      `toml:"cores" bind:"Cores" min:"1" max:"1024" doc:"CPU cores per backend"`
+	ProcessLimit         int      `toml:"process_limit" bind:"ProcessLimit" min:"0" doc:"IMAP connections a backend serves at once (Dovecot service imap process_limit, with client_limit 1); logins beyond it are refused; 0 is no limit. Dovecot's own default_process_limit is 100, which sites serving thousands of connections raise"`
+	CacheBytes           int64    `toml:"cache_bytes" bind:"CacheBytes" min:"0" unit:"bytes" doc:"memory per backend for mailbox working sets (indexes and recent data)"`
+	IndexBytesPerMessage int64    `toml:"index_bytes_per_message" bind:"IndexBytesPerMessage" min:"0" max:"1048576" unit:"bytes" doc:"index working set per message: dovecot-uidlist ~52, dovecot.index.log ~8, dovecot.index 8-12, dovecot.index.cache ~156 (measured on Dovecot 2.3.19)"`
+	ClockSkew            sim.Time `toml:"clock_skew" bind:"ClockSkew" min:"0s" doc:"spread of the backends' clocks (backend i is i*clock_skew/(n-1) off); Dovecot wants them within 1 s"`
+	ProxyHop             sim.Time `toml:"proxy_hop" bind:"ProxyHop" min:"0s" doc:"latency a proxy hop (director, owner proxy) adds to every command"`
 	LMTPRouting          string   `toml:"lmtp_routing" default:"strategy" enum:"strategy|balancer" doc:"how MX hosts reach the backends: strategy (through the routing strategy, as Dovecot's LMTP proxy sends a delivery to the user's backend) or balancer (a plain load balancer picks any backend)"`
-	MXHosts              int      `toml:"mx_hosts" default:"4" min:"1" max:"250" doc:"MX hosts delivering over LMTP; each has its own source address"`
-	CPU                  CPUSpec  `toml:"cpu" doc:"CPU demand per command on a backend (model assumptions; replace with measured values)"`
+	MXHosts              int      `toml:"mx_hosts" bind:"MXHosts" min:"1" max:"250" doc:"MX hosts delivering over LMTP; each has its own source address"`
+	CPU                  CPUSpec  `toml:"cpu" bind:"CPU" doc:"CPU demand per command on a backend (model assumptions; replace with measured values)"`
 }
 
 // CPUSpec holds per-command CPU demands.
 type CPUSpec struct {
-	Login            sim.Time `toml:"login" default:"3ms" min:"0s" doc:"LOGIN: authentication and the imap process"`
-	Select           sim.Time `toml:"select" default:"500us" min:"0s" doc:"SELECT, fixed part"`
-	SelectPerMessage sim.Time `toml:"select_per_message" default:"200ns" min:"0s" doc:"SELECT, per message in the folder"`
-	Status           sim.Time `toml:"status" default:"200us" min:"0s" doc:"STATUS"`
-	List             sim.Time `toml:"list" default:"300us" min:"0s" doc:"LIST"`
-	Fetch            sim.Time `toml:"fetch" default:"1ms" min:"0s" doc:"FETCH of message metadata"`
-	FetchBody        sim.Time `toml:"fetch_body" default:"500us" min:"0s" doc:"FETCH of one full body"`
-	Store            sim.Time `toml:"store" default:"300us" min:"0s" doc:"STORE flags"`
-	Expunge          sim.Time `toml:"expunge" default:"500us" min:"0s" doc:"EXPUNGE"`
-	Append           sim.Time `toml:"append" default:"500us" min:"0s" doc:"APPEND"`
-	Search           sim.Time `toml:"search" default:"1ms" min:"0s" doc:"SEARCH, fixed part"`
-	SearchPerMessage sim.Time `toml:"search_per_message" default:"2us" min:"0s" doc:"SEARCH, per message in the folder"`
-	Idle             sim.Time `toml:"idle" default:"100us" min:"0s" doc:"one periodic mailbox check of an IDLE connection"`
-	Logout           sim.Time `toml:"logout" default:"200us" min:"0s" doc:"LOGOUT"`
-	Deliver          sim.Time `toml:"deliver" default:"1ms" min:"0s" doc:"one LMTP delivery"`
-	TLSHandshake     sim.Time `toml:"tls_handshake" default:"2ms" min:"0s" doc:"a TLS handshake, paid where TLS terminates (backend, owner proxy or director)"`
-	ProxyLogin       sim.Time `toml:"proxy_login" default:"1ms" min:"0s" doc:"a proxy's work to authenticate and set up a proxied connection"`
+	Login            sim.Time `toml:"login" bind:"Command[Login]" min:"0s" doc:"LOGIN: authentication and the imap process"`
+	Select           sim.Time `toml:"select" bind:"Command[Select]" min:"0s" doc:"SELECT, fixed part"`
+	SelectPerMessage sim.Time `toml:"select_per_message" bind:"SelectPerMessage" min:"0s" doc:"SELECT, per message in the folder"`
+	Status           sim.Time `toml:"status" bind:"Command[Status]" min:"0s" doc:"STATUS"`
+	List             sim.Time `toml:"list" bind:"Command[List]" min:"0s" doc:"LIST"`
+	Fetch            sim.Time `toml:"fetch" bind:"Command[Fetch]" min:"0s" doc:"FETCH of message metadata"`
+	FetchBody        sim.Time `toml:"fetch_body" bind:"Command[FetchBody]" min:"0s" doc:"FETCH of one full body"`
+	Store            sim.Time `toml:"store" bind:"Command[Store]" min:"0s" doc:"STORE flags"`
+	Expunge          sim.Time `toml:"expunge" bind:"Command[Expunge]" min:"0s" doc:"EXPUNGE"`
+	Append           sim.Time `toml:"append" bind:"Command[Append]" min:"0s" doc:"APPEND"`
+	Search           sim.Time `toml:"search" bind:"Command[Search]" min:"0s" doc:"SEARCH, fixed part"`
+	SearchPerMessage sim.Time `toml:"search_per_message" bind:"SearchPerMessage" min:"0s" doc:"SEARCH, per message in the folder"`
+	Idle             sim.Time `toml:"idle" bind:"Command[Idle]" min:"0s" doc:"one periodic mailbox check of an IDLE connection"`
+	Logout           sim.Time `toml:"logout" bind:"Command[Logout]" min:"0s" doc:"LOGOUT"`
+	Deliver          sim.Time `toml:"deliver" bind:"Command[Deliver]" min:"0s" doc:"one LMTP delivery"`
+	TLSHandshake     sim.Time `toml:"tls_handshake" bind:"TLSHandshake" min:"0s" doc:"a TLS handshake, paid where TLS terminates (backend, owner proxy or director)"`
+	ProxyLogin       sim.Time `toml:"proxy_login" bind:"ProxyLogin" min:"0s" doc:"a proxy's work to authenticate and set up a proxied connection"`
 }
 
 // NFSSpec describes the NFS server and the mounts.
 type NFSSpec struct {
-	Threads               int           `toml:"threads" default:"8" min:"1" max:"65536" doc:"NFS server threads (Linux nfsd's default count is 8, RPCNFSDCOUNT)"`
-	RTT                   sim.Time      `toml:"rtt" default:"500us" min:"0s" doc:"network round trip to the server: 40-60 us on loopback; a filer over a LAN under load adds 0.2-2 ms (MEASURED.md)"`
+	Threads               int           `toml:"threads" bind:"Server.Threads" min:"1" max:"65536" doc:"NFS server threads (Linux nfsd's default count is 8, RPCNFSDCOUNT)"`
+	RTT                   sim.Time      `toml:"rtt" bind:"Server.RTT" min:"0s" doc:"network round trip to the server: 40-60 us on loopback; a filer over a LAN under load adds 0.2-2 ms (MEASURED.md)"`
 	Profile               string        `toml:"profile" default:"" doc:"calibration profile measured by 'mailsim replay' (a path relative to the spec file); when set, the server's service times are the bare RPC time (service.getattr) plus the file-system costs the profile measured"`
-	BytesPerSec           float64       `toml:"bytes_per_sec" default:"400000000" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
-	CorruptionProbability float64       `toml:"index_corruption_probability" default:"0.05" min:"0" max:"1" doc:"chance that a conflicting index write corrupts the index (model assumption: Dovecot repairs or survives most conflicts; calibrate against your incident rate)"`
-	RebuildPerMessage     sim.Time      `toml:"index_rebuild_per_message" default:"17us" min:"0s" doc:"backend CPU per message to rebuild a corrupted index from the Maildir (Dovecot 2.3.19: 14-21 us per message, MEASURED.md)"`
-	Service               ServiceSpec   `toml:"service" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
-	Client                NFSClientSpec `toml:"client" doc:"the backends' NFS mount options, as in nfs(5)"`
+	BytesPerSec           float64       `toml:"bytes_per_sec" bind:"Server.BytesPerSec" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
+	CorruptionProbability float64       `toml:"index_corruption_probability" bind:"CorruptionProbability" min:"0" max:"1" doc:"chance that a conflicting index write corrupts the index (model assumption: Dovecot repairs or survives most conflicts; calibrate against your incident rate)"`
+	RebuildPerMessage     sim.Time      `toml:"index_rebuild_per_message" bind:"RebuildPerMessage" min:"0s" doc:"backend CPU per message to rebuild a corrupted index from the Maildir (Dovecot 2.3.19: 14-21 us per message, MEASURED.md)"`
+	Service               ServiceSpec   `toml:"service" bind:"Server" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
+	Client                NFSClientSpec `toml:"client" bind:"Mount" doc:"the backends' NFS mount options, as in nfs(5)"`
 }
 
 // ServiceSpec holds per-procedure service times.
 type ServiceSpec struct {
-	Getattr             sim.Time `toml:"getattr" default:"50us" min:"0s" doc:"GETATTR: an empty RPC costs 40-60 us"`
-	Lookup              sim.Time `toml:"lookup" default:"50us" min:"0s" doc:"LOOKUP"`
-	Access              sim.Time `toml:"access" default:"50us" min:"0s" doc:"ACCESS"`
-	Read                sim.Time `toml:"read" default:"60us" min:"0s" doc:"READ, per call before payload"`
-	Write               sim.Time `toml:"write" default:"80us" min:"0s" doc:"WRITE, per call before payload"`
-	Commit              sim.Time `toml:"commit" default:"184us" min:"0s" doc:"COMMIT: fsync p50 184 us on ext4"`
-	Create              sim.Time `toml:"create" default:"120us" min:"0s" doc:"CREATE"`
-	Remove              sim.Time `toml:"remove" default:"130us" min:"0s" doc:"REMOVE: unlink 112-148 us on ext4"`
-	Rename              sim.Time `toml:"rename" default:"120us" min:"0s" doc:"RENAME"`
-	Setattr             sim.Time `toml:"setattr" default:"50us" min:"0s" doc:"SETATTR"`
-	Readdir             sim.Time `toml:"readdir" default:"60us" min:"0s" doc:"READDIR, per reply"`
-	ReaddirPerEntry     sim.Time `toml:"readdir_per_entry" default:"1700ns" min:"0s" doc:"READDIR, per entry: 1.4-2.0 us"`
-	Readdirplus         sim.Time `toml:"readdirplus" default:"60us" min:"0s" doc:"READDIRPLUS, per reply"`
-	ReaddirplusPerEntry sim.Time `toml:"readdirplus_per_entry" default:"4500ns" min:"0s" doc:"READDIRPLUS, per entry: 3.6-5.4 us"`
-	Lock                sim.Time `toml:"lock" default:"50us" min:"0s" doc:"NLM lock"`
-	Unlock              sim.Time `toml:"unlock" default:"50us" min:"0s" doc:"NLM unlock"`
+	Getattr             sim.Time `toml:"getattr" bind:"Service[GETATTR]" min:"0s" doc:"GETATTR: an empty RPC costs 40-60 us"`
+	Lookup              sim.Time `toml:"lookup" bind:"Service[LOOKUP]" min:"0s" doc:"LOOKUP"`
+	Access              sim.Time `toml:"access" bind:"Service[ACCESS]" min:"0s" doc:"ACCESS"`
+	Read                sim.Time `toml:"read" bind:"Service[READ]" min:"0s" doc:"READ, per call before payload"`
+	Write               sim.Time `toml:"write" bind:"Service[WRITE]" min:"0s" doc:"WRITE, per call before payload"`
+	Commit              sim.Time `toml:"commit" bind:"Service[COMMIT]" min:"0s" doc:"COMMIT: fsync p50 184 us on ext4"`
+	Create              sim.Time `toml:"create" bind:"Service[CREATE]" min:"0s" doc:"CREATE"`
+	Remove              sim.Time `toml:"remove" bind:"Service[REMOVE]" min:"0s" doc:"REMOVE: unlink 112-148 us on ext4"`
+	Rename              sim.Time `toml:"rename" bind:"Service[RENAME]" min:"0s" doc:"RENAME"`
+	Setattr             sim.Time `toml:"setattr" bind:"Service[SETATTR]" min:"0s" doc:"SETATTR"`
+	Readdir             sim.Time `toml:"readdir" bind:"Service[READDIR]" min:"0s" doc:"READDIR, per reply"`
+	ReaddirPerEntry     sim.Time `toml:"readdir_per_entry" bind:"ReaddirPerEntry" min:"0s" doc:"READDIR, per entry: 1.4-2.0 us"`
+	Readdirplus         sim.Time `toml:"readdirplus" bind:"Service[READDIRPLUS]" min:"0s" doc:"READDIRPLUS, per reply"`
+	ReaddirplusPerEntry sim.Time `toml:"readdirplus_per_entry" bind:"ReaddirplusPerEntry" min:"0s" doc:"READDIRPLUS, per entry: 3.6-5.4 us"`
+	Lock                sim.Time `toml:"lock" bind:"Service[LOCK]" min:"0s" doc:"NLM lock"`
+	Unlock              sim.Time `toml:"unlock" bind:"Service[UNLOCK]" min:"0s" doc:"NLM unlock"`
 }
 
 // NFSClientSpec holds nfs(5) mount options.
 type NFSClientSpec struct {
-	Acregmin    sim.Time `toml:"acregmin" default:"3s" min:"0s" doc:"minimum attribute cache time for regular files (nfs(5) acregmin, default 3 s)"`
-	Acregmax    sim.Time `toml:"acregmax" default:"60s" min:"0s" doc:"maximum attribute cache time for regular files (nfs(5) acregmax, default 60 s)"`
-	Acdirmin    sim.Time `toml:"acdirmin" default:"30s" min:"0s" doc:"minimum attribute cache time for directories (nfs(5) acdirmin, default 30 s)"`
-	Acdirmax    sim.Time `toml:"acdirmax" default:"60s" min:"0s" doc:"maximum attribute cache time for directories (nfs(5) acdirmax, default 60 s)"`
-	Actimeo     string   `toml:"actimeo" default:"" doc:"when set (e.g. \"0s\", \"60s\"), sets acregmin, acregmax, acdirmin and acdirmax to the same value, as nfs(5) actimeo does"`
-	Noac        bool     `toml:"noac" default:"false" doc:"no attribute caching and synchronous writes (nfs(5) noac)"`
-	Lookupcache string   `toml:"lookupcache" default:"all" enum:"all|pos|none" doc:"nfs(5) lookupcache"`
-	Nocto       bool     `toml:"nocto" default:"false" doc:"turn off close-to-open consistency (nfs(5) nocto; cto, the default, revalidates on every open)"`
-	Nordirplus  bool     `toml:"nordirplus" default:"false" doc:"list directories with READDIR instead of READDIRPLUS (nfs(5) nordirplus; Dovecot recommends it)"`
-	LocalLock   bool     `toml:"local_lock" default:"false" doc:"keep locks local to each backend (nfs(5) nolock or local_lock=all): no NLM calls, and backends do not see each other's locks; Dovecot calls it a slightly unsafe optimisation"`
-	Rsize       int64    `toml:"rsize" default:"1048576" min:"4096" unit:"bytes" doc:"largest READ and WRITE payload (nfs(5) rsize/wsize; Linux negotiates up to 1 MiB)"`
+	Acregmin    sim.Time `toml:"acregmin" bind:"Acregmin" min:"0s" doc:"minimum attribute cache time for regular files (nfs(5) acregmin, default 3 s)"`
+	Acregmax    sim.Time `toml:"acregmax" bind:"Acregmax" min:"0s" doc:"maximum attribute cache time for regular files (nfs(5) acregmax, default 60 s)"`
+	Acdirmin    sim.Time `toml:"acdirmin" bind:"Acdirmin" min:"0s" doc:"minimum attribute cache time for directories (nfs(5) acdirmin, default 30 s)"`
+	Acdirmax    sim.Time `toml:"acdirmax" bind:"Acdirmax" min:"0s" doc:"maximum attribute cache time for directories (nfs(5) acdirmax, default 60 s)"`
+	Actimeo     Actimeo  `toml:"actimeo" default:"" doc:"when set (e.g. \"0s\", \"60s\"), sets acregmin, acregmax, acdirmin and acdirmax to the same value, as nfs(5) actimeo does"`
+	Noac        bool     `toml:"noac" bind:"Noac" doc:"no attribute caching and synchronous writes (nfs(5) noac)"`
+	Lookupcache string   `toml:"lookupcache" bind:"Lookupcache" enum:"all|pos|none" doc:"nfs(5) lookupcache"`
+	Nocto       bool     `toml:"nocto" bind:"Nocto" doc:"turn off close-to-open consistency (nfs(5) nocto; cto, the default, revalidates on every open)"`
+	Nordirplus  bool     `toml:"nordirplus" bind:"Nordirplus" doc:"list directories with READDIR instead of READDIRPLUS (nfs(5) nordirplus; Dovecot recommends it)"`
+	LocalLock   bool     `toml:"local_lock" bind:"LocalLock" doc:"keep locks local to each backend (nfs(5) nolock or local_lock=all): no NLM calls, and backends do not see each other's locks; Dovecot calls it a slightly unsafe optimisation"`
+	Rsize       int64    `toml:"rsize" bind:"Rsize" min:"4096" max:"1048576" unit:"bytes" doc:"largest READ and WRITE payload (nfs(5) rsize/wsize; Linux negotiates up to 1 MiB)"`
 }
 
 // DovecotSpec holds Dovecot settings.
 type DovecotSpec struct {
-	MailNFSStorage              bool     `toml:"mail_nfs_storage" default:"false" doc:"flush NFS caches around mail file access (Dovecot mail_nfs_storage, default no)"`
-	MailNFSIndex                bool     `toml:"mail_nfs_index" default:"false" doc:"flush NFS caches around index file access (Dovecot mail_nfs_index, default no)"`
-	MailFsync                   string   `toml:"mail_fsync" default:"optimized" enum:"always|optimized|never" doc:"when to fsync (Dovecot mail_fsync, default optimized; always is recommended on NFS)"`
-	MmapDisable                 bool     `toml:"mmap_disable" default:"false" doc:"read index files instead of mapping them (Dovecot mmap_disable, default no; its NFS guide requires yes: mapped pages can stay stale after another backend's change)"`
-	LockMethod                  string   `toml:"lock_method" default:"fcntl" enum:"fcntl|flock|dotlock" doc:"how index files are locked (Dovecot lock_method, default fcntl through the NFS lock manager; flock is local to each backend on NFS; dotlock creates lock files with O_EXCL)"`
-	LMTPIndexUpdate             bool     `toml:"lmtp_index_update" default:"true" doc:"LMTP deliveries update the index files, as Dovecot's LMTP does unless the delivery uses INDEX=MEMORY"`
-	MailboxIdleCheckInterval    sim.Time `toml:"mailbox_idle_check_interval" default:"30s" gt:"0s" doc:"how often an IDLE connection's mailbox is re-checked (Dovecot mailbox_idle_check_interval, default 30 s)"`
-	MailIndexRewriteMinLogBytes int64    `toml:"mail_index_rewrite_min_log_bytes" default:"8192" min:"0" unit:"bytes" doc:"an index write rewrites the main index (dovecot.index) when a refresh had to replay more than this much transaction log written since the last rewrite (Dovecot mail_index_rewrite_min_log_bytes, default 8k; at most mail_index_rewrite_max_log_bytes)"`
-	MailIndexRewriteMaxLogBytes int64    `toml:"mail_index_rewrite_max_log_bytes" default:"131072" min:"0" unit:"bytes" doc:"an index write rewrites the main index whenever more than this much transaction log was written since the last rewrite (Dovecot mail_index_rewrite_max_log_bytes, default 128k)"`
-	MailIndexLogRotateMinSize   int64    `toml:"mail_index_log_rotate_min_size" default:"32768" min:"0" unit:"bytes" doc:"an index write rotates the transaction log (dovecot.index.log to .log.2) when it is at least this large and older than mail_index_log_rotate_min_age (Dovecot mail_index_log_rotate_min_size, default 32k; at most mail_index_log_rotate_max_size)"`
-	MailIndexLogRotateMaxSize   int64    `toml:"mail_index_log_rotate_max_size" default:"1048576" min:"0" unit:"bytes" doc:"an index write always rotates a transaction log larger than this (Dovecot mail_index_log_rotate_max_size, default 1M)"`
-	MailIndexLogRotateMinAge    sim.Time `toml:"mail_index_log_rotate_min_age" default:"5m" min:"0s" doc:"age in whole seconds a transaction log must exceed before it is rotated at mail_index_log_rotate_min_size (Dovecot mail_index_log_rotate_min_age, default 5 min)"`
+	MailNFSStorage              bool     `toml:"mail_nfs_storage" bind:"Dovecot.MailNFSStorage" doc:"flush NFS caches around mail file access (Dovecot mail_nfs_storage, default no)"`
+	MailNFSIndex                bool     `toml:"mail_nfs_index" bind:"Dovecot.MailNFSIndex" doc:"flush NFS caches around index file access (Dovecot mail_nfs_index, default no)"`
+	MailFsync                   string   `toml:"mail_fsync" bind:"Dovecot.MailFsync" enum:"always|optimized|never" doc:"when to fsync (Dovecot mail_fsync, default optimized; always is recommended on NFS)"`
+	MmapDisable                 bool     `toml:"mmap_disable" bind:"Dovecot.MmapDisable" doc:"read index files instead of mapping them (Dovecot mmap_disable, default no; its NFS guide requires yes: mapped pages can stay stale after another backend's change)"`
+	LockMethod                  string   `toml:"lock_method" bind:"Dovecot.LockMethod" enum:"fcntl|flock|dotlock" doc:"how index files are locked (Dovecot lock_method, default fcntl through the NFS lock manager; flock is local to each backend on NFS; dotlock creates lock files with O_EXCL)"`
+	LMTPIndexUpdate             bool     `toml:"lmtp_index_update" bind:"Dovecot.LMTPIndexUpdate" doc:"LMTP deliveries update the index files, as Dovecot's LMTP does unless the delivery uses INDEX=MEMORY"`
+	MailboxIdleCheckInterval    sim.Time `toml:"mailbox_idle_check_interval" bind:"Profile.IdleCheckInterval" gt:"0s" doc:"how often an IDLE connection's mailbox is re-checked (Dovecot mailbox_idle_check_interval, default 30 s)"`
+	MailIndexRewriteMinLogBytes int64    `toml:"mail_index_rewrite_min_log_bytes" bind:"MailIndexRewriteMinLogBytes" min:"0" unit:"bytes" doc:"an index write rewrites the main index (dovecot.index) when a refresh had to replay more than this much transaction log written since the last rewrite (Dovecot mail_index_rewrite_min_log_bytes, default 8k; at most mail_index_rewrite_max_log_bytes)"`
+	MailIndexRewriteMaxLogBytes int64    `toml:"mail_index_rewrite_max_log_bytes" bind:"MailIndexRewriteMaxLogBytes" min:"0" unit:"bytes" doc:"an index write rewrites the main index whenever more than this much transaction log was written since the last rewrite (Dovecot mail_index_rewrite_max_log_bytes, default 128k)"`
+	MailIndexLogRotateMinSize   int64    `toml:"mail_index_log_rotate_min_size" bind:"MailIndexLogRotateMinSize" min:"0" unit:"bytes" doc:"an index write rotates the transaction log (dovecot.index.log to .log.2) when it is at least this large and older than mail_index_log_rotate_min_age (Dovecot mail_index_log_rotate_min_size, default 32k; at most mail_index_log_rotate_max_size)"`
+	MailIndexLogRotateMaxSize   int64    `toml:"mail_index_log_rotate_max_size" bind:"MailIndexLogRotateMaxSize" min:"0" unit:"bytes" doc:"an index write always rotates a transaction log larger than this (Dovecot mail_index_log_rotate_max_size, default 1M)"`
+	MailIndexLogRotateMinAge    sim.Time `toml:"mail_index_log_rotate_min_age" bind:"MailIndexLogRotateMinAge" min:"0s" doc:"age in whole seconds a transaction log must exceed before it is rotated at mail_index_log_rotate_min_size (Dovecot mail_index_log_rotate_min_age, default 5 min)"`
 	DirectorUserExpire          sim.Time `toml:"director_user_expire" default:"15m" min:"10s" doc:"how long the director keeps a user's backend after the user's last request (Dovecot director_user_expire, default 15 min; at least 10 s)"`
 	VhostCount                  int      `toml:"vhost_count" default:"100" min:"1" max:"1000" doc:"director ring points per backend (Dovecot's default 100; doveadm refuses more than 1000)"`
-	LoginProxyMaxReconnects     int      `toml:"login_proxy_max_reconnects" default:"3" min:"0" doc:"reconnect attempts of a proxied login to a backend, 1 s apart (Dovecot login_proxy_max_reconnects, default 3)"`
+	LoginProxyMaxReconnects     int      `toml:"login_proxy_max_reconnects" bind:"Clients.LoginProxyMaxReconnects" min:"0" doc:"reconnect attempts of a proxied login to a backend, 1 s apart (Dovecot login_proxy_max_reconnects, default 3)"`
 }
 
 // WorkloadSpec describes users and their behaviour.
 type WorkloadSpec struct {
-	Users                int            `toml:"users" default:"3000" min:"1" max:"100000000" doc:"number of accounts"`
-	Domain               string         `toml:"domain" default:"example.net" doc:"mail domain of the generated user names"`
-	Folders              int            `toml:"folders" default:"4" min:"0" max:"100" doc:"folders per user besides INBOX"`
-	InboxMessagesMedian  float64        `toml:"inbox_messages_median" default:"1500" min:"0" doc:"median INBOX message count (log-normal)"`
-	InboxMessagesSigma   float64        `toml:"inbox_messages_sigma" default:"1.2" min:"0" doc:"sigma of log INBOX message count"`
-	FolderMessagesMedian float64        `toml:"folder_messages_median" default:"300" min:"0" doc:"median message count of other folders (log-normal)"`
-	FolderMessagesSigma  float64        `toml:"folder_messages_sigma" default:"1.5" min:"0" doc:"sigma of log message count of other folders"`
-	MaxFolderMessages    int            `toml:"max_folder_messages" default:"100000" min:"0" doc:"cap on any folder's messages; real ISPs have folders of up to ~100,000 (FACTS.md 1.4)"`
-	MessageBytesMean     float64        `toml:"message_bytes_mean" default:"76700" gt:"0" unit:"bytes" doc:"mean message size: ~76.7 KB in an 18.6-million-message corporate corpus (FACTS.md 1.4)"`
-	AggressiveFraction   float64        `toml:"aggressive_fraction" default:"0.1" min:"0" max:"1" doc:"share of users with imaptest's aggressive profile (10 %; the rest are normal)"`
-	Desktop              float64        `toml:"desktop" default:"0.7" min:"0" max:"1" doc:"share of users with a desktop client (desktop, phone and webmail all 0: users only receive mail)"`
-	Phone                float64        `toml:"phone" default:"0.6" min:"0" max:"1" doc:"share of users with a phone"`
-	Webmail              float64        `toml:"webmail" default:"0.3" min:"0" max:"1" doc:"share of users who use webmail"`
-	CarrierNATIPs        int            `toml:"carrier_nat_ips" default:"16" min:"1" max:"250" doc:"carrier-grade NAT addresses shared by all phones"`
-	WebmailFrontends     int            `toml:"webmail_frontends" default:"2" min:"1" max:"200" doc:"webmail front ends; all webmail sessions come from their addresses"`
-	DesktopConnections   int            `toml:"desktop_connections" default:"2" min:"1" max:"10" doc:"IMAP connections a desktop client holds (imaptest client profiles: up to 2, with IDLE)"`
-	Trace                string         `toml:"trace" default:"" doc:"a workload trace to replay instead of drawing the workload (a path relative to the spec file; written by 'mailsim trace'); the population keys above must be those of the run that wrote it"`
-	Diurnal              []float64      `toml:"diurnal" default:"" min:"0" doc:"relative activity of each hour of the day from 00:00 (24 values; empty: every hour is the peak hour). Off-peak, devices reconnect and mail arrives less often in proportion"`
-	StartHour            int            `toml:"start_hour" default:"0" min:"0" max:"23" doc:"hour of the day at which each run starts, for diurnal"`
-	ListProbability      float64        `toml:"list_probability" default:"0.5" min:"0" max:"1" doc:"chance a session starts with LIST (imaptest LIST 50 %)"`
-	Normal               BehaviorSpec   `toml:"normal" doc:"imaptest's normal user (90 % by default)"`
-	Aggressive           AggressiveSpec `toml:"aggressive" doc:"imaptest's aggressive user (10 % by default)"`
-	Mix                  MixSpec        `toml:"mix" doc:"relative weights of the commands a client sends after login and SELECT (from imaptest's state probabilities)"`
+	Users                int          `toml:"users" bind:"Population.Users" min:"1" max:"100000000" doc:"number of accounts"`
+	Domain               string       `toml:"domain" bind:"Population.Domain" doc:"mail domain of the generated user names"`
+	Folders              int          `toml:"folders" bind:"Population.Folders" min:"0" max:"100" doc:"folders per user besides INBOX"`
+	InboxMessagesMedian  float64      `toml:"inbox_messages_median" bind:"Population.InboxMessagesMedian" min:"0" doc:"median INBOX message count (log-normal)"`
+	InboxMessagesSigma   float64      `toml:"inbox_messages_sigma" bind:"Population.InboxMessagesSigma" min:"0" doc:"sigma of log INBOX message count"`
+	FolderMessagesMedian float64      `toml:"folder_messages_median" bind:"Population.FolderMessagesMedian" min:"0" doc:"median message count of other folders (log-normal)"`
+	FolderMessagesSigma  float64      `toml:"folder_messages_sigma" bind:"Population.FolderMessagesSigma" min:"0" doc:"sigma of log message count of other folders"`
+	MaxFolderMessages    int          `toml:"max_folder_messages" bind:"Population.MaxFolderMessages" min:"0" max:"10000000" doc:"cap on any folder's messages; real ISPs have folders of up to ~100,000 (FACTS.md 1.4)"`
+	MessageBytesMean     float64      `toml:"message_bytes_mean" bind:"Population.MessageBytesMean" gt:"0" max:"1000000000" unit:"bytes" doc:"mean message size: ~76.7 KB in an 18.6-million-message corporate corpus (FACTS.md 1.4)"`
+	AggressiveFraction   float64      `toml:"aggressive_fraction" bind:"Population.AggressiveFraction" min:"0" max:"1" doc:"share of users with imaptest's aggressive profile (10 %; the rest are normal)"`
+	Desktop              float64      `toml:"desktop" bind:"Population.Desktop" min:"0" max:"1" doc:"share of users with a desktop client (desktop, phone and webmail all 0: users only receive mail)"`
+	Phone                float64      `toml:"phone" bind:"Population.Phone" min:"0" max:"1" doc:"share of users with a phone"`
+	Webmail              float64      `toml:"webmail" bind:"Population.Webmail" min:"0" max:"1" doc:"share of users who use webmail"`
+	CarrierNATIPs        int          `toml:"carrier_nat_ips" bind:"Population.CarrierNATPools" min:"1" max:"250" doc:"carrier-grade NAT addresses shared by all phones"`
+	WebmailFrontends     int          `toml:"webmail_frontends" bind:"Population.WebmailFrontends" min:"1" max:"200" doc:"webmail front ends; all webmail sessions come from their addresses"`
+	DesktopConnections   int          `toml:"desktop_connections" bind:"Population.DesktopConnections" min:"1" max:"10" doc:"IMAP connections a desktop client holds (imaptest client profiles: up to 2, with IDLE)"`
+	Trace                string       `toml:"trace" default:"" doc:"a workload trace to replay instead of drawing the workload (a path relative to the spec file; written by 'mailsim trace'); the population keys above must be those of the run that wrote it"`
+	Diurnal              []float64    `toml:"diurnal" bind:"Profile.Diurnal" min:"0" doc:"relative activity of each hour of the day from 00:00 (24 values; empty: every hour is the peak hour). Off-peak, devices reconnect and mail arrives less often in proportion"`
+	StartHour            int          `toml:"start_hour" bind:"Profile.StartHour" min:"0" max:"23" doc:"hour of the day at which each run starts, for diurnal"`
+	ListProbability      float64      `toml:"list_probability" bind:"Profile.ListProbability" min:"0" max:"1" doc:"chance a session starts with LIST (imaptest LIST 50 %)"`
+	Normal               BehaviorSpec `toml:"normal" bind:"Profile.Normal" doc:"imaptest's normal user (90 % by default)"`
+	Aggressive           BehaviorSpec `toml:"aggressive" bind:"Profile.Aggressive" doc:"imaptest's aggressive user (10 % by default)"`
+	Mix                  MixSpec      `toml:"mix" bind:"Profile" doc:"relative weights of the commands a client sends after login and SELECT (from imaptest's state probabilities)"`
 }
 
-// BehaviorSpec is one class of user. Its defaults are imaptest's normal
-// profile; the aggressive section of the default spec sets its own.
+// BehaviorSpec is one class of user. Its defaults are those of the
+// model's profile for the class (imaptest's normal and aggressive users).
 type BehaviorSpec struct {
-	MailSessionLength         sim.Time `toml:"mail_session_length" default:"20m" gt:"0s" doc:"mean session length (imaptest mail_session_length: normal 20 min, aggressive 3 min)"`
-	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" default:"10s" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: normal 10 s, aggressive 1 s)"`
-	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"2m" min:"0s" doc:"mean pause between a device's sessions"`
-	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"120s" min:"0s" doc:"mean time between deliveries to the user, 0 for none (imaptest mail_inbox_delivery_interval: normal 120 s, aggressive 5 s)"`
-}
-
-// AggressiveSpec is the aggressive class of user, with imaptest's
-// aggressive profile as its defaults.
-type AggressiveSpec struct {
-	MailSessionLength         sim.Time `toml:"mail_session_length" default:"3m" gt:"0s" doc:"mean session length (imaptest mail_session_length: aggressive 3 min)"`
-	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" default:"1s" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: aggressive 1 s)"`
-	ReconnectDelay            sim.Time `toml:"reconnect_delay" default:"10s" min:"0s" doc:"mean pause between a device's sessions"`
-	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" default:"5s" min:"0s" doc:"mean time between deliveries to the user, 0 for none (imaptest mail_inbox_delivery_interval: aggressive 5 s)"`
+	MailSessionLength         sim.Time `toml:"mail_session_length" bind:"SessionLength" gt:"0s" doc:"mean session length (imaptest mail_session_length: normal 20 min, aggressive 3 min)"`
+	MailActionRepeatDelay     sim.Time `toml:"mail_action_repeat_delay" bind:"ActionDelay" min:"0s" doc:"mean think time between commands (imaptest mail_action_repeat_delay: normal 10 s, aggressive 1 s)"`
+	ReconnectDelay            sim.Time `toml:"reconnect_delay" bind:"Reconnect" min:"0s" doc:"mean pause between a device's sessions (normal 2 min, aggressive 10 s)"`
+	MailInboxDeliveryInterval sim.Time `toml:"mail_inbox_delivery_interval" bind:"DeliveryInterval" min:"0s" doc:"mean time between deliveries to the user; 0 for none: users of this class receive no mail (imaptest mail_inbox_delivery_interval: normal 120 s, aggressive 5 s)"`
 }
 
 // MixSpec weights the command mix.
 type MixSpec struct {
-	Status    float64 `toml:"status" default:"50" min:"0" doc:"STATUS (imaptest 50 %)"`
-	Fetch     float64 `toml:"fetch" default:"100" min:"0" doc:"FETCH of metadata (imaptest 100 %)"`
-	FetchBody float64 `toml:"fetch_body" default:"100" min:"0" doc:"FETCH of one full body (imaptest FETCH2 100 %)"`
-	Store     float64 `toml:"store" default:"50" min:"0" doc:"STORE flags (imaptest 50 %)"`
-	Expunge   float64 `toml:"expunge" default:"50" min:"0" doc:"EXPUNGE"`
-	Append    float64 `toml:"append" default:"50" min:"0" doc:"APPEND"`
-	Search    float64 `toml:"search" default:"10" min:"0" doc:"SEARCH"`
-	Select    float64 `toml:"select" default:"20" min:"0" doc:"SELECT of another folder"`
+	Status    float64 `toml:"status" bind:"Mix[Status]" min:"0" max:"1000000" doc:"STATUS (imaptest 50 %)"`
+	Fetch     float64 `toml:"fetch" bind:"Mix[Fetch]" min:"0" max:"1000000" doc:"FETCH of metadata (imaptest 100 %)"`
+	FetchBody float64 `toml:"fetch_body" bind:"Mix[FetchBody]" min:"0" max:"1000000" doc:"FETCH of one full body (imaptest FETCH2 100 %)"`
+	Store     float64 `toml:"store" bind:"Mix[Store]" min:"0" max:"1000000" doc:"STORE flags (imaptest 50 %)"`
+	Expunge   float64 `toml:"expunge" bind:"Mix[Expunge]" min:"0" max:"1000000" doc:"EXPUNGE"`
+	Append    float64 `toml:"append" bind:"Mix[Append]" min:"0" max:"1000000" doc:"APPEND"`
+	Search    float64 `toml:"search" bind:"Mix[Search]" min:"0" max:"1000000" doc:"SEARCH"`
+	Select    float64 `toml:"select" bind:"Mix[Select]" min:"0" max:"1000000" doc:"SELECT of another folder"`
 }
 
 // Validate checks rules that span several keys.
 func (s *Spec) Validate() []FieldError {
 	var errs []FieldError
 	c := s.NFS.Client
-	if c.Actimeo != "" {
-		if _, err := parseDuration(c.Actimeo); err != nil {
-			errs = append(errs, FieldError{Path: "nfs.client.actimeo", Msg: fmt.Sprintf("actimeo %q is not a duration such as \"0s\" or \"60s\"", c.Actimeo)})
-		}
-	} else {
+	if !c.Actimeo.Set {
 		if c.Acregmin > c.Acregmax {
 			errs = append(errs, FieldError{Path: "nfs.client.acregmin", Msg: fmt.Sprintf("acregmin %v exceeds acregmax %v", c.Acregmin, c.Acregmax)})
 		}
@@ -258,113 +246,116 @@ func (s *Spec) Validate() []FieldError {
 	if len(s.Strategies) == 0 {
 		errs = append(errs, FieldError{Path: "strategies", Msg: "name at least one strategy"})
 	}
+	errs = append(errs, s.validateLimits()...)
+	if len(errs) == 0 {
+		// The model's own checks, so that a spec it would refuse is
+		// refused here, at the key at fault, rather than when it runs.
+		cfg := s.Model()
+		if err := cfg.Validate(); err != nil {
+			errs = append(errs, FieldError{Path: modelKey(err), Msg: strings.TrimPrefix(err.Error(), "model: ")})
+		}
+	}
 	return errs
 }
 
-// parseDuration parses an optional duration key such as actimeo.
-func parseDuration(s string) (sim.Time, error) {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return 0, err
-	}
-	if d < 0 {
-		return 0, fmt.Errorf("negative duration %v", d)
-	}
-	return sim.Time(d), nil
+// modelKeys maps the fields of [model.Config] that its Validate method
+// names to the spec's keys.
+var modelKeys = map[string]string{
+	"Backends":                    "cluster.backends",
+	"ProcessLimit":                "cluster.process_limit",
+	"Cores":                       "cluster.cores",
+	"CacheBytes":                  "cluster.cache_bytes",
+	"Server.Threads":              "nfs.threads",
+	"Duration":                    "run.duration",
+	"Warmup":                      "run.warmup",
+	"SampleInterval":              "run.sample_interval",
+	"CorruptionProbability":       "nfs.index_corruption_probability",
+	"Listing.Interval":            "probe.listing_interval",
+	"MXHosts":                     "cluster.mx_hosts",
+	"MailIndexRewriteMinLogBytes": "dovecot.mail_index_rewrite_min_log_bytes",
+	"MailIndexLogRotateMinSize":   "dovecot.mail_index_log_rotate_min_size",
+	"MailIndexLogRotateMinAge":    "dovecot.mail_index_log_rotate_min_age",
+	"Mount":                       "nfs.client",
+	"Profile":                     "workload",
+	"Population":                  "workload",
 }
 
-// Model returns the model configuration the spec describes.
-func (s *Spec) Model() model.Config {
-	cfg := model.Config{
-		Backends:              s.Cluster.Backends,
-		Cores:                 s.Cluster.Cores,
-		ProcessLimit:          s.Cluster.ProcessLimit,
-		CacheBytes:            s.Cluster.CacheBytes,
-		IndexBytesPerMessage:  s.Cluster.IndexBytesPerMessage,
-		ProxyHop:              s.Cluster.ProxyHop,
-		MXHosts:               s.Cluster.MXHosts,
-		ClockSkew:             s.Cluster.ClockSkew,
-		LMTPToAnyBackend:      s.Cluster.LMTPRouting == "balancer",
-		CorruptionProbability: s.NFS.CorruptionProbability,
-		RebuildPerMessage:     s.NFS.RebuildPerMessage,
-		Duration:              s.Run.Duration,
-		Warmup:                s.Run.Warmup,
-		SampleInterval:        s.Run.SampleInterval,
-		MaxEvents:             uint64(s.Run.MaxEvents),
+// modelKey returns the spec key of the field a model validation error
+// names, or "" (the whole spec) when it names none the spec knows.
+func modelKey(err error) string {
+	var ce *model.ConfigError
+	if !errors.As(err, &ce) {
+		return ""
 	}
-	cp := s.Cluster.CPU
-	cmd := &cfg.CPU.Command
-	cmd[workloads.Login], cmd[workloads.Select], cmd[workloads.Status] = cp.Login, cp.Select, cp.Status
-	cmd[workloads.List], cmd[workloads.Fetch], cmd[workloads.FetchBody] = cp.List, cp.Fetch, cp.FetchBody
-	cmd[workloads.Store], cmd[workloads.Expunge], cmd[workloads.Append] = cp.Store, cp.Expunge, cp.Append
-	cmd[workloads.Search], cmd[workloads.Idle], cmd[workloads.Logout] = cp.Search, cp.Idle, cp.Logout
-	cmd[workloads.Deliver] = cp.Deliver
-	cfg.CPU.SelectPerMessage, cfg.CPU.SearchPerMessage = cp.SelectPerMessage, cp.SearchPerMessage
-	cfg.CPU.TLSHandshake, cfg.CPU.ProxyLogin = cp.TLSHandshake, cp.ProxyLogin
-
-	n := s.NFS
-	cfg.Server = nfsmodel.Server{
-		Threads: n.Threads, RTT: n.RTT, BytesPerSec: n.BytesPerSec,
-		ReaddirPerEntry: n.Service.ReaddirPerEntry, ReaddirplusPerEntry: n.Service.ReaddirplusPerEntry,
+	if k, ok := modelKeys[ce.Field]; ok {
+		return k
 	}
-	sv := n.Service
-	cfg.Server.Service = [nfsmodel.NumOps]sim.Time{
-		nfsmodel.GETATTR: sv.Getattr, nfsmodel.LOOKUP: sv.Lookup, nfsmodel.ACCESS: sv.Access,
-		nfsmodel.READ: sv.Read, nfsmodel.WRITE: sv.Write, nfsmodel.COMMIT: sv.Commit,
-		nfsmodel.CREATE: sv.Create, nfsmodel.REMOVE: sv.Remove, nfsmodel.RENAME: sv.Rename,
-		nfsmodel.SETATTR: sv.Setattr, nfsmodel.READDIR: sv.Readdir, nfsmodel.READDIRPLUS: sv.Readdirplus,
-		nfsmodel.LOCK: sv.Lock, nfsmodel.UNLOCK: sv.Unlock,
-	}
-	c := n.Client
-	cfg.Mount = nfsmodel.Mount{
-		Acregmin: c.Acregmin, Acregmax: c.Acregmax, Acdirmin: c.Acdirmin, Acdirmax: c.Acdirmax,
-		Noac: c.Noac, Lookupcache: nfsmodel.Lookupcache(c.Lookupcache), Nocto: c.Nocto,
-		Nordirplus: c.Nordirplus, LocalLock: c.LocalLock, Rsize: c.Rsize,
-	}
-	if c.Actimeo != "" {
-		if t, err := parseDuration(c.Actimeo); err == nil {
-			cfg.Mount.SetActimeo(t)
+	// Faults[i].Backend and Faults[i].Factor.
+	if rest, ok := strings.CutPrefix(ce.Field, "Faults["); ok {
+		if i, field, ok := strings.Cut(rest, "]."); ok {
+			return "faults[" + i + "]." + strings.ToLower(field)
 		}
 	}
-	d := s.Dovecot
-	cfg.Dovecot = nfsmodel.Dovecot{MailNFSStorage: d.MailNFSStorage, MailNFSIndex: d.MailNFSIndex, MailFsync: d.MailFsync, MmapDisable: d.MmapDisable, LockMethod: d.LockMethod, LMTPIndexUpdate: d.LMTPIndexUpdate}
-	cfg.MailIndexRewriteMinLogBytes, cfg.MailIndexRewriteMaxLogBytes = d.MailIndexRewriteMinLogBytes, d.MailIndexRewriteMaxLogBytes
-	cfg.MailIndexLogRotateMinSize, cfg.MailIndexLogRotateMaxSize = d.MailIndexLogRotateMinSize, d.MailIndexLogRotateMaxSize
-	cfg.MailIndexLogRotateMinAge = d.MailIndexLogRotateMinAge
+	return ""
+}
 
-	cfg.Listing = model.ListingProbe{Entries: s.Probe.ListingEntries, Interval: s.Probe.ListingInterval}
-	cl := s.Clients
-	cfg.Clients = model.Clients{
-		Retry:                       [3]sim.Time{cl.DesktopRetry, cl.PhoneRetry, cl.WebmailRetry},
-		Timeout:                     cl.Timeout,
-		LoginProxyTimeout:           cl.LoginProxyTimeout,
-		LoginProxyMaxReconnects:     d.LoginProxyMaxReconnects,
-		LoginProxyReconnectInterval: cl.LoginProxyReconnectInterval,
-		DeliveryRetry:               cl.DeliveryRetry,
+// Actimeo is the value of nfs(5)'s actimeo option: unset, or one time
+// for all four attribute-cache times. It is written as a duration string,
+// "" when unset, is parsed once when the spec is decoded, and is written
+// back as it was given.
+type Actimeo struct {
+	// Set says whether the option is given.
+	Set bool
+	// Time is the attribute-cache time, when Set.
+	Time sim.Time
+	text string
+}
+
+// UnmarshalText parses "" (unset) or a duration of at least 0 and at most
+// [MaxDuration].
+func (a *Actimeo) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*a = Actimeo{}
+		return nil
+	}
+	d, err := time.ParseDuration(string(b))
+	switch {
+	case err != nil:
+		return fmt.Errorf(`not a duration such as "0s" or "60s"`)
+	case d < 0:
+		return fmt.Errorf("negative")
+	case d > MaxDuration:
+		return fmt.Errorf("above the maximum %s that any duration may have", formatDuration(int64(MaxDuration)))
+	}
+	*a = Actimeo{Set: true, Time: sim.Time(d), text: string(b)}
+	return nil
+}
+
+// MarshalText returns the option as it was given.
+func (a Actimeo) MarshalText() ([]byte, error) { return []byte(a.text), nil }
+
+// boundDefaults gives the keys bound to the model's configuration, and
+// without a default tag, the model's own defaults, so that the spec, its
+// documentation and the model cannot disagree.
+func (Spec) boundDefaults() any { return model.DefaultConfig() }
+
+// Model returns the model configuration the spec describes: every key
+// with a bind tag sets the field of [model.Config] the tag names, and the
+// few keys that need more than a copy are translated here.
+func (s *Spec) Model() model.Config {
+	var cfg model.Config
+	sc, err := schemaFor(reflect.TypeFor[Spec]())
+	if err != nil {
+		panic(err) // the spec's own tags; the tests decode specs
+	}
+	bindInto(sc, reflect.ValueOf(s).Elem(), reflect.ValueOf(&cfg).Elem())
+	cfg.LMTPToAnyBackend = s.Cluster.LMTPRouting == "balancer"
+	if s.NFS.Client.Actimeo.Set {
+		cfg.Mount.SetActimeo(s.NFS.Client.Actimeo.Time)
 	}
 	for _, f := range s.Faults {
 		k, _ := model.ParseFaultKind(f.Kind) // the enum tag has checked it
 		cfg.Faults = append(cfg.Faults, model.Fault{At: f.At, Backend: f.Backend, Kind: k, Factor: f.Factor})
 	}
-	w := s.Workload
-	cfg.Population = workloads.Population{
-		Users: w.Users, Domain: w.Domain, Folders: w.Folders,
-		InboxMessagesMedian: w.InboxMessagesMedian, InboxMessagesSigma: w.InboxMessagesSigma,
-		FolderMessagesMedian: w.FolderMessagesMedian, FolderMessagesSigma: w.FolderMessagesSigma,
-		MaxFolderMessages: w.MaxFolderMessages, MessageBytesMean: w.MessageBytesMean,
-		AggressiveFraction: w.AggressiveFraction, Desktop: w.Desktop, Phone: w.Phone, Webmail: w.Webmail,
-		CarrierNATPools: w.CarrierNATIPs, WebmailFrontends: w.WebmailFrontends, DesktopConnections: w.DesktopConnections,
-	}
-	beh := func(b BehaviorSpec) workloads.Behavior {
-		return workloads.Behavior{SessionLength: b.MailSessionLength, ActionDelay: b.MailActionRepeatDelay, Reconnect: b.ReconnectDelay, DeliveryInterval: b.MailInboxDeliveryInterval}
-	}
-	cfg.Profile = workloads.Profile{Normal: beh(w.Normal), Aggressive: beh(BehaviorSpec(w.Aggressive)), IdleCheckInterval: d.MailboxIdleCheckInterval, ListProbability: w.ListProbability, StartHour: w.StartHour}
-	if len(w.Diurnal) > 0 {
-		cfg.Profile.Diurnal = append([]float64(nil), w.Diurnal...)
-	}
-	mx := &cfg.Profile.Mix
-	mx[workloads.Status], mx[workloads.Fetch], mx[workloads.FetchBody] = w.Mix.Status, w.Mix.Fetch, w.Mix.FetchBody
-	mx[workloads.Store], mx[workloads.Expunge], mx[workloads.Append] = w.Mix.Store, w.Mix.Expunge, w.Mix.Append
-	mx[workloads.Search], mx[workloads.Select] = w.Mix.Search, w.Mix.Select
 	return cfg
 }

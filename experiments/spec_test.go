@@ -7,10 +7,11 @@ import (
 	"testing"
 
 	"mailsim/model"
+	"mailsim/strategies"
 )
 
-// The spec's default tags and the model's Default functions describe the
-// same defaults; this keeps them from drifting apart.
+// The spec's bound keys take the model's defaults; this checks that the
+// keys translated in Spec.Model (lmtp_routing, actimeo, faults) agree too.
 func TestSpecDefaultsMatchModelDefaults(t *testing.T) {
 	s, err := Defaults[Spec]()
 	if err != nil {
@@ -19,6 +20,23 @@ func TestSpecDefaultsMatchModelDefaults(t *testing.T) {
 	got, want := s.Model(), model.DefaultConfig()
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("spec defaults and model defaults differ:\n spec: %+v\nmodel: %+v", got, want)
+	}
+}
+
+// The spec's defaults for the director are Dovecot's, which the strategies
+// package also fills in for parameters left zero; they must agree.
+func TestSpecDefaultsMatchStrategyDefaults(t *testing.T) {
+	s, err := Defaults[Spec]()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := strategies.DefaultParams().Director
+	p := s.RouterParams().Director
+	if p.UserExpire != d.UserExpire || p.LoginProxyMaxReconnects != d.LoginProxyMaxReconnects || p.LoginProxyReconnectInterval != d.LoginProxyReconnectInterval {
+		t.Errorf("spec director defaults %+v, strategies' %+v", p, d)
+	}
+	if s.Dovecot.VhostCount != strategies.DefaultVhostCount {
+		t.Errorf("spec vhost_count %d, strategies' %d", s.Dovecot.VhostCount, strategies.DefaultVhostCount)
 	}
 }
 

@@ -250,6 +250,8 @@ func (d *decoder) sweepField(parts []string) (*field, string) {
 		switch {
 		case f.kind == kSweep:
 			return nil, "the sweep cannot sweep itself"
+		case f.noSweep != "":
+			return nil, fmt.Sprintf("%q cannot be swept: %s", strings.Join(parts[:i+1], "."), f.noSweep)
 		case last && f.kind == kTable:
 			return nil, fmt.Sprintf("%q is a section; sweep its keys", strings.Join(parts, "."))
 		case last:

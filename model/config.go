@@ -183,55 +183,81 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports the first inconsistency in c.
+// Validate reports the first inconsistency in c, as a [*ConfigError]
+// naming the field at fault.
 func (c *Config) Validate() error {
 	switch {
 	case c.Backends < 1:
-		return fmt.Errorf("model: backends must be at least 1, not %d", c.Backends)
+		return fieldError("Backends", "model: backends must be at least 1, not %d", c.Backends)
 	case c.Backends > 4096:
-		return fmt.Errorf("model: at most 4096 backends, not %d", c.Backends)
+		return fieldError("Backends", "model: at most 4096 backends, not %d", c.Backends)
 	case c.ProcessLimit < 0:
-		return fmt.Errorf("model: process limit must not be negative")
+		return fieldError("ProcessLimit", "model: process limit must not be negative")
 	case c.Cores < 1:
-		return fmt.Errorf("model: cores must be at least 1")
+		return fieldError("Cores", "model: cores must be at least 1")
 	case c.CacheBytes < 0:
-		return fmt.Errorf("model: cache bytes must not be negative")
+		return fieldError("CacheBytes", "model: cache bytes must not be negative")
 	case c.Server.Threads < 1:
-		return fmt.Errorf("model: NFS server threads must be at least 1")
+		return fieldError("Server.Threads", "model: NFS server threads must be at least 1")
 	case c.Duration <= 0:
-		return fmt.Errorf("model: duration must be positive")
+		return fieldError("Duration", "model: duration must be positive")
 	case c.Warmup < 0:
-		return fmt.Errorf("model: warmup must not be negative")
+		return fieldError("Warmup", "model: warmup must not be negative")
 	case c.SampleInterval <= 0:
-		return fmt.Errorf("model: sample interval must be positive")
+		return fieldError("SampleInterval", "model: sample interval must be positive")
 	case c.CorruptionProbability < 0 || c.CorruptionProbability > 1:
-		return fmt.Errorf("model: corruption probability %g is not within [0, 1]", c.CorruptionProbability)
+		return fieldError("CorruptionProbability", "model: corruption probability %g is not within [0, 1]", c.CorruptionProbability)
 	case c.Listing.Entries < 0 || c.Listing.Entries > 0 && c.Listing.Interval <= 0:
-		return fmt.Errorf("model: the listing probe needs a positive interval")
+		return fieldError("Listing.Interval", "model: the listing probe needs a positive interval")
 	case c.MXHosts < 1:
-		return fmt.Errorf("model: mx hosts must be at least 1")
+		return fieldError("MXHosts", "model: mx hosts must be at least 1")
 	case c.MailIndexRewriteMinLogBytes < 0 || c.MailIndexRewriteMinLogBytes > c.MailIndexRewriteMaxLogBytes:
-		return fmt.Errorf("model: mail_index_rewrite_min_log_bytes %d must be within 0 and mail_index_rewrite_max_log_bytes %d", c.MailIndexRewriteMinLogBytes, c.MailIndexRewriteMaxLogBytes)
+		return fieldError("MailIndexRewriteMinLogBytes", "model: mail_index_rewrite_min_log_bytes %d must be within 0 and mail_index_rewrite_max_log_bytes %d", c.MailIndexRewriteMinLogBytes, c.MailIndexRewriteMaxLogBytes)
 	case c.MailIndexLogRotateMinSize < 0 || c.MailIndexLogRotateMinSize > c.MailIndexLogRotateMaxSize:
-		return fmt.Errorf("model: mail_index_log_rotate_min_size %d must be within 0 and mail_index_log_rotate_max_size %d", c.MailIndexLogRotateMinSize, c.MailIndexLogRotateMaxSize)
+		return fieldError("MailIndexLogRotateMinSize", "model: mail_index_log_rotate_min_size %d must be within 0 and mail_index_log_rotate_max_size %d", c.MailIndexLogRotateMinSize, c.MailIndexLogRotateMaxSize)
 	case c.MailIndexLogRotateMinAge < 0:
-		return fmt.Errorf("model: mail_index_log_rotate_min_age must not be negative")
+		return fieldError("MailIndexLogRotateMinAge", "model: mail_index_log_rotate_min_age must not be negative")
 	}
 	for i, f := range c.Faults {
 		if f.Kind != NFSSlow && (f.Backend < 0 || f.Backend >= c.Backends) {
-			return fmt.Errorf("model: fault %d: backend %d does not exist (%d backends)", i, f.Backend, c.Backends)
+			return fieldError(fmt.Sprintf("Faults[%d].Backend", i), "model: fault %d: backend %d does not exist (%d backends)", i, f.Backend, c.Backends)
 		}
 		if (f.Kind == Slow || f.Kind == NFSSlow) && f.Factor <= 0 {
-			return fmt.Errorf("model: fault %d: %s needs a positive factor", i, f.Kind)
+			return fieldError(fmt.Sprintf("Faults[%d].Factor", i), "model: fault %d: %s needs a positive factor", i, f.Kind)
 		}
 	}
 	if err := c.Mount.Validate(); err != nil {
-		return err
+		return &ConfigError{Field: "Mount", Err: err}
 	}
 	if err := c.Profile.Validate(); err != nil {
-		return err
+		return &ConfigError{Field: "Profile", Err: err}
 	}
-	return c.Population.Validate()
+	if err := c.Population.Validate(); err != nil {
+		return &ConfigError{Field: "Population", Err: err}
+	}
+	return nil
+}
+
+// ConfigError is an inconsistency in a [Config], found by its Validate
+// method.
+type ConfigError struct {
+	// Field is the path of the field at fault: "Backends",
+	// "Listing.Interval", "Faults[2].Backend"; or "Mount", "Profile" or
+	// "Population" for what their own Validate methods found.
+	Field string
+	// Err says what is wrong.
+	Err error
+}
+
+// Error returns the message of e.Err.
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+// Unwrap returns e.Err.
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// fieldError returns a ConfigError for field with a formatted message.
+func fieldError(field, format string, args ...any) error {
+	return &ConfigError{Field: field, Err: fmt.Errorf(format, args...)}
 }
 
 // Automatic event budget (see [Config.EventBudget]). imaptest's stress

@@ -39,7 +39,7 @@ func cmdPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	name := fs.Arg(0)
-	given, err := os.ReadFile(name)
+	given, err := experiments.ReadSpecFile(name)
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim plan: %v\n", err)
 		return 1

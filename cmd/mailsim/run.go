@@ -44,7 +44,7 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	)
 	if fs.NArg() == 1 {
 		name = fs.Arg(0)
-		b, err := os.ReadFile(name)
+		b, err := experiments.ReadSpecFile(name)
 		if err != nil {
 			fmt.Fprintf(stderr, "mailsim run: %v\n", err)
 			return 1

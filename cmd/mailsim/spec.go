@@ -23,7 +23,9 @@ const specHelp = `mailsim spec defaults
 mailsim spec check FILE...
     checks spec files ("-" reads standard input) and prints every problem,
     one per line, as file:line:col: message (key a.b.c); exits 1 if any
-    file is invalid.`
+    file is invalid. A spec whose run cannot fit in this machine's memory
+    (MemTotal, or the control group's limit; MAILSIM_MEMORY=BYTES replaces
+    it) is invalid too.`
 
 func runSpec(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("spec", "defaults | check FILE...", specHelp, stderr)
@@ -62,7 +64,7 @@ func runSpec(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			var err error
 			if f == "-" {
 				var data []byte
-				if data, err = io.ReadAll(stdin); err == nil {
+				if data, err = experiments.ReadSpec(stdin, "<stdin>"); err == nil {
 					_, err = experiments.Decode[experiments.Spec]("<stdin>", data)
 				}
 			} else {

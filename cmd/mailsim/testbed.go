@@ -150,7 +150,7 @@ progress and keeps finished runs; the same command resumes.`, stderr)
 		return 2
 	}
 	name := fs.Arg(0)
-	given, err := os.ReadFile(name)
+	given, err := experiments.ReadSpecFile(name)
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim testbed run: %v\n", err)
 		return 1

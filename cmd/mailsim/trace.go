@@ -31,7 +31,7 @@ func cmdTrace(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	name, given := "default.toml (embedded)", experiments.DefaultTOML()
 	if fs.NArg() == 1 {
 		name = fs.Arg(0)
-		b, err := os.ReadFile(name)
+		b, err := experiments.ReadSpecFile(name)
 		if err != nil {
 			fmt.Fprintf(stderr, "mailsim trace: %v\n", err)
 			return 1
