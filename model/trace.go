@@ -33,16 +33,36 @@ func (cl *cluster) checkReplay() error {
 
 // replayStep returns connection c's next command from the trace; a
 // connection whose recorded commands are used up logs out.
+//
+// The trace records what the clients did in the run that wrote it,
+// reconnections included. A replay under other faults or another strategy
+// can fail where that run did not, or not fail where it did, so the
+// recorded commands are matched to the connection's state: a connection
+// that is not logged in (a new one, or one reconnecting after a failure)
+// sends LOGIN first, the recorded one if the next recorded command is a
+// LOGIN and one of its own otherwise; a logged-in connection passes over a
+// recorded LOGIN, which was the writer's reconnection after a failure
+// this run did not have.
 func (cl *cluster) replayStep(c *conn, dv *device) (workloads.Step, workloads.Phase) {
 	steps := cl.replay.Steps(int(c.dev), int(c.slot))
 	step := &cl.slotStep[dv.slots+int32(c.slot)]
+	loggedIn := c.phase != workloads.PhaseLogin
+	for loggedIn && int(*step) < len(steps) && steps[*step].Op == workloads.Login.String() {
+		*step++
+	}
 	i := *step
+	if !loggedIn && (int(i) >= len(steps) || steps[i].Op != workloads.Login.String()) {
+		// Not recorded: this run's reconnection after a failure the
+		// writer's run did not have. With no recorded commands left, the
+		// connection then logs out, as a generated one would.
+		return workloads.Step{Cmd: workloads.Login}, workloads.NextPhase(c.phase, workloads.Login)
+	}
 	if int(i) >= len(steps) {
 		return workloads.Step{Cmd: workloads.Logout}, workloads.PhaseDone
 	}
-	*step++
 	op := steps[i]
 	cmd, _ := workloads.CommandOf(op.Op)
+	*step++
 	st := workloads.Step{Cmd: cmd, Mailbox: min(op.Mailbox, int(cl.folders())), Think: op.Wait}
 	return st, workloads.NextPhase(c.phase, cmd)
 }

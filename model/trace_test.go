@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"testing"
 
+	"mailsim/model/sim"
 	"mailsim/workloads"
 )
 
@@ -64,6 +65,65 @@ func TestReadTraceErrors(t *testing.T) {
 		_, err := workloads.ReadTrace("run.trace", bytes.NewReader([]byte(tc.text)))
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%s: got %v, want %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+// TestTraceReplayUnderOtherFaults replays traces recorded under one fault
+// schedule under others: a connection that fails where the recorded one
+// did not must log in again before its next recorded command (it used to
+// send that command without a backend and index backend -1), and one that
+// does not fail where the recorded one did passes over the recorded
+// reconnection. Under the recorded schedule the replay is the recorded run.
+func TestTraceReplayUnderOtherFaults(t *testing.T) {
+	at := 2*sim.Minute + 7*sim.Second
+	schedules := []struct {
+		name   string
+		faults []Fault
+	}{
+		{"none", nil},
+		{"crash", []Fault{{At: at, Backend: 1, Kind: Crash}}},
+		{"hang", []Fault{{At: at, Backend: 1, Kind: Hang}}},
+		{"slow", []Fault{{At: at, Backend: 1, Kind: Slow, Factor: 3}}},
+		{"crash-recover", []Fault{{At: at, Backend: 0, Kind: Crash}, {At: at + sim.Minute, Backend: 0, Kind: Recover}}},
+	}
+	for _, rec := range schedules[:3] {
+		cfg := smallConfig()
+		cfg.Population.Users = 150
+		cfg.Duration = 5 * sim.Minute
+		cfg.Faults = rec.faults
+		var buf bytes.Buffer
+		w := workloads.NewTraceWriter(&buf)
+		gen, err := RunOptions(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, Options{Record: w}, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for _, rep := range schedules {
+			t.Run(rec.name+"/"+rep.name, func(t *testing.T) {
+				tr, err := workloads.ReadTrace("run.trace", bytes.NewReader(buf.Bytes()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := cfg
+				c.Faults = rep.faults
+				res, err := RunOptions(c, &userHashRouter{n: cfg.Backends, roundRobin: true}, Options{Replay: tr}, 4)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if res.Commands == 0 {
+					t.Fatal("the replay ran no commands")
+				}
+				if rec.name == rep.name {
+					g := *gen
+					g.Events, res.Events = 0, 0
+					if !reflect.DeepEqual(&g, res) {
+						t.Errorf("replayed under the recorded faults: %d commands, recorded %d", res.Commands, g.Commands)
+					}
+				}
+			})
 		}
 	}
 }
