@@ -6,26 +6,37 @@ import (
 	"mailsim/workloads"
 )
 
-// checkReplay checks that a replayed trace fits the generated population
-// and prepares the replay cursors.
-func (cl *cluster) checkReplay() error {
+// startTrace writes the header of a recorded trace, and checks that a
+// replayed trace was recorded for the population generated from the
+// configuration and seed, device by device, and prepares the replay
+// cursors.
+func (cl *cluster) startTrace(seed uint64) error {
+	if cl.record != nil {
+		cl.record.Begin(workloads.TraceHeader{Seed: seed, Population: cl.cfg.Population, Devices: len(cl.devices)})
+	}
 	t := cl.replay
 	if t == nil {
 		return nil
+	}
+	if t.Header == nil {
+		return fmt.Errorf("model: %s has no population lines, so it cannot be checked against the spec: record the trace with 'mailsim trace -o FILE SPEC'", t.Name)
+	}
+	if err := t.Header.Check(cl.cfg.Population, seed); err != nil {
+		return fmt.Errorf("model: %s: %w", t.Name, err)
+	}
+	if t.Header.Devices != len(cl.devices) {
+		return fmt.Errorf("model: %s: recorded for a population of %d devices, but the spec's has %d: it was recorded by another version of mailsim; record it again with 'mailsim trace -o FILE SPEC'", t.Name, t.Header.Devices, len(cl.devices))
 	}
 	cl.slotStep = make([]int32, len(cl.slotConn))
 	cl.slotRetry = make([]int32, len(cl.slotConn))
 	for d := range cl.devices {
 		dv := &cl.devices[d]
-		for _, s := range t.Sessions(d) {
-			if want := cl.userName(dv.user); s.User != want {
-				return fmt.Errorf("model: trace device %d belongs to %s, not %s: the trace was made for another population", d, s.User, want)
-			}
+		user, kind, ok := t.Device(d)
+		if !ok {
+			continue
 		}
-	}
-	for _, op := range t.Deliveries {
-		if _, ok := cl.userIndex(op.User); !ok {
-			return fmt.Errorf("model: trace delivers to unknown user %q", op.User)
+		if want := cl.userName(dv.user); user != want || kind != dv.kind.String() {
+			return fmt.Errorf("model: %s: device %d is %s's %s in the trace, %s's %s in the population: the trace was made for another population", t.Name, d, user, kind, want, dv.kind)
 		}
 	}
 	return nil
