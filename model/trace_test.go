@@ -79,7 +79,7 @@ func TestReplayChecksPopulation(t *testing.T) {
 	}{
 		{"same", func(*Config) {}, 4, ""},
 		{"other faults", func(c *Config) { c.Faults = []Fault{{At: sim.Minute, Kind: Crash}} }, 4, ""},
-		{"seed", func(*Config) {}, 5, "model: run.trace: recorded for another population (seed is 4 in the trace, 5 in the spec): record it again with this spec ('mailsim trace -o FILE SPEC')"},
+		{"seed", func(*Config) {}, 5, "model: run.trace: recorded for another population (run_seed is 4 in the trace, 5 in the spec (a run seed derives from the spec's seed and the run)): record it again with this spec ('mailsim trace -o FILE SPEC')"},
 		{"users", func(c *Config) { c.Population.Users = 61 }, 4, "workload.users is 60 in the trace, 61 in the spec"},
 		{"two keys", func(c *Config) { c.Population.Phone, c.Population.Domain = 0.5, "example.org" },
 			4, `workload.domain is "example.net" in the trace, "example.org" in the spec; workload.phone is 0.6 in the trace, 0.5 in the spec`},

@@ -49,7 +49,7 @@ var maxTraceRecords = MaxTraceRecords
 //	# end	records	N	sha256	HEX
 //
 // The population lines say what the trace was recorded for: the run seed
-// (key seed), every [workload] spec key that shapes the population
+// (key run_seed), every [workload] spec key that shapes the population
 // (workload.users, workload.domain, workload.folders, ... in the order of
 // [Population]'s fields; strings quoted as in Go) and the number of
 // devices that population has (key devices). A trace written by mailsim
@@ -141,7 +141,7 @@ type popKey struct {
 // the [Population] fields as spec keys (workload.NAME), devices. Every
 // field of Population is one, so that a new field is checked too.
 var popKeys = func() []popKey {
-	keys := []popKey{{"seed", func(h *TraceHeader) reflect.Value { return reflect.ValueOf(&h.Seed).Elem() }}}
+	keys := []popKey{{"run_seed", func(h *TraceHeader) reflect.Value { return reflect.ValueOf(&h.Seed).Elem() }}}
 	t := reflect.TypeFor[Population]()
 	for i := range t.NumField() {
 		tag := t.Field(i).Tag.Get("toml")
@@ -212,7 +212,11 @@ func (h *TraceHeader) Check(p Population, seed uint64) error {
 		}
 		tv, sv := formatValue(k.value(h)), formatValue(k.value(&spec))
 		if tv != sv {
-			diff = append(diff, fmt.Sprintf("%s is %s in the trace, %s in the spec", k.key, tv, sv))
+			d := fmt.Sprintf("%s is %s in the trace, %s in the spec", k.key, tv, sv)
+			if k.key == "run_seed" {
+				d += " (a run seed derives from the spec's seed and the run)"
+			}
+			diff = append(diff, d)
 		}
 	}
 	if len(diff) > 0 {

@@ -270,7 +270,7 @@ func TestTraceHeaderCheck(t *testing.T) {
 		edit func(p *Population, seed *uint64)
 		want string
 	}{
-		{"seed", func(_ *Population, s *uint64) { *s = 8 }, "seed is 7 in the trace, 8 in the spec"},
+		{"seed", func(_ *Population, s *uint64) { *s = 8 }, "run_seed is 7 in the trace, 8 in the spec (a run seed derives from the spec's seed and the run)"},
 		{"users", func(p *Population, _ *uint64) { p.Users = 3 }, "workload.users is 2 in the trace, 3 in the spec"},
 		{"domain", func(p *Population, _ *uint64) { p.Domain = "example.org" }, `workload.domain is "example.net" in the trace, "example.org" in the spec`},
 		{"sigma", func(p *Population, _ *uint64) { p.FolderMessagesSigma = 1.5000001 }, "workload.folder_messages_sigma is 1.5 in the trace, 1.5000001 in the spec"},
