@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -252,11 +254,83 @@ func ParseProfile(name string, data []byte) (*Profile, error) {
 		}
 		return nil, fmt.Errorf("%s: nfsmodel: %w", name, err)
 	}
+	if err := checkKeyCase(name, data); err != nil {
+		return nil, err
+	}
 	if err := p.validate(name, data); err != nil {
 		return nil, err
 	}
 	p.source = name
 	return &p, nil
+}
+
+// checkKeyCase refuses keys spelt with other capitals than the profile's
+// own (FIXED_NS for fixed_ns): the decoder accepts them, so that a key
+// given twice in two spellings would silently keep one of the values.
+func checkKeyCase(name string, data []byte) error {
+	var raw map[string]any
+	if toml.Unmarshal(data, &raw) != nil {
+		return nil // the strict decoder has accepted it; nothing to add
+	}
+	tables := map[string]reflect.Type{"meta": reflect.TypeFor[ProfileMeta](), "op": reflect.TypeFor[OpCost](), "measurement": reflect.TypeFor[Measurement]()}
+	check := func(path string, m map[string]any, t reflect.Type) error {
+		keys := map[string]bool{}
+		for i := range t.NumField() {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); tag != "" {
+				keys[tag] = true
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if keys[k] {
+				continue
+			}
+			want := k
+			for kk := range keys {
+				if strings.EqualFold(kk, k) {
+					want = kk
+				}
+			}
+			return fmt.Errorf("%s:%d: nfsmodel: key %s%s: keys are case-sensitive, write %s", name, keyLine(data, k), path, k, want)
+		}
+		return nil
+	}
+	if err := check("", raw, reflect.TypeFor[Profile]()); err != nil {
+		return err
+	}
+	for table, t := range tables {
+		switch v := raw[table].(type) {
+		case map[string]any:
+			if err := check(table+".", v, t); err != nil {
+				return err
+			}
+		case []any:
+			for _, e := range v {
+				if m, ok := e.(map[string]any); ok {
+					if err := check(table+".", m, t); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// keyLine returns the first line that sets key (or names the table key),
+// or 0.
+func keyLine(data []byte, key string) int {
+	for n, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(t, key); ok {
+			if r := strings.TrimSpace(rest); strings.HasPrefix(r, "=") {
+				return n + 1
+			}
+		}
+		if strings.Trim(t, "[] \t") == key {
+			return n + 1
+		}
+	}
+	return 0
 }
 
 // validate checks values that decode but make no sense, reporting the line

@@ -99,6 +99,15 @@ func TestParseProfileErrors(t *testing.T) {
 		{"unknown measured op", func(s string) string {
 			return strings.Replace(s, `op = "readdir"`, `op = "Readdir"`, 1)
 		}, "bad.toml:29: nfsmodel: measurement.op: unknown operation \"Readdir\" (did you mean \"readdir\"?)"},
+		{"key in capitals", func(s string) string {
+			return strings.Replace(s, "fixed_ns = 20000.0", "FIXED_NS = 20000.0", 1)
+		}, "bad.toml:14: nfsmodel: key op.FIXED_NS: keys are case-sensitive, write fixed_ns"},
+		{"key twice in two spellings", func(s string) string {
+			return strings.Replace(s, "fixed_ns = 20000.0", "fixed_ns = 20000.0\nFixed_ns = 0.0", 1)
+		}, "bad.toml:15: nfsmodel: key op.Fixed_ns: keys are case-sensitive, write fixed_ns"},
+		{"table in capitals", func(s string) string {
+			return strings.Replace(s, "[meta]", "[Meta]", 1)
+		}, "bad.toml:1: nfsmodel: key Meta: keys are case-sensitive, write meta"},
 		{"huge fixed cost", func(s string) string {
 			return strings.Replace(s, "fixed_ns = 20000.0", "fixed_ns = 1e300", 1)
 		}, "bad.toml:14: nfsmodel: op \"readdir\" (warm): fixed_ns = 1e+300, want a value from 0 to 1e+15"},
