@@ -19,27 +19,7 @@ import (
 
 // TraceVersion is the version of the trace format written by
 // [TraceWriter] and read by [ReadTrace].
-const TraceVersion = 2
-
-// Limits of what [ReadTrace] accepts. A trace that exceeds one is refused
-// with an error naming the file and line, so that reading a trace takes
-// bounded time and memory and no duration read from it can overflow the
-// simulator's clock.
-const (
-	// MaxTraceLineBytes is the longest line, newline included.
-	MaxTraceLineBytes = 4096
-	// MaxTraceRecords is the largest number of operations (record lines).
-	MaxTraceRecords = 20_000_000
-	// MaxTraceDuration bounds every time and duration of a trace (at,
-	// wait, length): 10⁶ s, about 11.6 days.
-	MaxTraceDuration = 1_000_000 * sim.Second
-	// MaxTraceBytes bounds the bytes field: 1 GiB.
-	MaxTraceBytes = 1 << 30
-)
-
-// maxTraceRecords is MaxTraceRecords, lowered by tests.
-var maxTraceRecords = MaxTraceRecords
-
+//
 // The trace format, version 2, is text in lines, each ending in a newline:
 //
 //	# mailsim-trace v2
@@ -79,15 +59,15 @@ var maxTraceRecords = MaxTraceRecords
 //
 // Times and durations are at most [MaxTraceDuration], bytes at most
 // [MaxTraceBytes]; the wait of a command or session is at most its at.
-// Within each stream the times do not decrease: a
-// device's sessions, a connection's retries and the deliveries by at; a
-// connection's commands by at, or where at decreases by at − wait, the
-// time the client chose the command (a command chosen before a failure is
-// recorded though the failure kept it from being sent, and the
-// reconnection's commands can be due before it). Streams interleave in the
-// file, in the order the run chose their operations. The trailer counts the records and gives
-// the SHA-256 of every byte before it, so that a trace cut short, with
-// lines lost, added, moved or changed, is refused; nothing may follow it.
+// Within each stream the times do not decrease: a device's sessions, a
+// connection's retries and the deliveries by at; a connection's commands
+// by at, or where at decreases by at − wait, the time the client chose
+// the command (a command chosen before a failure is recorded though the
+// failure kept it from being sent, and the reconnection's commands can be
+// due before it). Streams interleave in the file, in the order the run
+// chose their operations. The trailer counts the records and gives the
+// SHA-256 of every byte before it, so that a trace cut short, with lines
+// lost, added, moved or changed, is refused; nothing may follow it.
 //
 // A SESSION line starts all of a device's connections; each connection
 // then sends its commands in order, each after its wait. LMTP lines are
@@ -99,6 +79,28 @@ var maxTraceRecords = MaxTraceRecords
 //
 // Version 1 traces (no population, no trailer) are refused with a message
 // saying how to record them again.
+const TraceVersion = 2
+
+// Limits of what [ReadTrace] accepts. A trace that exceeds one is refused
+// with an error naming the file and line, so that reading a trace takes
+// bounded time and memory and no duration read from it can overflow the
+// simulator's clock.
+const (
+	// MaxTraceLineBytes is the longest line, newline included.
+	MaxTraceLineBytes = 4096
+	// MaxTraceRecords is the largest number of operations (record lines).
+	MaxTraceRecords = 20_000_000
+	// MaxTraceDuration bounds every time and duration of a trace (at,
+	// wait, length): 10⁶ s, about 11.6 days.
+	MaxTraceDuration = 1_000_000 * sim.Second
+	// MaxTraceBytes bounds the bytes field: 1 GiB.
+	MaxTraceBytes = 1 << 30
+)
+
+// maxTraceRecords is MaxTraceRecords, lowered by tests.
+var maxTraceRecords = MaxTraceRecords
+
+// traceHeader is the first line of a trace (see [TraceVersion]).
 const traceHeader = "# mailsim-trace v2"
 
 const (
