@@ -195,7 +195,7 @@ func parseValue(v reflect.Value, s string) error {
 	case reflect.String:
 		q, err := strconv.Unquote(s)
 		if err != nil || s[0] != '"' {
-			return fmt.Errorf("%s is not a quoted string", s)
+			return fmt.Errorf("%q is not a quoted string", s)
 		}
 		v.SetString(q)
 	}
@@ -562,7 +562,7 @@ func (r *traceReader) inPopulation(op *TraceOp) error {
 	h := &r.header
 	p := &h.Population
 	if u, ok := userIndex(op.User, p.Domain); !ok || u >= p.Users {
-		return r.errorf("user %q is not one of the population's %d users of %s", op.User, p.Users, p.Domain)
+		return r.errorf("user %q is not one of the population's %d users of %q", op.User, p.Users, p.Domain)
 	}
 	if op.Mailbox > p.Folders || op.Op == "LMTP" && op.Mailbox != 0 {
 		return r.errorf("mailbox %d is not one of the population's folders (0 to %d)", op.Mailbox, p.Folders)
