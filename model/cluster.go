@@ -313,7 +313,7 @@ func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster
 	}
 	cl.monitor = o.Monitor
 	cl.record, cl.replay = o.Record, o.Replay
-	if err := cl.checkReplay(); err != nil {
+	if err := cl.startTrace(seed); err != nil {
 		return nil, err
 	}
 	cl.monitorAt = sim.Never

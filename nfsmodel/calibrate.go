@@ -2,6 +2,7 @@ package nfsmodel
 
 import (
 	"fmt"
+	"strings"
 
 	"mailsim/model/sim"
 )
@@ -22,13 +23,38 @@ import (
 //	READDIR                  readdir, fixed and per entry
 //	READDIRPLUS              readdir_stat, fixed and per entry
 //
-// Lock calls keep the bare RPC time. An operation the profile lacks keeps
-// its current service time.
+// Lock calls keep the bare RPC time.
+//
+// A calibrated server takes every cost above from the profile: a profile
+// that lacks a warm cost for one of [CalibrationOps] is refused, naming
+// the operations, rather than mixing measured costs with the model's
+// defaults. So is a profile whose costs exceed the limits of [ParseProfile]
+// (see [MaxProfileNs]), which it checks again for a profile built in code.
+// The one exception is a deliver cost per byte of zero, which says nothing
+// of the server's streaming rate: BytesPerSec keeps its value.
 func (s *Server) Calibrate(p *Profile) error {
 	if p == nil {
 		return fmt.Errorf("nfsmodel: no profile to calibrate with")
 	}
+	name := p.source
+	if name == "" {
+		name = "profile"
+	}
+	if miss := p.Missing(); len(miss) > 0 {
+		return fmt.Errorf("%s: nfsmodel: no warm cost for %s: a calibrated run takes every NFS service time from its profile (measure them with mailsim replay)", name, strings.Join(miss, ", "))
+	}
+	for _, o := range p.Ops {
+		for _, f := range o.bounded() {
+			if !(f.v >= 0 && f.v <= f.max) {
+				return fmt.Errorf("%s: nfsmodel: op %q (%s): %s = %v, want a value from 0 to %g", name, o.Name, o.Cache, f.key, f.v, f.max)
+			}
+		}
+	}
 	rpc := s.Service[GETATTR]
+	// Every cost is at most MaxProfileNs (10⁶ s), so no sum below can
+	// overflow; a per-entry cost is at most 1 s and a per-byte cost at
+	// most 1 ms, so ServiceTime's products stay below 2.2·10¹⁸ ns for any
+	// int32 number of entries and 10¹² ns for a call of up to 1 GiB.
 	ns := func(v float64) sim.Time { return sim.Time(max(0, v)) }
 	op := func(name string) (OpCost, bool) { return p.Op(name, Warm) }
 	set := func(o Op, name string, f func(OpCost) float64) {

@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"math"
 	"os"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,6 +26,43 @@ const (
 	Cold = "cold"
 )
 
+// Operations a profile may name: those mailsim replay measures, in the
+// order it reports them. Any other name in a profile is refused.
+var ProfileOps = []string{
+	"deliver", "new_to_cur", "readdir", "readdir_stat", "index_rebuild",
+	"header_read", "flag_change", "expunge", "log_append", "dotlock",
+}
+
+// CalibrationOps are the operations [Server.Calibrate] takes costs from,
+// warm: a profile that lacks one of them cannot calibrate a server (see
+// [Profile.Missing]).
+var CalibrationOps = []string{
+	"deliver", "readdir", "readdir_stat", "header_read", "flag_change",
+	"expunge", "log_append", "dotlock",
+}
+
+// Limits of the values a profile may hold. Larger ones are refused with an
+// error naming the file, line and key, so that no cost computed from a
+// profile (a service time, a per-entry or per-byte cost times a folder's
+// entries or a call's bytes) can overflow the simulator's clock.
+const (
+	// MaxProfileNs bounds fixed_ns and the measured times (mean_ns,
+	// trimmed_mean_ns, p50_ns, p99_ns): 10¹⁵ ns, that is 10⁶ s.
+	MaxProfileNs = 1e15
+	// MaxPerEntryNs bounds per_entry_ns: 1 s per folder entry.
+	MaxPerEntryNs = 1e9
+	// MaxPerByteNs bounds per_byte_ns: 1 ms per byte, 1 KB/s.
+	MaxPerByteNs = 1e6
+	// MaxMeanFactor bounds mean_factor.
+	MaxMeanFactor = 1e3
+	// MaxProfileEntries bounds a measurement's entries.
+	MaxProfileEntries = 1_000_000_000
+	// MaxProfileBytes bounds a measurement's bytes: 1 TiB.
+	MaxProfileBytes = 1 << 40
+	// MaxProfileFileBytes bounds the size of a profile file: 16 MiB.
+	MaxProfileFileBytes = 16 << 20
+)
+
 // Profile is a calibration profile: fitted costs of mail-store operations on
 // one file system, and the measurements they were fitted to. It is plain
 // data, written by the replay (mailsim replay) and read with [LoadProfile].
@@ -33,6 +74,8 @@ type Profile struct {
 	// Measurements holds the measured points behind Ops, so that a profile
 	// can be checked against its own workload.
 	Measurements []Measurement `toml:"measurement,omitempty"`
+	// source is the file the profile was read from, for error messages.
+	source string
 }
 
 // ProfileMeta is descriptive metadata. None of it enters a cost prediction.
@@ -133,8 +176,21 @@ func (p *Profile) Op(name, cache string) (OpCost, bool) {
 
 // Predict returns the fitted cost of the operation on a folder of entries
 // messages, moving bytes bytes.
+// A prediction too large for a time.Duration is the largest one.
 func (o OpCost) Predict(entries int, bytes float64) time.Duration {
-	return time.Duration(math.Round(o.PredictNs(entries, bytes)))
+	return durationNs(o.PredictNs(entries, bytes))
+}
+
+// durationNs converts nanoseconds to a Duration, rounding, and saturating
+// at the largest Duration (and at zero for negative or NaN values).
+func durationNs(ns float64) time.Duration {
+	switch {
+	case !(ns > 0):
+		return 0
+	case ns >= math.MaxInt64:
+		return math.MaxInt64
+	}
+	return time.Duration(math.Round(ns))
 }
 
 // PredictNs is [OpCost.Predict] in (fractional) nanoseconds.
@@ -157,9 +213,17 @@ func (p *Profile) Encode() ([]byte, error) {
 // an unknown key, a value of the wrong type or an invalid value is an
 // error that names the file and line.
 func LoadProfile(path string) (*Profile, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("nfsmodel: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxProfileFileBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("nfsmodel: %w", err)
+	}
+	if len(data) > MaxProfileFileBytes {
+		return nil, fmt.Errorf("%s: nfsmodel: larger than %d bytes, not a calibration profile", path, MaxProfileFileBytes)
 	}
 	return ParseProfile(path, data)
 }
@@ -167,6 +231,9 @@ func LoadProfile(path string) (*Profile, error) {
 // ParseProfile decodes and validates a profile from data; name is used in
 // error messages in place of a file name.
 func ParseProfile(name string, data []byte) (*Profile, error) {
+	if len(data) > MaxProfileFileBytes {
+		return nil, fmt.Errorf("%s: nfsmodel: larger than %d bytes, not a calibration profile", name, MaxProfileFileBytes)
+	}
 	var p Profile
 	dec := toml.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
@@ -187,10 +254,83 @@ func ParseProfile(name string, data []byte) (*Profile, error) {
 		}
 		return nil, fmt.Errorf("%s: nfsmodel: %w", name, err)
 	}
+	if err := checkKeyCase(name, data); err != nil {
+		return nil, err
+	}
 	if err := p.validate(name, data); err != nil {
 		return nil, err
 	}
+	p.source = name
 	return &p, nil
+}
+
+// checkKeyCase refuses keys spelt with other capitals than the profile's
+// own (FIXED_NS for fixed_ns): the decoder accepts them, so that a key
+// given twice in two spellings would silently keep one of the values.
+func checkKeyCase(name string, data []byte) error {
+	var raw map[string]any
+	if toml.Unmarshal(data, &raw) != nil {
+		return nil // the strict decoder has accepted it; nothing to add
+	}
+	tables := map[string]reflect.Type{"meta": reflect.TypeFor[ProfileMeta](), "op": reflect.TypeFor[OpCost](), "measurement": reflect.TypeFor[Measurement]()}
+	check := func(path string, m map[string]any, t reflect.Type) error {
+		keys := map[string]bool{}
+		for i := range t.NumField() {
+			if tag, _, _ := strings.Cut(t.Field(i).Tag.Get("toml"), ","); tag != "" {
+				keys[tag] = true
+			}
+		}
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			if keys[k] {
+				continue
+			}
+			want := k
+			for kk := range keys {
+				if strings.EqualFold(kk, k) {
+					want = kk
+				}
+			}
+			return fmt.Errorf("%s:%d: nfsmodel: key %s%s: keys are case-sensitive, write %s", name, keyLine(data, k), path, k, want)
+		}
+		return nil
+	}
+	if err := check("", raw, reflect.TypeFor[Profile]()); err != nil {
+		return err
+	}
+	for table, t := range tables {
+		switch v := raw[table].(type) {
+		case map[string]any:
+			if err := check(table+".", v, t); err != nil {
+				return err
+			}
+		case []any:
+			for _, e := range v {
+				if m, ok := e.(map[string]any); ok {
+					if err := check(table+".", m, t); err != nil {
+						return err
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// keyLine returns the first line that sets key (or names the table key),
+// or 0.
+func keyLine(data []byte, key string) int {
+	for n, line := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(line)
+		if rest, ok := strings.CutPrefix(t, key); ok {
+			if r := strings.TrimSpace(rest); strings.HasPrefix(r, "=") {
+				return n + 1
+			}
+		}
+		if strings.Trim(t, "[] \t") == key {
+			return n + 1
+		}
+	}
+	return 0
 }
 
 // validate checks values that decode but make no sense, reporting the line
@@ -208,19 +348,22 @@ func (p *Profile) validate(name string, data []byte) error {
 		if o.Name == "" {
 			return fmt.Errorf("%s: nfsmodel: op without a name", at("op", i, "name"))
 		}
+		if err := knownOp(o.Name); err != nil {
+			return fmt.Errorf("%s: nfsmodel: op.name: %v", at("op", i, "name"), err)
+		}
 		if o.Cache != Warm && o.Cache != Cold {
 			return fmt.Errorf("%s: nfsmodel: op %q: cache %q is neither %q nor %q", at("op", i, "cache"), o.Name, o.Cache, Warm, Cold)
 		}
 		if o.Scope != "folder" && o.Scope != "message" {
 			return fmt.Errorf("%s: nfsmodel: op %q: scope %q is neither \"folder\" nor \"message\"", at("op", i, "scope"), o.Name, o.Scope)
 		}
-		for _, f := range []struct {
-			key string
-			v   float64
-		}{{"fixed_ns", o.FixedNs}, {"per_entry_ns", o.PerEntryNs}, {"per_byte_ns", o.PerByteNs}, {"mean_factor", o.MeanFactor}} {
-			if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
-				return fmt.Errorf("%s: nfsmodel: op %q (%s): %s = %v, want a finite value >= 0", at("op", i, f.key), o.Name, o.Cache, f.key, f.v)
+		for _, f := range o.bounded() {
+			if !(f.v >= 0 && f.v <= f.max) {
+				return fmt.Errorf("%s: nfsmodel: op %q (%s): %s = %v, want a value from 0 to %g", at("op", i, f.key), o.Name, o.Cache, f.key, f.v, f.max)
 			}
+		}
+		if o.Points < 0 {
+			return fmt.Errorf("%s: nfsmodel: op %q (%s): points = %d, want a count >= 0", at("op", i, "points"), o.Name, o.Cache, o.Points)
 		}
 		k := o.Name + "/" + o.Cache
 		if seen[k] {
@@ -229,22 +372,102 @@ func (p *Profile) validate(name string, data []byte) error {
 		seen[k] = true
 	}
 	for i, m := range p.Measurements {
+		if err := knownOp(m.Op); err != nil {
+			return fmt.Errorf("%s: nfsmodel: measurement.op: %v", at("measurement", i, "op"), err)
+		}
 		if !seen[m.Op+"/"+m.Cache] {
 			return fmt.Errorf("%s: nfsmodel: measurement of %q (%s) has no matching [[op]]", at("measurement", i, "op"), m.Op, m.Cache)
 		}
 		if m.Entries < 0 || m.Count <= 0 {
 			return fmt.Errorf("%s: nfsmodel: measurement of %q: entries must be >= 0 and count > 0", at("measurement", i, "count"), m.Op)
 		}
+		if m.Entries > MaxProfileEntries {
+			return fmt.Errorf("%s: nfsmodel: measurement of %q: entries = %d, want at most %d", at("measurement", i, "entries"), m.Op, m.Entries, MaxProfileEntries)
+		}
 		for _, f := range []struct {
-			key string
-			v   float64
-		}{{"bytes", m.Bytes}, {"mean_ns", m.MeanNs}, {"trimmed_mean_ns", m.TrimmedNs}, {"p50_ns", m.P50Ns}, {"p99_ns", m.P99Ns}} {
-			if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
-				return fmt.Errorf("%s: nfsmodel: measurement of %q: %s = %v, want a finite value >= 0", at("measurement", i, f.key), m.Op, f.key, f.v)
+			key  string
+			v    float64
+			most float64
+		}{{"bytes", m.Bytes, MaxProfileBytes}, {"mean_ns", m.MeanNs, MaxProfileNs}, {"trimmed_mean_ns", m.TrimmedNs, MaxProfileNs}, {"p50_ns", m.P50Ns, MaxProfileNs}, {"p99_ns", m.P99Ns, MaxProfileNs}} {
+			if !(f.v >= 0 && f.v <= f.most) {
+				return fmt.Errorf("%s: nfsmodel: measurement of %q: %s = %v, want a value from 0 to %g", at("measurement", i, f.key), m.Op, f.key, f.v, f.most)
 			}
 		}
 	}
 	return nil
+}
+
+// bound is a value of a profile and its largest allowed value.
+type bound struct {
+	key    string
+	v, max float64
+}
+
+// bounded lists o's costs with their limits.
+func (o OpCost) bounded() []bound {
+	return []bound{{"fixed_ns", o.FixedNs, MaxProfileNs}, {"per_entry_ns", o.PerEntryNs, MaxPerEntryNs},
+		{"per_byte_ns", o.PerByteNs, MaxPerByteNs}, {"mean_factor", o.MeanFactor, MaxMeanFactor}}
+}
+
+// knownOp checks that name is one of [ProfileOps], suggesting the nearest
+// one if it is not.
+func knownOp(name string) error {
+	if slices.Contains(ProfileOps, name) {
+		return nil
+	}
+	// Suggest a name within two edits, or one that contains the name.
+	best, dist := "", 3
+	low := strings.ToLower(name)
+	for _, k := range ProfileOps {
+		d := editDistance(low, k)
+		if len(low) >= 4 && strings.Contains(k, low) {
+			d = min(d, 2)
+		}
+		if d < dist {
+			best, dist = k, d
+		}
+	}
+	if best != "" {
+		return fmt.Errorf("unknown operation %q (did you mean %q?)", name, best)
+	}
+	return fmt.Errorf("unknown operation %q (known: %s)", name, strings.Join(ProfileOps, ", "))
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes; it
+// gives up at 64 bytes (far from any operation name).
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 64
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Missing returns the operations of [CalibrationOps] that p has no warm
+// cost for, in that order.
+func (p *Profile) Missing() []string {
+	var out []string
+	for _, name := range CalibrationOps {
+		if _, ok := p.Op(name, Warm); !ok {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // tableIndex records, for each array-of-tables name, the line of each

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -28,7 +29,11 @@ func runCalibrate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	}
 	fs := newFlagSet("calibrate check", "PROFILE", `Predicts every measurement stored in PROFILE (written by mailsim replay)
 with the profile's fitted costs, prints predicted against measured, and
-fails unless every operation agrees within --tolerance.`, stderr)
+fails unless every operation agrees within --tolerance. It then says whether the
+profile can calibrate a simulation (nfs.profile in a spec): that needs a warm
+cost for each operation the simulator takes service times from, and a spec
+whose profile lacks one is refused rather than run with the model's default
+for it.`, stderr)
 	tol := fs.Float64("tolerance", 0.25, "largest allowed |predicted − measured| / measured")
 	if code := parseFlags(fs, args[1:]); code >= 0 {
 		return code
@@ -69,6 +74,12 @@ fails unless every operation agrees within --tolerance.`, stderr)
 		fmt.Fprintf(tw, "%s\t%s\tworst %.1f%%\t%s\t\n", c.Op, c.Cache, 100*c.MaxAbsRelErr, verdict)
 	}
 	tw.Flush()
+	if miss := p.Missing(); len(miss) > 0 {
+		fmt.Fprintf(stdout, "\nnot usable as nfs.profile: no warm cost for %s (of %s); a spec naming it is refused,\nnot run with the model's defaults for them\n",
+			strings.Join(miss, ", "), strings.Join(nfsmodel.CalibrationOps, ", "))
+	} else {
+		fmt.Fprintf(stdout, "\nusable as nfs.profile: warm costs for all %d operations the simulator uses\n", len(nfsmodel.CalibrationOps))
+	}
 	if failed > 0 {
 		fmt.Fprintf(stdout, "\n%d of %d operations disagree by more than %.0f%%\n", failed, len(checks), 100**tol)
 		return 1

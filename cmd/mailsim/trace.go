@@ -17,7 +17,7 @@ func init() {
 }
 
 func cmdTrace(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("trace", "-o FILE [SPEC.toml]", "Runs the first run of the experiment SPEC (the embedded default without SPEC) with\n--strategy and writes its workload, one operation per line, to FILE. A spec\nwith [workload] trace = FILE replays it: under the same strategy it gives the\nsame run; under another, the same users do the same things.", stderr)
+	fs := newFlagSet("trace", "-o FILE [SPEC.toml]", "Runs the first run of the experiment SPEC (the embedded default without SPEC) with\n--strategy and writes its workload, one operation per line, to FILE, after the\nrun seed and population keys it was recorded for and before a trailer that\ncounts the lines and checksums them. A spec with [workload] trace = FILE replays\nit if its seed and population keys match: under the same strategy and faults it\ngives the same run; under others, the same users do the same things.", stderr)
 	out := fs.String("o", "", "trace file to write")
 	strategy := fs.String("strategy", "", "strategy of the run (default: the spec's first)")
 	if code := parseFlags(fs, args); code >= 0 {
