@@ -307,24 +307,7 @@ func (d *outputDir) checkReplaceable(name string) error {
 		return fmt.Errorf("refusing to replace %s: %w", final, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("refusing to replace %s: it is %s, not a regular file", final, fileKind(fi.Mode()))
+		return fmt.Errorf("refusing to replace %s: it is %s, not a regular file", final, replay.FileKind(fi.Mode()))
 	}
 	return nil
-}
-
-// fileKind names the type of a file that is not a regular one.
-func fileKind(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "a special file"
 }

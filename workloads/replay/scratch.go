@@ -317,7 +317,7 @@ func openRegular(path string, flags int, what string) (*os.File, error) {
 		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, refusal(fmt.Sprintf("%s %s is not a regular file (%s)", what, path, kind(fi.Mode())))
+		return nil, refusal(fmt.Sprintf("%s %s is not a regular file (%s)", what, path, FileKind(fi.Mode())))
 	}
 	fd, err := syscall.Open(path, flags|syscall.O_NOFOLLOW|syscall.O_NONBLOCK|syscall.O_NOCTTY|syscall.O_CLOEXEC, 0)
 	if err != nil {
@@ -336,8 +336,9 @@ func openRegular(path string, flags int, what string) (*os.File, error) {
 	return f, nil
 }
 
-// kind names the type of a file that is not a regular one.
-func kind(m fs.FileMode) string {
+// FileKind names the type of a file that is not a regular one, for
+// messages such as "it is a FIFO".
+func FileKind(m fs.FileMode) string {
 	switch {
 	case m&fs.ModeSymlink != 0:
 		return "a symbolic link"
@@ -528,7 +529,7 @@ func finishTombstone(parent, tomb string, lock *os.File) error {
 		return fmt.Errorf("replay: %w", err)
 	}
 	if !fi.IsDir() {
-		return refusal(fmt.Sprintf("replay: refusing to remove %s: it is %s", path, kind(fi.Mode())))
+		return refusal(fmt.Sprintf("replay: refusing to remove %s: it is %s", path, FileKind(fi.Mode())))
 	}
 	root, err := os.OpenRoot(path)
 	if err != nil {
@@ -754,7 +755,7 @@ func cleanOne(parent, name string, mode CleanMode, host string) (why string, err
 		return "", fmt.Errorf("replay: %w", err)
 	}
 	if !fi.IsDir() {
-		return "not a directory: " + kind(fi.Mode()), nil
+		return "not a directory: " + FileKind(fi.Mode()), nil
 	}
 	m, err := ReadMarker(path)
 	if err != nil {
