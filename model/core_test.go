@@ -458,3 +458,23 @@ func TestEventBudget(t *testing.T) {
 		t.Errorf("MaxEvents 7 gave a budget of %d", b)
 	}
 }
+
+// TestStationarityBeforeFaults: what a fault does to the series is not a
+// transient of the start; the period before it is what is judged.
+func TestStationarityBeforeFaults(t *testing.T) {
+	var res Result
+	for i := range 360 {
+		level := 6600.0
+		if i >= 120 {
+			level = 3000 // a crash at sample 120 halves the connections
+		}
+		res.Series = append(res.Series, Sample{At: sim.Time(i+1) * 10 * sim.Second, Connections: int(level) + i%7, Commands: uint64(i) * 1000})
+	}
+	if st := res.Stationarity(); st.Stationary {
+		t.Fatalf("a step in the series without a fault looks stationary: %+v", st)
+	}
+	res.FaultAt = 120 * 10 * sim.Second
+	if st := res.Stationarity(); !st.Stationary {
+		t.Errorf("the period before the fault is stationary, but: %+v", st)
+	}
+}

@@ -13,6 +13,9 @@ import (
 type Result struct {
 	Strategy string
 	Duration sim.Time
+	// FaultAt is when the first scheduled fault struck, as the time
+	// series counts (from the start of the run); 0 for none.
+	FaultAt sim.Time
 	// Latency holds per-command latency histograms in seconds, from the
 	// client's sending of the command to its reply (proxy hops included).
 	Latency  [workloads.NumCommands]hist.Histogram
@@ -146,6 +149,11 @@ func (cl *cluster) finish() {
 		r.RecoveredAfter = r.LastFailure - cl.firstFault
 	}
 	r.Events = cl.s.Dispatched()
+	for _, f := range cl.cfg.Faults {
+		if at := cl.cfg.Warmup + f.At; r.FaultAt == 0 || at < r.FaultAt {
+			r.FaultAt = at
+		}
+	}
 }
 
 // IMAPLatency returns the latency histogram of all client IMAP commands

@@ -81,17 +81,27 @@ const (
 	StationaryMaxShift   = 0.05
 )
 
-// Stationarity checks the run's time series with MSER-5. A run with fewer
-// than 20 samples is reported stationary: there is nothing to judge by.
+// Stationarity checks the run's time series with MSER-5, up to its first
+// fault: what a fault does to the series is the experiment, not a
+// transient of the start. A run with fewer than 20 samples before it is
+// reported stationary: there is nothing to judge by.
 func (r *Result) Stationarity() Stationarity {
 	st := Stationarity{Stationary: true}
-	if len(r.Series) < 20 {
+	series := r.Series
+	if r.FaultAt > 0 {
+		n := 0
+		for n < len(series) && series[n].At <= r.FaultAt {
+			n++
+		}
+		series = series[:n]
+	}
+	if len(series) < 20 {
 		return st
 	}
-	conns := make([]float64, len(r.Series))
-	cmds := make([]float64, len(r.Series))
+	conns := make([]float64, len(series))
+	cmds := make([]float64, len(series))
 	var prev uint64
-	for i, s := range r.Series {
+	for i, s := range series {
 		conns[i] = float64(s.Connections)
 		cmds[i] = float64(s.Commands - prev)
 		prev = s.Commands
