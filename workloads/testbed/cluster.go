@@ -412,6 +412,12 @@ func (c *Cluster) prepare() (*prepared, error) {
 
 // serviceStep is a service step whose output goes to
 // /var/log/mailsim/NAME.out.
+// rpcbindReady is where rpcbind answers once it is ready. rpc.nfsd,
+// rpc.statd and rpc.mountd register with it, and rpc.nfsd fails with
+// "writing fd to kernel failed: errno 111 (Connection refused)" when it
+// runs before rpcbind listens, which a loaded host makes likely.
+const rpcbindReady = "127.0.0.1:111"
+
 func serviceStep(name, ready string, argv ...string) guest.Step {
 	return guest.Step{Service: &guest.Service{Name: name, Argv: argv, Ready: ready, Log: "/var/log/mailsim/" + name + ".out"}}
 }
@@ -551,7 +557,7 @@ func nfsServerGuest(threads int, clients string, local []string) *guest.Config {
 	// locks (locks_in_grace covers every lock manager of the network
 	// namespace): shorten it before nfsd starts, and end it once started.
 	cmd("sh", "-c", "echo 10 > /proc/fs/nfsd/nfsv4gracetime; echo 10 > /proc/fs/nfsd/nfsv4leasetime")
-	step(serviceStep("rpcbind", "", "rpcbind", "-f", "-w"))
+	step(serviceStep("rpcbind", rpcbindReady, "rpcbind", "-f", "-w"))
 	step(serviceStep("statd", "", "rpc.statd", "-F", "--no-notify"))
 	cmd("exportfs", "-ra")
 	step(serviceStep("mountd", "", "rpc.mountd", "-F", "--no-nfs-version", "4"))

@@ -132,7 +132,7 @@ func (c *Cluster) Hosts(traceFile string) (*HostsPlan, error) {
 		// calls it back to grant a blocked lock) and the status
 		// monitor (it registers the server before the first lock).
 		g.Steps = append(g.Steps,
-			serviceStep("rpcbind", "", "rpcbind", "-f", "-w"),
+			serviceStep("rpcbind", rpcbindReady, "rpcbind", "-f", "-w"),
 			serviceStep("statd", "", "rpc.statd", "-F", "--no-notify"),
 			// The guests boot together: wait until the server's
 			// nfsd answers (program 100003, version 3, over TCP).
