@@ -250,10 +250,11 @@ type cluster struct {
 	// overload is set when a station's queue grew without bound.
 	overload error
 
-	// notices are failures clients learn of later; noticesLeft counts
-	// those not yet handled.
+	// notices are failures clients learn of later; freeNotices lists
+	// the places of those handled, for reuse, so that the slice holds no
+	// more than the notices pending at once.
 	notices     []notice
-	noticesLeft int
+	freeNotices []int32
 	noticeGen   uint32
 
 	// Corruption.
@@ -344,7 +345,7 @@ func (cl *cluster) startMeasuring() {
 	for i := range cl.backends {
 		b := &cl.backends[i]
 		b.cpu.busyTime = 0
-		b.hits, b.misses, b.logins, b.commands = 0, 0, 0, 0
+		b.hits, b.misses, b.logins = 0, 0, 0
 		b.maxConns = b.conns
 	}
 }

@@ -174,27 +174,27 @@ func (cl *cluster) notify(n notice) {
 	}
 	cl.noticeGen++
 	n.gen = cl.noticeGen
-	cl.notices = append(cl.notices, n)
-	cl.noticesLeft++
-	cl.s.Schedule(n.at, evNotice, uint32(len(cl.notices)-1), n.gen)
+	i := int32(len(cl.notices))
+	if k := len(cl.freeNotices); k > 0 {
+		i = cl.freeNotices[k-1]
+		cl.freeNotices = cl.freeNotices[:k-1]
+		cl.notices[i] = n
+	} else {
+		cl.notices = append(cl.notices, n)
+	}
+	cl.s.Schedule(n.at, evNotice, uint32(i), n.gen)
 }
 
 // noticeDue handles an evNotice of notice i with generation gen.
 func (cl *cluster) noticeDue(i int, gen uint32) {
-	if i >= len(cl.notices) {
-		return
-	}
 	n := &cl.notices[i]
 	if n.done || n.gen != gen {
 		return
 	}
 	n.done = true
-	cl.noticesLeft--
-	nn := *n // noticed may not append to notices, but keep it safe
+	cl.freeNotices = append(cl.freeNotices, int32(i))
+	nn := *n // noticed does not schedule notices, but keep it safe
 	cl.noticed(&nn)
-	if cl.noticesLeft == 0 {
-		cl.notices = cl.notices[:0]
-	}
 }
 
 // noticed applies notice n: the proxy closes the routed connection, the
