@@ -37,8 +37,8 @@ type ObjectivesSpec struct {
 	CPUUtil      float64  `toml:"cpu_util" default:"0.7" min:"0" max:"1" doc:"ceiling on the busiest backend's CPU utilisation (backend.cpu_util.max); 0 for none"`
 	NFSUtil      float64  `toml:"nfs_util" default:"0.7" min:"0" max:"1" doc:"ceiling on the NFS server's utilisation (nfs.utilization); 0 for none"`
 	Connections  int      `toml:"connections_per_backend" default:"0" min:"0" doc:"ceiling on the most IMAP connections open at once on any backend, such as Dovecot's service imap process_limit with client_limit 1; 0 for none"`
-	Corrupted    float64  `toml:"corrupted_per_million_sessions" default:"-1" doc:"ceiling on corrupted indexes per million sessions; negative for none"`
-	UsersEmpty   float64  `toml:"users_empty_mailbox" default:"-1" doc:"ceiling on users who saw their mailbox empty; negative for none"`
+	Errors       float64  `toml:"dovecot_errors_per_million_sessions" default:"-1" doc:"ceiling on Dovecot index errors of every class (dovecot.errors.total) per million sessions; negative for none"`
+	UIDValidity  float64  `toml:"users_uidvalidity_changed" default:"-1" doc:"ceiling on users with a folder whose UIDVALIDITY changed (clients downloaded it again); negative for none"`
 	FailedLogins float64  `toml:"failed_logins" default:"-1" doc:"ceiling on failed logins in the measured period; negative for none"`
 	LoginP99     sim.Time `toml:"login_p99" default:"0s" min:"0s" doc:"ceiling on LOGIN's 99th percentile latency; 0 for none"`
 	SelectP99    sim.Time `toml:"select_p99" default:"0s" min:"0s" doc:"ceiling on SELECT's 99th percentile latency; 0 for none"`
@@ -76,8 +76,8 @@ func (o ObjectivesSpec) List() []results.Objective {
 	add("backend CPU", "backend.cpu_util.max", "", o.CPUUtil, o.CPUUtil > 0)
 	add("NFS server", "nfs.utilization", "", o.NFSUtil, o.NFSUtil > 0)
 	add("connections per backend", MaxConnectionsMetric, "", float64(o.Connections), o.Connections > 0)
-	add("corrupted per million sessions", "corrupted_per_million_sessions", "", o.Corrupted, o.Corrupted >= 0)
-	add("users with empty mailbox", "users_empty_mailbox", "", o.UsersEmpty, o.UsersEmpty >= 0)
+	add("Dovecot index errors per million sessions", "dovecot.errors_per_million_sessions", "", o.Errors, o.Errors >= 0)
+	add("users whose folder changed UIDVALIDITY", "users_uidvalidity_changed", "", o.UIDValidity, o.UIDValidity >= 0)
 	add("failed logins", "failed_logins", "", o.FailedLogins, o.FailedLogins >= 0)
 	add("recovery after a backend failure", "time_to_recover", "s", o.RecoveryTime.Sec(), o.RecoveryTime > 0)
 	lat := func(name, metric string, d sim.Time) {

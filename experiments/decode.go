@@ -177,11 +177,27 @@ func (d *decoder) table(n *tnode, s *schema, v reflect.Value, path string) {
 		kpath := joinKey(path, k)
 		f := s.byName[k]
 		if f == nil {
+			if why, ok := removedKeys[kpath]; ok {
+				d.errAt(c.keyPos, kpath, "%s", why)
+				continue
+			}
 			d.errAt(c.keyPos, kpath, "%s", unknownKey(k, s))
 			continue
 		}
 		d.field(c, f, v.FieldByIndex(f.index), kpath)
 	}
+}
+
+// removedKeys are keys that older specs may still set, by key path, with
+// what replaced them.
+var removedKeys = map[string]string{
+	"nfs.index_corruption_probability": "nfs.index_corruption_probability was removed: index damage now follows from " +
+		"Dovecot's and the NFS client's mechanisms under the nfs.client.* and dovecot.* keys " +
+		"(see the dovecot.errors.* metrics), with no probability to set",
+	"plan.objectives.corrupted_per_million_sessions": "corrupted_per_million_sessions was replaced by " +
+		"dovecot_errors_per_million_sessions (Dovecot index errors of every class per million sessions)",
+	"plan.objectives.users_empty_mailbox": "users_empty_mailbox was replaced by users_uidvalidity_changed " +
+		"(users with a folder whose UIDVALIDITY changed, so that clients downloaded it again)",
 }
 
 // unknownKey words the error for key k, unknown in s.

@@ -12,43 +12,47 @@ import (
 // metricInfo describes the model's scalar metrics for tables and reports,
 // in the order model.Result.Metrics reports them.
 var metricInfo = map[string]results.MetricInfo{
-	"imap.latency.p50":               {Better: results.Lower, Doc: "median latency of client IMAP commands"},
-	"imap.latency.p99":               {Better: results.Lower, Doc: "99th percentile latency of client IMAP commands"},
-	"imap.latency.mean":              {Better: results.Lower, Doc: "mean latency of client IMAP commands"},
-	"imap.commands_per_s":            {Better: results.Neutral, Doc: "client IMAP commands per second"},
-	"lmtp.latency.p99":               {Better: results.Lower, Doc: "99th percentile latency of LMTP deliveries"},
-	"nfs.ops_per_s":                  {Better: results.Lower, Doc: "NFS calls per second at the server"},
-	"nfs.getattr_per_s":              {Better: results.Lower, Doc: "GETATTR calls per second at the server"},
-	"nfs.utilization":                {Better: results.Lower, Doc: "busy fraction of the NFS server threads"},
-	"cache.hit_ratio":                {Better: results.Higher, Doc: "backend memory-cache hit ratio for mailbox working sets"},
-	"stale_reads":                    {Better: results.Lower, Doc: "commands that acted on index attributes older than another backend's change"},
-	"conflicting_writes":             {Better: results.Lower, Doc: "index writes from a stale view or racing another backend's write"},
-	"corrupted_indexes":              {Better: results.Lower, Doc: "conflicting writes that corrupted an index"},
-	"corrupted_per_million_sessions": {Better: results.Lower, Doc: "corrupted indexes per million IMAP sessions"},
-	"users_empty_mailbox":            {Better: results.Lower, Doc: "users whose index was corrupted (saw an empty or wrong mailbox until rebuilt)"},
-	"index_rebuilds":                 {Better: results.Lower, Doc: "indexes rebuilt from the Maildir after corruption"},
-	"index_rewrites":                 {Better: results.Neutral, Doc: "main index (dovecot.index) rewrites once enough transaction log has accumulated, rotations included"},
-	"log_rotations":                  {Better: results.Neutral, Doc: "transaction log (dovecot.index.log) rotations to dovecot.index.log.2"},
-	"clock_errors":                   {Better: results.Lower, Doc: "index accesses after a write by a backend whose clock is more than 1 s off"},
-	"lock_waits":                     {Better: results.Lower, Doc: "index-lock acquisitions that waited for another connection"},
-	"lock_wait.mean":                 {Better: results.Lower, Doc: "mean wait of a contended index lock"},
-	"user_moves":                     {Better: results.Lower, Doc: "IMAP logins on another backend than the user's previous one (a cold open there)"},
-	"refused_logins":                 {Better: results.Lower, Doc: "IMAP logins refused because the backend was at its process limit"},
-	"sessions":                       {Better: results.Neutral, Doc: "successful IMAP logins"},
-	"failed_commands":                {Better: results.Lower, Doc: "commands lost with their connection"},
-	"failed_deliveries":              {Better: results.Lower, Doc: "deliveries deferred by the MX after a failure"},
-	"users_affected":                 {Better: results.Lower, Doc: "users with a failed login, command or delivery"},
-	"failover_multi_backend":         {Better: results.Lower, Doc: "users with connections on two backends at once after the first fault"},
-	"time_to_detect":                 {Better: results.Lower, Doc: "time from the first fault until the monitor marked a backend down (0: never)"},
-	"time_to_recover":                {Better: results.Lower, Doc: "time from the first fault until the last user failure"},
-	"users_multi_backend":            {Better: results.Lower, Doc: "users with IMAP connections on two or more backends at once"},
-	"failed_logins":                  {Better: results.Lower, Doc: "IMAP logins that failed, counted when the client got its answer"},
-	"load_imbalance":                 {Better: results.Lower, Doc: "busiest backend's commands over the mean (1 = even)"},
-	"backend.cpu_util.max":           {Better: results.Lower, Doc: "CPU utilisation of the busiest backend"},
-	"proxy.cpu_s":                    {Better: results.Lower, Doc: "CPU seconds spent in a separate proxy tier (directors)"},
-	"steady_state.stationary":        {Better: results.Higher, Doc: "1 if the measured period looks stationary by MSER-5 (open connections and commands per sample), 0 if it begins with a transient: lengthen run.warmup"},
-	"steady_state.mser5_discard":     {Better: results.Lower, Doc: "fraction of the measured period MSER-5 would discard as warm-up"},
-	"steady_state.shift":             {Better: results.Lower, Doc: "relative difference between the part MSER-5 would discard and the rest"},
+	"imap.latency.p50":                    {Better: results.Lower, Doc: "median latency of client IMAP commands"},
+	"imap.latency.p99":                    {Better: results.Lower, Doc: "99th percentile latency of client IMAP commands"},
+	"imap.latency.mean":                   {Better: results.Lower, Doc: "mean latency of client IMAP commands"},
+	"imap.commands_per_s":                 {Better: results.Neutral, Doc: "client IMAP commands per second"},
+	"lmtp.latency.p99":                    {Better: results.Lower, Doc: "99th percentile latency of LMTP deliveries"},
+	"nfs.ops_per_s":                       {Better: results.Lower, Doc: "NFS calls per second at the server"},
+	"nfs.getattr_per_s":                   {Better: results.Lower, Doc: "GETATTR calls per second at the server"},
+	"nfs.utilization":                     {Better: results.Lower, Doc: "busy fraction of the NFS server threads"},
+	"cache.hit_ratio":                     {Better: results.Higher, Doc: "backend memory-cache hit ratio for mailbox working sets"},
+	"stale_reads":                         {Better: results.Lower, Doc: "commands that acted on index attributes older than another backend's change"},
+	"dovecot.errors_per_million_sessions": {Better: results.Lower, Doc: "Dovecot index errors of every class per million IMAP sessions"},
+	"index_fscks":                         {Better: results.Lower, Doc: "index repairs (mail_index_fsck) after a lost or corrupted transaction log"},
+	"fsck_messages":                       {Better: results.Lower, Doc: "messages the index repairs checked again"},
+	"cache_purges":                        {Better: results.Neutral, Doc: "dovecot.index.cache files rewritten because a fifth of their records were expunged ones"},
+	"cache_refills":                       {Better: results.Lower, Doc: "messages whose cache records were lost with a cache file deleted as corrupted"},
+	"messages_new_uid":                    {Better: results.Lower, Doc: "messages given a new UID after their dovecot-uidlist line was lost (clients download them again)"},
+	"users_uidvalidity_changed":           {Better: results.Lower, Doc: "users with a folder whose UIDVALIDITY changed (clients drop and download it again)"},
+	"dovecot.errors.total":                {Better: results.Lower, Doc: "errors Dovecot logs about its index files, all classes"},
+	"index_rewrites":                      {Better: results.Neutral, Doc: "main index (dovecot.index) rewrites once enough transaction log has accumulated, rotations included"},
+	"log_rotations":                       {Better: results.Neutral, Doc: "transaction log (dovecot.index.log) rotations to dovecot.index.log.2"},
+	"clock_errors":                        {Better: results.Lower, Doc: "index accesses after a write by a backend whose clock is more than 1 s off"},
+	"lock_waits":                          {Better: results.Lower, Doc: "index-lock acquisitions that waited for another connection"},
+	"lock_wait.mean":                      {Better: results.Lower, Doc: "mean wait of a contended index lock"},
+	"user_moves":                          {Better: results.Lower, Doc: "IMAP logins on another backend than the user's previous one (a cold open there)"},
+	"refused_logins":                      {Better: results.Lower, Doc: "IMAP logins refused because the backend was at its process limit"},
+	"sessions":                            {Better: results.Neutral, Doc: "successful IMAP logins"},
+	"failed_commands":                     {Better: results.Lower, Doc: "commands lost with their connection, or answered with an error because their folder's transaction log was corrupted"},
+	"index_failed_commands":               {Better: results.Lower, Doc: "commands answered with an error because their folder's transaction log was corrupted"},
+	"failed_deliveries":                   {Better: results.Lower, Doc: "deliveries deferred by the MX after a failure"},
+	"users_affected":                      {Better: results.Lower, Doc: "users with a failed login, command or delivery"},
+	"failover_multi_backend":              {Better: results.Lower, Doc: "users with connections on two backends at once after the first fault"},
+	"time_to_detect":                      {Better: results.Lower, Doc: "time from the first fault until the monitor marked a backend down (0: never)"},
+	"time_to_recover":                     {Better: results.Lower, Doc: "time from the first fault until the last user failure"},
+	"users_multi_backend":                 {Better: results.Lower, Doc: "users with IMAP connections on two or more backends at once"},
+	"failed_logins":                       {Better: results.Lower, Doc: "IMAP logins that failed, counted when the client got its answer"},
+	"load_imbalance":                      {Better: results.Lower, Doc: "busiest backend's commands over the mean (1 = even)"},
+	"backend.cpu_util.max":                {Better: results.Lower, Doc: "CPU utilisation of the busiest backend"},
+	"proxy.cpu_s":                         {Better: results.Lower, Doc: "CPU seconds spent in a separate proxy tier (directors)"},
+	"steady_state.stationary":             {Better: results.Higher, Doc: "1 if the measured period looks stationary by MSER-5 (open connections and commands per sample), 0 if it begins with a transient: lengthen run.warmup"},
+	"steady_state.mser5_discard":          {Better: results.Lower, Doc: "fraction of the measured period MSER-5 would discard as warm-up"},
+	"steady_state.shift":                  {Better: results.Lower, Doc: "relative difference between the part MSER-5 would discard and the rest"},
 }
 
 // MetricInfos lists the scalar metrics of a run of the model, with units,
@@ -59,6 +63,8 @@ func MetricInfos() []results.MetricInfo {
 		info, ok := metricInfo[m.Name]
 		switch {
 		case ok:
+		case strings.HasPrefix(m.Name, model.ErrorMetricPrefix):
+			info = results.MetricInfo{Better: results.Lower, Doc: "Dovecot errors of class " + strings.TrimPrefix(m.Name, model.ErrorMetricPrefix) + " (as Dovecot logs them)"}
 		case strings.HasPrefix(m.Name, "nfs."):
 			op := strings.TrimSuffix(strings.TrimPrefix(m.Name, "nfs."), "_per_s")
 			info = results.MetricInfo{Better: results.Lower, Doc: op + " calls per second at the NFS server"}
@@ -106,12 +112,12 @@ func Record(run Run[Spec], res *model.Result) *results.Run {
 	}
 	if len(res.Series) > 0 {
 		s := &results.Series{Start: time.Duration(run.Spec.Run.Warmup), Interval: time.Duration(run.Spec.Run.SampleInterval)}
-		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "conflicting_writes"}, {Name: "failed_logins"}, {Name: "commands"}}
+		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "dovecot_errors"}, {Name: "failed_logins"}, {Name: "commands"}}
 		var prev model.Sample
 		for _, x := range res.Series {
 			cols[0].Values = append(cols[0].Values, float64(x.Connections))
 			cols[1].Values = append(cols[1].Values, float64(x.StaleReads-prev.StaleReads))
-			cols[2].Values = append(cols[2].Values, float64(x.ConflictingWrites-prev.ConflictingWrites))
+			cols[2].Values = append(cols[2].Values, float64(x.Errors-prev.Errors))
 			cols[3].Values = append(cols[3].Values, float64(x.FailedLogins-prev.FailedLogins))
 			cols[4].Values = append(cols[4].Values, float64(x.Commands-prev.Commands))
 			prev = x

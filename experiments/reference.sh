@@ -4,10 +4,14 @@
 # Usage: experiments/reference.sh [NAME...]   (default: every experiment
 # but the capacity plan isp-1m-plan, which takes a quarter of an hour on
 # two cores; name it to regenerate it).
+# The name index-damage stands for the matrix of experiments/index-damage/,
+# simulated into results/reference/index-damage/CONFIG.
 # With MAILSIM_TESTBED_GUEST naming a built testbed guest (as root), the
 # testbed-small experiment also runs on the testbed, into
 # results/reference/testbed-small-testbed, and the two stand side by side
-# in testbed-small-vs-testbed.txt (about half an hour).
+# in testbed-small-vs-testbed.txt (about half an hour); so does the index
+# damage matrix, into results/reference/index-damage/CONFIG-testbed (about
+# 35 minutes), after which its table, TABLE.md, is written again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -15,10 +19,22 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/mailsim" ./cmd/mailsim
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(default backend-failure mount-options maildir-listing nfs-cache-flush lmtp-delivery backend-count calibrated testbed-small)
+  names=(default backend-failure mount-options maildir-listing nfs-cache-flush lmtp-delivery backend-count calibrated testbed-small index-damage)
 fi
 mkdir -p results/reference
+damage=(one-backend random nfs-settings dotlock actimeo0 lookupcache-none)
 for name in "${names[@]}"; do
+  if [ "$name" = index-damage ]; then
+    echo "== index-damage" >&2
+    for cfg in "${damage[@]}"; do
+      out=results/reference/index-damage/$cfg
+      rm -rf "$out"
+      mkdir -p results/reference/index-damage
+      "$bin/mailsim" run --quiet --out "$out" "experiments/index-damage/$cfg.toml" > /dev/null
+      rm -f "$out/provenance.json"
+    done
+    continue
+  fi
   out=results/reference/$name
   rm -rf "$out" "$out.txt" "$out.html"
   echo "== $name" >&2
@@ -46,5 +62,23 @@ for name in "${names[@]}"; do
     "$bin/mailsim" compare results/reference/testbed-small "$out" > results/reference/testbed-small-vs-testbed.txt
     rm -f "$out/provenance.json"
     echo "   $(( $(date +%s) - start )) s" >&2
+  fi
+done
+for name in "${names[@]}"; do
+  if [ "$name" = index-damage ]; then
+    if [ -n "${MAILSIM_TESTBED_GUEST:-}" ]; then
+      for cfg in "${damage[@]}"; do
+        out=results/reference/index-damage/$cfg-testbed
+        rm -rf "$out"
+        echo "== index-damage/$cfg on the testbed" >&2
+        "$bin/mailsim" testbed run --dir "$MAILSIM_TESTBED_GUEST" --out "$out" "experiments/index-damage/$cfg.toml" > /dev/null
+        rm -f "$out/provenance.json"
+      done
+    fi
+    for cfg in "${damage[@]}"; do
+      "$bin/mailsim" compare "results/reference/index-damage/$cfg" "results/reference/index-damage/$cfg-testbed" \
+        > "results/reference/index-damage/$cfg-vs-testbed.txt"
+    done
+    go test ./experiments -run 'IndexDamageAgreement' -update > /dev/null
   fi
 done

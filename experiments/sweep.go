@@ -236,6 +236,9 @@ func (d *decoder) sweepField(parts []string) (*field, string) {
 	for i, part := range parts {
 		f := s.byName[part]
 		if f == nil {
+			if why, ok := removedKeys[strings.Join(parts, ".")]; ok {
+				return nil, why
+			}
 			names := make([]string, 0, len(s.fields))
 			for _, g := range s.fields {
 				names = append(names, g.name)

@@ -125,7 +125,7 @@ func (e *Experiment) ExecuteTestbed(ctx context.Context, o TestbedOptions) (*res
 		return nil, err
 	}
 	m.Source = TestbedSource(o.Topology, g)
-	m.Metrics = append(m.Metrics, testbed.MetricInfos()...)
+	m.Metrics = withTestbedMetrics(m.Metrics)
 	var w *results.Writer
 	if _, err := os.Stat(o.Out); errors.Is(err, fs.ErrNotExist) {
 		w, err = results.Create(o.Out, m, o.Session)
@@ -187,7 +187,7 @@ func RecordTestbed(src, out string, session results.Session) (*results.Writer, e
 		return nil, err
 	}
 	m.Source = set.Manifest.Source
-	m.Metrics = append(m.Metrics, testbed.MetricInfos()...)
+	m.Metrics = withTestbedMetrics(m.Metrics)
 	if _, err := os.Stat(out); err == nil {
 		return nil, fmt.Errorf("%s exists; name a new folder", out)
 	}
@@ -225,4 +225,20 @@ func RecordTestbed(src, out string, session results.Session) (*results.Writer, e
 		}
 	}
 	return w, nil
+}
+
+// withTestbedMetrics adds the testbed's metrics to the model's catalogue
+// ms. The two share the names of what both measure (Dovecot's error
+// classes): those keep the model's entry.
+func withTestbedMetrics(ms []results.MetricInfo) []results.MetricInfo {
+	have := make(map[string]bool, len(ms))
+	for _, m := range ms {
+		have[m.Name] = true
+	}
+	for _, m := range testbed.MetricInfos() {
+		if !have[m.Name] {
+			ms = append(ms, m)
+		}
+	}
+	return ms
 }

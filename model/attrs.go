@@ -17,14 +17,17 @@ type attrCache struct {
 	// unless the user's home attribute backend is this one.
 	blocks map[int32]int32
 	ents   []attrEntry
-	// perUser is the size of a block: the root, then an index and a
-	// directory entry per folder.
+	// perUser is the size of a block: the root, then objsPerFolder
+	// entries per folder.
 	perUser int32
 	// other holds objects outside the users' blocks (the listing probe's
 	// folder).
 	other *nfsmodel.AttrCache
 	// timeouts interns the attribute timeouts (shared by the backends).
 	timeouts *timeouts
+	// pages holds, per block, what the backend's page cache holds of
+	// each folder's files (see page): numPageFiles versions per folder.
+	pages []uint32
 }
 
 // attrEntry is one object's cached attributes; timeout 0 means none are
@@ -60,30 +63,79 @@ func newAttrCache(perUser int32, t *timeouts) *attrCache {
 	return &attrCache{blocks: make(map[int32]int32), perUser: perUser, other: nfsmodel.NewAttrCache(), timeouts: t}
 }
 
-// Attribute objects within a user's block.
-func rootObj() int32            { return 0 }
-func idxObj(folder int32) int32 { return 1 + 2*folder }
-func dirObj(folder int32) int32 { return 2 + 2*folder }
+// Attribute objects within a user's block: the mail root, then per
+// folder its dovecot.index.log, its Maildir new/ directory, the folder's
+// own directory (whose entries name the index files and the uidlist),
+// dovecot.index.cache and dovecot-uidlist.
+func rootObj() int32                  { return 0 }
+func idxObj(folder int32) int32       { return 1 + objsPerFolder*folder }
+func dirObj(folder int32) int32       { return 2 + objsPerFolder*folder }
+func folderDirObj(folder int32) int32 { return 3 + objsPerFolder*folder }
+func cacheObj(folder int32) int32     { return 4 + objsPerFolder*folder }
+func uidObj(folder int32) int32       { return 5 + objsPerFolder*folder }
+
+// objsPerFolder is the number of attribute objects per folder.
+const objsPerFolder = 5
 
 // attr returns backend b's attribute entry for user u's object obj,
 // making the user's block there if it has none.
 func (cl *cluster) attr(b int16, u, obj int32) (*attrCache, *attrEntry) {
+	c, first := cl.block(b, u)
+	return c, &c.ents[first+obj]
+}
+
+// block returns backend b's attribute cache and the index of user u's
+// block in it, making the block if there is none: a backend that never
+// touched the user's files has nothing of them cached, so its pages are
+// as current as the files.
+func (cl *cluster) block(b int16, u int32) (*attrCache, int32) {
 	c := cl.backends[b].attrs
 	usr := &cl.users[u]
 	if usr.attrBackend == b {
-		return c, &c.ents[usr.attrBlock+obj]
+		return c, usr.attrBlock
 	}
 	first, ok := c.blocks[u]
 	if !ok {
 		first = int32(len(c.ents))
 		c.ents = append(c.ents, make([]attrEntry, c.perUser)...)
+		for f := range cl.mboxPerUser {
+			mb := &cl.mboxes[cl.firstMailbox(u)+f]
+			c.pages = append(c.pages, mb.idxVer, mb.cacheVer, mb.uidBytes, 0)
+		}
 		if usr.attrBackend < 0 {
 			usr.attrBackend, usr.attrBlock = b, first
 		} else {
 			c.blocks[u] = first
 		}
 	}
-	return c, &c.ents[first+obj]
+	return c, first
+}
+
+// Files whose pages a backend caches, in a folder's entry of
+// attrCache.pages.
+const (
+	pageLog    = iota // dovecot.index.log (version: mailbox.idxVer)
+	pageCache         // dovecot.index.cache (mailbox.cacheVer)
+	pageUid           // dovecot-uidlist: the size up to which they are current (mailbox.uidBytes)
+	pageUidGap        // dovecot-uidlist: where the backend's own lines follow a region it holds as zeros (0: they do not)
+	numPageFiles
+)
+
+// page returns the version of file kind of user u's folder that backend
+// b's page cache holds. Linux's NFS client does not drop a file's cached
+// pages when it sees that another client changed the file while a
+// process of its own has the file open for writing ("Could it be a race
+// with writeback?", fs/nfs/inode.c, nfs_update_inode): the invalidation
+// waits until the last writer closes it (NFS_INO_DATA_INVAL_DEFER). Dovecot
+// keeps its index files and dovecot-uidlist open read-write for as long as
+// a mailbox is open, so a backend serving the user reads the region
+// another backend appended from pages cached before: the zeros past the
+// old end of the file, or old data. Only an fcntl lock on the file
+// (do_setlk invalidates the caches unconditionally), or a first open with
+// nobody else on the backend holding the file, shows it the file as it is.
+func (cl *cluster) page(b int16, u, folder int32, kind int) *uint32 {
+	c, first := cl.block(b, u)
+	return &c.pages[(first/c.perUser)*(numPageFiles*cl.mboxPerUser)+numPageFiles*folder+int32(kind)]
 }
 
 // attrAccess is [nfsmodel.AttrCache.Access] on backend b for user u's

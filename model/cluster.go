@@ -44,24 +44,47 @@ type nfsReq struct {
 	bytes   int64
 }
 
-// mailbox is one folder's state. Its fields are ordered to pack it into
-// 40 bytes: a run holds one per folder of every user.
+// mailbox is one folder's state: what is true of its files on the
+// shared storage. A run holds one per folder of every user.
 type mailbox struct {
 	// lastWrite is when lastWriter last wrote the index.
 	lastWrite sim.Time
-	msgs      int32
+	// cacheBytes is the size of dovecot.index.cache (0: none exists).
+	cacheBytes int64
+	msgs       int32
 	// idxVer counts changes to the folder's index files; dirVer counts
 	// changes to its Maildir directories (deliveries, expunges).
 	idxVer, dirVer uint32
 	// unsynced counts delivered messages not yet moved from new/ to cur/.
 	unsynced int32
+	// names counts changes to the names in the folder's directory, where
+	// the index files and dovecot-uidlist live (creates, renames,
+	// deletes).
+	names uint32
+	// uidBytes is the size of dovecot-uidlist.
+	uidBytes uint32
+	// cacheVer counts writes to dovecot.index.cache, uidVer appends to
+	// dovecot-uidlist; expungeVer is dirVer just after the last expunge,
+	// and mainLogVer the idxVer the main index was last written at.
+	cacheVer, uidVer, expungeVer, mainLogVer uint32
 	// log is the folder's transaction log.
 	log indexLog
-	// lastWriter is the backend that last wrote the index (-1: none yet).
-	lastWriter int16
-	// corrupt is set when a conflicting write corrupted the index; the
-	// next access rebuilds it.
-	corrupt bool
+	// cacheGen, uidGen and mainGen count the files that have stood under
+	// the names dovecot.index.cache, dovecot-uidlist and dovecot.index.
+	cacheGen, uidGen, mainGen uint16
+	// cacheDeleted counts the cache's records of messages expunged since
+	// the cache was last written afresh; uncached counts messages with no
+	// cache record yet.
+	cacheDeleted uint16
+	uncached     int32
+	// lastWriter is the backend that last wrote the index (-1: none yet);
+	// cacheBy, uidGenBy and mainBy made the current cache file, uidlist
+	// and main index; cacheAppender and uidAppender last wrote to the
+	// cache file and the uidlist.
+	lastWriter, cacheBy, uidGenBy, mainBy, cacheAppender, uidAppender, expungeBy int16
+	// logCorrupt is set while the transaction log is corrupted (see
+	// logCorrupted).
+	logCorrupt bool
 }
 
 // user is one account's state (16 bytes). Its folders are the mailboxes
@@ -92,8 +115,9 @@ const (
 	multiAfterFault
 	// affected: a failed login, command or delivery.
 	affected
-	// sawEmpty: an index corrupted (the user saw an empty mailbox).
-	sawEmpty
+	// uidValidityChanged: a folder got a new UIDVALIDITY (clients drop
+	// and download it again).
+	uidValidityChanged
 )
 
 // set sets flag f and reports whether it was clear before.
@@ -143,7 +167,10 @@ type conn struct {
 	selected int32  // absolute mailbox index
 	target   int32  // mailbox of the current command
 	seenIdx  uint32 // index version the command's view is based on
-	nextFree int32
+	// cacheGen, uidGen, logSeq and mainGen name the files the
+	// connection holds open (see mailbox).
+	cacheGen, uidGen, logSeq, mainGen uint16
+	nextFree                          int32
 	// epoch is the backend's epoch when the connection was opened.
 	epoch uint32
 	// gen changes whenever the slot is reused, so that a timer set for an
@@ -169,6 +196,9 @@ type conn struct {
 	// locked is true while the connection holds or waits for its
 	// folder's index lock (see lockKey).
 	locked bool
+	// racing is set when the connection's last scan of the Maildir found
+	// a message its index says was expunged (see expungeRace).
+	racing bool
 }
 
 // thinking marks a connection whose next command is chosen and waits for
@@ -257,9 +287,7 @@ type cluster struct {
 	freeNotices []int32
 	noticeGen   uint32
 
-	// Corruption.
-	corruptRng *rand.Rand
-	lmtpRng    *rand.Rand
+	lmtpRng *rand.Rand
 }
 
 // Run simulates cfg for the router's strategy with the given run seed and
@@ -406,7 +434,8 @@ func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, e
 		}
 		cl.nameAt = append(cl.nameAt, uint32(names.Len()))
 		for _, m := range su.Mailboxes {
-			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, lastWriter: -1})
+			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, log: indexLog{rotatedBy: -1}, lastWriter: -1, cacheBy: -1, uidGenBy: -1, mainBy: -1, uidAppender: -1, expungeBy: -1,
+				cacheBytes: max(int64(m.Messages)*cacheBytesPerMessage, 1024), uidBytes: uidlistHeaderBytes + uint32(m.Messages)*uidlistLineBytes})
 		}
 		for _, sd := range devs {
 			d := len(cl.devices)
@@ -435,13 +464,12 @@ func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, e
 	cl.backends = make([]backend, cfg.Backends)
 	ts := &timeouts{of: make([]sim.Time, 1, 16)}
 	for b := range cl.backends {
-		cl.backends[b] = backend{slow: 1, cpu: station{servers: cfg.Cores}, cache: newLRU(cfg.CacheBytes), attrs: newAttrCache(1+2*cl.mboxPerUser, ts)}
+		cl.backends[b] = backend{slow: 1, cpu: station{servers: cfg.Cores}, cache: newLRU(cfg.CacheBytes), attrs: newAttrCache(1+objsPerFolder*cl.mboxPerUser, ts)}
 	}
 	cl.nfs = station{servers: cfg.Server.Threads}
 	cl.nfsSlow = 1
 	cl.lockHolder = make(map[uint64]int32)
 	cl.lockWaiters = make(map[uint64][]lockWaiter)
-	cl.corruptRng = sim.Stream(seed, "nfs/corruption")
 	cl.lmtpRng = sim.Stream(seed, "lmtp/balancer")
 	cl.delivRng = sim.Stream(seed, "workload/delivery")
 	for i := range cfg.MXHosts {
@@ -976,15 +1004,10 @@ func (cl *cluster) complete(id int32, c *conn) {
 	b := &cl.backends[c.backend]
 	mb := &cl.mboxes[c.target]
 	if c.write {
-		if c.stale || mb.idxVer != c.seenIdx && mb.lastWriter != c.backend {
-			// The index was written from a view older than another
-			// backend's change: a conflicting write, which corrupts the
-			// index with the configured probability.
-			cl.conflict(c, mb)
-		}
+		owner, folder := cl.mailboxObj(c.target)
+		appended(cl.page(c.backend, owner, folder, pageLog), mb.idxVer)
 		mb.idxVer++
 		mb.lastWriter, mb.lastWrite = c.backend, now
-		owner, folder := cl.mailboxObj(c.target)
 		cl.attrWrote(c.backend, owner, idxObj(folder), mb.idxVer, now, false)
 	}
 	if cl.measuring {
@@ -1109,11 +1132,11 @@ func (cl *cluster) sample() {
 		open += cl.backends[b].conns
 	}
 	cl.res.Series = append(cl.res.Series, Sample{
-		At:                cl.s.Now(),
-		Connections:       open,
-		StaleReads:        cl.res.StaleReads,
-		ConflictingWrites: cl.res.ConflictingWrites,
-		FailedLogins:      cl.res.FailedLogins,
-		Commands:          cl.res.Commands,
+		At:           cl.s.Now(),
+		Connections:  open,
+		StaleReads:   cl.res.StaleReads,
+		Errors:       cl.res.errorTotal(),
+		FailedLogins: cl.res.FailedLogins,
+		Commands:     cl.res.Commands,
 	})
 }

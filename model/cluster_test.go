@@ -50,8 +50,8 @@ func TestRunSmoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		all := res.IMAPLatency()
-		t.Logf("roundRobin=%v commands=%d p50=%.4f p99=%.4f nfs=%.0f/s stale=%d conflicts=%d multi=%d hit=%.3f events=%d",
-			rr, res.Commands, all.Quantile(.5), all.Quantile(.99), res.NFSOpsPerSecond(), res.StaleReads, res.ConflictingWrites, res.UsersMultiBackend, res.CacheHitRatio(), res.Events)
+		t.Logf("roundRobin=%v commands=%d p50=%.4f p99=%.4f nfs=%.0f/s stale=%d errors=%d multi=%d hit=%.3f events=%d",
+			rr, res.Commands, all.Quantile(.5), all.Quantile(.99), res.NFSOpsPerSecond(), res.StaleReads, res.errorTotal(), res.UsersMultiBackend, res.CacheHitRatio(), res.Events)
 		if res.Commands == 0 || all.N == 0 {
 			t.Fatalf("no commands measured")
 		}
@@ -86,31 +86,19 @@ func TestPinnedUsersNeverConflict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.StaleReads != 0 || res.ConflictingWrites != 0 {
-		t.Fatalf("users pinned to one backend (deliveries included) saw %d stale reads and %d conflicting writes", res.StaleReads, res.ConflictingWrites)
+	if res.StaleReads != 0 || res.errorTotal() != 0 {
+		t.Fatalf("users pinned to one backend (deliveries included) saw %d stale reads and %d Dovecot errors %v", res.StaleReads, res.errorTotal(), res.Errors)
 	}
 }
 
-func TestCorruptionRebuildAndClockSkew(t *testing.T) {
+func TestClockSkew(t *testing.T) {
 	cfg := smallConfig()
-	cfg.CorruptionProbability = 0.5
 	spread, err := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 5)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if spread.CorruptedIndexes == 0 || spread.IndexRebuilds == 0 || spread.UsersEmptyMailbox == 0 {
-		t.Fatalf("spread users: %d corrupted, %d rebuilt, %d users saw an empty mailbox", spread.CorruptedIndexes, spread.IndexRebuilds, spread.UsersEmptyMailbox)
-	}
-	if spread.IndexRebuilds > spread.CorruptedIndexes {
-		t.Errorf("%d rebuilds of %d corrupted indexes", spread.IndexRebuilds, spread.CorruptedIndexes)
-	}
 	if spread.ClockErrors != 0 {
 		t.Errorf("%d clock errors with synchronised clocks", spread.ClockErrors)
-	}
-	// About half the conflicting writes corrupt (a binomial draw).
-	n, k := float64(spread.ConflictingWrites), float64(spread.CorruptedIndexes)
-	if d := k - n/2; d*d > 16*n/4 {
-		t.Errorf("%v of %v conflicting writes corrupted, expected half", k, n)
 	}
 	cfg.ClockSkew = 3 * sim.Second
 	skewed, _ := Run(cfg, &userHashRouter{n: cfg.Backends, roundRobin: true}, 5)
@@ -118,8 +106,8 @@ func TestCorruptionRebuildAndClockSkew(t *testing.T) {
 		t.Error("3 s of clock skew between backends sharing mailboxes gave no errors")
 	}
 	pinned, _ := Run(cfg, &userHashRouter{n: cfg.Backends}, 5)
-	if pinned.CorruptedIndexes != 0 || pinned.ClockErrors != 0 {
-		t.Errorf("pinned users: %d corrupted, %d clock errors", pinned.CorruptedIndexes, pinned.ClockErrors)
+	if pinned.ClockErrors != 0 {
+		t.Errorf("pinned users: %d clock errors", pinned.ClockErrors)
 	}
 }
 
@@ -139,7 +127,9 @@ func TestLockMethodsAndMmap(t *testing.T) {
 	dot := run(func(c *Config) { c.Dovecot.LockMethod = "dotlock" })
 	local := run(func(c *Config) { c.Mount.LocalLock = true })
 	mapped := run(func(c *Config) { c.Dovecot.MmapDisable = false })
-	if fcntl.NFSOps[nfsmodel.LOCK] == 0 || fcntl.NFSOps[nfsmodel.LOCK] != fcntl.NFSOps[nfsmodel.UNLOCK] {
+	// Commands still in flight when the run ends may have locked and not
+	// yet unlocked.
+	if l, u := fcntl.NFSOps[nfsmodel.LOCK], fcntl.NFSOps[nfsmodel.UNLOCK]; l == 0 || u > l || l-u > 10 {
 		t.Errorf("fcntl: %d LOCK and %d UNLOCK calls", fcntl.NFSOps[nfsmodel.LOCK], fcntl.NFSOps[nfsmodel.UNLOCK])
 	}
 	if dot.NFSOps[nfsmodel.LOCK] != 0 || dot.NFSOps[nfsmodel.CREATE] <= fcntl.NFSOps[nfsmodel.CREATE] {

@@ -75,11 +75,6 @@ type Config struct {
 	// per message: dovecot-uidlist ~52 B, dovecot.index.log ~8 B,
 	// dovecot.index 8–12 B, dovecot.index.cache ~156 B (MEASURED.md).
 	IndexBytesPerMessage int64
-	// CorruptionProbability is the chance that a conflicting index write
-	// corrupts the index (model assumption: most conflicts are repaired
-	// by Dovecot's fsck or go unnoticed; calibrate it against a site's
-	// incident rate).
-	CorruptionProbability float64
 	// RebuildPerMessage is the CPU a backend spends per message to rebuild
 	// a folder's index from the Maildir: 14–21 µs per message for
 	// Dovecot 2.3.19's first sync with no index files (MEASURED.md).
@@ -154,25 +149,24 @@ type Config struct {
 // measured hour after 5 minutes of warm-up.
 func DefaultConfig() Config {
 	return Config{
-		Backends:              4,
-		Cores:                 8,
-		CacheBytes:            1 << 30,
-		IndexBytesPerMessage:  226,
-		CorruptionProbability: 0.05,
-		RebuildPerMessage:     17 * sim.Microsecond,
-		ProxyHop:              200 * sim.Microsecond,
-		MXHosts:               4,
-		CPU:                   DefaultCPU(),
-		Server:                nfsmodel.DefaultServer(),
-		Mount:                 nfsmodel.DefaultMount(),
-		Dovecot:               nfsmodel.DefaultDovecot(),
-		Population:            workloads.DefaultPopulation(),
-		Profile:               workloads.DefaultProfile(),
-		Clients:               DefaultClients(),
-		Listing:               ListingProbe{Interval: sim.Minute},
-		Duration:              sim.Hour,
-		Warmup:                5 * sim.Minute,
-		SampleInterval:        10 * sim.Second,
+		Backends:             4,
+		Cores:                8,
+		CacheBytes:           1 << 30,
+		IndexBytesPerMessage: 226,
+		RebuildPerMessage:    17 * sim.Microsecond,
+		ProxyHop:             200 * sim.Microsecond,
+		MXHosts:              4,
+		CPU:                  DefaultCPU(),
+		Server:               nfsmodel.DefaultServer(),
+		Mount:                nfsmodel.DefaultMount(),
+		Dovecot:              nfsmodel.DefaultDovecot(),
+		Population:           workloads.DefaultPopulation(),
+		Profile:              workloads.DefaultProfile(),
+		Clients:              DefaultClients(),
+		Listing:              ListingProbe{Interval: sim.Minute},
+		Duration:             sim.Hour,
+		Warmup:               5 * sim.Minute,
+		SampleInterval:       10 * sim.Second,
 
 		// Dovecot's defaults (FACTS.md 3.4).
 		MailIndexRewriteMinLogBytes: 8 << 10,
@@ -205,8 +199,6 @@ func (c *Config) Validate() error {
 		return fieldError("Warmup", "model: warmup must not be negative")
 	case c.SampleInterval <= 0:
 		return fieldError("SampleInterval", "model: sample interval must be positive")
-	case c.CorruptionProbability < 0 || c.CorruptionProbability > 1:
-		return fieldError("CorruptionProbability", "model: corruption probability %g is not within [0, 1]", c.CorruptionProbability)
 	case c.Listing.Entries < 0 || c.Listing.Entries > 0 && c.Listing.Interval <= 0:
 		return fieldError("Listing.Interval", "model: the listing probe needs a positive interval")
 	case c.MXHosts < 1:

@@ -15,7 +15,10 @@ const (
 // lockKey names the lock a backend takes on folder mb: one lock for the
 // whole cluster when locks go through the NFS lock manager or are dotlock
 // files on the shared storage, one per backend when they are local only
-// (flock on NFS, or the nolock/local_lock mount options).
+// (the nolock or local_lock mount options). flock() is not local on its
+// own: the Linux NFS client carries it out as a whole-file POSIX lock
+// over NLM unless local_lock=flock (nfs(5); Dovecot assumes the same,
+// mail-index-lock.c).
 func (cl *cluster) lockKey(mb int32, backend int16) uint64 {
 	k := uint64(mb)<<16 | 0xffff
 	if cl.localLocks() {
@@ -26,7 +29,7 @@ func (cl *cluster) lockKey(mb int32, backend int16) uint64 {
 
 // localLocks reports whether locks are only seen by their own backend.
 func (cl *cluster) localLocks() bool {
-	return cl.cfg.Dovecot.LockMethod == "flock" || cl.cfg.Mount.LocalLock
+	return cl.cfg.Mount.LocalLock && cl.cfg.Dovecot.LockMethod != "dotlock"
 }
 
 // lockedWrite adds the calls of an index write on mailbox mb under the
@@ -46,6 +49,7 @@ func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed bool) {
 			cl.call(c, nfsmodel.LOOKUP, 0, 0)
 		}
 		cl.call(c, nfsmodel.CREATE, 0, 0)
+		cl.renamed(c, mb) // dovecot.index.log.lock
 	case !cl.localLocks():
 		cl.call(c, nfsmodel.LOCK, 0, 0)
 	}
@@ -61,6 +65,24 @@ func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed bool) {
 		cl.call(c, nfsmodel.UNLOCK, 0, 0)
 	}
 	cl.call(c, opRelease, 0, 0)
+}
+
+// unexcluded checks connection c, which just took its folder's index lock
+// where locks are local to each backend: if a connection of another
+// backend holds its own "lock" on the folder at the same time, both
+// append to dovecot.index.log at once, each at the end it read under its
+// lock, and one transaction lands over the other's: the log is corrupted
+// (see logCorrupted).
+func (cl *cluster) unexcluded(c *conn) {
+	for b := range cl.backends {
+		if int16(b) == c.backend {
+			continue
+		}
+		if _, held := cl.lockHolder[cl.lockKey(c.target, int16(b))]; held {
+			cl.mboxes[c.target].logCorrupt = true
+			return
+		}
+	}
 }
 
 // lockWaiter is a connection waiting for a lock since a time.
@@ -79,6 +101,9 @@ func (cl *cluster) lockStep(id int32, c *conn) bool {
 		c.locked = true
 		if _, held := cl.lockHolder[k]; !held {
 			cl.lockHolder[k] = id
+			if cl.localLocks() {
+				cl.unexcluded(c)
+			}
 			return true
 		}
 		cl.lockWaiters[k] = append(cl.lockWaiters[k], lockWaiter{conn: id, since: cl.s.Now()})

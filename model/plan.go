@@ -112,10 +112,12 @@ func (cl *cluster) planCommand(c *conn) {
 	}
 
 	// Refresh the index: stat dovecot.index.log through the attribute
-	// cache. SELECT opens the files, and close-to-open then revalidates
-	// whatever the cache says; mail_nfs_index flushes the attribute cache
-	// first (a chown to the current owner: one SETATTR).
-	force := c.cmd == workloads.Select && !m.Nocto
+	// cache. SELECT and an LMTP delivery open the files, and
+	// close-to-open then revalidates whatever the cache says;
+	// mail_nfs_index flushes the attribute cache first (a chown to the
+	// current owner: one SETATTR).
+	open := c.cmd == workloads.Select || c.cmd == workloads.Deliver
+	force := open && !m.Nocto
 	if cfg.Dovecot.MailNFSIndex {
 		cl.call(c, nfsmodel.SETATTR, 0, 0)
 		force = true
@@ -125,6 +127,7 @@ func (cl *cluster) planCommand(c *conn) {
 	if l.Revalidate {
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
+	attrStale := l.Stale
 	if l.Changed && !cfg.Dovecot.MmapDisable {
 		// With mmap_disable=no the index is read through a mapping whose
 		// pages an NFS client does not reliably invalidate: the change is
@@ -138,9 +141,18 @@ func (cl *cluster) planCommand(c *conn) {
 		}
 	}
 	c.seenIdx = mb.idxVer
-	if mb.corrupt {
-		cl.rebuild(c, b, mb)
+	// Which of the files the connection holds are still the folder's.
+	v := cl.views(c, mb, open)
+	if mb.logCorrupt && cl.logCorrupted(c, b, mb, open) {
+		return
 	}
+	if locksFirst(c.cmd) && (cfg.Dovecot.LockMethod != "dotlock" || cfg.Dovecot.MailNFSIndex) {
+		// A command that changes the mailbox syncs its index under the
+		// log's lock (mail_index_sync_begin), which drops the backend's
+		// cached pages of the log before it reads the main index.
+		*cl.page(c.backend, owner, folder, pageLog) = mb.idxVer
+	}
+	cl.mainIndexView(c, b, mb, v, open)
 	if mb.lastWriter >= 0 && mb.lastWriter != c.backend && now-mb.lastWrite < cfg.Mount.Acregmax+sim.Second {
 		skew := cl.clockOffset(int(c.backend)) - cl.clockOffset(int(mb.lastWriter))
 		if (skew > sim.Second || skew < -sim.Second) && cl.measuring {
@@ -164,10 +176,16 @@ func (cl *cluster) planCommand(c *conn) {
 		replayed = true
 	}
 
-	// Commands that sync the Maildir look for new mail in new/.
+	// Commands that sync the Maildir look for new mail in new/, move it
+	// to cur/ and give it UIDs in dovecot-uidlist.
 	switch c.cmd {
 	case workloads.Select, workloads.Idle, workloads.Deliver:
+		_, e := cl.attr(c.backend, owner, dirObj(folder))
+		seen := e.version
 		dl := cl.attrAccess(c.backend, owner, dirObj(folder), mb.dirVer, now, true, cfg.Dovecot.MailNFSStorage)
+		if c.cmd != workloads.Deliver {
+			cl.expungeRace(c, mb, dl.Stale && !attrStale, seen)
+		}
 		if dl.Revalidate {
 			cl.call(c, nfsmodel.GETATTR, 0, 0)
 		}
@@ -177,9 +195,16 @@ func (cl *cluster) planCommand(c *conn) {
 				cl.call(c, nfsmodel.RENAME, 0, 0) // new/ -> cur/
 			}
 			cl.dotlock(c) // dovecot-uidlist.lock
+			cl.appendUidlist(c, mb, v, mb.unsynced, c.cmd != workloads.Deliver)
+			mb.uncached += mb.unsynced
 			mb.unsynced = 0
 			mb.dirVer++
 			c.write = true
+		} else if c.cmd != workloads.Deliver {
+			// The session looks up the files of the messages others
+			// added to the index (their UIDs are in the log) in
+			// dovecot-uidlist.
+			cl.readUidlist(c, mb, v)
 		}
 	}
 
@@ -204,6 +229,8 @@ func (cl *cluster) planCommand(c *conn) {
 			cl.call(c, nfsmodel.REMOVE, 0, 0)
 			mb.msgs--
 			mb.dirVer++
+			mb.cacheDeleted++
+			mb.expungeVer, mb.expungeBy = mb.dirVer, c.backend
 		}
 		cl.dotlock(c)
 		c.write = true
@@ -215,12 +242,28 @@ func (cl *cluster) planCommand(c *conn) {
 		}
 		cl.call(c, nfsmodel.RENAME, 0, 0)
 		cl.dotlock(c)
+		cl.appendUidlist(c, mb, v, 1, false)
 		mb.msgs++
+		mb.uncached++
 		c.write = true
 	}
+	// The session knows the records its backend's pages of the log show.
+	cl.useCache(c, mb, v, *cl.page(c.backend, owner, folder, pageLog) == mb.idxVer)
 	if c.write {
+		cl.logView(c, b, mb, v)
 		cl.lockedWrite(c, mb, replayed)
 	}
+}
+
+// locksFirst reports whether command cmd takes the index's lock before
+// it reads the index: IMAP commands that change the mailbox. An LMTP
+// delivery opens (and reads) the mailbox before it saves.
+func locksFirst(cmd workloads.Command) bool {
+	switch cmd {
+	case workloads.Store, workloads.Expunge, workloads.Append:
+		return true
+	}
+	return false
 }
 
 // perMsg converts a message count to a multiplier of a per-message time.
@@ -254,55 +297,45 @@ func (cl *cluster) readdir(c *conn, n int32) {
 	}
 }
 
-// dotlock takes and releases a dotlock with O_EXCL (Dovecot always uses
-// dotlocks for dovecot-uidlist): CREATE of the lock, WRITE of the new
-// contents, RENAME over the file.
+// dotlock takes and releases dovecot-uidlist.lock, the dotlock Dovecot
+// always uses for dovecot-uidlist (maildir-uidlist.c): an O_EXCL CREATE
+// of the lock file (a negative LOOKUP first unless negative lookups are
+// cached) and its REMOVE. Both change the folder's directory, and the
+// backend's own change of a directory shows it the directory as it is:
+// the server's reply carries the directory's attributes from before the
+// change, and if another client changed it since, the kernel revalidates
+// every name cached in it (fs/nfs/inode.c, nfs_update_inode).
 func (cl *cluster) dotlock(c *conn) {
 	if cl.cfg.Mount.Lookupcache != nfsmodel.LookupAll {
-		// O_EXCL creation checks that the lock does not exist: a negative
-		// lookup, cached only with lookupcache=all.
 		cl.call(c, nfsmodel.LOOKUP, 0, 0)
 	}
 	cl.call(c, nfsmodel.CREATE, 0, 0)
-	cl.call(c, nfsmodel.WRITE, 256, 0)
-	cl.call(c, nfsmodel.RENAME, 0, 0)
+	cl.call(c, nfsmodel.REMOVE, 0, 0)
+	cl.renamed(c, &cl.mboxes[c.target])
 }
 
-// rebuild recreates a corrupted index from the Maildir, as Dovecot does
-// after unlinking dovecot.index and dovecot.index.log: list cur/, read
-// dovecot-uidlist, rebuild the index (CPU per message) and write it.
-func (cl *cluster) rebuild(c *conn, b *backend, mb *mailbox) {
+// fsck repairs a folder's index after a lost or corrupted transaction
+// log, as Dovecot's mail_index_fsck does: the index is checked against
+// the Maildir (list cur/, read dovecot-uidlist, CPU per message) and the
+// main index written afresh.
+func (cl *cluster) fsck(c *conn, b *backend, mb *mailbox) {
 	cfg := cl.cfg
+	cl.errorAt(ErrIndexFsck, 1)
 	cl.readdir(c, mb.msgs)
-	cl.readBytes(c, max(4096, int64(mb.msgs)*52)) // dovecot-uidlist, ~52 B per message
+	cl.readBytes(c, max(4096, int64(mb.msgs)*uidlistLineBytes))
 	c.cpu += cfg.RebuildPerMessage * perMsg(mb.msgs)
 	cl.call(c, nfsmodel.CREATE, 0, 0)
-	cl.write(c, int64(mb.msgs)*cfg.IndexBytesPerMessage)
+	cl.write(c, mainIndexHeaderBytes+int64(mb.msgs)*mainIndexRecordBytes)
 	cl.call(c, nfsmodel.RENAME, 0, 0)
 	b.cache.drop(c.target)
-	mb.log.reset(cl.s.Now())
-	mb.corrupt = false
+	mb.mainGen++
+	mb.mainBy = c.backend
+	c.mainGen = mb.mainGen
+	cl.renamed(c, mb)
 	c.write = true
 	if cl.measuring {
-		cl.res.IndexRebuilds++
-		cl.res.RebuiltMessages += uint64(mb.msgs)
-	}
-}
-
-// conflict records a conflicting index write by connection c, which
-// corrupts the index with probability cfg.CorruptionProbability.
-func (cl *cluster) conflict(c *conn, mb *mailbox) {
-	if !cl.measuring {
-		return
-	}
-	cl.res.ConflictingWrites++
-	if cl.corruptRng.Float64() >= cl.cfg.CorruptionProbability {
-		return
-	}
-	mb.corrupt = true
-	cl.res.CorruptedIndexes++
-	if cl.users[c.user].set(sawEmpty) {
-		cl.res.UsersEmptyMailbox++
+		cl.res.IndexFscks++
+		cl.res.FsckMessages += uint64(mb.msgs)
 	}
 }
 

@@ -29,18 +29,27 @@ type Result struct {
 	// StaleReads counts commands that acted on index attributes cached
 	// from before another backend's change.
 	StaleReads uint64
-	// ConflictingWrites counts index writes made from a stale view, or
-	// racing another backend's write of the same index.
-	ConflictingWrites uint64
-	// CorruptedIndexes counts conflicting writes that corrupted an index;
-	// UsersEmptyMailbox counts the users whose index was corrupted (who
-	// saw an empty or wrong mailbox until it was rebuilt).
-	CorruptedIndexes  uint64
-	UsersEmptyMailbox uint64
-	// IndexRebuilds counts indexes rebuilt after corruption, and
-	// RebuiltMessages the messages they held.
-	IndexRebuilds   uint64
-	RebuiltMessages uint64
+	// Errors counts the errors Dovecot would log about its index files,
+	// by class (see ErrorClass).
+	Errors [NumErrorClasses]uint64
+	// IndexFscks counts index repairs (mail_index_fsck) after a lost or
+	// corrupted transaction log, and FsckMessages the messages they
+	// checked again.
+	IndexFscks   uint64
+	FsckMessages uint64
+	// CachePurges counts dovecot.index.cache files rewritten because a
+	// fifth of their records were expunged ones; CacheRefills counts
+	// messages whose cache records were lost with a cache file deleted as
+	// corrupted (they are cached again when next fetched).
+	CachePurges  uint64
+	CacheRefills uint64
+	// NewUIDs counts messages given a new UID because their
+	// dovecot-uidlist line was lost: clients download them again.
+	NewUIDs uint64
+	// UsersUIDValidityChanged counts users with a folder whose
+	// UIDVALIDITY changed: clients drop their copy and download the
+	// whole folder again (what users see as a mailbox that went empty).
+	UsersUIDValidityChanged uint64
 	// IndexRewrites counts rewrites of a folder's main index
 	// (dovecot.index), LogRotations rotations of its transaction log
 	// (dovecot.index.log), each of which rewrites the main index too
@@ -73,10 +82,13 @@ type Result struct {
 	// backend while new ones go to another (the corruption risk of a
 	// failover).
 	FailoverMultiBackend uint64
-	// FailedCommands counts commands lost with their connection;
+	// FailedCommands counts commands lost with their connection, and
+	// commands answered with an error because their folder's transaction
+	// log was corrupted (IndexFailedCommands counts those alone);
 	// FailedDeliveries counts deliveries deferred by the MX.
-	FailedCommands   uint64
-	FailedDeliveries uint64
+	FailedCommands      uint64
+	IndexFailedCommands uint64
+	FailedDeliveries    uint64
 	// UsersAffected counts users with at least one failed login, command
 	// or delivery.
 	UsersAffected uint64
@@ -116,11 +128,12 @@ type BackendResult struct {
 // Sample is one point of a run's time series; counters are cumulative
 // since the end of warm-up.
 type Sample struct {
-	At                sim.Time
-	Connections       int
-	StaleReads        uint64
-	ConflictingWrites uint64
-	FailedLogins      uint64
+	At          sim.Time
+	Connections int
+	StaleReads  uint64
+	// Errors counts Dovecot's index errors of every class.
+	Errors       uint64
+	FailedLogins uint64
 	// Commands counts the commands completed since measuring began.
 	Commands uint64
 }
@@ -226,11 +239,13 @@ func (r *Result) Metrics() []Metric {
 		{"nfs.utilization", "", r.NFSUtilization},
 		{"cache.hit_ratio", "", r.CacheHitRatio()},
 		{"stale_reads", "", float64(r.StaleReads)},
-		{"conflicting_writes", "", float64(r.ConflictingWrites)},
-		{"corrupted_indexes", "", float64(r.CorruptedIndexes)},
-		{"corrupted_per_million_sessions", "", perMillion(r.CorruptedIndexes, r.Sessions)},
-		{"users_empty_mailbox", "", float64(r.UsersEmptyMailbox)},
-		{"index_rebuilds", "", float64(r.IndexRebuilds)},
+		{"dovecot.errors_per_million_sessions", "", perMillion(r.errorTotal(), r.Sessions)},
+		{"index_fscks", "", float64(r.IndexFscks)},
+		{"fsck_messages", "", float64(r.FsckMessages)},
+		{"cache_purges", "", float64(r.CachePurges)},
+		{"cache_refills", "", float64(r.CacheRefills)},
+		{"messages_new_uid", "", float64(r.NewUIDs)},
+		{"users_uidvalidity_changed", "", float64(r.UsersUIDValidityChanged)},
 		{"index_rewrites", "", float64(r.IndexRewrites)},
 		{"log_rotations", "", float64(r.LogRotations)},
 		{"clock_errors", "", float64(r.ClockErrors)},
@@ -243,6 +258,7 @@ func (r *Result) Metrics() []Metric {
 		{"failed_logins", "", float64(r.FailedLogins)},
 		{"failed_commands", "", float64(r.FailedCommands)},
 		{"failed_deliveries", "", float64(r.FailedDeliveries)},
+		{"index_failed_commands", "", float64(r.IndexFailedCommands)},
 		{"users_affected", "", float64(r.UsersAffected)},
 		{"failover_multi_backend", "", float64(r.FailoverMultiBackend)},
 		{"time_to_detect", "s", r.DetectedAfter.Sec()},
@@ -253,6 +269,10 @@ func (r *Result) Metrics() []Metric {
 		{"listing.p50", "s", r.Listing.Quantile(0.5)},
 		{"listing.mean", "s", r.Listing.Mean()},
 	}
+	for e := range NumErrorClasses {
+		ms = append(ms, Metric{ErrorMetricPrefix + e.String(), "", float64(r.Errors[e])})
+	}
+	ms = append(ms, Metric{ErrorMetricPrefix + "total", "", float64(r.errorTotal())})
 	st := r.Stationarity()
 	stationary := 0.0
 	if st.Stationary {
@@ -272,6 +292,15 @@ func (r *Result) Metrics() []Metric {
 		ms = append(ms, Metric{"latency." + c.String() + ".p99", "s", r.Latency[c].Quantile(0.99)})
 	}
 	return ms
+}
+
+// errorTotal is the number of Dovecot index errors of all classes.
+func (r *Result) errorTotal() uint64 {
+	var n uint64
+	for _, k := range r.Errors {
+		n += k
+	}
+	return n
 }
 
 func perMillion(n, of uint64) float64 {

@@ -41,12 +41,12 @@ KEY_METRICS = [
     "nfs.ops_per_s",
     "cache.hit_ratio",
     "stale_reads",
-    "conflicting_writes",
+    "dovecot.errors.total",
     "load_imbalance",
 ]
 
 # Time-series columns of a run that the failure timeline shows.
-TIMELINE_COLUMNS = ["stale_reads", "conflicting_writes", "failed_logins", "connections"]
+TIMELINE_COLUMNS = ["stale_reads", "dovecot_errors", "failed_logins", "connections"]
 
 # Time-series columns that are levels read at the end of each sample
 # interval; the others count events during the interval.

@@ -78,7 +78,7 @@ users = 200
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, s := range []string{"random", "per-ip", "director", "owner-proxy", "imap.latency.p99", "stale_reads", "conflicting_writes", "load_imbalance", "nfs.ops_per_s", "cache.hit_ratio"} {
+	for _, s := range []string{"random", "per-ip", "director", "owner-proxy", "imap.latency.p99", "stale_reads", "dovecot.errors.total", "load_imbalance", "nfs.ops_per_s", "cache.hit_ratio"} {
 		if !strings.Contains(stdout, s) {
 			t.Errorf("table lacks %q:\n%s", s, stdout)
 		}
