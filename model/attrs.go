@@ -25,17 +25,26 @@ type attrCache struct {
 	other *nfsmodel.AttrCache
 	// timeouts interns the attribute timeouts (shared by the backends).
 	timeouts *timeouts
-	// pages holds, per block, what the backend's page cache holds of
-	// each folder's files (see page): numPageFiles versions per folder.
-	pages []uint32
+	// pages holds what the backend's page cache holds of each folder's
+	// files (see page), numPageFiles versions per folder, for the users
+	// more than one backend has touched; pageAt maps such a user's block
+	// (its first entry's index) to its first version.
+	pages  []uint32
+	pageAt map[int32]int32
 }
 
-// attrEntry is one object's cached attributes; timeout 0 means none are
-// cached, otherwise the attribute timeout is timeouts.of[timeout].
+// attrEntry is one object's cached attributes, in 8 bytes; timeout 0
+// means none are cached, otherwise the attribute timeout is
+// timeouts.of[timeout]. The validation time is kept in milliseconds (the
+// kernel keeps it in jiffies, 4 ms at its default HZ of 250), and the
+// version in 16 bits: an object would have to change 65,536 times
+// between two looks for a change to go unnoticed. expired marks
+// attributes the kernel no longer trusts (see relookup).
 type attrEntry struct {
-	validated sim.Time
-	version   uint32
+	validated uint32
+	version   uint16
 	timeout   uint8
+	expired   bool
 }
 
 // timeouts interns attribute timeouts: a run sees only a few distinct ones
@@ -60,22 +69,21 @@ func (t *timeouts) index(v sim.Time) uint8 {
 }
 
 func newAttrCache(perUser int32, t *timeouts) *attrCache {
-	return &attrCache{blocks: make(map[int32]int32), perUser: perUser, other: nfsmodel.NewAttrCache(), timeouts: t}
+	return &attrCache{blocks: make(map[int32]int32), pageAt: make(map[int32]int32), perUser: perUser, other: nfsmodel.NewAttrCache(), timeouts: t}
 }
 
 // Attribute objects within a user's block: the mail root, then per
 // folder its dovecot.index.log, its Maildir new/ directory, the folder's
-// own directory (whose entries name the index files and the uidlist),
-// dovecot.index.cache and dovecot-uidlist.
+// own directory (whose entries name the index files and the uidlist) and
+// dovecot-uidlist.
 func rootObj() int32                  { return 0 }
 func idxObj(folder int32) int32       { return 1 + objsPerFolder*folder }
 func dirObj(folder int32) int32       { return 2 + objsPerFolder*folder }
 func folderDirObj(folder int32) int32 { return 3 + objsPerFolder*folder }
-func cacheObj(folder int32) int32     { return 4 + objsPerFolder*folder }
-func uidObj(folder int32) int32       { return 5 + objsPerFolder*folder }
+func uidObj(folder int32) int32       { return 4 + objsPerFolder*folder }
 
 // objsPerFolder is the number of attribute objects per folder.
-const objsPerFolder = 5
+const objsPerFolder = 4
 
 // attr returns backend b's attribute entry for user u's object obj,
 // making the user's block there if it has none.
@@ -98,14 +106,13 @@ func (cl *cluster) block(b int16, u int32) (*attrCache, int32) {
 	if !ok {
 		first = int32(len(c.ents))
 		c.ents = append(c.ents, make([]attrEntry, c.perUser)...)
-		for f := range cl.mboxPerUser {
-			mb := &cl.mboxes[cl.firstMailbox(u)+f]
-			c.pages = append(c.pages, mb.idxVer, mb.cacheVer, mb.uidBytes, 0)
-		}
 		if usr.attrBackend < 0 {
 			usr.attrBackend, usr.attrBlock = b, first
 		} else {
 			c.blocks[u] = first
+			if !usr.has(sharedFiles) {
+				cl.startSharing(u)
+			}
 		}
 	}
 	return c, first
@@ -133,9 +140,43 @@ const (
 // old end of the file, or old data. Only an fcntl lock on the file
 // (do_setlk invalidates the caches unconditionally), or a first open with
 // nobody else on the backend holding the file, shows it the file as it is.
+//
+// While a single backend has touched a user, its pages are current by
+// construction (it wrote all there is): they are only kept from the
+// moment a second backend touches the user, starting from current.
 func (cl *cluster) page(b int16, u, folder int32, kind int) *uint32 {
 	c, first := cl.block(b, u)
-	return &c.pages[(first/c.perUser)*(numPageFiles*cl.mboxPerUser)+numPageFiles*folder+int32(kind)]
+	usr := &cl.users[u]
+	if usr.attrBackend == b && !usr.has(sharedFiles) {
+		cl.scratch = cl.pageTruth(u, folder, kind)
+		return &cl.scratch
+	}
+	at, ok := c.pageAt[first]
+	if !ok {
+		at = int32(len(c.pages))
+		for f := range cl.mboxPerUser {
+			for k := range numPageFiles {
+				c.pages = append(c.pages, cl.pageTruth(u, f, k))
+			}
+		}
+		c.pageAt[first] = at
+	}
+	return &c.pages[at+numPageFiles*folder+int32(kind)]
+}
+
+// pageTruth is the version of file kind of user u's folder that current
+// pages hold.
+func (cl *cluster) pageTruth(u, folder int32, kind int) uint32 {
+	mb := &cl.mboxes[cl.firstMailbox(u)+folder]
+	switch kind {
+	case pageLog:
+		return mb.idxVer
+	case pageCache:
+		return cl.sh(mb).cacheVer
+	case pageUid:
+		return cl.sh(mb).uidBytes
+	}
+	return 0
 }
 
 // attrAccess is [nfsmodel.AttrCache.Access] on backend b for user u's
@@ -144,9 +185,12 @@ func (cl *cluster) attrAccess(b int16, u, obj int32, version uint32, now sim.Tim
 	c, e := cl.attr(b, u, obj)
 	var a nfsmodel.Attr
 	if e.timeout != 0 {
-		a = nfsmodel.Attr{Validated: e.validated, Timeout: c.timeouts.of[e.timeout], Version: e.version}
+		a = nfsmodel.Attr{Validated: sim.Time(e.validated) * sim.Millisecond, Timeout: c.timeouts.of[e.timeout], Version: uint32(e.version)}
+		if e.expired {
+			a.Validated = expired
+		}
 	}
-	l, update := nfsmodel.Consult(&cl.cfg.Mount, &a, e.timeout != 0, version, now, dir, force)
+	l, update := nfsmodel.Consult(&cl.cfg.Mount, &a, e.timeout != 0, uint32(uint16(version)), now, dir, force)
 	if update {
 		c.store(e, a)
 	}
@@ -165,5 +209,5 @@ func (c *attrCache) store(e *attrEntry, a nfsmodel.Attr) {
 	if t == 0 || c.timeouts.of[t] != a.Timeout {
 		t = c.timeouts.index(a.Timeout)
 	}
-	*e = attrEntry{validated: a.Validated, version: a.Version, timeout: t}
+	*e = attrEntry{validated: uint32(a.Validated / sim.Millisecond), version: uint16(a.Version), timeout: t}
 }

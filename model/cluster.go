@@ -45,46 +45,88 @@ type nfsReq struct {
 }
 
 // mailbox is one folder's state: what is true of its files on the
-// shared storage. A run holds one per folder of every user.
+// shared storage. A run holds one per folder of every user, so what only
+// matters once two backends share a user's files is kept apart (see
+// share).
 type mailbox struct {
 	// lastWrite is when lastWriter last wrote the index.
 	lastWrite sim.Time
-	// cacheBytes is the size of dovecot.index.cache (0: none exists).
-	cacheBytes int64
-	msgs       int32
+	msgs      int32
 	// idxVer counts changes to the folder's index files; dirVer counts
 	// changes to its Maildir directories (deliveries, expunges).
 	idxVer, dirVer uint32
 	// unsynced counts delivered messages not yet moved from new/ to cur/.
 	unsynced int32
-	// names counts changes to the names in the folder's directory, where
-	// the index files and dovecot-uidlist live (creates, renames,
-	// deletes).
-	names uint32
-	// uidBytes is the size of dovecot-uidlist.
-	uidBytes uint32
-	// cacheVer counts writes to dovecot.index.cache, uidVer appends to
-	// dovecot-uidlist; expungeVer is dirVer just after the last expunge,
-	// and mainLogVer the idxVer the main index was last written at.
-	cacheVer, uidVer, expungeVer, mainLogVer uint32
+	// cacheBytes is the size of dovecot.index.cache (0: none exists).
+	cacheBytes uint32
+	// uncached counts messages with no cache record yet.
+	uncached int32
 	// log is the folder's transaction log.
 	log indexLog
-	// cacheGen, uidGen and mainGen count the files that have stood under
-	// the names dovecot.index.cache, dovecot-uidlist and dovecot.index.
-	cacheGen, uidGen, mainGen uint16
+	// share is the index in cluster.shares of the folder's shared state,
+	// plus one (0: none yet).
+	share int32
 	// cacheDeleted counts the cache's records of messages expunged since
-	// the cache was last written afresh; uncached counts messages with no
-	// cache record yet.
+	// the cache was last written afresh.
 	cacheDeleted uint16
-	uncached     int32
-	// lastWriter is the backend that last wrote the index (-1: none yet);
-	// cacheBy, uidGenBy and mainBy made the current cache file, uidlist
-	// and main index; cacheAppender and uidAppender last wrote to the
-	// cache file and the uidlist.
-	lastWriter, cacheBy, uidGenBy, mainBy, cacheAppender, uidAppender, expungeBy int16
+	// lastWriter is the backend that last wrote the index (-1: none yet).
+	lastWriter int16
+}
+
+// share is the part of a folder's state that matters only once more than
+// one backend has touched its user's files: until then every version and
+// generation is 0 and every file was made by the one backend there is
+// (see cluster.sh).
+type share struct {
+	// uidBytes is the size of dovecot-uidlist; cacheVer counts writes to
+	// dovecot.index.cache; mainLogVer is the idxVer the main index was
+	// last written at.
+	uidBytes, cacheVer, mainLogVer uint32
+	// names counts changes to the names in the folder's directory, where
+	// the index files and dovecot-uidlist live (creates, renames,
+	// deletes); uidVer counts appends to dovecot-uidlist; expungeVer is
+	// dirVer (its low 16 bits) just after the last expunge. They are
+	// attribute versions, kept as attrEntry keeps them.
+	names, uidVer, expungeVer uint16
+	// cacheGen, uidGen, mainGen and logSeq count the files that have
+	// stood under the names dovecot.index.cache, dovecot-uidlist,
+	// dovecot.index and dovecot.index.log.
+	cacheGen, uidGen, mainGen, logSeq uint16
+	// cacheBy, uidGenBy, mainBy and rotatedBy made the current cache
+	// file, uidlist, main index and log; expungeBy made the last expunge
+	// (-1: none).
+	cacheBy, uidGenBy, mainBy, rotatedBy, expungeBy int16
 	// logCorrupt is set while the transaction log is corrupted (see
 	// logCorrupted).
 	logCorrupt bool
+}
+
+// unshared is the share of a folder only one backend has touched.
+var unshared = share{cacheBy: -1, uidGenBy: -1, mainBy: -1, rotatedBy: -1, expungeBy: -1}
+
+// sh returns mailbox mb's shared state. For a folder only one backend has
+// touched it is a scratch copy of unshared, made afresh at every call, so
+// that what a mechanism writes there is forgotten: nothing is shared yet.
+func (cl *cluster) sh(mb *mailbox) *share {
+	if mb.share != 0 {
+		return &cl.shares[mb.share-1]
+	}
+	cl.noShare = unshared
+	return &cl.noShare
+}
+
+// startSharing gives user u's folders their shared state, when a second
+// backend first touches the user's files: everything is as the one
+// backend until then left it, and as it sees it.
+func (cl *cluster) startSharing(u int32) {
+	for f := range cl.mboxPerUser {
+		mb := &cl.mboxes[cl.firstMailbox(u)+f]
+		s := unshared
+		s.uidBytes = uidlistHeaderBytes + uint32(max(mb.msgs, 0))*uidlistLineBytes
+		cl.shares = append(cl.shares, s)
+		mb.share = int32(len(cl.shares))
+	}
+	cl.users[u].set(sharedFiles)
 }
 
 // user is one account's state (16 bytes). Its folders are the mailboxes
@@ -118,7 +160,13 @@ const (
 	// uidValidityChanged: a folder got a new UIDVALIDITY (clients drop
 	// and download it again).
 	uidValidityChanged
+	// sharedFiles: more than one backend has touched the user's files
+	// (see cluster.page).
+	sharedFiles
 )
+
+// has reports whether flag f is set.
+func (u *user) has(f userFlags) bool { return u.flags&f != 0 }
 
 // set sets flag f and reports whether it was clear before.
 func (u *user) set(f userFlags) bool {
@@ -288,6 +336,14 @@ type cluster struct {
 	noticeGen   uint32
 
 	lmtpRng *rand.Rand
+
+	// scratch holds the page version cluster.page returns for a user only
+	// one backend has touched.
+	scratch uint32
+	// shares holds the folders' shared state (see share), noShare the
+	// scratch copy sh returns for the others.
+	shares  []share
+	noShare share
 }
 
 // Run simulates cfg for the router's strategy with the given run seed and
@@ -434,8 +490,8 @@ func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, e
 		}
 		cl.nameAt = append(cl.nameAt, uint32(names.Len()))
 		for _, m := range su.Mailboxes {
-			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, log: indexLog{rotatedBy: -1}, lastWriter: -1, cacheBy: -1, uidGenBy: -1, mainBy: -1, uidAppender: -1, expungeBy: -1,
-				cacheBytes: max(int64(m.Messages)*cacheBytesPerMessage, 1024), uidBytes: uidlistHeaderBytes + uint32(m.Messages)*uidlistLineBytes})
+			cl.mboxes = append(cl.mboxes, mailbox{msgs: m.Messages, lastWriter: -1,
+				cacheBytes: uint32(min(max(int64(m.Messages)*cacheBytesPerMessage, 1024), math.MaxUint32))})
 		}
 		for _, sd := range devs {
 			d := len(cl.devices)

@@ -126,7 +126,7 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 	cfg := cl.cfg
 	owner, folder := cl.mailboxObj(c.target)
 	force := cfg.Mount.Lookupcache == nfsmodel.LookupNone
-	d := cl.attrAccess(c.backend, owner, folderDirObj(folder), mb.names, cl.s.Now(), true, force || cfg.Dovecot.MailNFSIndex)
+	d := cl.attrAccess(c.backend, owner, folderDirObj(folder), uint32(cl.sh(mb).names), cl.s.Now(), true, force || cfg.Dovecot.MailNFSIndex)
 	if d.Revalidate {
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
@@ -135,24 +135,24 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 		cl.relookup(c.backend, owner, folder)
 	}
 	if open {
-		c.cacheGen, c.uidGen, c.logSeq, c.mainGen = mb.cacheGen, mb.uidGen, mb.log.seq, mb.mainGen
+		c.cacheGen, c.uidGen, c.logSeq, c.mainGen = cl.sh(mb).cacheGen, cl.sh(mb).uidGen, cl.sh(mb).logSeq, cl.sh(mb).mainGen
 		if !cl.openOn(c, owner) {
 			// Nobody else on the backend holds the files: close-to-open
 			// finds them changed and drops their cached pages.
 			*cl.page(c.backend, owner, folder, pageLog) = mb.idxVer
-			*cl.page(c.backend, owner, folder, pageCache) = mb.cacheVer
-			*cl.page(c.backend, owner, folder, pageUid) = mb.uidBytes
+			*cl.page(c.backend, owner, folder, pageCache) = cl.sh(mb).cacheVer
+			*cl.page(c.backend, owner, folder, pageUid) = cl.sh(mb).uidBytes
 			*cl.page(c.backend, owner, folder, pageUidGap) = 0
 		}
 		return v
 	}
 	uidNames := v.names || cfg.Dovecot.MailNFSStorage
-	if c.cacheGen != mb.cacheGen {
+	if c.cacheGen != cl.sh(mb).cacheGen {
 		switch {
-		case mb.cacheBy == c.backend:
+		case cl.sh(mb).cacheBy == c.backend:
 			// The old file lives on where this backend renamed it away.
-			c.cacheGen = mb.cacheGen
-			*cl.page(c.backend, owner, folder, pageCache) = mb.cacheVer
+			c.cacheGen = cl.sh(mb).cacheGen
+			*cl.page(c.backend, owner, folder, pageCache) = cl.sh(mb).cacheVer
 		case cfg.Dovecot.LockMethod != "dotlock" && !cl.localLocks():
 			// Dovecot locks the cache file it has open before it checks
 			// whether the name now points to a newer one
@@ -166,23 +166,23 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 			// shows the backend its current names) or a local lock
 			// succeeds, and the check then finds the new file; Dovecot's
 			// fstat() of the old one fails with ESTALE on the way.
-			c.cacheGen = mb.cacheGen
-			*cl.page(c.backend, owner, folder, pageCache) = mb.cacheVer
+			c.cacheGen = cl.sh(mb).cacheGen
+			*cl.page(c.backend, owner, folder, pageCache) = cl.sh(mb).cacheVer
 			cl.errorAt(ErrStaleFileHandle, 1)
 		}
 	}
-	if c.uidGen != mb.uidGen {
-		if uidNames || mb.uidGenBy == c.backend {
-			c.uidGen = mb.uidGen
-			*cl.page(c.backend, owner, folder, pageUid) = mb.uidBytes
+	if c.uidGen != cl.sh(mb).uidGen {
+		if uidNames || cl.sh(mb).uidGenBy == c.backend {
+			c.uidGen = cl.sh(mb).uidGen
+			*cl.page(c.backend, owner, folder, pageUid) = cl.sh(mb).uidBytes
 			*cl.page(c.backend, owner, folder, pageUidGap) = 0
 		} else {
 			v.uidStale = true
 		}
 	}
-	if c.logSeq != mb.log.seq {
-		if v.names || mb.log.rotatedBy == c.backend {
-			c.logSeq = mb.log.seq
+	if c.logSeq != cl.sh(mb).logSeq {
+		if v.names || cl.sh(mb).rotatedBy == c.backend {
+			c.logSeq = cl.sh(mb).logSeq
 			*cl.page(c.backend, owner, folder, pageLog) = mb.idxVer
 		} else {
 			v.logStale = true
@@ -267,7 +267,7 @@ func (cl *cluster) useCache(c *conn, mb *mailbox, v fileView, logFresh bool) {
 	owner, folder := cl.mailboxObj(c.target)
 	pc := cl.page(c.backend, owner, folder, pageCache)
 	read := c.cmd == workloads.Fetch || c.cmd == workloads.FetchBody
-	if read && mb.cacheBytes > 0 && logFresh && *pc != mb.cacheVer {
+	if read && mb.cacheBytes > 0 && logFresh && *pc != cl.sh(mb).cacheVer {
 		// The log told the session of records another backend added to
 		// the cache, and the backend reads them from pages cached before
 		// (or up to the old size): Dovecot finds an invalid record or
@@ -291,12 +291,12 @@ func (cl *cluster) useCache(c *conn, mb *mailbox, v fileView, logFresh bool) {
 		cl.call(c, nfsmodel.LOCK, 0, 0)
 	}
 	if cfg.Dovecot.LockMethod != "dotlock" {
-		*pc = mb.cacheVer // the fcntl lock drops the cached pages
+		*pc = cl.sh(mb).cacheVer // the fcntl lock drops the cached pages
 	}
 	if mb.cacheBytes == 0 {
 		// No cache file (none yet, or deleted as corrupted): create one.
 		cl.replaceCache(c, mb, false)
-	} else if cacheRecords := int64(mb.msgs) + int64(mb.cacheDeleted); mb.cacheBytes >= mailCachePurgeMinSize &&
+	} else if cacheRecords := int64(mb.msgs) + int64(mb.cacheDeleted); int64(mb.cacheBytes) >= mailCachePurgeMinSize &&
 		int64(mb.cacheDeleted)*100 >= mailCachePurgeDeletePercentage*cacheRecords {
 		cl.replaceCache(c, mb, false)
 		if cl.measuring {
@@ -304,10 +304,10 @@ func (cl *cluster) useCache(c *conn, mb *mailbox, v fileView, logFresh bool) {
 		}
 	}
 	added := int64(mb.uncached)
-	mb.cacheBytes += added * cacheBytesPerMessage
+	mb.cacheBytes = uint32(min(int64(mb.cacheBytes)+added*cacheBytesPerMessage, math.MaxUint32))
 	mb.uncached = 0
-	appended(pc, mb.cacheVer)
-	mb.cacheVer++
+	appended(pc, cl.sh(mb).cacheVer)
+	cl.sh(mb).cacheVer++
 	cl.write(c, max(added*cacheBytesPerMessage, 64))
 	switch {
 	case cfg.Dovecot.LockMethod == "dotlock":
@@ -327,18 +327,19 @@ func (cl *cluster) replaceCache(c *conn, mb *mailbox, deleted bool) {
 		mb.cacheBytes = 0
 		mb.uncached = mb.msgs
 	} else {
+		size := max(int64(mb.cacheBytes)-int64(mb.cacheDeleted)*cacheBytesPerMessage, 1024)
 		cl.call(c, nfsmodel.CREATE, 0, 0)
-		cl.write(c, max(mb.cacheBytes-int64(mb.cacheDeleted)*cacheBytesPerMessage, 1024))
+		cl.write(c, size)
 		cl.call(c, nfsmodel.RENAME, 0, 0)
-		mb.cacheBytes = max(mb.cacheBytes-int64(mb.cacheDeleted)*cacheBytesPerMessage, 1024)
+		mb.cacheBytes = uint32(size)
 	}
 	mb.cacheDeleted = 0
-	mb.cacheGen++
-	mb.cacheBy = c.backend
-	mb.cacheVer++
-	c.cacheGen = mb.cacheGen
+	cl.sh(mb).cacheGen++
+	cl.sh(mb).cacheBy = c.backend
+	cl.sh(mb).cacheVer++
+	c.cacheGen = cl.sh(mb).cacheGen
 	owner, folder := cl.mailboxObj(c.target)
-	*cl.page(c.backend, owner, folder, pageCache) = mb.cacheVer // the file it wrote
+	*cl.page(c.backend, owner, folder, pageCache) = cl.sh(mb).cacheVer // the file it wrote
 	cl.renamed(c, mb)
 }
 
@@ -346,8 +347,8 @@ func (cl *cluster) replaceCache(c *conn, mb *mailbox, deleted bool) {
 // directory (a file created, renamed or deleted there).
 func (cl *cluster) renamed(c *conn, mb *mailbox) {
 	owner, folder := cl.mailboxObj(c.target)
-	mb.names++
-	cl.attrWrote(c.backend, owner, folderDirObj(folder), mb.names, cl.s.Now(), true)
+	cl.sh(mb).names++
+	cl.attrWrote(c.backend, owner, folderDirObj(folder), uint32(cl.sh(mb).names), cl.s.Now(), true)
 }
 
 // relookup records that backend b found the directory of user u's folder
@@ -356,9 +357,9 @@ func (cl *cluster) renamed(c *conn, mb *mailbox) {
 // or open() of each file there is a LOOKUP, whose reply refreshes the
 // file's attributes. The files' cached attributes are as good as expired.
 func (cl *cluster) relookup(b int16, u, folder int32) {
-	for _, obj := range [...]int32{idxObj(folder), cacheObj(folder), uidObj(folder)} {
+	for _, obj := range [...]int32{idxObj(folder), uidObj(folder)} {
 		if _, e := cl.attr(b, u, obj); e.timeout != 0 {
-			e.validated = expired
+			e.expired = true
 		}
 	}
 }
@@ -395,15 +396,15 @@ func (cl *cluster) refreshUidlist(c *conn, mb *mailbox, uv nfsmodel.Lookup, sync
 	}
 	owner, folder := cl.mailboxObj(c.target)
 	pv, pg := cl.page(c.backend, owner, folder, pageUid), cl.page(c.backend, owner, folder, pageUidGap)
-	if *pv >= mb.uidBytes {
+	if *pv >= cl.sh(mb).uidBytes {
 		return
 	}
-	gapEnd := mb.uidBytes
+	gapEnd := cl.sh(mb).uidBytes
 	if *pg != 0 {
 		gapEnd = *pg
 	}
 	lost := (gapEnd - *pv + uidlistLineBytes - 1) / uidlistLineBytes
-	if *pg != 0 || mb.uidBytes > (*pv/pageBytes+1)*pageBytes {
+	if *pg != 0 || cl.sh(mb).uidBytes > (*pv/pageBytes+1)*pageBytes {
 		cl.errorAt(ErrUidlistBroken, 1)
 		if cl.measuring {
 			cl.res.NewUIDs += uint64(lost)
@@ -429,7 +430,7 @@ func (cl *cluster) readUidlist(c *conn, mb *mailbox, v fileView) {
 		return
 	}
 	owner, folder := cl.mailboxObj(c.target)
-	uv := cl.attrAccess(c.backend, owner, uidObj(folder), mb.uidVer, cl.s.Now(), false, cl.cfg.Dovecot.MailNFSStorage)
+	uv := cl.attrAccess(c.backend, owner, uidObj(folder), uint32(cl.sh(mb).uidVer), cl.s.Now(), false, cl.cfg.Dovecot.MailNFSStorage)
 	if uv.Revalidate {
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
@@ -443,18 +444,17 @@ func (cl *cluster) recreateUidlist(c *conn, mb *mailbox, lost uint32) {
 	cl.call(c, nfsmodel.CREATE, 0, 0)
 	cl.call(c, nfsmodel.WRITE, max(int64(mb.msgs)*uidlistLineBytes, 1), 0)
 	cl.call(c, nfsmodel.RENAME, 0, 0)
-	mb.uidBytes -= min(lost*uidlistLineBytes, mb.uidBytes-uidlistHeaderBytes)
-	mb.uidGen++
-	mb.uidGenBy = c.backend
-	c.uidGen = mb.uidGen
-	mb.uidVer++
-	mb.uidAppender = c.backend
+	cl.sh(mb).uidBytes -= min(lost*uidlistLineBytes, cl.sh(mb).uidBytes-uidlistHeaderBytes)
+	cl.sh(mb).uidGen++
+	cl.sh(mb).uidGenBy = c.backend
+	c.uidGen = cl.sh(mb).uidGen
+	cl.sh(mb).uidVer++
 	owner, folder := cl.mailboxObj(c.target)
-	*cl.page(c.backend, owner, folder, pageUid) = mb.uidBytes
+	*cl.page(c.backend, owner, folder, pageUid) = cl.sh(mb).uidBytes
 	*cl.page(c.backend, owner, folder, pageUidGap) = 0
-	cl.attrWrote(c.backend, owner, uidObj(folder), mb.uidVer, cl.s.Now(), false)
+	cl.attrWrote(c.backend, owner, uidObj(folder), uint32(cl.sh(mb).uidVer), cl.s.Now(), false)
 	cl.renamed(c, mb)
-	if mb.logCorrupt {
+	if cl.sh(mb).logCorrupt {
 		// Neither the index nor the uidlist holds the UIDs any more: the
 		// mailbox gets a new UIDVALIDITY.
 		if cl.measuring && cl.users[c.user].set(uidValidityChanged) {
@@ -471,16 +471,15 @@ func (cl *cluster) addUidlistLines(c *conn, mb *mailbox, n uint32) {
 	pv, pg := cl.page(c.backend, owner, folder, pageUid), cl.page(c.backend, owner, folder, pageUidGap)
 	grow := n * uidlistLineBytes
 	switch {
-	case *pv >= mb.uidBytes:
-		*pv = mb.uidBytes + grow
+	case *pv >= cl.sh(mb).uidBytes:
+		*pv = cl.sh(mb).uidBytes + grow
 	case *pg == 0:
-		*pg = mb.uidBytes
+		*pg = cl.sh(mb).uidBytes
 	}
-	mb.uidBytes += grow
-	mb.uidVer++
-	mb.uidAppender = c.backend
+	cl.sh(mb).uidBytes += grow
+	cl.sh(mb).uidVer++
 	cl.call(c, nfsmodel.WRITE, int64(grow), 0)
-	cl.attrWrote(c.backend, owner, uidObj(folder), mb.uidVer, cl.s.Now(), false)
+	cl.attrWrote(c.backend, owner, uidObj(folder), uint32(cl.sh(mb).uidVer), cl.s.Now(), false)
 }
 
 // appendUidlist adds lines for n new messages to the folder's
@@ -503,15 +502,15 @@ func (cl *cluster) appendUidlist(c *conn, mb *mailbox, v fileView, n int32, sync
 	owner, folder := cl.mailboxObj(c.target)
 	_, e := cl.attr(c.backend, owner, uidObj(folder))
 	seen := e.version
-	uv := cl.attrAccess(c.backend, owner, uidObj(folder), mb.uidVer, cl.s.Now(), false, cfg.Dovecot.MailNFSStorage)
+	uv := cl.attrAccess(c.backend, owner, uidObj(folder), uint32(cl.sh(mb).uidVer), cl.s.Now(), false, cfg.Dovecot.MailNFSStorage)
 	if uv.Revalidate {
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
 	cl.refreshUidlist(c, mb, uv, sync)
-	if uv.Stale && mb.uidAppender != c.backend && mb.uidVer != seen {
+	if uv.Stale && uint16(cl.sh(mb).uidVer) != seen {
 		// Overwritten at the old end: the next reader finds the file
 		// broken.
-		lost := mb.uidVer - seen
+		lost := uint32(uint16(cl.sh(mb).uidVer) - seen)
 		cl.errorAt(ErrUidlistBroken, 1)
 		if cl.measuring {
 			cl.res.NewUIDs += uint64(lost)
@@ -553,11 +552,11 @@ func (cl *cluster) logView(c *conn, b *backend, mb *mailbox, v fileView) {
 	case v.logStale:
 		cl.errorAt(ErrTransactionLogLost, 1)
 		cl.fsck(c, b, mb)
-		c.logSeq = mb.log.seq
+		c.logSeq = cl.sh(mb).logSeq
 	case cl.cfg.Dovecot.LockMethod != "dotlock" || cl.cfg.Dovecot.MailNFSIndex:
 		*pl = mb.idxVer
 	case *pl != mb.idxVer:
-		mb.logCorrupt = true
+		cl.sh(mb).logCorrupt = true
 		*pl = mb.idxVer // it read past them now
 	}
 }
@@ -576,12 +575,14 @@ func (cl *cluster) logCorrupted(c *conn, b *backend, mb *mailbox, open bool) boo
 		// The corrupted log is replaced by a new one.
 		cl.call(c, nfsmodel.CREATE, 0, 0)
 		cl.call(c, nfsmodel.RENAME, 0, 0)
-		mb.log.reset(cl.s.Now(), c.backend)
-		c.logSeq = mb.log.seq
+		mb.log.reset(cl.s.Now())
+		cl.sh(mb).logSeq++
+		cl.sh(mb).rotatedBy = c.backend
+		c.logSeq = cl.sh(mb).logSeq
 		owner, folder := cl.mailboxObj(c.target)
 		*cl.page(c.backend, owner, folder, pageLog) = mb.idxVer
 		cl.renamed(c, mb)
-		mb.logCorrupt = false
+		cl.sh(mb).logCorrupt = false
 		return false
 	}
 	cl.errorAt(ErrTransactionLogCorrupted, 1)
@@ -600,15 +601,15 @@ func (cl *cluster) logCorrupted(c *conn, b *backend, mb *mailbox, open bool) boo
 // from before that point (see page), the log ends earlier as the reader
 // sees it: "Lost log", and an fsck.
 func (cl *cluster) mainIndexView(c *conn, b *backend, mb *mailbox, v fileView, open bool) {
-	if c.mainGen == mb.mainGen && !open {
+	if c.mainGen == cl.sh(mb).mainGen && !open {
 		return
 	}
-	if !open && !v.names && mb.mainBy != c.backend {
+	if !open && !v.names && cl.sh(mb).mainBy != c.backend {
 		return // still reading the old dovecot.index
 	}
-	c.mainGen = mb.mainGen
+	c.mainGen = cl.sh(mb).mainGen
 	owner, folder := cl.mailboxObj(c.target)
-	if pl := *cl.page(c.backend, owner, folder, pageLog); mb.mainBy >= 0 && mb.mainBy != c.backend && pl < mb.mainLogVer && !mb.logCorrupt {
+	if pl := *cl.page(c.backend, owner, folder, pageLog); cl.sh(mb).mainBy >= 0 && cl.sh(mb).mainBy != c.backend && pl < cl.sh(mb).mainLogVer && !cl.sh(mb).logCorrupt {
 		cl.errorAt(ErrTransactionLogLost, 1)
 		cl.fsck(c, b, mb)
 	}
@@ -623,8 +624,8 @@ func (cl *cluster) mainIndexView(c *conn, b *backend, mb *mailbox, v fileView, o
 // first scan marks it as racing, and a second scan that lists it again
 // gives it a new UID (maildir-sync-index.c: "Expunged message reappeared,
 // giving a new UID").
-func (cl *cluster) expungeRace(c *conn, mb *mailbox, listingStale bool, seen uint32) {
-	if !listingStale || mb.expungeBy == c.backend || mb.expungeBy < 0 || seen >= mb.expungeVer {
+func (cl *cluster) expungeRace(c *conn, mb *mailbox, listingStale bool, seen uint16) {
+	if !listingStale || cl.sh(mb).expungeBy == c.backend || cl.sh(mb).expungeBy < 0 || int16(seen-uint16(cl.sh(mb).expungeVer)) >= 0 {
 		c.racing = false
 		return
 	}

@@ -33,10 +33,6 @@ type indexLog struct {
 	size uint32
 	// created is the run second in which the current log was created.
 	created uint32
-	// seq counts the logs that have stood under the name
-	// dovecot.index.log, and rotatedBy is the backend that last rotated it.
-	seq       uint16
-	rotatedBy int16
 }
 
 // maintenance is what an index write does besides appending its
@@ -81,10 +77,9 @@ func (l *indexLog) append(cfg *Config, n int64, now sim.Time, replayed bool) mai
 	return m
 }
 
-// reset starts the folder's log afresh at now (a rebuild writes a new
-// dovecot.index.log).
-func (l *indexLog) reset(now sim.Time, by int16) {
-	*l = indexLog{created: uint32(now / sim.Second), seq: l.seq + 1, rotatedBy: by}
+// reset starts the folder's log afresh at now.
+func (l *indexLog) reset(now sim.Time) {
+	*l = indexLog{created: uint32(now / sim.Second)}
 }
 
 // indexWrite adds the calls of connection c's index write on mailbox mb
@@ -104,16 +99,16 @@ func (cl *cluster) indexWrite(c *conn, mb *mailbox, replayed bool) {
 		cl.call(c, nfsmodel.COMMIT, 0, 0)
 	}
 	cl.call(c, nfsmodel.RENAME, 0, 0)
-	mb.mainGen++
-	mb.mainBy = c.backend
-	mb.mainLogVer = mb.idxVer + 1 // the log with this write's transaction
-	c.mainGen = mb.mainGen
+	cl.sh(mb).mainGen++
+	cl.sh(mb).mainBy = c.backend
+	cl.sh(mb).mainLogVer = mb.idxVer + 1 // the log with this write's transaction
+	c.mainGen = cl.sh(mb).mainGen
 	if m.rotate {
 		cl.call(c, nfsmodel.RENAME, 0, 0) // dovecot.index.log -> dovecot.index.log.2
 		cl.call(c, nfsmodel.CREATE, 0, 0) // a new dovecot.index.log
-		mb.log.seq++
-		mb.log.rotatedBy = c.backend
-		c.logSeq = mb.log.seq
+		cl.sh(mb).logSeq++
+		cl.sh(mb).rotatedBy = c.backend
+		c.logSeq = cl.sh(mb).logSeq
 	}
 	cl.renamed(c, mb)
 	if cl.measuring {

@@ -79,7 +79,7 @@ func (cl *cluster) unexcluded(c *conn) {
 			continue
 		}
 		if _, held := cl.lockHolder[cl.lockKey(c.target, int16(b))]; held {
-			cl.mboxes[c.target].logCorrupt = true
+			cl.sh(&cl.mboxes[c.target]).logCorrupt = true
 			return
 		}
 	}

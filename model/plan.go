@@ -143,7 +143,7 @@ func (cl *cluster) planCommand(c *conn) {
 	c.seenIdx = mb.idxVer
 	// Which of the files the connection holds are still the folder's.
 	v := cl.views(c, mb, open)
-	if mb.logCorrupt && cl.logCorrupted(c, b, mb, open) {
+	if cl.sh(mb).logCorrupt && cl.logCorrupted(c, b, mb, open) {
 		return
 	}
 	if locksFirst(c.cmd) && (cfg.Dovecot.LockMethod != "dotlock" || cfg.Dovecot.MailNFSIndex) {
@@ -230,7 +230,7 @@ func (cl *cluster) planCommand(c *conn) {
 			mb.msgs--
 			mb.dirVer++
 			mb.cacheDeleted++
-			mb.expungeVer, mb.expungeBy = mb.dirVer, c.backend
+			cl.sh(mb).expungeVer, cl.sh(mb).expungeBy = uint16(mb.dirVer), c.backend
 		}
 		cl.dotlock(c)
 		c.write = true
@@ -328,9 +328,9 @@ func (cl *cluster) fsck(c *conn, b *backend, mb *mailbox) {
 	cl.write(c, mainIndexHeaderBytes+int64(mb.msgs)*mainIndexRecordBytes)
 	cl.call(c, nfsmodel.RENAME, 0, 0)
 	b.cache.drop(c.target)
-	mb.mainGen++
-	mb.mainBy = c.backend
-	c.mainGen = mb.mainGen
+	cl.sh(mb).mainGen++
+	cl.sh(mb).mainBy = c.backend
+	c.mainGen = cl.sh(mb).mainGen
 	cl.renamed(c, mb)
 	c.write = true
 	if cl.measuring {
