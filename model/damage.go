@@ -70,10 +70,10 @@ const ErrorMetricPrefix = "dovecot.errors."
 
 // Sizes that drive the index files' mechanisms.
 const (
-	// cacheBytesPerMessage is dovecot.index.cache's size per message,
-	// ~156 B measured on Dovecot 2.3.19 (MEASURED.md, as
-	// Config.IndexBytesPerMessage).
-	cacheBytesPerMessage = 156
+	// cacheBytesPerMessage is what a new message adds to
+	// dovecot.index.cache once clients fetch envelopes: 412 B measured
+	// on Dovecot 2.3.19 (experiments/profiles/index-growth.md).
+	cacheBytesPerMessage = 412
 	// mailCachePurgeMinSize and mailCachePurgeDeletePercentage are
 	// Dovecot's mail_cache_purge_min_size (32 KiB) and
 	// mail_cache_purge_delete_percentage (20): a cache file at least that
@@ -304,6 +304,10 @@ func (cl *cluster) useCache(c *conn, mb *mailbox, v fileView, logFresh bool) {
 		}
 	}
 	added := int64(mb.uncached)
+	if c.cmd == workloads.Fetch {
+		// The records' offsets go into the index through the log.
+		c.write = true
+	}
 	mb.cacheBytes = uint32(min(int64(mb.cacheBytes)+added*cacheBytesPerMessage, math.MaxUint32))
 	mb.uncached = 0
 	appended(pc, cl.sh(mb).cacheVer)
@@ -593,19 +597,17 @@ func (cl *cluster) logCorrupted(c *conn, b *backend, mb *mailbox, open bool) boo
 	return true
 }
 
-// mainIndexView checks connection c's refresh of the main index: when
-// dovecot.index was rewritten by another backend and the connection reads
-// the new one (it opened the mailbox, or its cached directory entry names
-// the new file), the main index points to where the log ended at that
-// rewrite. If the backend's cached pages of the log miss transactions
-// from before that point (see page), the log ends earlier as the reader
-// sees it: "Lost log", and an fsck.
-func (cl *cluster) mainIndexView(c *conn, b *backend, mb *mailbox, v fileView, open bool) {
-	if c.mainGen == cl.sh(mb).mainGen && !open {
+// mainIndexView checks connection c's reading of the main index when it
+// opens the mailbox. A session already open brings its view up to date
+// from the log alone (mail_index_map tries the log first); an opener reads
+// dovecot.index and then the log from where the main index says it ended
+// at its last rewrite. If another backend rewrote it, and this backend's
+// cached pages of the log miss transactions from before that point (see
+// page; another process on the backend holding the log open keeps them),
+// the log ends earlier as the reader sees it: "Lost log", and an fsck.
+func (cl *cluster) mainIndexView(c *conn, b *backend, mb *mailbox, open bool) {
+	if !open {
 		return
-	}
-	if !open && !v.names && cl.sh(mb).mainBy != c.backend {
-		return // still reading the old dovecot.index
 	}
 	c.mainGen = cl.sh(mb).mainGen
 	owner, folder := cl.mailboxObj(c.target)

@@ -14,6 +14,9 @@ func TestIndexLogThresholds(t *testing.T) {
 	small := DefaultConfig()
 	small.MailIndexLogRotateMinSize = 2048 // 4 writes
 	small.MailIndexLogRotateMinAge = 60 * sim.Second
+	// Transactions of 512 bytes, whatever the command, so that the counts
+	// below are easy to check by hand.
+	const testRecordBytes = 512
 	for _, tc := range []struct {
 		name     string
 		cfg      *Config
@@ -57,7 +60,7 @@ func TestIndexLogThresholds(t *testing.T) {
 			var l indexLog
 			rewrites, rotates := 0, 0
 			for k := 1; k <= tc.writes; k++ {
-				m := l.append(tc.cfg, indexLogRecordBytes, tc.at(k), tc.replayed)
+				m := l.append(tc.cfg, testRecordBytes, tc.at(k), tc.replayed)
 				if m.rotate && !m.rewrite {
 					t.Fatalf("write %d rotates the log without rewriting the index", k)
 				}

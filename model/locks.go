@@ -39,7 +39,7 @@ func (cl *cluster) localLocks() bool {
 // flock is local to the backend on NFS. Under the lock, the write appends
 // its transaction to the log and then rewrites the main index or rotates
 // the log when the thresholds say so (see indexWrite); replayed says that
-// the writer read the index files afresh before it.
+// the writer opened the index before it.
 func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed bool) {
 	cfg := cl.cfg
 	cl.call(c, opAcquire, 0, 0)
@@ -53,7 +53,7 @@ func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed bool) {
 	case !cl.localLocks():
 		cl.call(c, nfsmodel.LOCK, 0, 0)
 	}
-	cl.write(c, indexLogRecordBytes) // the transaction appended to dovecot.index.log
+	cl.write(c, logRecordBytes(c.cmd)) // the transaction appended to dovecot.index.log
 	if cfg.Dovecot.MailFsync == "always" || cfg.Mount.Noac {
 		cl.call(c, nfsmodel.COMMIT, 0, 0)
 	}

@@ -152,7 +152,7 @@ func (cl *cluster) planCommand(c *conn) {
 		// cached pages of the log before it reads the main index.
 		*cl.page(c.backend, owner, folder, pageLog) = mb.idxVer
 	}
-	cl.mainIndexView(c, b, mb, v, open)
+	cl.mainIndexView(c, b, mb, open)
 	if mb.lastWriter >= 0 && mb.lastWriter != c.backend && now-mb.lastWrite < cfg.Mount.Acregmax+sim.Second {
 		skew := cl.clockOffset(int(c.backend)) - cl.clockOffset(int(mb.lastWriter))
 		if (skew > sim.Second || skew < -sim.Second) && cl.measuring {
@@ -167,13 +167,11 @@ func (cl *cluster) planCommand(c *conn) {
 	if l.Changed {
 		b.cache.drop(c.target)
 	}
-	replayed := false // the index files were read afresh
 	if b.cache.touch(c.target, ws) {
 		b.hits++
 	} else {
 		b.misses++
 		cl.readBytes(c, max(ws, 4096))
-		replayed = true
 	}
 
 	// Commands that sync the Maildir look for new mail in new/, move it
@@ -251,7 +249,7 @@ func (cl *cluster) planCommand(c *conn) {
 	cl.useCache(c, mb, v, *cl.page(c.backend, owner, folder, pageLog) == mb.idxVer)
 	if c.write {
 		cl.logView(c, b, mb, v)
-		cl.lockedWrite(c, mb, replayed)
+		cl.lockedWrite(c, mb, open) // an opener replayed the log since the last rewrite
 	}
 }
 
