@@ -40,6 +40,10 @@ const (
 	// ErrUidlistDuplicate: "Duplicate file entry": a message listed again
 	// with a new UID by a backend that could not read its line.
 	ErrUidlistDuplicate
+	// ErrUidlistNextUIDLowered: "next_uid was lowered": the uidlist was
+	// written afresh without the last lines another backend had added,
+	// whose sessions knew higher UIDs.
+	ErrUidlistNextUIDLowered
 	// ErrExpungedReappeared: "Expunged message reappeared, giving a new
 	// UID": a listing of cur/ cached from before another backend's
 	// expunge.
@@ -53,7 +57,7 @@ const (
 
 var errorClassNames = [NumErrorClasses]string{
 	"transaction_log_corrupted", "transaction_log_lost", "index_fsck", "cache_corrupted",
-	"uidlist_broken", "uidlist_duplicate", "expunged_reappeared",
+	"uidlist_broken", "uidlist_duplicate", "uidlist_next_uid_lowered", "expunged_reappeared",
 	"stale_file_handle",
 }
 
@@ -410,6 +414,12 @@ func (cl *cluster) refreshUidlist(c *conn, mb *mailbox, uv nfsmodel.Lookup, sync
 	lost := (gapEnd - *pv + uidlistLineBytes - 1) / uidlistLineBytes
 	if *pg != 0 || cl.sh(mb).uidBytes > (*pv/pageBytes+1)*pageBytes {
 		cl.errorAt(ErrUidlistBroken, 1)
+		if *pg == 0 {
+			// The lost lines were the last ones, with the highest UIDs:
+			// the file written afresh lowers next_uid below what the
+			// other backend's sessions read (maildir_uidlist_update_read).
+			cl.errorAt(ErrUidlistNextUIDLowered, 1)
+		}
 		if cl.measuring {
 			cl.res.NewUIDs += uint64(lost)
 		}
