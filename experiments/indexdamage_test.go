@@ -25,7 +25,45 @@ var indexDamageConfigs = []string{"one-backend", "random", "nfs-settings", "dotl
 // disagree by the matrix's rule, each with the reason. The test fails on
 // a disagreement not listed here, and on a listed one that no longer
 // disagrees, so that the list says exactly where the model falls short.
-var indexDamageExceptions = map[string]string{}
+var indexDamageExceptions = map[string]string{
+	"random other":           otherReason,
+	"nfs-settings other":     otherReason,
+	"dotlock other":          otherReason,
+	"actimeo0 other":         otherReason,
+	"lookupcache-none other": otherReason,
+	"random uidlist_duplicate": "218 of the testbed's 222 lines come from one event in one replica, in which a " +
+		"backend listed every message of a folder again with a new UID; the other two replicas logged none. The model " +
+		"re-lists only the lines a backend could not read, and has no mechanism that re-lists a whole folder",
+	"nfs-settings uidlist_next_uid_lowered": "the testbed logged it in every other configuration (1 to 3 times in three " +
+		"runs) but not in this one; the model gives it 1 to 5 times a run here. Counts this small are within what three " +
+		"runs can tell apart",
+	"nfs-settings expunged_reappeared": "mail_nfs_storage makes the model revalidate the Maildir's directories on every " +
+		"sync, so no listing is stale; the testbed still saw 4 in three runs, from a race between a listing and " +
+		"another backend's expunge inside one round trip, which the model, working at the grain of commands, does not have",
+	"dotlock transaction_log_lost": "the model opens the folder fewer times than the testbed's clients did: with the " +
+		"log corrupted, 45 to 72 % of the testbed's IMAP commands failed and its clients logged in and selected again " +
+		"(49 to 56 sessions a run against the model's 32 to 40), and every open of a corrupted log finds it lost. " +
+		"transaction_log_corrupted and index_fsck agree",
+	"dotlock cache_corrupted": "on the testbed most commands failed on the corrupted log before they read the cache " +
+		"(see transaction_log_lost); the model fails fewer of them (23 to 33 %), so " +
+		"more of its FETCHes reach stale cache records",
+	"dotlock uidlist_duplicate": "the duplicates come from IMAP syncs that find messages without a UID; on the testbed " +
+		"those syncs mostly failed on the corrupted log, in the model more of them run",
+	"lookupcache-none uidlist_duplicate": "the model re-lists unreadable lines at every sync that finds them (19 a run); " +
+		"the testbed logged none in this configuration and 9 with actimeo=0; which of the two ways a stale page shows " +
+		"(an unfinished last line, or a broken one) depends on where the page boundary falls, which the model places " +
+		"from a mean line length",
+	"lookupcache-none stale_file_handle": "the count is how long sessions go on using a cache file another backend " +
+		"replaced, 20 lines per FETCH; it varies between runs far more than between configurations (1,574 to 2,753 a " +
+		"run on the testbed here, 1,147 to 1,635 with random routing; 86 to 1,345 in the model), and the model's mean " +
+		"is 0.30 of the testbed's here, 0.35 to 0.75 in the other configurations",
+}
+
+// otherReason explains the class "other" in indexDamageExceptions.
+const otherReason = "the testbed's class for the Dovecot lines its classifier places in no other class (here, over all " +
+	"configurations: \"Mailbox was deleted under us\" 17 times, \"log position went backwards\" 12, stat() of a cache " +
+	"file another backend had just deleted 13, \"view is inconsistent\" and \"view syncing failed\" 12, inotify on " +
+	"the uidlist's lock 6, and one assertion failure that killed an imap process); the model has no mechanism for these"
 
 // agreementFactor is how far apart the simulated and the testbed means of
 // a class the testbed saw often may be.
