@@ -407,6 +407,9 @@ func (cl *cluster) refreshUidlist(c *conn, mb *mailbox, uv nfsmodel.Lookup, sync
 	if *pv >= cl.sh(mb).uidBytes {
 		return
 	}
+	if *pg <= *pv || *pg > cl.sh(mb).uidBytes {
+		*pg = 0 // the backend's own lines no longer follow its gap
+	}
 	gapEnd := cl.sh(mb).uidBytes
 	if *pg != 0 {
 		gapEnd = *pg
@@ -486,7 +489,7 @@ func (cl *cluster) addUidlistLines(c *conn, mb *mailbox, n uint32) {
 	grow := n * uidlistLineBytes
 	switch {
 	case *pv >= cl.sh(mb).uidBytes:
-		*pv = cl.sh(mb).uidBytes + grow
+		*pv, *pg = cl.sh(mb).uidBytes+grow, 0
 	case *pg == 0:
 		*pg = cl.sh(mb).uidBytes
 	}
@@ -521,10 +524,10 @@ func (cl *cluster) appendUidlist(c *conn, mb *mailbox, v fileView, n int32, sync
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
 	cl.refreshUidlist(c, mb, uv, sync)
-	if uv.Stale && uint16(cl.sh(mb).uidVer) != seen {
+	if behind := int16(uint16(cl.sh(mb).uidVer) - seen); uv.Stale && behind > 0 {
 		// Overwritten at the old end: the next reader finds the file
 		// broken.
-		lost := uint32(uint16(cl.sh(mb).uidVer) - seen)
+		lost := uint32(behind)
 		cl.errorAt(ErrUidlistBroken, 1)
 		if cl.measuring {
 			cl.res.NewUIDs += uint64(lost)

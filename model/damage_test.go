@@ -93,6 +93,11 @@ func TestDamageMechanisms(t *testing.T) {
 					t.Errorf("%d %s errors, want none; all: %v", res.Errors[e], e, res.Errors)
 				}
 			}
+			// A uidlist event loses at most the lines of one folder.
+			events := res.Errors[ErrUidlistBroken] + res.Errors[ErrUidlistDuplicate] + res.Errors[ErrExpungedReappeared]
+			if most := events * uint64(cfg.Population.MaxFolderMessages+1000); res.NewUIDs > most {
+				t.Errorf("%d messages given new UIDs in %d uidlist events", res.NewUIDs, events)
+			}
 		})
 	}
 }
@@ -123,5 +128,41 @@ func TestErrorClassNames(t *testing.T) {
 	}
 	if NumErrorClasses.String() != "unknown" {
 		t.Error("an out-of-range class has a name")
+	}
+}
+
+// TestUidlistGapBookkeeping walks one folder's dovecot-uidlist through
+// the sequence that once lost count of a backend's unreadable region:
+// backend 1 holds a gap and appends after it, backend 0 writes the file
+// afresh without some lines, then backend 1 appends again. No refresh may
+// then lose more lines than the file holds.
+func TestUidlistGapBookkeeping(t *testing.T) {
+	cfg := smallConfig()
+	cl, err := newCluster(&cfg, &userHashRouter{n: cfg.Backends}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl.measuring = true
+	mb := &cl.mboxes[0]
+	c0 := &conn{backend: 0, user: 0, target: 0, dev: -1}
+	c1 := &conn{backend: 1, user: 0, target: 0, dev: -1}
+	cl.takeOps(c0)
+	cl.takeOps(c1)
+	cl.page(0, 0, 0, pageUid) // backend 0 touches the user first
+	cl.page(1, 0, 0, pageUid) // then backend 1: the files are shared
+	fresh := nfsmodel.Lookup{Revalidate: true}
+	for step, do := range []func(){
+		func() { cl.addUidlistLines(c0, mb, 1) },          // backend 1 now has a gap
+		func() { cl.addUidlistLines(c1, mb, 1) },          // and its own line after it
+		func() { cl.recreateUidlist(c0, mb, 2) },          // backend 0 drops two lines, below the gap
+		func() { cl.addUidlistLines(c1, mb, 3) },          // backend 1 appends past where its gap ended
+		func() { cl.addUidlistLines(c0, mb, 1) },          //
+		func() { cl.refreshUidlist(c1, mb, fresh, true) }, // backend 1 reads
+		func() { cl.refreshUidlist(c0, mb, fresh, true) },
+	} {
+		do()
+		if lines := uint64(cl.sh(mb).uidBytes / uidlistLineBytes); cl.res.NewUIDs > lines {
+			t.Fatalf("step %d: %d messages given new UIDs, the file holds %d lines", step, cl.res.NewUIDs, lines)
+		}
 	}
 }
