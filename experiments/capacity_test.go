@@ -339,6 +339,20 @@ nfs_util = 0.0
 lmtp_mean = "200ms"
 `
 
+// TestPlanRemovedObjectives: a plan that still names the objectives the
+// index damage metrics replaced is told what replaced them.
+func TestPlanRemovedObjectives(t *testing.T) {
+	for _, tc := range []struct{ key, want string }{
+		{"corrupted_per_million_sessions", "replaced by dovecot_errors_per_million_sessions"},
+		{"users_empty_mailbox", "replaced by users_uidvalidity_changed"},
+	} {
+		_, err := Load("plan.toml", []byte("[plan]\nbackends_max = 4\n[plan.objectives]\n"+tc.key+" = 100\n"))
+		if err == nil || !strings.Contains(err.Error(), "plan.toml:4:1: "+tc.key+" was "+tc.want) {
+			t.Errorf("%s: %v", tc.key, err)
+		}
+	}
+}
+
 // TestPlanFindsPollaczekKhinchine runs a whole plan on the cluster model
 // and checks its answer against Pollaczek-Khinchine: with λ = 50
 // deliveries/s and D = 0.1 s, c backends give a mean time in system of

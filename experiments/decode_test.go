@@ -38,6 +38,11 @@ func TestDecodeErrors(t *testing.T) {
 			want: []string{`exp.toml:2:1: unknown key "actimeo"; valid keys are acregmin, acregmax, lookupcache (key nfs.client.actimeo)`},
 		},
 		{
+			name: "removed key",
+			in:   "[nfs]\nindex_corruption_probability = 0.05\n",
+			want: []string{`exp.toml:2:1: nfs.index_corruption_probability was removed: index damage now follows from Dovecot's and the NFS client's mechanisms under the nfs.client.* and dovecot.* keys (see the dovecot.errors.* metrics), with no probability to set (key nfs.index_corruption_probability)`},
+		},
+		{
 			name: "unknown section",
 			in:   "[clutser]\nbackends = 4\n",
 			want: []string{`exp.toml:1:2: unknown key "clutser"; did you mean "cluster"? (key clutser)`},
@@ -189,6 +194,11 @@ func TestDecodeErrors(t *testing.T) {
 			name: "cross-field: nothing in the file to point at",
 			in:   "[nfs.client]\nacregmax = \"1s\"\n",
 			want: []string{`exp.toml:1:6: acregmin 3s is above acregmax 1s (key nfs.client.acregmin)`},
+		},
+		{
+			name: "sweep: removed parameter",
+			in:   "[sweep]\n\"nfs.index_corruption_probability\" = [0.01, 0.05]\n",
+			want: []string{`exp.toml:2:1: nfs.index_corruption_probability was removed: index damage now follows from Dovecot's and the NFS client's mechanisms under the nfs.client.* and dovecot.* keys (see the dovecot.errors.* metrics), with no probability to set (key sweep."nfs.index_corruption_probability")`},
 		},
 		{
 			name: "sweep: unknown parameter",
