@@ -194,6 +194,9 @@ var removedKeys = map[string]string{
 	"nfs.index_corruption_probability": "nfs.index_corruption_probability was removed: index damage now follows from " +
 		"Dovecot's and the NFS client's mechanisms under the nfs.client.* and dovecot.* keys " +
 		"(see the dovecot.errors.* metrics), with no probability to set",
+	"nfs.index_rebuild_per_message": "nfs.index_rebuild_per_message was removed: the model no longer rebuilds " +
+		"an index from the Maildir; a lost or corrupted log is repaired by an fsck, an index scan charged as " +
+		"cluster.cpu.select_per_message (see index_fscks)",
 	"plan.objectives.corrupted_per_million_sessions": "corrupted_per_million_sessions was replaced by " +
 		"dovecot_errors_per_million_sessions (Dovecot index errors of every class per million sessions)",
 	"plan.objectives.users_empty_mailbox": "users_empty_mailbox was replaced by users_uidvalidity_changed " +

@@ -280,17 +280,14 @@ func (s *Spec) validateOverflow() []FieldError {
 	}
 	// A command's CPU demand: its fixed part, a TLS handshake and a proxied
 	// login, and per message of the largest folder possible, its SELECT or
-	// SEARCH scan and an index rebuild.
+	// SEARCH scan and an index fsck (a SELECT scan).
 	c := s.Cluster.CPU
 	fixed := max(c.Login, c.Select, c.Status, c.List, c.Fetch, c.FetchBody, c.Store, c.Expunge, c.Append, c.Search, c.Idle, c.Logout, c.Deliver) + c.TLSHandshake + c.ProxyLogin
 	perMsg, perMsgKey := c.SelectPerMessage, "cluster.cpu.select_per_message"
 	if c.SearchPerMessage > perMsg {
 		perMsg, perMsgKey = c.SearchPerMessage, "cluster.cpu.search_per_message"
 	}
-	if s.NFS.RebuildPerMessage > perMsg {
-		perMsgKey = "nfs.index_rebuild_per_message"
-	}
-	perMsg += s.NFS.RebuildPerMessage
+	perMsg += c.SelectPerMessage
 	cpu := float64(fixed) + float64(perMsg)*maxFolderMessagesEver
 	switch {
 	case cpu > limit:

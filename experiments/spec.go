@@ -111,13 +111,12 @@ type CPUSpec struct {
 
 // NFSSpec describes the NFS server and the mounts.
 type NFSSpec struct {
-	Threads           int           `toml:"threads" bind:"Server.Threads" min:"1" max:"65536" doc:"NFS server threads (Linux nfsd's default count is 8, RPCNFSDCOUNT)"`
-	RTT               sim.Time      `toml:"rtt" bind:"Server.RTT" min:"0s" doc:"network round trip to the server: 40-60 us on loopback; a filer over a LAN under load adds 0.2-2 ms (MEASURED.md)"`
-	Profile           string        `toml:"profile" default:"" doc:"calibration profile measured by 'mailsim replay' (a path relative to the spec file); when set, the server's service times are the bare RPC time (service.getattr) plus the file-system costs the profile measured"`
-	BytesPerSec       float64       `toml:"bytes_per_sec" bind:"Server.BytesPerSec" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
-	RebuildPerMessage sim.Time      `toml:"index_rebuild_per_message" bind:"RebuildPerMessage" min:"0s" doc:"backend CPU per message to rebuild a corrupted index from the Maildir (Dovecot 2.3.19: 14-21 us per message, MEASURED.md)"`
-	Service           ServiceSpec   `toml:"service" bind:"Server" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
-	Client            NFSClientSpec `toml:"client" bind:"Mount" doc:"the backends' NFS mount options, as in nfs(5)"`
+	Threads     int           `toml:"threads" bind:"Server.Threads" min:"1" max:"65536" doc:"NFS server threads (Linux nfsd's default count is 8, RPCNFSDCOUNT)"`
+	RTT         sim.Time      `toml:"rtt" bind:"Server.RTT" min:"0s" doc:"network round trip to the server: 40-60 us on loopback; a filer over a LAN under load adds 0.2-2 ms (MEASURED.md)"`
+	Profile     string        `toml:"profile" default:"" doc:"calibration profile measured by 'mailsim replay' (a path relative to the spec file); when set, the server's service times are the bare RPC time (service.getattr) plus the file-system costs the profile measured"`
+	BytesPerSec float64       `toml:"bytes_per_sec" bind:"Server.BytesPerSec" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
+	Service     ServiceSpec   `toml:"service" bind:"Server" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
+	Client      NFSClientSpec `toml:"client" bind:"Mount" doc:"the backends' NFS mount options, as in nfs(5)"`
 }
 
 // ServiceSpec holds per-procedure service times.

@@ -75,10 +75,6 @@ type Config struct {
 	// per message: dovecot-uidlist ~52 B, dovecot.index.log ~8 B,
 	// dovecot.index 8–12 B, dovecot.index.cache ~156 B (MEASURED.md).
 	IndexBytesPerMessage int64
-	// RebuildPerMessage is the CPU a backend spends per message to rebuild
-	// a folder's index from the Maildir: 14–21 µs per message for
-	// Dovecot 2.3.19's first sync with no index files (MEASURED.md).
-	RebuildPerMessage sim.Time
 	// MailIndexRewriteMinLogBytes and MailIndexRewriteMaxLogBytes decide
 	// when a writer rewrites a folder's main index (dovecot.index) rather
 	// than only appending to its transaction log (dovecot.index.log):
@@ -153,7 +149,6 @@ func DefaultConfig() Config {
 		Cores:                8,
 		CacheBytes:           1 << 30,
 		IndexBytesPerMessage: 226,
-		RebuildPerMessage:    17 * sim.Microsecond,
 		ProxyHop:             200 * sim.Microsecond,
 		MXHosts:              4,
 		CPU:                  DefaultCPU(),

@@ -247,17 +247,18 @@ func cacheLookups(cmd workloads.Command, msgs int32) int32 {
 }
 
 // useCache carries out command c's use of the folder's
-// dovecot.index.cache, given its file view v and whether its view of the
-// transaction log is current (logFresh). With a stale handle every lookup
-// fails with ESTALE: the index names a newer cache file, so Dovecot tries
-// to lock the one it has to resynchronise (mail_cache_lookup_offset), once
-// per message. Reading cache records that the log
-// says exist, through a view of the cache file older than another
-// backend's appends, finds a record outside the file or of an invalid
-// size: Dovecot deletes the cache file (mail_cache_set_corrupted). New
-// messages are cached under the cache's lock; with lock_method=fcntl that
-// lock flushes the backend's view of the file (fs/nfs/file.c, do_setlk),
-// and a purge is due once a fifth of the records are expunged ones.
+// dovecot.index.cache, given its file view v and whether the backend's
+// pages of the transaction log are current (logFresh: the session knows of
+// every record the log names). With a stale handle every lookup fails with
+// ESTALE: the index names a newer cache file, so Dovecot tries to lock the
+// one it has to resynchronise (mail_cache_lookup_offset), once per lookup.
+// Reading records another backend added, which the log names, from the
+// backend's stale pages of the cache file (see page) finds a record of an
+// invalid size or outside the file: Dovecot deletes the cache file
+// (mail_cache_set_corrupted). New messages are cached under the cache's
+// lock; with lock_method=fcntl that lock drops the backend's pages of the
+// file (fs/nfs/file.c, do_setlk), and a purge is due once a fifth of the
+// records are expunged ones.
 func (cl *cluster) useCache(c *conn, mb *mailbox, v fileView, logFresh bool) {
 	n := cacheLookups(c.cmd, mb.msgs)
 	if n == 0 {

@@ -313,15 +313,15 @@ func (cl *cluster) dotlock(c *conn) {
 }
 
 // fsck repairs a folder's index after a lost or corrupted transaction
-// log, as Dovecot's mail_index_fsck does: the index is checked against
-// the Maildir (list cur/, read dovecot-uidlist, CPU per message) and the
-// main index written afresh.
+// log, as Dovecot's mail_index_fsck does: it reads the index files again,
+// checks every record in memory (lib-index/mail-index-fsck.c: an index
+// scan, charged as SELECT's per message) and writes the main index
+// afresh.
 func (cl *cluster) fsck(c *conn, b *backend, mb *mailbox) {
 	cfg := cl.cfg
 	cl.errorAt(ErrIndexFsck, 1)
-	cl.readdir(c, mb.msgs)
-	cl.readBytes(c, max(4096, int64(mb.msgs)*uidlistLineBytes))
-	c.cpu += cfg.RebuildPerMessage * perMsg(mb.msgs)
+	cl.readBytes(c, max(4096, int64(mb.msgs)*cfg.IndexBytesPerMessage))
+	c.cpu += cfg.CPU.SelectPerMessage * perMsg(mb.msgs)
 	cl.call(c, nfsmodel.CREATE, 0, 0)
 	cl.write(c, mainIndexHeaderBytes+int64(mb.msgs)*mainIndexRecordBytes)
 	cl.call(c, nfsmodel.RENAME, 0, 0)
