@@ -76,7 +76,7 @@ func (o ObjectivesSpec) List() []results.Objective {
 	add("backend CPU", "backend.cpu_util.max", "", o.CPUUtil, o.CPUUtil > 0)
 	add("NFS server", "nfs.utilization", "", o.NFSUtil, o.NFSUtil > 0)
 	add("connections per backend", MaxConnectionsMetric, "", float64(o.Connections), o.Connections > 0)
-	add("Dovecot index errors per million sessions", "dovecot.errors_per_million_sessions", "", o.Errors, o.Errors >= 0)
+	add("Dovecot index errors per million sessions", "dovecot_errors_per_million_sessions", "", o.Errors, o.Errors >= 0)
 	add("users whose folder changed UIDVALIDITY", "users_uidvalidity_changed", "", o.UIDValidity, o.UIDValidity >= 0)
 	add("failed logins", "failed_logins", "", o.FailedLogins, o.FailedLogins >= 0)
 	add("recovery after a backend failure", "time_to_recover", "s", o.RecoveryTime.Sec(), o.RecoveryTime > 0)

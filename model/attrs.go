@@ -1,6 +1,8 @@
 package model
 
 import (
+	"math"
+
 	"mailsim/model/sim"
 	"mailsim/nfsmodel"
 )
@@ -35,17 +37,22 @@ type attrCache struct {
 
 // attrEntry is one object's cached attributes, in 8 bytes; timeout 0
 // means none are cached, otherwise the attribute timeout is
-// timeouts.of[timeout]. The validation time is kept in milliseconds (the
-// kernel keeps it in jiffies, 4 ms at its default HZ of 250), and the
-// version in 16 bits: an object would have to change 65,536 times
-// between two looks for a change to go unnoticed. expired marks
-// attributes the kernel no longer trusts (see relookup).
+// timeouts.of[timeout]. The validation time is kept in units of
+// attrTick (the kernel keeps it in jiffies, 4 ms at its default HZ of
+// 250), which cover the longest run a spec may ask for, and the version in
+// 16 bits: an object would have to change 65,536 times between two looks
+// for a change to go unnoticed. expired marks attributes the kernel no
+// longer trusts (see relookup).
 type attrEntry struct {
-	validated uint32
+	validated uint32 // in attrTick
 	version   uint16
 	timeout   uint8
 	expired   bool
 }
+
+// attrTick is the unit of attrEntry.validated: 2^32 ticks are 397 days,
+// longer than any run (experiments' limit is a year).
+const attrTick = 8 * sim.Millisecond
 
 // timeouts interns attribute timeouts: a run sees only a few distinct ones
 // (the minimum doubled until it reaches the maximum, for files and for
@@ -164,6 +171,68 @@ func (cl *cluster) page(b int16, u, folder int32, kind int) *uint32 {
 	return &c.pages[at+numPageFiles*folder+int32(kind)]
 }
 
+// noPages marks a page entry of a backend that has nothing cached of the
+// file now under the name (another backend replaced it): whatever it reads
+// next comes from the server (see pageNow).
+const noPages = math.MaxUint32
+
+// pageNow returns the version the pages at p hold, truth being the file's
+// current one: a backend with nothing cached reads the file as it is.
+func pageNow(p *uint32, truth uint32) uint32 {
+	if *p == noPages {
+		*p = truth
+	}
+	return *p
+}
+
+// replaced records that connection c's backend replaced file kind of the
+// folder of mailbox mb (a new file under the name): it holds what it
+// wrote, every other backend that holds pages of the user's files has
+// nothing cached of the new one.
+func (cl *cluster) replaced(c *conn, mb *mailbox, kind int) {
+	owner, folder := cl.mailboxObj(c.target)
+	if !cl.users[owner].has(sharedFiles) {
+		return
+	}
+	for b := range cl.backends {
+		at, ok := cl.pagesOf(int16(b), owner)
+		if !ok {
+			continue
+		}
+		pages := cl.backends[b].attrs.pages
+		i := at + numPageFiles*folder
+		switch {
+		case int16(b) == c.backend:
+			pages[i+int32(kind)] = cl.pageTruth(owner, folder, kind)
+			if kind == pageUid {
+				pages[i+pageUidGap] = 0
+			}
+		default:
+			pages[i+int32(kind)] = noPages
+			if kind == pageUid {
+				pages[i+pageUidGap] = 0
+			}
+		}
+	}
+}
+
+// pagesOf returns where backend b keeps user u's page entries, if it has
+// any.
+func (cl *cluster) pagesOf(b int16, u int32) (int32, bool) {
+	c := cl.backends[b].attrs
+	usr := &cl.users[u]
+	first := usr.attrBlock
+	if usr.attrBackend != b {
+		f, ok := c.blocks[u]
+		if !ok {
+			return 0, false
+		}
+		first = f
+	}
+	at, ok := c.pageAt[first]
+	return at, ok
+}
+
 // pageTruth is the version of file kind of user u's folder that current
 // pages hold.
 func (cl *cluster) pageTruth(u, folder int32, kind int) uint32 {
@@ -185,7 +254,7 @@ func (cl *cluster) attrAccess(b int16, u, obj int32, version uint32, now sim.Tim
 	c, e := cl.attr(b, u, obj)
 	var a nfsmodel.Attr
 	if e.timeout != 0 {
-		a = nfsmodel.Attr{Validated: sim.Time(e.validated) * sim.Millisecond, Timeout: c.timeouts.of[e.timeout], Version: uint32(e.version)}
+		a = nfsmodel.Attr{Validated: sim.Time(e.validated) * attrTick, Timeout: c.timeouts.of[e.timeout], Version: uint32(e.version)}
 		if e.expired {
 			a.Validated = expired
 		}
@@ -209,5 +278,5 @@ func (c *attrCache) store(e *attrEntry, a nfsmodel.Attr) {
 	if t == 0 || c.timeouts.of[t] != a.Timeout {
 		t = c.timeouts.index(a.Timeout)
 	}
-	*e = attrEntry{validated: uint32(a.Validated / sim.Millisecond), version: uint16(a.Version), timeout: t}
+	*e = attrEntry{validated: uint32(a.Validated / attrTick), version: uint16(a.Version), timeout: t}
 }

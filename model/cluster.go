@@ -67,7 +67,7 @@ type mailbox struct {
 	// plus one (0: none yet).
 	share int32
 	// cacheDeleted counts the cache's records of messages expunged since
-	// the cache was last written afresh.
+	// the cache was last written afresh (saturating).
 	cacheDeleted uint16
 	// lastWriter is the backend that last wrote the index (-1: none yet).
 	lastWriter int16
@@ -88,10 +88,10 @@ type share struct {
 	// dirVer (its low 16 bits) just after the last expunge. They are
 	// attribute versions, kept as attrEntry keeps them.
 	names, uidVer, expungeVer uint16
-	// cacheGen, uidGen, mainGen and logSeq count the files that have
-	// stood under the names dovecot.index.cache, dovecot-uidlist,
-	// dovecot.index and dovecot.index.log.
-	cacheGen, uidGen, mainGen, logSeq uint16
+	// cacheGen, uidGen and logSeq count the files that have stood under
+	// the names dovecot.index.cache, dovecot-uidlist and
+	// dovecot.index.log.
+	cacheGen, uidGen, logSeq uint16
 	// cacheBy, uidGenBy, mainBy and rotatedBy made the current cache
 	// file, uidlist, main index and log; expungeBy made the last expunge
 	// (-1: none).
@@ -122,11 +122,14 @@ func (cl *cluster) startSharing(u int32) {
 	for f := range cl.mboxPerUser {
 		mb := &cl.mboxes[cl.firstMailbox(u)+f]
 		s := unshared
-		s.uidBytes = uidlistHeaderBytes + uint32(max(mb.msgs, 0))*uidlistLineBytes
+		s.uidBytes = uidlistHeaderBytes + uint32(max(mb.msgs-mb.unsynced, 0))*uidlistLineBytes
 		cl.shares = append(cl.shares, s)
 		mb.share = int32(len(cl.shares))
 	}
-	cl.users[u].set(sharedFiles)
+	usr := &cl.users[u]
+	usr.set(sharedFiles)
+	// The backend that had the files to itself holds them as they are.
+	cl.page(usr.attrBackend, u, 0, pageLog)
 }
 
 // user is one account's state (16 bytes). Its folders are the mailboxes
@@ -212,13 +215,12 @@ type conn struct {
 	opAt     int32
 	dev      int32 // -1 for an LMTP delivery
 	user     int32
-	selected int32  // absolute mailbox index
-	target   int32  // mailbox of the current command
-	seenIdx  uint32 // index version the command's view is based on
-	// cacheGen, uidGen, logSeq and mainGen name the files the
-	// connection holds open (see mailbox).
-	cacheGen, uidGen, logSeq, mainGen uint16
-	nextFree                          int32
+	selected int32 // absolute mailbox index (-1: none)
+	target   int32 // mailbox of the current command
+	// cacheGen, uidGen and logSeq name the files the connection holds
+	// open of its selected folder (see share).
+	cacheGen, uidGen, logSeq uint16
+	nextFree                 int32
 	// epoch is the backend's epoch when the connection was opened.
 	epoch uint32
 	// gen changes whenever the slot is reused, so that a timer set for an
@@ -231,7 +233,6 @@ type conn struct {
 	phase   workloads.Phase
 	cmd     workloads.Command
 	idle    bool
-	stale   bool
 	write   bool
 	// dead marks a connection whose backend crashed or hung, or whose
 	// session a director kicked: its pending event releases it.
@@ -781,7 +782,7 @@ func (cl *cluster) sessionStart(d int32) {
 	for i := range conns {
 		id := cl.allocConn()
 		c := &cl.conns[id]
-		*c = conn{dev: d, slot: int8(i), user: dv.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, nextFree: -1, gen: c.gen + 1}
+		*c = conn{dev: d, slot: int8(i), user: dv.user, backend: -1, entry: -1, selected: -1, phase: workloads.PhaseLogin, nextFree: -1, gen: c.gen + 1}
 		// The second and later connections of a desktop client sit in IDLE
 		// on INBOX, as imaptest's client profiles do.
 		c.idle = i > 0
@@ -856,7 +857,7 @@ func (cl *cluster) begin(id int32, c *conn, cmd workloads.Command, mb int32) {
 		cl.bufs[c.buf] = cl.bufs[c.buf][:0]
 	}
 	c.opAt, c.cpu = 0, 0
-	c.stale, c.write = false, false
+	c.write = false
 	if cmd == workloads.Login || cmd == workloads.Deliver {
 		hold, ok := cl.route(id, c)
 		if !ok {
@@ -1155,7 +1156,7 @@ func (cl *cluster) delivery() {
 func (cl *cluster) deliverTo(u int32) {
 	id := cl.allocConn()
 	c := &cl.conns[id]
-	*c = conn{dev: -1, user: u, backend: -1, entry: -1, nextFree: -1, gen: c.gen + 1}
+	*c = conn{dev: -1, user: u, backend: -1, entry: -1, selected: -1, nextFree: -1, gen: c.gen + 1}
 	cl.begin(id, c, workloads.Deliver, cl.firstMailbox(u))
 }
 

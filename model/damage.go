@@ -111,7 +111,8 @@ type fileView struct {
 
 // views works out which of connection c's file handles on mailbox mb are
 // still good, before its command uses them. A command that opens the
-// mailbox (SELECT, an LMTP delivery) opens every file by its path: the
+// mailbox (SELECT, an LMTP delivery, a command on a folder other than the
+// selected one) opens every file by its path: the
 // kernel revalidates the name and, if the file handle turns out stale,
 // looks the name up again (an open() that gets ESTALE is retried with a
 // fresh lookup), so it gets the current files. Later commands use the
@@ -139,7 +140,9 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 		cl.relookup(c.backend, owner, folder)
 	}
 	if open {
-		c.cacheGen, c.uidGen, c.logSeq, c.mainGen = cl.sh(mb).cacheGen, cl.sh(mb).uidGen, cl.sh(mb).logSeq, cl.sh(mb).mainGen
+		if c.target == c.selected || c.cmd == workloads.Select || c.dev < 0 {
+			c.cacheGen, c.uidGen, c.logSeq = cl.sh(mb).cacheGen, cl.sh(mb).uidGen, cl.sh(mb).logSeq
+		}
 		if !cl.openOn(c, owner) {
 			// Nobody else on the backend holds the files: close-to-open
 			// finds them changed and drops their cached pages.
@@ -195,13 +198,17 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 	return v
 }
 
-// openOn reports whether another IMAP connection of user u than c is
-// open on c's backend: its process holds the user's index files open.
+// openOn reports whether another IMAP connection of user u than c has
+// c's folder selected on c's backend: its process holds the folder's
+// index files open.
 func (cl *cluster) openOn(c *conn, u int32) bool {
 	first, end := cl.userDevices(u)
 	for d := first; d < end; d++ {
 		for _, id := range cl.deviceConns(&cl.devices[d]) {
-			if id >= 0 && &cl.conns[id] != c && cl.conns[id].open && cl.conns[id].backend == c.backend {
+			if id < 0 {
+				continue
+			}
+			if o := &cl.conns[id]; o != c && o.open && o.backend == c.backend && o.selected == c.target {
 				return true
 			}
 		}
@@ -214,7 +221,7 @@ func (cl *cluster) openOn(c *conn, u int32) bool {
 // pages that were current stay so (the backend wrote what it caches);
 // pages missing another backend's appends go on missing them.
 func appended(p *uint32, ver uint32) {
-	if *p == ver {
+	if *p == ver || *p == noPages {
 		*p = ver + 1
 	}
 }
@@ -272,7 +279,7 @@ func (cl *cluster) useCache(c *conn, mb *mailbox, v fileView, logFresh bool) {
 	owner, folder := cl.mailboxObj(c.target)
 	pc := cl.page(c.backend, owner, folder, pageCache)
 	read := c.cmd == workloads.Fetch || c.cmd == workloads.FetchBody
-	if read && mb.cacheBytes > 0 && logFresh && *pc != cl.sh(mb).cacheVer {
+	if read && mb.cacheBytes > 0 && logFresh && pageNow(pc, cl.sh(mb).cacheVer) != cl.sh(mb).cacheVer {
 		// The log told the session of records another backend added to
 		// the cache, and the backend reads them from pages cached before
 		// (or up to the old size): Dovecot finds an invalid record or
@@ -347,8 +354,7 @@ func (cl *cluster) replaceCache(c *conn, mb *mailbox, deleted bool) {
 	cl.sh(mb).cacheBy = c.backend
 	cl.sh(mb).cacheVer++
 	c.cacheGen = cl.sh(mb).cacheGen
-	owner, folder := cl.mailboxObj(c.target)
-	*cl.page(c.backend, owner, folder, pageCache) = cl.sh(mb).cacheVer // the file it wrote
+	cl.replaced(c, mb, pageCache)
 	cl.renamed(c, mb)
 }
 
@@ -405,7 +411,8 @@ func (cl *cluster) refreshUidlist(c *conn, mb *mailbox, uv nfsmodel.Lookup, sync
 	}
 	owner, folder := cl.mailboxObj(c.target)
 	pv, pg := cl.page(c.backend, owner, folder, pageUid), cl.page(c.backend, owner, folder, pageUidGap)
-	if *pv >= cl.sh(mb).uidBytes {
+	if pageNow(pv, cl.sh(mb).uidBytes) >= cl.sh(mb).uidBytes {
+		*pg = 0
 		return
 	}
 	if *pg <= *pv || *pg > cl.sh(mb).uidBytes {
@@ -468,8 +475,7 @@ func (cl *cluster) recreateUidlist(c *conn, mb *mailbox, lost uint32) {
 	c.uidGen = cl.sh(mb).uidGen
 	cl.sh(mb).uidVer++
 	owner, folder := cl.mailboxObj(c.target)
-	*cl.page(c.backend, owner, folder, pageUid) = cl.sh(mb).uidBytes
-	*cl.page(c.backend, owner, folder, pageUidGap) = 0
+	cl.replaced(c, mb, pageUid)
 	cl.attrWrote(c.backend, owner, uidObj(folder), uint32(cl.sh(mb).uidVer), cl.s.Now(), false)
 	cl.renamed(c, mb)
 	if cl.sh(mb).logCorrupt {
@@ -489,7 +495,7 @@ func (cl *cluster) addUidlistLines(c *conn, mb *mailbox, n uint32) {
 	pv, pg := cl.page(c.backend, owner, folder, pageUid), cl.page(c.backend, owner, folder, pageUidGap)
 	grow := n * uidlistLineBytes
 	switch {
-	case *pv >= cl.sh(mb).uidBytes:
+	case pageNow(pv, cl.sh(mb).uidBytes) >= cl.sh(mb).uidBytes:
 		*pv, *pg = cl.sh(mb).uidBytes+grow, 0
 	case *pg == 0:
 		*pg = cl.sh(mb).uidBytes
@@ -527,7 +533,9 @@ func (cl *cluster) appendUidlist(c *conn, mb *mailbox, v fileView, n int32, sync
 	cl.refreshUidlist(c, mb, uv, sync)
 	if behind := int16(uint16(cl.sh(mb).uidVer) - seen); uv.Stale && behind > 0 {
 		// Overwritten at the old end: the next reader finds the file
-		// broken.
+		// broken. The backend's attributes count appends, not lines:
+		// each missed append is taken as one line, the most a delivery
+		// or an APPEND adds.
 		lost := uint32(behind)
 		cl.errorAt(ErrUidlistBroken, 1)
 		if cl.measuring {
@@ -573,7 +581,7 @@ func (cl *cluster) logView(c *conn, b *backend, mb *mailbox, v fileView) {
 		c.logSeq = cl.sh(mb).logSeq
 	case cl.cfg.Dovecot.LockMethod != "dotlock" || cl.cfg.Dovecot.MailNFSIndex:
 		*pl = mb.idxVer
-	case *pl != mb.idxVer:
+	case pageNow(pl, mb.idxVer) != mb.idxVer:
 		cl.sh(mb).logCorrupt = true
 		*pl = mb.idxVer // it read past them now
 	}
@@ -597,8 +605,7 @@ func (cl *cluster) logCorrupted(c *conn, b *backend, mb *mailbox, open bool) boo
 		cl.sh(mb).logSeq++
 		cl.sh(mb).rotatedBy = c.backend
 		c.logSeq = cl.sh(mb).logSeq
-		owner, folder := cl.mailboxObj(c.target)
-		*cl.page(c.backend, owner, folder, pageLog) = mb.idxVer
+		cl.replaced(c, mb, pageLog)
 		cl.renamed(c, mb)
 		cl.sh(mb).logCorrupt = false
 		return false
@@ -607,6 +614,7 @@ func (cl *cluster) logCorrupted(c *conn, b *backend, mb *mailbox, open bool) boo
 	if c.cmd != workloads.Idle && cl.measuring {
 		cl.res.FailedCommands++
 		cl.res.IndexFailedCommands++
+		cl.noteFailure(c.user, cl.s.Now())
 	}
 	return true
 }
@@ -623,20 +631,21 @@ func (cl *cluster) mainIndexView(c *conn, b *backend, mb *mailbox, open bool) {
 	if !open {
 		return
 	}
-	c.mainGen = cl.sh(mb).mainGen
 	owner, folder := cl.mailboxObj(c.target)
-	if pl := *cl.page(c.backend, owner, folder, pageLog); cl.sh(mb).mainBy >= 0 && cl.sh(mb).mainBy != c.backend && pl < cl.sh(mb).mainLogVer && !cl.sh(mb).logCorrupt {
+	// Pages that hold every completed append are current, even when the
+	// main index names a transaction still being written.
+	pl := pageNow(cl.page(c.backend, owner, folder, pageLog), mb.idxVer)
+	if cl.sh(mb).mainBy >= 0 && cl.sh(mb).mainBy != c.backend && pl < cl.sh(mb).mainLogVer && pl != mb.idxVer && !cl.sh(mb).logCorrupt {
 		cl.errorAt(ErrTransactionLogLost, 1)
 		cl.fsck(c, b, mb)
 	}
 }
 
 // expungeRace checks connection c's scan of the Maildir's directories.
-// The index, read current (logFresh), records a newer cur/ than the
-// backend's cached attributes of the directory, so Dovecot scans it; but
-// while the attributes are still fresh the kernel lists the directory
-// from its cached pages (listingStale), seen being the version they are
-// from. A message another backend expunged since is listed still: the
+// The index records a newer cur/ than the backend's cached attributes of
+// the directory, so Dovecot scans it; but while the attributes are still
+// fresh the kernel lists the directory from its cached pages
+// (listingStale), seen being the version they are from. A message another backend expunged since is listed still: the
 // first scan marks it as racing, and a second scan that lists it again
 // gives it a new UID (maildir-sync-index.c: "Expunged message reappeared,
 // giving a new UID").

@@ -106,8 +106,8 @@ func (l *indexLog) reset(now sim.Time) {
 // after its transaction is appended: the main index rewritten to a
 // temporary file and renamed over dovecot.index, and the log rotated
 // (renamed to dovecot.index.log.2, and a new one created), as the
-// folder's thresholds say. replayed says that c's refresh read the index
-// files afresh.
+// folder's thresholds say. replayed says that c opened the index before
+// the write.
 func (cl *cluster) indexWrite(c *conn, mb *mailbox, replayed bool) {
 	m := mb.log.append(cl.cfg, logRecordBytes(c.cmd), cl.s.Now(), replayed)
 	if !m.rewrite {
@@ -119,16 +119,15 @@ func (cl *cluster) indexWrite(c *conn, mb *mailbox, replayed bool) {
 		cl.call(c, nfsmodel.COMMIT, 0, 0)
 	}
 	cl.call(c, nfsmodel.RENAME, 0, 0)
-	cl.sh(mb).mainGen++
 	cl.sh(mb).mainBy = c.backend
 	cl.sh(mb).mainLogVer = mb.idxVer + 1 // the log with this write's transaction
-	c.mainGen = cl.sh(mb).mainGen
 	if m.rotate {
 		cl.call(c, nfsmodel.RENAME, 0, 0) // dovecot.index.log -> dovecot.index.log.2
 		cl.call(c, nfsmodel.CREATE, 0, 0) // a new dovecot.index.log
 		cl.sh(mb).logSeq++
 		cl.sh(mb).rotatedBy = c.backend
 		c.logSeq = cl.sh(mb).logSeq
+		cl.replaced(c, mb, pageLog)
 	}
 	cl.renamed(c, mb)
 	if cl.measuring {

@@ -29,7 +29,7 @@ func (cl *cluster) listing() {
 	cl.s.After(cl.cfg.Listing.Interval, evListing, 0, 0)
 	id := cl.allocConn()
 	c := &cl.conns[id]
-	*c = conn{dev: probeDev, user: 0, backend: 0, entry: -1, nextFree: -1, gen: c.gen + 1}
+	*c = conn{dev: probeDev, user: 0, backend: 0, entry: -1, selected: -1, nextFree: -1, gen: c.gen + 1}
 	c.start = cl.s.Now()
 	cl.takeOps(c)
 	n := int32(cl.cfg.Listing.Entries)

@@ -36,7 +36,7 @@ func (cl *cluster) localLocks() bool {
 // folder's lock, by lock_method: fcntl takes an NLM lock (two calls)
 // unless locks are local; dotlock creates and removes a lock file with
 // O_EXCL (a negative LOOKUP first unless negative lookups are cached);
-// flock is local to the backend on NFS. Under the lock, the write appends
+// flock goes over NLM like fcntl (see lockKey). Under the lock, the write appends
 // its transaction to the log and then rewrites the main index or rotates
 // the log when the thresholds say so (see indexWrite); replayed says that
 // the writer opened the index before it.
@@ -151,6 +151,9 @@ func (cl *cluster) unlock(id int32, c *conn) {
 		cl.lockWaiters[k] = q[1:]
 	}
 	cl.lockHolder[k] = next
+	if cl.localLocks() {
+		cl.unexcluded(&cl.conns[next])
+	}
 	if cl.measuring {
 		cl.res.LockWaits++
 		cl.res.LockWait += cl.s.Now() - since

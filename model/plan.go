@@ -1,13 +1,16 @@
 package model
 
 import (
+	"math"
+
 	"mailsim/model/sim"
 	"mailsim/nfsmodel"
 	"mailsim/workloads"
 )
 
-// Attribute-cache objects: each folder has an index (a regular file) and
-// a Maildir new/ directory; each user has a mail root directory. mailboxObj
+// Attribute-cache objects: each user has a mail root directory and, per
+// folder, the objects attrs.go lists (its log, new/ directory, own
+// directory and dovecot-uidlist). mailboxObj
 // returns the owner of mailbox mb and the folder's number.
 func (cl *cluster) mailboxObj(mb int32) (user, folder int32) {
 	return mb / cl.mboxPerUser, mb % cl.mboxPerUser
@@ -116,7 +119,9 @@ func (cl *cluster) planCommand(c *conn) {
 	// close-to-open then revalidates whatever the cache says;
 	// mail_nfs_index flushes the attribute cache first (a chown to the
 	// current owner: one SETATTR).
-	open := c.cmd == workloads.Select || c.cmd == workloads.Deliver
+	// Dovecot opens a folder other than the selected one for the command
+	// (STATUS, APPEND).
+	open := c.cmd == workloads.Select || c.cmd == workloads.Deliver || c.target != c.selected
 	force := open && !m.Nocto
 	if cfg.Dovecot.MailNFSIndex {
 		cl.call(c, nfsmodel.SETATTR, 0, 0)
@@ -134,13 +139,9 @@ func (cl *cluster) planCommand(c *conn) {
 		// noticed but the mapped data can still be the old one.
 		l.Stale = true
 	}
-	if l.Stale {
-		c.stale = true
-		if cl.measuring {
-			cl.res.StaleReads++
-		}
+	if l.Stale && cl.measuring {
+		cl.res.StaleReads++
 	}
-	c.seenIdx = mb.idxVer
 	// Which of the files the connection holds are still the folder's.
 	v := cl.views(c, mb, open)
 	if cl.sh(mb).logCorrupt && cl.logCorrupted(c, b, mb, open) {
@@ -227,7 +228,9 @@ func (cl *cluster) planCommand(c *conn) {
 			cl.call(c, nfsmodel.REMOVE, 0, 0)
 			mb.msgs--
 			mb.dirVer++
-			mb.cacheDeleted++
+			if mb.cacheDeleted < math.MaxUint16 {
+				mb.cacheDeleted++
+			}
 			cl.sh(mb).expungeVer, cl.sh(mb).expungeBy = uint16(mb.dirVer), c.backend
 		}
 		cl.dotlock(c)
@@ -298,11 +301,8 @@ func (cl *cluster) readdir(c *conn, n int32) {
 // dotlock takes and releases dovecot-uidlist.lock, the dotlock Dovecot
 // always uses for dovecot-uidlist (maildir-uidlist.c): an O_EXCL CREATE
 // of the lock file (a negative LOOKUP first unless negative lookups are
-// cached) and its REMOVE. Both change the folder's directory, and the
-// backend's own change of a directory shows it the directory as it is:
-// the server's reply carries the directory's attributes from before the
-// change, and if another client changed it since, the kernel revalidates
-// every name cached in it (fs/nfs/inode.c, nfs_update_inode).
+// cached) and its REMOVE. Both change the folder's directory, which the
+// backend's own change leaves it seeing as current (see renamed).
 func (cl *cluster) dotlock(c *conn) {
 	if cl.cfg.Mount.Lookupcache != nfsmodel.LookupAll {
 		cl.call(c, nfsmodel.LOOKUP, 0, 0)
@@ -326,9 +326,8 @@ func (cl *cluster) fsck(c *conn, b *backend, mb *mailbox) {
 	cl.write(c, mainIndexHeaderBytes+int64(mb.msgs)*mainIndexRecordBytes)
 	cl.call(c, nfsmodel.RENAME, 0, 0)
 	b.cache.drop(c.target)
-	cl.sh(mb).mainGen++
 	cl.sh(mb).mainBy = c.backend
-	c.mainGen = cl.sh(mb).mainGen
+	cl.sh(mb).mainLogVer = mb.idxVer
 	cl.renamed(c, mb)
 	c.write = true
 	if cl.measuring {

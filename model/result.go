@@ -239,7 +239,7 @@ func (r *Result) Metrics() []Metric {
 		{"nfs.utilization", "", r.NFSUtilization},
 		{"cache.hit_ratio", "", r.CacheHitRatio()},
 		{"stale_reads", "", float64(r.StaleReads)},
-		{"dovecot.errors_per_million_sessions", "", perMillion(r.errorTotal(), r.Sessions)},
+		{"dovecot_errors_per_million_sessions", "", perMillion(r.errorTotal(), r.Sessions)},
 		{"index_fscks", "", float64(r.IndexFscks)},
 		{"fsck_messages", "", float64(r.FsckMessages)},
 		{"cache_purges", "", float64(r.CachePurges)},
