@@ -45,6 +45,9 @@ func TestEveryModelFieldBound(t *testing.T) {
 	var leaves []string
 	modelLeaves(reflect.TypeFor[model.Config](), "", &leaves)
 	for _, l := range leaves {
+		if strings.HasPrefix(l, "Imaptest.") || l == "Actions" || l == "Population.UserTemplate" || l == "Population.FirstUser" {
+			byCode[l] = true // translated by Spec.imaptest and Spec.action
+		}
 		switch keys := bound[l]; {
 		case byCode[l]:
 			if len(keys) > 0 {

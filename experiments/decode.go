@@ -113,6 +113,9 @@ func decodeInto(name string, data []byte, s *schema, v reflect.Value) Errors {
 	d := &decoder{file: name, root: root, schema: s, axisPos: map[string][]Pos{}}
 	setDefaults(s, v)
 	d.table(root, s, v, "")
+	if h, ok := v.Addr().Interface().(decodedHook); ok {
+		h.decoded(func(key string) bool { return hasKey(root, key) })
+	}
 	var points []Point
 	for _, ps := range d.sweeps {
 		sw := d.sweep(ps)
@@ -142,6 +145,27 @@ func decodeInto(name string, data []byte, s *schema, v reflect.Value) Errors {
 	}
 	d.errs.sort()
 	return d.errs
+}
+
+// decodedHook is implemented by spec types that fill in keys from others
+// the file sets; has reports whether the file sets a key path.
+type decodedHook interface {
+	decoded(has func(key string) bool)
+}
+
+// hasKey reports whether the tree sets the key path ("cluster.backends").
+func hasKey(root *tnode, path string) bool {
+	steps, ok := splitPath(path)
+	if !ok {
+		return false
+	}
+	n := root
+	for _, st := range steps {
+		if n = n.child(st.key); n == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // runCounter is implemented by spec types that check the number of runs

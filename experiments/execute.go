@@ -2,11 +2,13 @@ package experiments
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,26 +31,126 @@ func BackendAddrs(n int) []netip.Addr {
 	return out
 }
 
+// backendList returns the spec's backends with their vhost counts:
+// cluster.backend_addresses, or BackendAddrs with dovecot.vhost_count.
+func (s *Spec) backendList() ([]strategies.Backend, error) {
+	if len(s.Cluster.BackendAddresses) == 0 {
+		addrs := BackendAddrs(s.Cluster.Backends)
+		bs := make([]strategies.Backend, len(addrs))
+		for i, a := range addrs {
+			bs[i] = strategies.Backend{Addr: a, Weight: s.Dovecot.VhostCount}
+		}
+		return bs, nil
+	}
+	bs, err := strategies.ParseBackends(strings.Join(s.Cluster.BackendAddresses, ","), s.Dovecot.VhostCount)
+	if err != nil {
+		return nil, errors.New(strings.TrimPrefix(err.Error(), "strategies: "))
+	}
+	for _, b := range bs {
+		if b.Weight > strategies.MaxVhostCount {
+			return nil, fmt.Errorf("backend %s: vhost count %d is above doveadm's maximum of %d", b.Addr, b.Weight, strategies.MaxVhostCount)
+		}
+	}
+	return bs, nil
+}
+
+// BackendAddresses returns the addresses of the spec's backends.
+func (s *Spec) BackendAddresses() []netip.Addr {
+	bs, err := s.backendList()
+	if err != nil {
+		return BackendAddrs(s.Cluster.Backends)
+	}
+	out := make([]netip.Addr, len(bs))
+	for i, b := range bs {
+		out[i] = b.Addr
+	}
+	return out
+}
+
 // Router builds the named routing strategy over the spec's backends. The
 // strategy's own randomness comes from the run seed's "strategy/<name>"
-// stream, apart from the workload's.
+// stream, apart from the workload's. Directors get each backend's vhost
+// count; the other strategies their own default weight.
 func (s *Spec) Router(name string, seed uint64) (strategies.Router, error) {
-	addrs := BackendAddrs(s.Cluster.Backends)
-	bs := make([]strategies.Backend, len(addrs))
-	w := strategies.DefaultWeight(name)
-	if w == strategies.DefaultVhostCount {
-		w = s.Dovecot.VhostCount
+	bs, err := s.backendList()
+	if err != nil {
+		return nil, fmt.Errorf("cluster.backend_addresses: %w", err)
 	}
-	for i, a := range addrs {
-		bs[i] = strategies.Backend{Addr: a, Weight: w}
+	if w := strategies.DefaultWeight(name); w != strategies.DefaultVhostCount {
+		for i := range bs {
+			bs[i].Weight = w
+		}
 	}
 	return strategies.New(name, bs, s.RouterParams(), sim.Source(seed, "strategy/"+name))
+}
+
+// action resolves an [[actions]] entry's do string.
+func (s *Spec) action(a ActionSpec) (model.Action, error) {
+	words := strings.Fields(a.Do)
+	if len(words) < 3 {
+		return model.Action{}, fmt.Errorf("%q: want \"director up|down|flush|flush-force|remove|add|vhost HOST [VHOSTS]\" or \"backend stop|start HOST\"", a.Do)
+	}
+	kind, err := model.ParseActionKind(words[0] + " " + words[1])
+	if err != nil {
+		return model.Action{}, fmt.Errorf("%q: %s", a.Do, strings.TrimPrefix(err.Error(), "model: "))
+	}
+	bs, err := s.backendList()
+	if err != nil {
+		return model.Action{}, fmt.Errorf("%q: cluster.backend_addresses: %w", a.Do, err)
+	}
+	host := words[2]
+	b := -1
+	if ip, err := netip.ParseAddr(host); err == nil {
+		for i, x := range bs {
+			if x.Addr == ip {
+				b = i
+			}
+		}
+		if b < 0 {
+			return model.Action{}, fmt.Errorf("%q: %s is not one of the backends' addresses", a.Do, host)
+		}
+	} else if n, err := strconv.Atoi(host); err == nil && n >= 0 {
+		if n >= len(bs) {
+			return model.Action{}, fmt.Errorf("%q: backend %d does not exist (%d backends, numbered from 0)", a.Do, n, len(bs))
+		}
+		b = n
+	} else {
+		return model.Action{}, fmt.Errorf("%q: host %q is neither a backend's address nor its index", a.Do, host)
+	}
+	ma := model.Action{At: a.At, Kind: kind, Backend: b, Text: strings.Join(words, " ")}
+	rest := words[3:]
+	switch kind {
+	case model.DirectorAdd, model.DirectorVhost:
+		ma.Vhosts = bs[b].Weight
+		if len(rest) == 0 && kind == model.DirectorVhost {
+			return model.Action{}, fmt.Errorf("%q: director vhost needs a vhost count", a.Do)
+		}
+		if len(rest) > 0 {
+			n, err := strconv.Atoi(rest[0])
+			if err != nil || n < 0 || n > strategies.MaxVhostCount {
+				return model.Action{}, fmt.Errorf("%q: vhost count %q is not an integer within 0..%d", a.Do, rest[0], strategies.MaxVhostCount)
+			}
+			ma.Vhosts = n
+			rest = rest[1:]
+		}
+	}
+	if len(rest) > 0 {
+		return model.Action{}, fmt.Errorf("%q: unexpected %q", a.Do, strings.Join(rest, " "))
+	}
+	return ma, nil
 }
 
 // RouterParams returns the strategies' parameters the spec sets.
 func (s *Spec) RouterParams() strategies.Params {
 	var p strategies.Params
 	p.Director.UserExpire = time.Duration(s.Dovecot.DirectorUserExpire)
+	p.Director.UserKickDelay = time.Duration(s.Dovecot.DirectorUserKickDelay)
+	if p.Director.UserKickDelay == 0 {
+		p.Director.UserKickDelay = strategies.NoKickDelay
+	}
+	p.Director.MaxParallelMoves = s.Dovecot.DirectorMaxParallelMoves
+	p.Director.Directors = s.Dovecot.Directors
+	p.Director.SyncDelay = time.Duration(s.Dovecot.DirectorRingSyncDelay)
 	p.Director.LoginProxyMaxReconnects = s.Dovecot.LoginProxyMaxReconnects
 	p.Director.LoginProxyReconnectInterval = time.Duration(s.Clients.LoginProxyReconnectInterval)
 	p.Owner.Failover = strategies.FailoverNone

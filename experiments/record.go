@@ -1,6 +1,7 @@
 package experiments
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ var metricInfo = map[string]results.MetricInfo{
 	"user_moves":                          {Better: results.Lower, Doc: "IMAP logins on another backend than the user's previous one (a cold open there)"},
 	"refused_logins":                      {Better: results.Lower, Doc: "IMAP logins refused because the backend was at its process limit"},
 	"sessions":                            {Better: results.Neutral, Doc: "successful IMAP logins"},
+	"logins_ok":                           {Better: results.Higher, Doc: "IMAP logins answered OK, counted when the client got its answer (as imaptest's Logi column counts them)"},
 	"failed_commands":                     {Better: results.Lower, Doc: "commands lost with their connection, or answered with an error because their folder's transaction log was corrupted"},
 	"index_failed_commands":               {Better: results.Lower, Doc: "commands answered with an error because their folder's transaction log was corrupted"},
 	"failed_deliveries":                   {Better: results.Lower, Doc: "deliveries deferred by the MX after a failure"},
@@ -100,6 +102,7 @@ func Record(run Run[Spec], res *model.Result) *results.Run {
 	vec("backend.commands", "", func(b model.BackendResult) float64 { return float64(b.Commands) })
 	vec("backend.cpu_util", "", func(b model.BackendResult) float64 { return b.CPUUtilization })
 	vec("backend.logins", "", func(b model.BackendResult) float64 { return float64(b.Logins) })
+	vec("backend.logins_ok", "", func(b model.BackendResult) float64 { return float64(b.LoginsOK) })
 	vec("backend.max_connections", "", func(b model.BackendResult) float64 { return float64(b.MaxConnections) })
 	vec("backend.cache_hit_ratio", "", func(b model.BackendResult) float64 {
 		if b.CacheHits+b.CacheMisses == 0 {
@@ -112,14 +115,35 @@ func Record(run Run[Spec], res *model.Result) *results.Run {
 	}
 	if len(res.Series) > 0 {
 		s := &results.Series{Start: time.Duration(run.Spec.Run.Warmup), Interval: time.Duration(run.Spec.Run.SampleInterval)}
-		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "dovecot_errors"}, {Name: "failed_logins"}, {Name: "commands"}}
+		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "dovecot_errors"}, {Name: "logins_ok"}, {Name: "logins_failed"}, {Name: "commands"}}
+		directed := res.Series[0].Directed
+		if directed {
+			for b := range n {
+				cols = append(cols, results.Column{Name: fmt.Sprintf("director_users.%d", b)})
+			}
+			cols = append(cols, results.Column{Name: "director_users_unassigned"}, results.Column{Name: "director_users_host_down"})
+		}
 		var prev model.Sample
 		for _, x := range res.Series {
 			cols[0].Values = append(cols[0].Values, float64(x.Connections))
 			cols[1].Values = append(cols[1].Values, float64(x.StaleReads-prev.StaleReads))
 			cols[2].Values = append(cols[2].Values, float64(x.Errors-prev.Errors))
-			cols[3].Values = append(cols[3].Values, float64(x.FailedLogins-prev.FailedLogins))
-			cols[4].Values = append(cols[4].Values, float64(x.Commands-prev.Commands))
+			cols[3].Values = append(cols[3].Values, float64(x.LoginsOK-prev.LoginsOK))
+			cols[4].Values = append(cols[4].Values, float64(x.FailedLogins-prev.FailedLogins))
+			cols[5].Values = append(cols[5].Values, float64(x.Commands-prev.Commands))
+			if directed {
+				total := 0
+				for b := range n {
+					v := int32(0)
+					if b < len(x.Assigned) {
+						v = x.Assigned[b]
+					}
+					total += int(v)
+					cols[6+b].Values = append(cols[6+b].Values, float64(v))
+				}
+				cols[6+n].Values = append(cols[6+n].Values, float64(max(run.Spec.Workload.Users-total, 0)))
+				cols[7+n].Values = append(cols[7+n].Values, float64(x.OnDown))
+			}
 			prev = x
 		}
 		s.Columns = cols

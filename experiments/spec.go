@@ -9,6 +9,7 @@ import (
 
 	"mailsim/model"
 	"mailsim/model/sim"
+	"mailsim/workloads"
 )
 
 // Spec is a mailsim experiment: the cluster, its NFS storage, the
@@ -31,6 +32,7 @@ type Spec struct {
 	Health   HealthSpec   `toml:"health" doc:"how backend failures are detected and handled"`
 	Clients  ClientsSpec  `toml:"clients" doc:"how mail clients, proxies and MX hosts react to failures"`
 	Faults   []FaultSpec  `toml:"faults" doc:"faults injected during each run, as [[faults]] tables"`
+	Actions  []ActionSpec `toml:"actions" doc:"operators' actions during each run, on the clock of faults, as [[actions]] tables"`
 	Plan     PlanSpec     `toml:"plan" doc:"a capacity plan, for 'mailsim plan': the users to serve, what may vary and the service objectives"`
 	Sweep    Sweep        `toml:"sweep" doc:"parameters to vary: dotted key paths mapped to lists of values; every combination is a sweep point"`
 }
@@ -66,6 +68,69 @@ type FaultSpec struct {
 	Factor  float64  `toml:"factor" default:"1" gt:"0" max:"1000" doc:"slowdown factor of slow and nfs-slow (at most 1000: a larger one only overflows the simulator's clock)"`
 }
 
+// ImaptestSpec is the [workload.imaptest] section.
+type ImaptestSpec struct {
+	Clients        int                `toml:"clients" default:"0" min:"0" max:"100000" doc:"connections kept busy (imaptest clients=; its own default is 10); 0 turns the imaptest load off"`
+	User           string             `toml:"user" default:"user%d" doc:"user name template with one %d or %0Nd for the user's number (imaptest user=), e.g. \"user%04d\" or \"user%d@example.net\""`
+	Users          []int              `toml:"users" default:"1,99" min:"0" max:"99999999" doc:"first and last user number, inclusive, drawn uniformly for every new connection (imaptest users=; its default range is 1..99)"`
+	OnLoginFailure string             `toml:"on_login_failure" default:"same-user" enum:"same-user|new-user" doc:"what a client does after a failed login or a dropped connection: same-user reconnects as the same user at once, as stock imaptest does (src/client.c, client_unref); new-user reconnects as a newly drawn user"`
+	ReconnectDelay sim.Time           `toml:"reconnect_delay" default:"1ms" min:"0s" max:"1m" doc:"how long a reconnection takes: imaptest reconnects with no delay of its own, so this is a new TCP connection's round trips (model assumption: 1 ms over a LAN)"`
+	States         ImaptestStatesSpec `toml:"states" doc:"each state's probability in percent, in the order a connection steps through them (imaptest's states table, src/client-state.c; its defaults)"`
+}
+
+// ImaptestStatesSpec gives imaptest's state probabilities.
+type ImaptestStatesSpec struct {
+	List        float64 `toml:"list" default:"50" min:"0" max:"100" doc:"LIST \"\" * (imaptest List, 50 %)"`
+	Status      float64 `toml:"status" default:"50" min:"0" max:"100" doc:"STATUS of the mailbox (imaptest Stat, 50 %)"`
+	Select      float64 `toml:"select" default:"100" min:"0" max:"100" doc:"SELECT INBOX (imaptest Sele, 100 %)"`
+	Fetch       float64 `toml:"fetch" default:"100" min:"0" max:"100" doc:"FETCH of up to 100 messages' metadata (imaptest Fetc, 100 %)"`
+	Fetch2      float64 `toml:"fetch2" default:"100" min:"0" max:"100" doc:"FETCH of one message's header or body (imaptest Fet2, 100 %)"`
+	Fetch2Again float64 `toml:"fetch2_again" default:"30" min:"0" max:"99" doc:"chance FETCH2 runs again at once (imaptest 30 %)"`
+	Store       float64 `toml:"store" default:"50" min:"0" max:"100" doc:"STORE of random flags (imaptest Stor, 50 %)"`
+	Delete      float64 `toml:"delete" default:"100" min:"0" max:"100" doc:"STORE +FLAGS \\Deleted (imaptest Dele, 100 %)"`
+	Expunge     float64 `toml:"expunge" default:"100" min:"0" max:"100" doc:"EXPUNGE (imaptest Expu, 100 %)"`
+	Append      float64 `toml:"append" default:"100" min:"0" max:"100" doc:"APPEND (imaptest Appe, 100 %)"`
+	AppendAgain float64 `toml:"append_again" default:"5" min:"0" max:"99" doc:"chance APPEND runs again at once (imaptest 5 %)"`
+	Logout      float64 `toml:"logout" default:"100" min:"0" max:"100" doc:"LOGOUT (imaptest Logo, 100 %); below 100 a connection goes round its pass again until it logs out"`
+}
+
+// imaptest returns the model's imaptest load of the spec.
+func (s *Spec) imaptest() (workloads.Imaptest, error) {
+	w := s.Workload.Imaptest
+	t := workloads.DefaultImaptest()
+	t.Clients, t.User, t.Reconnect = w.Clients, w.User, w.ReconnectDelay
+	if len(w.Users) > 0 {
+		t.First, t.Last = w.Users[0], w.Users[len(w.Users)-1]
+	}
+	t.OnLoginFailure, _ = workloads.ParseLoginFailure(w.OnLoginFailure) // the enum tag checked it
+	st := w.States
+	t.Probability[workloads.StateList], t.Probability[workloads.StateStatus] = st.List, st.Status
+	t.Probability[workloads.StateSelect], t.Probability[workloads.StateFetch] = st.Select, st.Fetch
+	t.Probability[workloads.StateFetch2], t.Probability[workloads.StateStore] = st.Fetch2, st.Store
+	t.Probability[workloads.StateDelete], t.Probability[workloads.StateExpunge] = st.Delete, st.Expunge
+	t.Probability[workloads.StateAppend], t.Probability[workloads.StateLogout] = st.Append, st.Logout
+	t.Again[workloads.StateFetch2], t.Again[workloads.StateAppend] = st.Fetch2Again, st.AppendAgain
+	if w.Clients == 0 {
+		return t, nil
+	}
+	if len(w.Users) != 2 {
+		return t, fmt.Errorf("users needs two numbers, the first and the last user, not %d", len(w.Users))
+	}
+	if w.Users[1] < w.Users[0] {
+		return t, fmt.Errorf("the last user %d is before the first %d", w.Users[1], w.Users[0])
+	}
+	if err := t.Validate(); err != nil {
+		return t, errors.New(strings.TrimPrefix(err.Error(), "workloads: "))
+	}
+	return t, nil
+}
+
+// ActionSpec is one [[actions]] entry.
+type ActionSpec struct {
+	At sim.Time `toml:"at" default:"0s" min:"0s" doc:"when the action is taken, after warm-up (the clock of [[faults]])"`
+	Do string   `toml:"do" default:"" doc:"the action, as doveadm names it: director up|down|flush|flush-force|remove HOST, director add HOST [VHOSTS], director vhost HOST VHOSTS (Dovecot 2.3 doveadm director; flush is HOST-RESET-USERS with kicks and director_user_kick_delay, flush-force is flush -F, HOST-FLUSH), or backend stop|start HOST (the backend's Dovecot stopped or started). HOST is a backend's address (cluster.backend_addresses, or 10.0.0.1, 10.0.0.2, ... by default) or its index from 0. Director actions other than up and down do nothing to strategies that are not directors; up and down mark the host as their health checks would"`
+}
+
 // RunSpec sets how long each run is simulated.
 type RunSpec struct {
 	Duration       sim.Time `toml:"duration" bind:"Duration" gt:"0s" doc:"simulated time measured after warm-up"`
@@ -84,6 +149,8 @@ type ClusterSpec struct {
 	ClockSkew            sim.Time `toml:"clock_skew" bind:"ClockSkew" min:"0s" doc:"spread of the backends' clocks (backend i is i*clock_skew/(n-1) off); Dovecot wants them within 1 s"`
 	ProxyHop             sim.Time `toml:"proxy_hop" bind:"ProxyHop" min:"0s" doc:"latency a proxy hop (director, owner proxy) adds to every command"`
 	LMTPRouting          string   `toml:"lmtp_routing" default:"strategy" enum:"strategy|balancer" doc:"how MX hosts reach the backends: strategy (through the routing strategy, as Dovecot's LMTP proxy sends a delivery to the user's backend) or balancer (a plain load balancer picks any backend)"`
+	BackendAddresses     []string `toml:"backend_addresses" default:"" doc:"the backends' addresses as the director is configured with them, each an IP with an optional vhost count (\"127.0.0.11:100\"; doveadm director add HOST VHOSTS), as 'mailsim place' takes them. They fix the number of backends, and a director places users on them exactly as a real one with these addresses does. Empty: 10.0.0.1, 10.0.0.2, ... with dovecot.vhost_count each"`
+	BackendStopTime      sim.Time `toml:"backend_stop_time" bind:"BackendStopTime" min:"0s" max:"10m" doc:"after a [[actions]] backend stop, how long the backend's listening sockets stay open, accepting connections it never answers, before its master process exits and connections are refused (model assumption)"`
 	MXHosts              int      `toml:"mx_hosts" bind:"MXHosts" min:"1" max:"250" doc:"MX hosts delivering over LMTP; each has its own source address"`
 	CPU                  CPUSpec  `toml:"cpu" bind:"CPU" doc:"CPU demand per command on a backend (model assumptions; replace with measured values)"`
 }
@@ -170,6 +237,10 @@ type DovecotSpec struct {
 	MailIndexLogRotateMinAge    sim.Time `toml:"mail_index_log_rotate_min_age" bind:"MailIndexLogRotateMinAge" min:"0s" doc:"age in whole seconds a transaction log must exceed before it is rotated at mail_index_log_rotate_min_size (Dovecot mail_index_log_rotate_min_age, default 5 min)"`
 	DirectorUserExpire          sim.Time `toml:"director_user_expire" default:"15m" min:"10s" doc:"how long the director keeps a user's backend after the user's last request (Dovecot director_user_expire, default 15 min; at least 10 s)"`
 	VhostCount                  int      `toml:"vhost_count" default:"100" min:"1" max:"1000" doc:"director ring points per backend (Dovecot's default 100; doveadm refuses more than 1000)"`
+	DirectorUserKickDelay       sim.Time `toml:"director_user_kick_delay" default:"2s" min:"0s" doc:"after a moved user's sessions are kicked, how long the user's new logins wait before going to the new backend (Dovecot 2.3 director_user_kick_delay, default 2 s, director-settings.c)"`
+	DirectorMaxParallelMoves    int      `toml:"director_max_parallel_moves" default:"100" min:"1" max:"1000000" doc:"user moves a HOST-RESET-USERS (doveadm director flush) runs at once (Dovecot 2.3 director_max_parallel_moves, default 100, director-settings.c)"`
+	Directors                   int      `toml:"directors" default:"1" min:"1" max:"64" doc:"directors in the ring (the hosts of Dovecot 2.3's director_servers); with more than one, a host change takes director_ring_sync_delay to go round the ring and users near expiry move by USER-WEAK"`
+	DirectorRingSyncDelay       sim.Time `toml:"director_ring_sync_delay" default:"0s" min:"0s" max:"10m" doc:"how long a host change (up, down, vhost count, flush) takes to go round the director ring, during which new users wait (\"ring not synced\"); Dovecot's director documentation: usually under a second. A lone director syncs at once"`
 	LoginProxyMaxReconnects     int      `toml:"login_proxy_max_reconnects" bind:"Clients.LoginProxyMaxReconnects" min:"0" doc:"reconnect attempts of a proxied login to a backend, 1 s apart (Dovecot login_proxy_max_reconnects, default 3)"`
 }
 
@@ -198,6 +269,7 @@ type WorkloadSpec struct {
 	Normal               BehaviorSpec `toml:"normal" bind:"Profile.Normal" doc:"imaptest's normal user (90 % by default)"`
 	Aggressive           BehaviorSpec `toml:"aggressive" bind:"Profile.Aggressive" doc:"imaptest's aggressive user (10 % by default)"`
 	Mix                  MixSpec      `toml:"mix" bind:"Profile" doc:"relative weights of the commands a client sends after login and SELECT (from imaptest's state probabilities)"`
+	Imaptest             ImaptestSpec `toml:"imaptest" doc:"a closed-loop load test in the manner of Dovecot's imaptest (github.com/dovecot/imaptest): clients connections kept busy, each logging in as a user drawn from the users range, running one pass of imaptest's default commands with no think time, logging out and reconnecting as another user. With clients above 0 it replaces the device population (desktop, phone and webmail are ignored) and the users are the range, named by the user template; LMTP deliveries still follow workload.normal and workload.aggressive (set their mail_inbox_delivery_interval to 0s for none, as imaptest delivers nothing)"`
 }
 
 // BehaviorSpec is one class of user. Its defaults are those of the
@@ -221,6 +293,17 @@ type MixSpec struct {
 	Select    float64 `toml:"select" bind:"Mix[Select]" min:"0" max:"1000000" doc:"SELECT of another folder"`
 }
 
+// decoded lets cluster.backend_addresses fix the number of backends when
+// the file does not set cluster.backends itself.
+func (s *Spec) decoded(has func(key string) bool) {
+	if n := len(s.Cluster.BackendAddresses); n > 0 && !has("cluster.backends") {
+		s.Cluster.Backends = n
+	}
+	if w := s.Workload.Imaptest; w.Clients > 0 && len(w.Users) == 2 && w.Users[1] >= w.Users[0] && !has("workload.users") {
+		s.Workload.Users = w.Users[1] - w.Users[0] + 1
+	}
+}
+
 // Validate checks rules that span several keys.
 func (s *Spec) Validate() []FieldError {
 	var errs []FieldError
@@ -235,6 +318,30 @@ func (s *Spec) Validate() []FieldError {
 	}
 	if n := len(s.Workload.Diurnal); n != 0 && n != 24 {
 		errs = append(errs, FieldError{Path: "workload.diurnal", Msg: fmt.Sprintf("diurnal needs 24 hourly values, not %d", n)})
+	}
+	if len(s.Cluster.BackendAddresses) > 0 {
+		bs, err := s.backendList()
+		switch {
+		case err != nil:
+			errs = append(errs, FieldError{Path: "cluster.backend_addresses", Msg: err.Error()})
+		case len(bs) != s.Cluster.Backends:
+			errs = append(errs, FieldError{Path: "cluster.backends", Msg: fmt.Sprintf("cluster.backends is %d but cluster.backend_addresses lists %d hosts; leave backends out, and the addresses fix it", s.Cluster.Backends, len(bs))})
+		}
+	}
+	if w := s.Workload.Imaptest; w.Clients > 0 {
+		if _, err := s.imaptest(); err != nil {
+			errs = append(errs, FieldError{Path: "workload.imaptest", Msg: err.Error()})
+		} else if n := w.Users[1] - w.Users[0] + 1; n != s.Workload.Users {
+			errs = append(errs, FieldError{Path: "workload.users", Msg: fmt.Sprintf("workload.users is %d but workload.imaptest.users covers %d users; leave users out, and the range fixes it", s.Workload.Users, n)})
+		}
+		if s.Workload.Trace != "" {
+			errs = append(errs, FieldError{Path: "workload.trace", Msg: "a trace cannot be replayed with an imaptest load: the imaptest clients draw their own users"})
+		}
+	}
+	for i, a := range s.Actions {
+		if _, err := s.action(a); err != nil {
+			errs = append(errs, FieldError{Path: fmt.Sprintf("actions[%d].do", i), Msg: err.Error()})
+		}
 	}
 	for i, f := range s.Faults {
 		if f.Kind != "nfs-slow" && f.Backend >= s.Cluster.Backends {
@@ -349,6 +456,18 @@ func (s *Spec) Model() model.Config {
 	cfg.LMTPToAnyBackend = s.Cluster.LMTPRouting == "balancer"
 	if s.NFS.Client.Actimeo.Set {
 		cfg.Mount.SetActimeo(s.NFS.Client.Actimeo.Time)
+	}
+	if t, err := s.imaptest(); err == nil { // Validate reports the others
+		cfg.Imaptest = t
+		if t.Clients > 0 {
+			cfg.Population.Desktop, cfg.Population.Phone, cfg.Population.Webmail = 0, 0, 0
+			cfg.Population.UserTemplate, cfg.Population.FirstUser = t.User, t.First
+		}
+	}
+	for _, a := range s.Actions {
+		if ma, err := s.action(a); err == nil { // Validate reports the others
+			cfg.Actions = append(cfg.Actions, ma)
+		}
 	}
 	for _, f := range s.Faults {
 		k, _ := model.ParseFaultKind(f.Kind) // the enum tag has checked it

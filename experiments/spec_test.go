@@ -109,6 +109,10 @@ func TestEveryKeyReachesTheModel(t *testing.T) {
 		"dovecot.director_user_expire": true, "dovecot.vhost_count": true, // the router
 		"clients.login_proxy_reconnect_interval": false,                        // the model's clients, and the router
 		"nfs.profile":                            true, "workload.trace": true, // loaded from files by Execute
+		"cluster.backend_addresses":        true,                                              // the router, and actions' hosts
+		"dovecot.director_user_kick_delay": true, "dovecot.director_max_parallel_moves": true, // the router
+		"dovecot.directors": true, "dovecot.director_ring_sync_delay": true, // the router
+		"actions": true, // an empty action is refused; TestActionsReachTheModel
 	}
 	base, err := Defaults[Spec]()
 	if err != nil {
@@ -152,6 +156,8 @@ func TestEveryKeyReachesTheModel(t *testing.T) {
 					fv.SetString("7s")
 				case "cluster.lmtp_routing":
 					fv.SetString("balancer")
+				case "workload.imaptest.on_login_failure":
+					fv.SetString("new-user")
 				default:
 					fv.SetString(fv.String() + "x")
 				}

@@ -101,7 +101,7 @@ func (s *Spec) testbedCluster(strategy string, seed uint64) *testbed.Cluster {
 		Params:         s.RouterParams(),
 		Monitor:        s.Health.Monitor,
 		VhostCount:     s.Dovecot.VhostCount,
-		Backends:       BackendAddrs(s.Cluster.Backends),
+		Backends:       s.BackendAddresses(),
 		Seed:           seed,
 		SampleInterval: time.Duration(s.Run.SampleInterval),
 	}

@@ -35,6 +35,9 @@ const (
 	evListing                    // the listing probe lists its folder
 	evLockGranted                // Obj: connection; it got the lock it waited for
 	evNotice                     // Obj: notice; a client gets the answer to a failure
+	evAction                     // Obj: action index; an operator's action
+	evKick                       // Obj: pending kick; a director's move starts
+	evStopped                    // Obj: backend, Arg: epoch; a stopping backend's master has exited
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -270,6 +273,9 @@ type backend struct {
 	conns    int
 	maxConns int
 	logins   uint64
+	loginsOK uint64
+	// stopped is when a stopping backend's master exits.
+	stopped sim.Time
 }
 
 // cluster is one run's state.
@@ -325,6 +331,16 @@ type cluster struct {
 	record  *workloads.TraceWriter
 	replay  *workloads.Trace
 	delivAt int // next replayed delivery
+
+	// kicks are a director's kicks due when their moves start.
+	kicks []pendingKick
+
+	// poolFirst is the first imaptest client's device (len(devices)
+	// without an imaptest load), poolStarted the clients started.
+	poolFirst   int32
+	poolStarted int
+	// loadBuf is the sample's scratch buffer of a user table's loads.
+	loadBuf []int
 
 	// overload is set when a station's queue grew without bound.
 	overload error
@@ -513,6 +529,7 @@ func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, e
 		return nil, err
 	}
 	cl.names = names.String()
+	cl.addPool(seed)
 	// Drop the slack of the slices' growth.
 	cl.devices = slices.Clone(cl.devices)
 	cl.slotConn = slices.Clone(cl.slotConn)
@@ -550,7 +567,7 @@ func (cl *cluster) folders() int8 { return int8(cl.mboxPerUser - 1) }
 
 // userDevices returns the range of user u's devices.
 func (cl *cluster) userDevices(u int32) (first, end int32) {
-	first, end = cl.users[u].firstDevice, int32(len(cl.devices))
+	first, end = cl.users[u].firstDevice, cl.poolFirst
 	if int(u)+1 < len(cl.users) {
 		end = cl.users[u+1].firstDevice
 	}
@@ -581,7 +598,8 @@ func (cl *cluster) start(seed uint64) {
 	// than all at once.
 	spread := min(cl.cfg.Warmup/2, resumeSpread)
 	activity := cl.script.Activity(0)
-	for d := range cl.devices {
+	cl.startPool()
+	for d := range int(cl.poolFirst) {
 		dv := &cl.devices[d]
 		if cl.replay != nil {
 			if ss := cl.replay.Sessions(d); len(ss) > 0 {
@@ -640,6 +658,9 @@ func (cl *cluster) start(seed uint64) {
 	}
 	for i, f := range cl.cfg.Faults {
 		cl.s.Schedule(cl.cfg.Warmup+f.At, evFault, uint32(i), 0)
+	}
+	for i, a := range cl.cfg.Actions {
+		cl.s.Schedule(cl.cfg.Warmup+a.At, evAction, uint32(i), 0)
 	}
 	cl.scheduleMonitor()
 }
@@ -742,6 +763,13 @@ func (cl *cluster) Handle(e sim.Event) {
 		}
 	case evNotice:
 		cl.noticeDue(int(e.Obj), e.Arg)
+	case evAction:
+		cl.action(int(e.Obj))
+	case evKick:
+		k := cl.kicks[e.Obj]
+		cl.kick(k.user, k.from)
+	case evStopped:
+		cl.stopped(int(e.Obj), e.Arg)
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -754,6 +782,7 @@ func (cl *cluster) Handle(e sim.Event) {
 // sessionStart opens all of a device's connections.
 func (cl *cluster) sessionStart(d int32) {
 	dv := &cl.devices[d]
+	pool := cl.isPool(d)
 	b := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
 	dv.session++
 	for i := range int(dv.nconn) {
@@ -764,6 +793,10 @@ func (cl *cluster) sessionStart(d int32) {
 	}
 	var length sim.Time
 	switch {
+	case pool:
+		// An imaptest connection lasts until its LOGOUT.
+		dv.user = cl.drawUser(dv)
+		length = sim.Never - cl.s.Now()
 	case cl.replay != nil:
 		ss := cl.replay.Sessions(int(d))
 		length = ss[dv.session-1].Length
@@ -822,7 +855,10 @@ func (cl *cluster) command(id int32) {
 	beh := cl.cfg.Profile.Behavior(u.aggressive)
 	var step workloads.Step
 	var next workloads.Phase
-	if cl.replay != nil {
+	if cl.isPool(c.dev) {
+		step = cl.poolStep(c, dv)
+		next = c.phase
+	} else if cl.replay != nil {
 		step, next = cl.replayStep(c, dv)
 	} else {
 		step, next = cl.script.Next(cl.rng(dv, c.slot), c.phase, beh, int(cl.folders()), cl.s.Now() >= dv.ends)
@@ -974,15 +1010,12 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 // backend other than b. Every open IMAP connection sits in its device's
 // connection slot, so the user's slots are all there is to look at.
 func (cl *cluster) openElsewhere(u int32, b int16) bool {
-	first, end := cl.userDevices(u)
-	for d := first; d < end; d++ {
-		for _, id := range cl.deviceConns(&cl.devices[d]) {
-			if id >= 0 && cl.conns[id].open && cl.conns[id].backend != b {
-				return true
-			}
-		}
-	}
-	return false
+	found := false
+	cl.userConns(u, func(id int32) bool {
+		found = cl.conns[id].open && cl.conns[id].backend != b
+		return !found
+	})
+	return found
 }
 
 // advance sends the connection's next NFS call, or its CPU work when the
@@ -1074,6 +1107,17 @@ func (cl *cluster) complete(id int32, c *conn) {
 		cl.res.Commands++
 	}
 	switch c.cmd {
+	case workloads.Login:
+		if c.dev >= 0 {
+			// The client has its OK.
+			if cl.measuring {
+				cl.res.LoginsOK++
+				b.loginsOK++
+			}
+			if cl.isPool(c.dev) {
+				cl.poolLoggedIn()
+			}
+		}
 	case workloads.Deliver:
 		cl.closeConn(id, c)
 		return
@@ -1107,6 +1151,11 @@ func (cl *cluster) closeConn(id int32, c *conn) {
 func (cl *cluster) nextSession(d int32) {
 	dv := &cl.devices[d]
 	beh := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
+	if cl.isPool(d) {
+		// imaptest opens a new connection for a new user at once.
+		cl.s.After(cl.cfg.Imaptest.Reconnect, evSessionStart, uint32(d), 0)
+		return
+	}
 	if cl.replay != nil {
 		ss := cl.replay.Sessions(int(d))
 		if int(dv.session) < len(ss) {
@@ -1188,12 +1237,34 @@ func (cl *cluster) sample() {
 	for b := range cl.backends {
 		open += cl.backends[b].conns
 	}
-	cl.res.Series = append(cl.res.Series, Sample{
+	x := Sample{
 		At:           cl.s.Now(),
 		Connections:  open,
 		StaleReads:   cl.res.StaleReads,
 		Errors:       cl.res.errorTotal(),
 		FailedLogins: cl.res.FailedLogins,
+		LoginsOK:     cl.res.LoginsOK,
 		Commands:     cl.res.Commands,
-	})
+	}
+	if t, ok := cl.router.(userTable); ok {
+		now := time.Duration(cl.s.Now())
+		cl.loadBuf = t.Loads(now, cl.loadBuf[:0])
+		x.Directed = true
+		x.Assigned = make([]int32, len(cl.backends))
+		for b, n := range cl.loadBuf {
+			if b < len(x.Assigned) {
+				x.Assigned[b] = int32(n)
+				if cl.backends[b].state != backendUp {
+					x.OnDown += n
+				}
+			}
+		}
+	}
+	cl.res.Series = append(cl.res.Series, x)
+}
+
+// userTable is a router that assigns users to backends and can say how
+// many it assigns to each (a director's user table).
+type userTable interface {
+	Loads(now time.Duration, dst []int) []int
 }

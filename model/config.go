@@ -11,6 +11,7 @@ import (
 
 	"mailsim/model/sim"
 	"mailsim/nfsmodel"
+	"mailsim/strategies"
 	"mailsim/workloads"
 )
 
@@ -119,6 +120,10 @@ type Config struct {
 	Dovecot    nfsmodel.Dovecot
 	Population workloads.Population
 	Profile    workloads.Profile
+	// Imaptest, when its Clients are more than 0, adds a closed-loop
+	// load in imaptest's manner; the population's devices then usually
+	// number none (see workloads.Imaptest).
+	Imaptest workloads.Imaptest
 
 	// Clients says how clients and proxies react to failures.
 	Clients Clients
@@ -126,6 +131,12 @@ type Config struct {
 	Listing ListingProbe
 	// Faults are injected during the run.
 	Faults []Fault
+	// Actions are operators' actions during the run.
+	Actions []Action
+	// BackendStopTime is how long a stopped backend's listening sockets
+	// stay open, accepting connections it never serves, before its master
+	// process exits (see [BackendStop]).
+	BackendStopTime sim.Time
 
 	// Duration is the simulated time measured after Warmup.
 	Duration sim.Time
@@ -157,11 +168,13 @@ func DefaultConfig() Config {
 		Dovecot:              nfsmodel.DefaultDovecot(),
 		Population:           workloads.DefaultPopulation(),
 		Profile:              workloads.DefaultProfile(),
+		Imaptest:             workloads.DefaultImaptest(),
 		Clients:              DefaultClients(),
 		Listing:              ListingProbe{Interval: sim.Minute},
 		Duration:             sim.Hour,
 		Warmup:               5 * sim.Minute,
 		SampleInterval:       10 * sim.Second,
+		BackendStopTime:      sim.Second,
 
 		// Dovecot's defaults (FACTS.md 3.4).
 		MailIndexRewriteMinLogBytes: 8 << 10,
@@ -205,6 +218,20 @@ func (c *Config) Validate() error {
 	case c.MailIndexLogRotateMinAge < 0:
 		return fieldError("MailIndexLogRotateMinAge", "model: mail_index_log_rotate_min_age must not be negative")
 	}
+	for i, a := range c.Actions {
+		if a.Backend < 0 || a.Backend >= c.Backends {
+			return fieldError(fmt.Sprintf("Actions[%d].Backend", i), "model: action %d: backend %d does not exist (%d backends)", i, a.Backend, c.Backends)
+		}
+		if a.Kind >= numActionKinds {
+			return fieldError(fmt.Sprintf("Actions[%d].Kind", i), "model: action %d: unknown kind %d", i, a.Kind)
+		}
+		if (a.Kind == DirectorAdd || a.Kind == DirectorVhost) && (a.Vhosts < 0 || a.Vhosts > strategies.MaxVhostCount) {
+			return fieldError(fmt.Sprintf("Actions[%d].Vhosts", i), "model: action %d: vhost count %d is outside 0..%d", i, a.Vhosts, strategies.MaxVhostCount)
+		}
+	}
+	if c.BackendStopTime < 0 {
+		return fieldError("BackendStopTime", "model: backend stop time must not be negative")
+	}
 	for i, f := range c.Faults {
 		if f.Kind != NFSSlow && (f.Backend < 0 || f.Backend >= c.Backends) {
 			return fieldError(fmt.Sprintf("Faults[%d].Backend", i), "model: fault %d: backend %d does not exist (%d backends)", i, f.Backend, c.Backends)
@@ -221,6 +248,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Population.Validate(); err != nil {
 		return &ConfigError{Field: "Population", Err: err}
+	}
+	if err := c.Imaptest.Validate(); err != nil {
+		return &ConfigError{Field: "Imaptest", Err: err}
+	}
+	if c.Imaptest.Clients > 100000 {
+		return fieldError("Imaptest.Clients", "model: at most 100000 imaptest clients, not %d", c.Imaptest.Clients)
 	}
 	return nil
 }

@@ -103,6 +103,8 @@ const (
 	backendUp backendState = iota
 	backendCrashed
 	backendHung
+	// backendStopping: Dovecot is stopping (see cluster.stopBackend).
+	backendStopping
 )
 
 // alive reports whether connection id may go on; a dead one is released.
@@ -123,6 +125,14 @@ func (cl *cluster) failDelay(b *backend, d strategies.Decision) sim.Time {
 	proxied := d.Hops > 0
 	delay := sim.FromDuration(d.Delay)
 	switch {
+	case b.state == backendStopping:
+		// Accepted and never answered until the sockets close; then the
+		// proxy's reconnects are refused.
+		delay += max(b.stopped-cl.s.Now(), 0)
+		if proxied {
+			delay += sim.Time(cc.LoginProxyMaxReconnects) * cc.LoginProxyReconnectInterval
+		}
+		return delay
 	case b.state == backendHung && proxied:
 		return delay + cc.LoginProxyTimeout
 	case b.state == backendHung:
@@ -224,6 +234,11 @@ func (cl *cluster) noticed(n *notice) {
 			return
 		}
 		c.phase, c.backend, c.entry = workloads.PhaseLogin, -1, -1
+		if cl.isPool(c.dev) && cl.cfg.Imaptest.OnLoginFailure == workloads.NewUser {
+			dv := &cl.devices[c.dev]
+			dv.user = cl.drawUser(dv)
+			c.user = dv.user
+		}
 		cl.s.After(cl.retryDelay(c.dev, c.slot), evCommand, uint32(n.conn), 0)
 		return
 	}
@@ -295,6 +310,10 @@ func (cl *cluster) loginFailed(id int32, c *conn, after sim.Time, routed bool) {
 // waits before it tries again.
 func (cl *cluster) retryDelay(d int32, slot int8) sim.Time {
 	dv := &cl.devices[d]
+	if cl.isPool(d) {
+		// imaptest reconnects at once (src/client.c, client_unref).
+		return cl.cfg.Imaptest.Reconnect
+	}
 	mean := cl.cfg.Clients.Retry[dv.kind]
 	if cl.replay != nil {
 		retry := &cl.slotRetry[dv.slots+int32(slot)]
@@ -411,11 +430,19 @@ func (cl *cluster) fault(i int) {
 		return
 	}
 	notice := sim.Time(0) // a crash resets the connections at once
-	b.state = backendCrashed
+	state := backendCrashed
 	if f.Kind == Hang {
-		b.state = backendHung
+		state = backendHung
 		notice = cl.cfg.Clients.Timeout
 	}
+	cl.killSessions(f.Backend, notice)
+	b.state = state
+}
+
+// killSessions ends every session on backend i: the clients notice after
+// the given time. Work in progress is lost.
+func (cl *cluster) killSessions(i int, notice sim.Time) {
+	b := &cl.backends[i]
 	// Work queued for the CPU is lost with no event pending for it.
 	for b.cpu.waiting.size > 0 {
 		id := b.cpu.waiting.pop()
@@ -425,7 +452,7 @@ func (cl *cluster) fault(i int) {
 	b.epoch++
 	for id := range cl.conns {
 		c := &cl.conns[id]
-		if c.dev > -2 && c.open && c.backend == int16(f.Backend) {
+		if c.dev > -2 && c.open && c.backend == int16(i) {
 			cl.drop(int32(id), notice, true, true)
 		}
 	}
@@ -458,6 +485,10 @@ func (cl *cluster) monitorTick() {
 			ok = false
 		case backendHung:
 			ok, after = false, sim.FromDuration(p.Timeout)
+		case backendStopping:
+			// Accepted, never answered: the probe times out, or is reset
+			// when the sockets close.
+			ok, after = false, min(sim.FromDuration(p.Timeout), max(b.stopped-cl.s.Now(), 0))
 		default:
 			if b.slow > 1 {
 				after = sim.Scale(after, b.slow)
@@ -505,11 +536,7 @@ func (cl *cluster) probeDone(i int) {
 		if a.Kind == strategies.HostDown && cl.firstFault > 0 && cl.res.DetectedAfter == 0 {
 			cl.res.DetectedAfter = cl.s.Now() - cl.firstFault
 		}
-		for _, mv := range strategies.Apply(cl.router, now, a) {
-			if mv.Kicked {
-				cl.kick(mv.User, mv.From)
-			}
-		}
+		cl.moved(strategies.Apply(cl.router, now, a))
 	}
 	cl.scheduleMonitor()
 }
@@ -521,13 +548,15 @@ func (cl *cluster) kick(name string, from int) {
 	if !ok {
 		return
 	}
-	first, end := cl.userDevices(u)
-	for d := first; d < end; d++ {
-		for _, id := range cl.deviceConns(&cl.devices[d]) {
-			if id >= 0 && cl.conns[id].open && int(cl.conns[id].backend) == from {
-				cl.drop(id, 0, true, false)
-			}
+	var ids []int32
+	cl.userConns(u, func(id int32) bool {
+		if cl.conns[id].open && int(cl.conns[id].backend) == from {
+			ids = append(ids, id)
 		}
+		return true
+	})
+	for _, id := range ids {
+		cl.drop(id, 0, true, false)
 	}
 }
 

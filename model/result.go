@@ -71,6 +71,9 @@ type Result struct {
 	UserMoves uint64
 	// Sessions counts successful IMAP logins.
 	Sessions uint64
+	// LoginsOK counts IMAP logins the client got an OK for, when it got
+	// it (Sessions counts them when they are routed).
+	LoginsOK uint64
 	// FailedLogins counts logins and deliveries the router could not
 	// place.
 	FailedLogins uint64
@@ -117,8 +120,10 @@ type Result struct {
 
 // BackendResult is one backend's share of a run.
 type BackendResult struct {
-	Commands       uint64
-	Logins         uint64
+	Commands uint64
+	Logins   uint64
+	// LoginsOK counts the logins on the backend answered OK.
+	LoginsOK       uint64
 	CPUUtilization float64
 	CacheHits      uint64
 	CacheMisses    uint64
@@ -134,8 +139,17 @@ type Sample struct {
 	// Errors counts Dovecot's index errors of every class.
 	Errors       uint64
 	FailedLogins uint64
+	// LoginsOK counts IMAP logins answered OK.
+	LoginsOK uint64
 	// Commands counts the commands completed since measuring began.
 	Commands uint64
+	// Directed is set when the router keeps a user table (a director):
+	// Assigned then holds the users it assigns to each backend, and
+	// OnDown those assigned to a backend that is not serving (crashed,
+	// hung or stopped) at the sample.
+	Directed bool
+	Assigned []int32
+	OnDown   int
 }
 
 func newResult(cfg *Config, strategy string) *Result {
@@ -152,6 +166,7 @@ func (cl *cluster) finish() {
 		r.Backends[i] = BackendResult{
 			Commands:       b.commands,
 			Logins:         b.logins,
+			LoginsOK:       b.loginsOK,
 			CPUUtilization: float64(b.cpu.busyTime) / (d * float64(b.cpu.servers)),
 			CacheHits:      b.hits,
 			CacheMisses:    b.misses,
@@ -164,6 +179,11 @@ func (cl *cluster) finish() {
 	r.Events = cl.s.Dispatched()
 	for _, f := range cl.cfg.Faults {
 		if at := cl.cfg.Warmup + f.At; r.FaultAt == 0 || at < r.FaultAt {
+			r.FaultAt = at
+		}
+	}
+	for _, a := range cl.cfg.Actions {
+		if at := cl.cfg.Warmup + a.At; a.Kind == BackendStop && (r.FaultAt == 0 || at < r.FaultAt) {
 			r.FaultAt = at
 		}
 	}
@@ -252,6 +272,7 @@ func (r *Result) Metrics() []Metric {
 		{"lock_waits", "", float64(r.LockWaits)},
 		{"lock_wait.mean", "s", r.lockWaitMean()},
 		{"sessions", "", float64(r.Sessions)},
+		{"logins_ok", "", float64(r.LoginsOK)},
 		{"users_multi_backend", "", float64(r.UsersMultiBackend)},
 		{"user_moves", "", float64(r.UserMoves)},
 		{"refused_logins", "", float64(r.RefusedLogins)},

@@ -45,8 +45,10 @@ KEY_METRICS = [
     "load_imbalance",
 ]
 
-# Time-series columns of a run that the failure timeline shows.
-TIMELINE_COLUMNS = ["stale_reads", "dovecot_errors", "failed_logins", "connections"]
+# Time-series columns of a run that the failure timeline shows; result
+# sets written before logins_ok and logins_failed existed call the failed
+# logins failed_logins.
+TIMELINE_COLUMNS = ["stale_reads", "dovecot_errors", "logins_failed", "failed_logins", "connections"]
 
 # Time-series columns that are levels read at the end of each sample
 # interval; the others count events during the interval.

@@ -369,6 +369,25 @@ func (d *Director) RemoveHost(now time.Duration, backend int) []Move {
 	return moves
 }
 
+// Readd puts a removed backend back into the ring with the given vhost
+// count (doveadm director add HOST VHOSTS after a remove), or, for a
+// backend still in the ring, sets its vhost count. Nobody moves.
+func (d *Director) Readd(now time.Duration, backend, vhosts int) error {
+	if backend < 0 || backend >= len(d.backends) {
+		return fmt.Errorf("strategies: backend %d does not exist", backend)
+	}
+	if err := checkDirectorBackend(Backend{Addr: d.backends[backend].Addr, Weight: vhosts}); err != nil {
+		return err
+	}
+	d.removed[backend] = false
+	d.vhosts[backend] = vhosts
+	d.changed(now)
+	return nil
+}
+
+// IsRemoved reports whether a backend was removed from the ring.
+func (d *Director) IsRemoved(backend int) bool { return d.removed[backend] }
+
 func (d *Director) dropHost(now time.Duration, backend int) []Move {
 	var moves []Move
 	for i := d.head; i >= 0; {

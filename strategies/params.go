@@ -25,7 +25,8 @@ type DirectorParams struct {
 	UserExpire time.Duration
 	// UserKickDelay is director_user_kick_delay: after a moved user's
 	// sessions have been kicked, how long new logins for the user wait
-	// before going to the new backend. Default 2 s (director-settings.c).
+	// before going to the new backend. Default 2 s (director-settings.c);
+	// [NoKickDelay] asks for none.
 	UserKickDelay time.Duration
 	// MaxParallelMoves is director_max_parallel_moves: how many user moves
 	// a HOST-RESET-USERS (doveadm director flush) runs at once. Default 100
@@ -128,6 +129,10 @@ type OwnerParams struct {
 	Failover Failover
 }
 
+// NoKickDelay, as DirectorParams.UserKickDelay, sets
+// director_user_kick_delay to 0 (a zero field means the default).
+const NoKickDelay time.Duration = -1
+
 // Defaults of the parameters; each field's doc comment gives its source.
 const (
 	DefaultUserExpire                = 15 * time.Minute
@@ -159,8 +164,11 @@ func (p *Params) fill() {
 	if d.UserExpire == 0 {
 		d.UserExpire = DefaultUserExpire
 	}
-	if d.UserKickDelay == 0 {
+	switch {
+	case d.UserKickDelay == 0:
 		d.UserKickDelay = DefaultUserKickDelay
+	case d.UserKickDelay == NoKickDelay:
+		d.UserKickDelay = 0
 	}
 	if d.MaxParallelMoves == 0 {
 		d.MaxParallelMoves = DefaultMaxParallelMoves

@@ -79,6 +79,11 @@ type Population struct {
 	// client holds open (imaptest's client profiles use up to 2 parallel
 	// connections with IDLE; FACTS.md 1.3).
 	DesktopConnections int `toml:"desktop_connections"`
+	// UserTemplate, when set, names user u by this imaptest-style
+	// template (see [ParseUserTemplate]) with the number FirstUser+u,
+	// instead of "user%06d@Domain".
+	UserTemplate string `toml:"-"`
+	FirstUser    int    `toml:"-"`
 }
 
 // DefaultPopulation returns the default population settings, with sources
@@ -119,6 +124,13 @@ func (p Population) Validate() error {
 		return fmt.Errorf("workloads: device shares must not be negative")
 	case p.CarrierNATPools > 250 || p.WebmailFrontends > 200:
 		return fmt.Errorf("workloads: at most 250 carrier_nat_ips and 200 webmail_frontends")
+	case p.FirstUser < 0:
+		return fmt.Errorf("workloads: the first user number must not be negative")
+	}
+	if p.UserTemplate != "" {
+		if _, err := ParseUserTemplate(p.UserTemplate); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -191,9 +203,17 @@ func GenerateEach(p Population, seed uint64, fn func(u int, usr *User, devs []De
 	usr.Mailboxes = make([]Mailbox, 1+p.Folders)
 	var devs []Device
 	nextDevice := 0
+	var tmpl UserTemplate
+	if p.UserTemplate != "" {
+		tmpl, _ = ParseUserTemplate(p.UserTemplate) // Validate checked it
+	}
 	for u := range p.Users {
 		src.Seed(userSeed, uint64(u))
-		usr.Name = fmt.Sprintf("user%06d@%s", u, p.Domain)
+		if p.UserTemplate != "" {
+			usr.Name = tmpl.Name(p.FirstUser + u)
+		} else {
+			usr.Name = fmt.Sprintf("user%06d@%s", u, p.Domain)
+		}
 		usr.Aggressive = rng.Float64() < p.AggressiveFraction
 		for m := range usr.Mailboxes {
 			med, sig := p.FolderMessagesMedian, p.FolderMessagesSigma

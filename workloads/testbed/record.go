@@ -187,7 +187,7 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 	// Time series, one sample per interval of the measured period.
 	if len(m.Intervals) > 0 {
 		s := &results.Series{Start: m.Warmup, Interval: m.Interval}
-		cols := []results.Column{{Name: "commands"}, {Name: "logins_ok"}, {Name: "failed_logins"}, {Name: "failed_commands"}, {Name: "deliveries"}, {Name: "dovecot_errors"}}
+		cols := []results.Column{{Name: "commands"}, {Name: "logins_ok"}, {Name: "logins_failed"}, {Name: "failed_commands"}, {Name: "deliveries"}, {Name: "dovecot_errors"}}
 		for _, iv := range m.Intervals {
 			cols[0].Values = append(cols[0].Values, float64(iv.Commands))
 			cols[1].Values = append(cols[1].Values, float64(iv.LoginsOK))
