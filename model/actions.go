@@ -7,6 +7,7 @@ import (
 
 	"mailsim/model/sim"
 	"mailsim/strategies"
+	"mailsim/workloads"
 )
 
 // ActionKind is an operator's action: a doveadm director command sent to
@@ -158,17 +159,41 @@ func (cl *cluster) moved(moves []strategies.Move) {
 	}
 }
 
+// proxyNotifier is a director whose login proxies refresh the entries of
+// users with open sessions (see strategies.Director.Notify).
+type proxyNotifier interface {
+	ProxyRefresh() time.Duration
+	Notify(now time.Duration, user string)
+}
+
+// proxyRefresh is the login proxy's periodic refresh of connection id's
+// user: while the proxied session stays open, the login process tells
+// the director every ProxyRefresh that the user is still there.
+func (cl *cluster) proxyRefresh(id int32, gen uint32) {
+	c := &cl.conns[id]
+	if c.gen != gen || c.dead || !c.open || !c.routed || c.dev < 0 {
+		return
+	}
+	n := cl.router.(proxyNotifier)
+	n.Notify(time.Duration(cl.s.Now()), cl.userName(c.user))
+	cl.s.After(sim.FromDuration(n.ProxyRefresh()), evRefresh, uint32(id), gen)
+}
+
 // pendingKick is a director's kick due later, when its move starts.
 type pendingKick struct {
 	user string
 	from int
 }
 
-// stopBackend stops backend b's Dovecot: the master kills its processes,
-// so every session ends at once (Dovecot shutdown_clients = yes, the
-// default), and the listening sockets stay until the master has exited:
-// a connection made meanwhile is accepted and never answered, and is reset
-// when they close; after that, connections are refused.
+// stopBackend stops backend b's Dovecot (doveadm stop, or the master's
+// SIGTERM). Its login processes stop accepting at once, but the master
+// keeps the listening sockets until it exits, so a connection made
+// meanwhile is accepted and never answered, and is reset when they close
+// (master/main.c: the master waits for its children, kills those left and
+// closes its listeners). With shutdown_clients = yes (the default) the
+// imap processes send BYE to the sessions sitting idle, here those in
+// IDLE, and the busy ones end when the master kills them, when it exits
+// after BackendStopTime; after that, connections are refused.
 func (cl *cluster) stopBackend(b int) {
 	be := &cl.backends[b]
 	if be.state != backendUp {
@@ -177,7 +202,12 @@ func (cl *cluster) stopBackend(b int) {
 	if cl.firstFault == 0 {
 		cl.firstFault = cl.s.Now()
 	}
-	cl.killSessions(b, 0)
+	for id := range cl.conns {
+		c := &cl.conns[id]
+		if c.dev >= 0 && c.open && c.backend == int16(b) && c.idle && c.phase == workloads.PhaseLoop {
+			cl.drop(int32(id), 0, true, false) // BYE: the client reconnects
+		}
+	}
 	be.state = backendStopping
 	be.stopped = cl.s.Now() + cl.cfg.BackendStopTime
 	cl.s.Schedule(be.stopped, evStopped, uint32(b), be.epoch)
@@ -190,6 +220,7 @@ func (cl *cluster) stopped(b int, epoch uint32) {
 	if be.state != backendStopping || be.epoch != epoch {
 		return
 	}
+	cl.killSessions(b, 0)
 	be.state = backendCrashed
 	cl.expedite(b, be)
 }

@@ -38,6 +38,7 @@ const (
 	evAction                     // Obj: action index; an operator's action
 	evKick                       // Obj: pending kick; a director's move starts
 	evStopped                    // Obj: backend, Arg: epoch; a stopping backend's master has exited
+	evRefresh                    // Obj: connection, Arg: its gen; its login proxy refreshes the director entry
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -409,6 +410,9 @@ func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.Imaptest.Clients > 0 && (o.Record != nil || o.Replay != nil) {
+		return nil, fmt.Errorf("model: a run with an imaptest load cannot record or replay a trace: its clients draw their own users")
+	}
 	cl, err := newCluster(&cfg, router, seed)
 	if err != nil {
 		return nil, err
@@ -770,6 +774,8 @@ func (cl *cluster) Handle(e sim.Event) {
 		cl.kick(k.user, k.from)
 	case evStopped:
 		cl.stopped(int(e.Obj), e.Arg)
+	case evRefresh:
+		cl.proxyRefresh(int32(e.Obj), e.Arg)
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -1116,6 +1122,9 @@ func (cl *cluster) complete(id int32, c *conn) {
 			}
 			if cl.isPool(c.dev) {
 				cl.poolLoggedIn()
+			}
+			if n, ok := cl.router.(proxyNotifier); ok && c.routed && c.hops > 0 {
+				cl.s.After(sim.FromDuration(n.ProxyRefresh()), evRefresh, uint32(id), c.gen)
 			}
 		}
 	case workloads.Deliver:

@@ -135,7 +135,10 @@ type Config struct {
 	Actions []Action
 	// BackendStopTime is how long a stopped backend's listening sockets
 	// stay open, accepting connections it never serves, before its master
-	// process exits (see [BackendStop]).
+	// process exits (see [BackendStop]). Default 6 s: Dovecot's master
+	// waits up to 5 s for its children to exit, kills those left, waits
+	// 1 s more and then closes its listeners (master/main.c); busy imap
+	// sessions do not exit on their own sooner.
 	BackendStopTime sim.Time
 
 	// Duration is the simulated time measured after Warmup.
@@ -174,7 +177,7 @@ func DefaultConfig() Config {
 		Duration:             sim.Hour,
 		Warmup:               5 * sim.Minute,
 		SampleInterval:       10 * sim.Second,
-		BackendStopTime:      sim.Second,
+		BackendStopTime:      6 * sim.Second, // master/main.c: 5 s for the children, 1 s after killing them
 
 		// Dovecot's defaults (FACTS.md 3.4).
 		MailIndexRewriteMinLogBytes: 8 << 10,

@@ -265,6 +265,26 @@ func (d *Director) route(now time.Duration, user string, hash uint32) Decision {
 	return dec
 }
 
+// ProxyRefresh returns how often a login proxy refreshes the entry of a
+// user whose proxied session stays open: the director hands the login
+// process proxy_refresh = director_user_expire/2 with every backend it
+// returns (director/login-connection.c, login_host_callback), and the
+// login process writes the user's name to the director's proxy-notify
+// FIFO that often while the session lasts (login-common/login-proxy.c,
+// login_proxy_detach and login_proxy_notify).
+func (d *Director) ProxyRefresh() time.Duration { return d.p.UserExpire / 2 }
+
+// Notify is the director's handling of a login proxy's refresh
+// (director/notify-connection.c, notify_update_user): the user's entry,
+// if it has one, is renewed as a request would renew it; a user without
+// one is ignored.
+func (d *Director) Notify(now time.Duration, user string) {
+	d.expire(now)
+	if i, ok := d.index[UserHash(user)]; ok {
+		d.refresh(i, int64(now/time.Second))
+	}
+}
+
 // Lookup returns the backend the user's entry names, without renewing it,
 // or ok false when the user has no (unexpired) entry.
 func (d *Director) Lookup(now time.Duration, user string) (backend int, ok bool) {
