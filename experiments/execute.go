@@ -71,17 +71,51 @@ func (s *Spec) BackendAddresses() []netip.Addr {
 // strategy's own randomness comes from the run seed's "strategy/<name>"
 // stream, apart from the workload's. Directors get each backend's vhost
 // count; the other strategies their own default weight.
+// A relative dovecot.passdb_map is read from the current directory; see
+// [Spec.RouterIn].
 func (s *Spec) Router(name string, seed uint64) (strategies.Router, error) {
+	return s.RouterIn(name, seed, ".")
+}
+
+// RouterIn is [Spec.Router] for a spec file in folder dir, against which
+// a relative dovecot.passdb_map is resolved.
+func (s *Spec) RouterIn(name string, seed uint64, dir string) (strategies.Router, error) {
 	bs, err := s.backendList()
 	if err != nil {
 		return nil, fmt.Errorf("cluster.backend_addresses: %w", err)
+	}
+	p := s.RouterParams()
+	if name == strategies.PassdbStatic {
+		if p.Passdb.Map, err = s.loadPassdbMap(dir, bs); err != nil {
+			return nil, err
+		}
 	}
 	if w := strategies.DefaultWeight(name); w != strategies.DefaultVhostCount {
 		for i := range bs {
 			bs[i].Weight = w
 		}
 	}
-	return strategies.New(name, bs, s.RouterParams(), sim.Source(seed, "strategy/"+name))
+	return strategies.New(name, bs, p, sim.Source(seed, "strategy/"+name))
+}
+
+// loadPassdbMap reads dovecot.passdb_map for passdb-static.
+func (s *Spec) loadPassdbMap(dir string, bs []strategies.Backend) (map[string]int, error) {
+	path := s.Dovecot.PassdbMap
+	if path == "" {
+		return nil, fmt.Errorf("experiments: passdb-static needs dovecot.passdb_map, a CSV file of user,host rows")
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("experiments: dovecot.passdb_map: %w", err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("experiments: dovecot.passdb_map: %s is not a regular file", path)
+	}
+	return strategies.ParsePassdbMap(path, f, bs)
 }
 
 // action resolves an [[actions]] entry's do string.
@@ -165,7 +199,9 @@ func (s *Spec) Monitor(name string) (strategies.Monitor, error) {
 	m := s.Health.Monitor
 	if m == "auto" {
 		m = strategies.MonitorHAProxy
-		if strings.HasPrefix(name, "director") {
+		if strings.HasPrefix(name, "director") || name == strategies.PassdbStatic || name == strategies.LuaDirector {
+			// A director has none of its own; Dovecot 2.4's proxies
+			// check no backend either.
 			m = strategies.MonitorNone
 		}
 	}
@@ -266,7 +302,7 @@ func (s *Spec) LoadTrace(dir string) (*workloads.Trace, error) {
 }
 
 func (s *Spec) execute(ctx context.Context, strategy string, seed uint64, dir string, record *workloads.TraceWriter) (*model.Result, error) {
-	r, err := s.Router(strategy, seed)
+	r, err := s.RouterIn(strategy, seed, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
 	"mailsim/model"
 	"mailsim/model/sim"
+	"mailsim/strategies"
 	"mailsim/workloads"
 )
 
@@ -20,7 +22,7 @@ type Spec struct {
 	Name        string   `toml:"name" default:"experiment" nosweep:"the result set has one name" doc:"short name of the experiment, used in reports and as the result set's default folder (out/NAME): letters, digits, '.', '_' and '-', starting with a letter or digit, as run IDs"`
 	Description string   `toml:"description" default:"" doc:"the question the experiment answers, shown at the top of its report"`
 	Seed        uint64   `toml:"seed" default:"1" nosweep:"each run's seed already derives from it and the run ID; add replicas for more independent runs" doc:"experiment seed; each run's seed derives from it and the run ID"`
-	Strategies  []string `toml:"strategies" default:"random,per-ip,director,owner-proxy" nosweep:"every run is already made once per strategy in strategies" enum:"random|per-ip|per-ip-consistent|director|director-bounded|director-maglev|owner-proxy" doc:"routing strategies to compare, each run on the same users"`
+	Strategies  []string `toml:"strategies" default:"random,per-ip,director,owner-proxy" nosweep:"every run is already made once per strategy in strategies" enum:"random|per-ip|per-ip-consistent|director|director-bounded|director-maglev|owner-proxy|passdb-static|lua-director" doc:"routing strategies to compare, each run on the same users: random and per-ip (HAProxy balance random and balance source; per-ip-consistent with hash-type consistent), director (Dovecot 2.3 and earlier; removed in 2.4) and its variants director-bounded and director-maglev, owner-proxy (every backend proxies to the user's owner), and the Dovecot 2.4 choices: passdb-static (each user's backend in the proxy's passdb, dovecot.passdb_map) and lua-director (Dovecot 2.4's sample Lua director: a random backend among those up at a user's first login, kept for good)"`
 	Replicas    int      `toml:"replicas" default:"1" min:"1" max:"1000" nosweep:"every sweep point already has replicas runs" doc:"independent replicas of every sweep point and strategy"`
 
 	Run      RunSpec      `toml:"run" doc:"run length and sampling"`
@@ -241,6 +243,7 @@ type DovecotSpec struct {
 	DirectorMaxParallelMoves    int      `toml:"director_max_parallel_moves" default:"100" min:"1" max:"1000000" doc:"user moves a HOST-RESET-USERS (doveadm director flush) runs at once (Dovecot 2.3 director_max_parallel_moves, default 100, director-settings.c)"`
 	Directors                   int      `toml:"directors" default:"1" min:"1" max:"64" doc:"directors in the ring (the hosts of Dovecot 2.3's director_servers); with more than one, a host change takes director_ring_sync_delay to go round the ring and users near expiry move by USER-WEAK"`
 	DirectorRingSyncDelay       sim.Time `toml:"director_ring_sync_delay" default:"0s" min:"0s" max:"10m" doc:"how long a host change (up, down, vhost count, flush) takes to go round the director ring, during which new users wait (\"ring not synced\"); Dovecot's director documentation: usually under a second. A lone director syncs at once"`
+	PassdbMap                   string   `toml:"passdb_map" default:"" doc:"for the passdb-static strategy (Dovecot 2.4: each user's backend in the proxy's passdb): a CSV file of user,host rows, host being one of the backends' addresses (a path relative to the spec file). A user with no row fails to log in after auth_failure_delay (2 s)"`
 	LoginProxyMaxReconnects     int      `toml:"login_proxy_max_reconnects" bind:"Clients.LoginProxyMaxReconnects" min:"0" doc:"reconnect attempts of a proxied login to a backend, 1 s apart (Dovecot login_proxy_max_reconnects, default 3)"`
 }
 
@@ -347,6 +350,9 @@ func (s *Spec) Validate() []FieldError {
 		if f.Kind != "nfs-slow" && f.Backend >= s.Cluster.Backends {
 			errs = append(errs, FieldError{Path: fmt.Sprintf("faults[%d].backend", i), Msg: fmt.Sprintf("backend %d does not exist (cluster.backends = %d; backends are numbered from 0)", f.Backend, s.Cluster.Backends)})
 		}
+	}
+	if slices.Contains(s.Strategies, strategies.PassdbStatic) && s.Dovecot.PassdbMap == "" {
+		errs = append(errs, FieldError{Path: "dovecot.passdb_map", Msg: "the passdb-static strategy needs a map: a CSV file of user,host rows"})
 	}
 	if len(s.Strategies) == 0 {
 		errs = append(errs, FieldError{Path: "strategies", Msg: "name at least one strategy"})

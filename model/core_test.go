@@ -123,7 +123,15 @@ func TestRouterContract(t *testing.T) {
 					for i := range bs {
 						bs[i] = strategies.Backend{Addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}), Weight: strategies.DefaultWeight(name)}
 					}
-					inner, err := strategies.New(name, bs, strategies.Params{}, sim.Source(1, "strategy"))
+					var p strategies.Params
+					if name == strategies.PassdbStatic {
+						// Every user has a row, spread over the backends.
+						p.Passdb.Map = map[string]int{}
+						for u := range cfg.Population.Users {
+							p.Passdb.Map[fmt.Sprintf("user%06d@%s", u, cfg.Population.Domain)] = u % cfg.Backends
+						}
+					}
+					inner, err := strategies.New(name, bs, p, sim.Source(1, "strategy"))
 					if err != nil {
 						t.Fatal(err)
 					}

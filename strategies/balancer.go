@@ -1,8 +1,10 @@
 package strategies
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"net/netip"
 	"slices"
 	"time"
 )
@@ -25,20 +27,38 @@ const (
 //     (with Draws > 1, the least loaded of that many draws);
 //   - "leastconn": the up server with the fewest connections relative to
 //     its weight, ties taken in turn (round robin), as HAProxy does;
-//   - "per-ip": balance source with hash-type map-based: the client
-//     address is hashed (its 32-bit words XORed, then mixed) and taken
-//     modulo the total weight of the up servers, over a table in which each
-//     server appears weight times, smoothly interleaved. When the set of up
-//     servers changes, most clients move.
-//   - "per-ip-consistent": balance source with hash-type consistent: each
-//     server has weight × ConsistentPointsPerWeight points on a ring keyed
-//     by its position in the configuration (HAProxy's server id); a client
-//     goes to the first point at or above its hash. A server going down or
-//     up moves only its own clients.
+//   - "per-ip": balance source with the default hash-type map-based. The
+//     client address (an IPv4 address as one 32-bit number, an IPv6 address
+//     as the XOR of its four 32-bit words; backend.c, get_server_sh) is
+//     taken, without any mixing, modulo the total weight of the up servers
+//     (weights divided by their greatest common divisor) and indexes a table
+//     in which each up server appears weight times, interleaved as
+//     lb_map.c's recalc_server_map builds it. When the set of up servers
+//     changes, most clients move.
+//   - "per-ip-consistent": balance source with hash-type consistent: the
+//     same address key goes through HAProxy's avalanche mixer (full_hash,
+//     include/haproxy/intops.h, on by default for consistent hashing), and
+//     each up server has weight × 16 points on a tree, point j of the server
+//     with id n (its position in the configuration, from 1) being
+//     full_hash(n·4096 + j); the client goes to the nearer of the points on
+//     either side of its key, the lower one on a tie (lb_chash.c,
+//     chash_get_server_hash). A server going down removes its points, so
+//     only its own clients move.
 //
-// The hash functions are HAProxy-like rather than HAProxy's own, so the
-// exact client-to-server mapping differs from a real HAProxy; the
-// properties above (smoothness, disruption) are those of the real thing.
+// These are HAProxy's own functions, not look-alikes: the client-to-server
+// mapping is the one a real HAProxy gives for the same server list with no
+// explicit server ids, as checked against the live routing of HAProxy 2.6
+// for both hash types, with servers down and with unequal weights. With a
+// single usable server HAProxy does not hash at all (key 0), which changes
+// nothing. Not modelled: backup servers, slow start, runtime weight
+// changes, hash-balance-factor and the redispatch rule that avoids the
+// previous server. Note that HAProxy 3.0.0 to 3.2.x computed the point keys
+// as full_hash(full_hash(n)+j) by mistake, so those releases place clients
+// differently; 3.3.0 restored the formula used here, which is that of
+// 2.x (lb_chash.c, chash_init_server_tree). A ConsistentPointsPerWeight
+// other than its default of 16 (HAProxy's BE_WEIGHT_SCALE) departs from
+// HAProxy.
+//
 // Health comes only from SetDown, which an HAProxy-style [Monitor] drives.
 type Balancer struct {
 	name     string
@@ -49,6 +69,7 @@ type Balancer struct {
 	rng      *rand.Rand
 	draws    int
 	ppw      int
+	gcd      int
 
 	dirty bool
 	live  []int32
@@ -71,6 +92,14 @@ func newBalancer(name string, kind balanceKind, backends []Backend, p Params, sr
 				return nil, fmt.Errorf("strategies: backend %s configured twice", b.Addr)
 			}
 		}
+		if kind == balanceSourceCons && b.Weight*p.HAProxy.ConsistentPointsPerWeight > haproxyPointRange {
+			return nil, fmt.Errorf("strategies: backend %s: weight %d × %d points per weight exceeds HAProxy's %d points per server",
+				b.Addr, b.Weight, p.HAProxy.ConsistentPointsPerWeight, haproxyPointRange)
+		}
+	}
+	g := 0
+	for _, b := range backends {
+		g = gcd(g, b.Weight)
 	}
 	return &Balancer{
 		name:     name,
@@ -81,6 +110,7 @@ func newBalancer(name string, kind balanceKind, backends []Backend, p Params, sr
 		rng:      rand.New(src),
 		draws:    p.HAProxy.Draws,
 		ppw:      p.HAProxy.ConsistentPointsPerWeight,
+		gcd:      max(g, 1),
 		dirty:    true,
 	}, nil
 }
@@ -143,10 +173,9 @@ func (b *Balancer) pick(req Request) int {
 		b.rr = (b.rr + 1) % n
 		return best
 	case balanceSourceMap:
-		return int(b.table[sourceHash(req)%uint32(len(b.table))])
+		return int(b.table[b.sourceKey(req.ClientIP, false)%uint32(len(b.table))])
 	default:
-		i := ringIndex(b.ring, sourceHash(req))
-		return int(b.ring[i].backend)
+		return int(b.ring[nearestPoint(b.ring, b.sourceKey(req.ClientIP, true))].backend)
 	}
 }
 
@@ -183,69 +212,138 @@ func (b *Balancer) rebuild() {
 	}
 	switch b.kind {
 	case balanceSourceMap:
-		b.table = smoothTable(b.table, b.backends, b.live, b.sumW)
+		b.table = serverMap(b.table, b.backends, b.live, b.gcd)
 	case balanceSourceCons:
 		b.ring = b.ring[:0]
 		for _, i := range b.live {
-			id := uint32(i) + 1 // HAProxy numbers servers from 1
-			for k := 0; k < b.backends[i].Weight*b.ppw; k++ {
-				b.ring = append(b.ring, ringPoint{hash: mix32(id<<16 | uint32(k)), backend: i})
+			id := uint32(i) + 1 // HAProxy numbers servers from 1 in configuration order
+			for j := 0; j < b.backends[i].Weight*b.ppw; j++ {
+				b.ring = append(b.ring, ringPoint{hash: fullHash(id*haproxyPointRange + uint32(j)), backend: i})
 			}
 		}
-		slices.SortFunc(b.ring, func(x, y ringPoint) int {
-			if x.hash != y.hash {
-				if x.hash < y.hash {
-					return -1
-				}
+		// Equal keys keep the order they were added in, as HAProxy's tree
+		// does; none occur among a few servers' points.
+		slices.SortStableFunc(b.ring, func(x, y ringPoint) int {
+			switch {
+			case x.hash < y.hash:
+				return -1
+			case x.hash > y.hash:
 				return 1
 			}
-			return int(x.backend) - int(y.backend)
+			return 0
 		})
 	}
 }
 
-// smoothTable returns a table of sumW slots in which each live server
-// appears weight times, spread out by smooth weighted round robin (each
-// slot goes to the server with the highest accumulated weight, which then
-// gives back the total), like HAProxy's map of servers.
-func smoothTable(dst []int32, backends []Backend, live []int32, sumW int) []int32 {
+// haproxyPointRange is HAProxy's SRV_EWGHT_RANGE (its maximum server weight
+// 256 times BE_WEIGHT_SCALE 16): the stride between two servers' point
+// numbers in the consistent-hash tree.
+const haproxyPointRange = 4096
+
+// serverMap returns HAProxy's map-based table over the live servers
+// (lb_map.c, recalc_server_map): with each weight divided by g, the table
+// has one slot per unit of total weight tot. For every slot, each live
+// server's score grows by its weight; the slot goes to the first server, in
+// configuration order, with the largest (score+tot)/tot, whose score then
+// drops by tot. Comparing that quotient rather than the score itself
+// favours earlier servers more than smooth weighted round robin does.
+func serverMap(dst []int32, backends []Backend, live []int32, g int) []int32 {
 	dst = dst[:0]
-	cur := make([]int, len(live))
-	for range sumW {
-		best := 0
+	tot := 0
+	for _, i := range live {
+		tot += backends[i].Weight / g
+	}
+	score := make([]int, len(live))
+	for range tot {
+		best, bestV := -1, 0
 		for k, i := range live {
-			cur[k] += backends[i].Weight
-			if cur[k] > cur[best] {
-				best = k
+			score[k] += backends[i].Weight / g
+			if v := (score[k] + tot) / tot; best < 0 || v > bestV {
+				best, bestV = k, v
 			}
 		}
-		cur[best] -= sumW
+		score[best] -= tot
 		dst = append(dst, live[best])
 	}
 	return dst
 }
 
-// sourceHash hashes a client address as HAProxy's balance source does: the
-// address's 32-bit words XORed together, then mixed.
-func sourceHash(req Request) uint32 {
-	a := req.ClientIP.As16()
-	var h uint32
-	if req.ClientIP.Is4() {
-		h = uint32(a[12])<<24 | uint32(a[13])<<16 | uint32(a[14])<<8 | uint32(a[15])
-	} else {
-		for i := 0; i < 16; i += 4 {
-			h ^= uint32(a[i])<<24 | uint32(a[i+1])<<16 | uint32(a[i+2])<<8 | uint32(a[i+3])
+// nearestPoint returns the index of the point HAProxy's consistent hashing
+// picks for key on a non-empty ring sorted by hash (lb_chash.c,
+// chash_get_server_hash): of the first point at or above key (wrapping to
+// the first point) and the point before it (wrapping to the last), the one
+// nearer to key, measured modulo 2^32, the earlier one on a tie.
+func nearestPoint(ring []ringPoint, key uint32) int {
+	n := len(ring)
+	next, _ := slices.BinarySearchFunc(ring, key, func(p ringPoint, k uint32) int {
+		switch {
+		case p.hash < k:
+			return -1
+		case p.hash > k:
+			return 1
 		}
+		return 0
+	})
+	if next == n {
+		next = 0
 	}
-	return mix32(h)
+	prev := next - 1
+	if prev < 0 {
+		prev = n - 1
+	}
+	if key-ring[prev].hash <= ring[next].hash-key {
+		return prev
+	}
+	return next
 }
 
-// mix32 is a 32-bit avalanche finaliser (MurmurHash3's fmix32).
-func mix32(h uint32) uint32 {
-	h ^= h >> 16
-	h *= 0x85ebca6b
-	h ^= h >> 13
-	h *= 0xc2b2ae35
-	h ^= h >> 16
+// sourceKey returns the key HAProxy's balance source computes for a client
+// address (backend.c, get_server_sh): 0 when a single server is usable;
+// otherwise an IPv4 address read as a big-endian 32-bit number, or for
+// IPv6 (including IPv4-mapped addresses) its four big-endian 32-bit words
+// XORed together; then, if avalanche is set (the default of hash-type
+// consistent), mixed by [fullHash].
+func (b *Balancer) sourceKey(addr netip.Addr, avalanche bool) uint32 {
+	if len(b.live) == 1 {
+		return 0
+	}
+	h := addrKey(addr)
+	if avalanche {
+		h = fullHash(h)
+	}
 	return h
+}
+
+// addrKey folds an address into 32 bits as get_server_sh does.
+func addrKey(addr netip.Addr) uint32 {
+	a := addr.As16()
+	if addr.Is4() {
+		return binary.BigEndian.Uint32(a[12:])
+	}
+	var h uint32
+	for i := 0; i < 16; i += 4 {
+		h ^= binary.BigEndian.Uint32(a[i:])
+	}
+	return h
+}
+
+// fullHash is HAProxy's full_hash (include/haproxy/intops.h): Bob Jenkins'
+// six-step 32-bit integer hash followed by a multiplication by 3221225473,
+// all modulo 2^32.
+func fullHash(a uint32) uint32 {
+	a = a + 0x7ed55d16 + a<<12
+	a = a ^ 0xc761c23c ^ a>>19
+	a = a + 0x165667b1 + a<<5
+	a = (a + 0xd3a2646c) ^ a<<9
+	a = a + 0xfd7046c5 + a<<3
+	a = a ^ 0xb55a4f09 ^ a>>16
+	return a * 3221225473
+}
+
+// gcd returns the greatest common divisor of a and b (gcd(0, b) = b).
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }

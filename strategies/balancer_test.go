@@ -208,3 +208,118 @@ func TestOwnerProxy(t *testing.T) {
 		})
 	}
 }
+
+// TestHAProxySourceVectors holds per-ip and per-ip-consistent to the
+// servers a real HAProxy 2.6 chose for the same clients with balance
+// source: four servers s1..s4 (ids 1..4 in configuration order), with and
+// without s2 down, equal and unequal weights, IPv4 and IPv6 clients.
+func TestHAProxySourceVectors(t *testing.T) {
+	seq := func(prefix string, from, to int) []string {
+		var out []string
+		for i := from; i <= to; i++ {
+			out = append(out, fmt.Sprintf("%s%d", prefix, i))
+		}
+		return out
+	}
+	v4 := seq("198.51.100.", 1, 16)
+	tests := []struct {
+		name     string
+		strategy string
+		weights  []int
+		down     int // index of the server marked down, or -1
+		clients  []string
+		want     string // servers, 1-based, one per client
+	}{
+		{"consistent", PerIPConsistent, []int{1, 1, 1, 1}, -1, v4, "4111131312134424"},
+		{"consistent s2 down", PerIPConsistent, []int{1, 1, 1, 1}, 1, v4, "4111131314134434"},
+		{"map", PerIP, []int{1, 1, 1, 1}, -1, v4, "2341234123412341"},
+		{"map s2 down", PerIP, []int{1, 1, 1, 1}, 1, v4[:5], "41341"},
+		{"consistent weights 1,2,3,1", PerIPConsistent, []int{1, 2, 3, 1}, -1, v4, "3311131312133224"},
+		{"map weights 1,2,3,1", PerIP, []int{1, 2, 3, 1}, -1, v4, "2323341232334123"},
+		{"consistent IPv6", PerIPConsistent, []int{1, 1, 1, 1}, -1, seq("2001:db8::", 1, 3), "134"},
+		{"map IPv6", PerIP, []int{1, 1, 1, 1}, -1, seq("2001:db8::", 1, 3), "234"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			bs := make([]Backend, len(tc.weights))
+			for i, w := range tc.weights {
+				bs[i] = Backend{Addr: netip.AddrFrom4([4]byte{10, 77, 0, byte(i + 1)}), Weight: w}
+			}
+			r, err := New(tc.strategy, bs, Params{}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.down >= 0 {
+				r.SetDown(0, tc.down, true)
+			}
+			if len(tc.want) != len(tc.clients) {
+				t.Fatalf("%d clients, %d answers", len(tc.clients), len(tc.want))
+			}
+			for i, c := range tc.clients {
+				got := r.Route(Request{ClientIP: netip.MustParseAddr(c)}).Backend + 1
+				if want := int(tc.want[i] - '0'); got != want {
+					t.Errorf("%s: s%d, HAProxy chose s%d", c, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestFullHash(t *testing.T) {
+	// include/haproxy/intops.h full_hash of the keys of 198.51.100.1..5.
+	for in, want := range map[uint32]uint32{
+		0xc6336401: 0xa0ec88e3,
+		0xc6336402: 0xdf88d0c4,
+		0xc6336403: 0x3e45d5e0,
+		0xc6336404: 0x5ce29dc0,
+		0xc6336405: 0x6412aa09,
+	} {
+		if got := fullHash(in); got != want {
+			t.Errorf("fullHash(%#x) = %#x, want %#x", in, got, want)
+		}
+	}
+	if k := addrKey(netip.MustParseAddr("198.51.100.1")); k != 0xc6336401 {
+		t.Errorf("IPv4 key %#x", k)
+	}
+	if k := addrKey(netip.MustParseAddr("2001:db8::1")); k != 0x20010db8^1 {
+		t.Errorf("IPv6 key %#x", k)
+	}
+}
+
+func TestServerMap(t *testing.T) {
+	// Tables built by the rule of lb_map.c's recalc_server_map; the first
+	// was also seen in a live HAProxy 2.6's routing.
+	tests := []struct {
+		weights []int
+		want    string
+	}{
+		{[]int{1, 2, 3, 1}, "[0 1 2 1 2 2 3]"},
+		{[]int{2, 4, 6, 2}, "[0 1 2 1 2 2 3]"}, // weights divided by their gcd
+		{[]int{3, 1, 2}, "[0 0 2 0 1 2]"},
+		{[]int{5, 3, 2}, "[0 0 1 0 2 0 1 0 1 2]"},
+		{[]int{1, 1, 1, 1}, "[0 1 2 3]"},
+	}
+	for _, tc := range tests {
+		bs := make([]Backend, len(tc.weights))
+		live := make([]int32, len(tc.weights))
+		g := 0
+		for i, w := range tc.weights {
+			bs[i].Weight = w
+			live[i] = int32(i)
+			g = gcd(g, w)
+		}
+		if got := fmt.Sprint(serverMap(nil, bs, live, g)); got != tc.want {
+			t.Errorf("weights %v: map %s, want %s", tc.weights, got, tc.want)
+		}
+	}
+}
+
+func TestConsistentPointRange(t *testing.T) {
+	bs := []Backend{{Addr: netip.MustParseAddr("10.0.0.1"), Weight: 256}}
+	if _, err := New(PerIPConsistent, bs, Params{}, nil); err != nil {
+		t.Errorf("weight 256 refused: %v", err)
+	}
+	if _, err := New(PerIPConsistent, bs, Params{HAProxy: HAProxyParams{ConsistentPointsPerWeight: 17}}, nil); err == nil {
+		t.Error("more than 4096 points per server accepted")
+	}
+}

@@ -16,9 +16,14 @@ func BenchmarkRoute(b *testing.B) {
 		names[i] = fmt.Sprintf("user%d@example.com", i)
 	}
 	ips := clientIPs(users)
+	var p Params
+	p.Passdb.Map = make(map[string]int, users)
+	for i, u := range names {
+		p.Passdb.Map[u] = i % 10
+	}
 	for _, name := range Names() {
 		b.Run(name, func(b *testing.B) {
-			r, err := New(name, testBackends(10, DefaultWeight(name)), Params{}, rand.NewPCG(1, 2))
+			r, err := New(name, testBackends(10, DefaultWeight(name)), p, rand.NewPCG(1, 2))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -44,7 +44,13 @@ type ChurnRow struct {
 // is added). Owner-proxy is measured with FailoverStandby. For "random"
 // and "leastconn" each user is one connection and the fractions are the
 // chance that a user's next connection goes elsewhere: they keep no
-// affinity at all.
+// affinity at all. "lua-director" starts from an empty table each time, so
+// its fractions are those of redrawing every user (a running one moves
+// nobody). "passdb-static" uses p.Passdb.Map if set; otherwise user i is
+// given backend i mod backends, the balanced table an operator might
+// write. Neither change moves anyone there: the added backend gets no
+// rows, and the downed backend's users are still sent to it (their logins
+// fail), which the fractions do not show.
 func Churn(names []string, users, backends int, seed uint64, p Params) ([]ChurnRow, error) {
 	if users < 1 || backends < 2 || backends > 250 {
 		return nil, fmt.Errorf("strategies: churn needs at least 1 user and 2..250 backends, got %d and %d", users, backends)
@@ -60,6 +66,13 @@ func Churn(names []string, users, backends int, seed uint64, p Params) ([]ChurnR
 	}
 	var rows []ChurnRow
 	for _, name := range names {
+		p := p
+		if name == PassdbStatic && len(p.Passdb.Map) == 0 {
+			p.Passdb.Map = make(map[string]int, users)
+			for i, u := range names2 {
+				p.Passdb.Map[u] = i % backends
+			}
+		}
 		bs := make([]Backend, backends+1)
 		for i := range bs {
 			bs[i] = Backend{Addr: netip.AddrFrom4([4]byte{10, 1, 0, byte(i + 1)}), Weight: DefaultWeight(name)}

@@ -28,6 +28,10 @@ func TestChurn(t *testing.T) {
 		DirectorBounded: {[2]float64{1, 1.1}, [2]float64{0.06, 0.2}, [2]float64{0.06, 0.2}},
 		DirectorMaglev:  {[2]float64{1, 1.08}, [2]float64{0.07, 0.12}, [2]float64{0.08, 0.13}},
 		OwnerProxyName:  {[2]float64{1, 1.08}, [2]float64{0.07, 0.12}, [2]float64{0.08, 0.12}},
+		// The default table (user i on backend i mod 10) moves nobody.
+		PassdbStatic: {[2]float64{1, 1}, [2]float64{0, 0}, [2]float64{0, 0}},
+		// A fresh table redraws everyone: 10/11 and 9/10 move.
+		LuaDirector: {[2]float64{1, 1.08}, [2]float64{0.88, 0.94}, [2]float64{0.87, 0.93}},
 	}
 	for _, r := range rows {
 		want, ok := tests[r.Strategy]

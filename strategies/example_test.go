@@ -54,3 +54,43 @@ func ExamplePlace() {
 	// oscar,10.0.0.1
 	// walter@example.com,10.0.0.3
 }
+
+func ExampleParsePassdbMap() {
+	backends, err := strategies.ParseBackends("10.0.0.1,10.0.0.2", strategies.DefaultWeight(strategies.PassdbStatic))
+	if err != nil {
+		panic(err)
+	}
+	// The proxy's passdb: each user's host, written by the operator.
+	table := "user,host\n# moved to the new server in March\nalice,10.0.0.2\nbob@example.com,10.0.0.1\n"
+	var p strategies.Params
+	p.Passdb.Map, err = strategies.ParsePassdbMap("users.csv", strings.NewReader(table), backends)
+	if err != nil {
+		panic(err)
+	}
+	r, err := strategies.New(strategies.PassdbStatic, backends, p, nil)
+	if err != nil {
+		panic(err)
+	}
+	for _, u := range []string{"Alice", "bob@example.com", "carol"} {
+		d := r.Route(strategies.Request{User: u})
+		if d.Backend < 0 {
+			fmt.Println(u, "-> login fails: no host in the passdb")
+			continue
+		}
+		fmt.Println(u, "->", backends[d.Backend].Addr, "hops", d.Hops)
+	}
+
+	// No failover: with alice's host down she is still sent there, and
+	// her logins fail until it is back or the table is changed.
+	r.SetDown(time.Minute, 1, true)
+	fmt.Println("alice after down ->", backends[r.Route(strategies.Request{User: "alice"}).Backend].Addr)
+
+	_, err = strategies.ParsePassdbMap("users.csv", strings.NewReader("alice,10.0.0.1\nalice,10.0.0.2\n"), backends)
+	fmt.Println(err)
+	// Output:
+	// Alice -> 10.0.0.2 hops 1
+	// bob@example.com -> 10.0.0.1 hops 1
+	// carol -> login fails: no host in the passdb
+	// alice after down -> 10.0.0.2
+	// strategies: users.csv:2: user "alice" listed twice
+}

@@ -12,15 +12,19 @@ const (
 	LeastConn       = "leastconn"         // HAProxy balance leastconn
 	PerIP           = "per-ip"            // HAProxy balance source, hash-type map-based
 	PerIPConsistent = "per-ip-consistent" // HAProxy balance source, hash-type consistent
-	DirectorRing    = "director"          // Dovecot 2.3 director
+	DirectorRing    = "director"          // Dovecot 2.3 director (2.3 and earlier; removed in 2.4)
 	DirectorBounded = "director-bounded"  // director with consistent hashing with bounded loads
 	DirectorMaglev  = "director-maglev"   // director with a Maglev table instead of the ring
 	OwnerProxyName  = "owner-proxy"       // every backend proxies to the user's owner
+	PassdbStatic    = "passdb-static"     // Dovecot 2.4 proxy passdb with a static user-to-host table
+	LuaDirector     = "lua-director"      // Dovecot 2.4's sample director.lua: random, then sticky
 )
 
-// Names returns the known strategy names in a fixed order.
+// Names returns the known strategy names in a fixed order. The director*
+// strategies model Dovecot 2.3 and earlier (the director was removed in
+// 2.4); passdb-static and lua-director are the Dovecot 2.4 replacements.
 func Names() []string {
-	return []string{Random, LeastConn, PerIP, PerIPConsistent, DirectorRing, DirectorBounded, DirectorMaglev, OwnerProxyName}
+	return []string{Random, LeastConn, PerIP, PerIPConsistent, DirectorRing, DirectorBounded, DirectorMaglev, OwnerProxyName, PassdbStatic, LuaDirector}
 }
 
 // DefaultWeight returns the weight a backend has in strategy name when the
@@ -35,8 +39,11 @@ func DefaultWeight(name string) int {
 
 // New returns the router called name over backends, with parameters p
 // (zero fields take their defaults) and src as its only source of
-// randomness (only "random" and "owner-proxy" draw from it; nil gives a
-// fixed source).
+// randomness ("random", "owner-proxy" and "lua-director" draw from it; nil
+// gives a fixed source). The director variants ("director",
+// "director-bounded", "director-maglev") are Dovecot 2.3 and earlier
+// (removed in 2.4). "passdb-static" needs p.Passdb.Map, which has no
+// default.
 func New(name string, backends []Backend, p Params, src rand.Source) (Router, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -65,6 +72,13 @@ func New(name string, backends []Backend, p Params, src rand.Source) (Router, er
 		return newDirector(name, placeMaglev, backends, p)
 	case OwnerProxyName:
 		return newOwnerProxy(backends, p, src)
+	case PassdbStatic:
+		if len(p.Passdb.Map) == 0 {
+			return nil, fmt.Errorf("strategies: %s needs a user-to-backend map (Params.Passdb.Map, e.g. from ParsePassdbMap); it has no default", name)
+		}
+		return NewPassdbStatic(backends, p.Passdb.Map)
+	case LuaDirector:
+		return NewLuaDirector(backends, src)
 	}
 	return nil, fmt.Errorf("strategies: unknown strategy %q (known: %s)", name, strings.Join(Names(), ", "))
 }
@@ -74,4 +88,10 @@ var (
 	_ Router = (*Director)(nil)
 	_ Router = (*Balancer)(nil)
 	_ Router = (*OwnerProxy)(nil)
+	_ Router = (*PassdbProxy)(nil)
+	_ Router = (*LuaProxy)(nil)
+
+	_ UserTable = (*Director)(nil)
+	_ UserTable = (*PassdbProxy)(nil)
+	_ UserTable = (*LuaProxy)(nil)
 )

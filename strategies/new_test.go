@@ -11,8 +11,9 @@ import (
 
 func TestNew(t *testing.T) {
 	bs := testBackends(3, 1)
+	withMap := Params{Passdb: PassdbParams{Map: map[string]int{"alice": 2}}}
 	for _, name := range Names() {
-		r, err := New(name, bs, Params{}, nil)
+		r, err := New(name, bs, withMap, nil)
 		if err != nil {
 			t.Fatalf("New(%q): %v", name, err)
 		}
@@ -23,7 +24,7 @@ func TestNew(t *testing.T) {
 		if d.Backend < 0 || d.Backend >= len(bs) {
 			t.Errorf("%s: routed to %d", name, d.Backend)
 		}
-		wantTLS := strings.HasPrefix(name, "director")
+		wantTLS := strings.HasPrefix(name, "director") || name == PassdbStatic || name == LuaDirector
 		if d.TerminatesTLS != wantTLS || (wantTLS && d.Hops != 1) {
 			t.Errorf("%s: decision %+v", name, d)
 		}
@@ -44,6 +45,10 @@ func TestNew(t *testing.T) {
 		{Random, bs, Params{HAProxy: HAProxyParams{Draws: -1}}, "draws"},
 		{PerIP, []Backend{{Addr: netip.MustParseAddr("10.0.0.1"), Weight: 257}}, Params{}, "weight 257"},
 		{OwnerProxyName, bs, Params{Owner: OwnerParams{Failover: 9}}, "failover"},
+		{PassdbStatic, bs, Params{}, "needs a user-to-backend map"},
+		{PassdbStatic, bs, Params{Passdb: PassdbParams{Map: map[string]int{"bob": 3}}}, "backend 3 of 3"},
+		{PassdbStatic, bs, Params{Passdb: PassdbParams{Map: map[string]int{"Bob": 0, "bob": 1}}}, "twice once lower-cased"},
+		{LuaDirector, nil, Params{}, "no backends"},
 	}
 	for _, tc := range tests {
 		_, err := New(tc.name, tc.bs, tc.p, nil)

@@ -14,6 +14,7 @@ type Params struct {
 	Maglev   MaglevParams
 	HAProxy  HAProxyParams
 	Owner    OwnerParams
+	Passdb   PassdbParams
 }
 
 // DirectorParams are a Dovecot 2.3 director's settings, named after them.

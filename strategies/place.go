@@ -91,7 +91,8 @@ const (
 	// there is no placement to print.
 	ByConnection PlacementKey = iota
 	// ByUser: the backend is a function of the user name (the director
-	// variants, owner-proxy).
+	// variants, owner-proxy, passdb-static; lua-director once the user's
+	// first login has drawn it).
 	ByUser
 	// ByClientIP: the backend is a function of the client address (per-ip,
 	// per-ip-consistent).
@@ -101,7 +102,7 @@ const (
 // KeyOf returns what strategy name's placement is a function of.
 func KeyOf(name string) PlacementKey {
 	switch name {
-	case DirectorRing, DirectorBounded, DirectorMaglev, OwnerProxyName:
+	case DirectorRing, DirectorBounded, DirectorMaglev, OwnerProxyName, PassdbStatic, LuaDirector:
 		return ByUser
 	case PerIP, PerIPConsistent:
 		return ByClientIP
@@ -181,8 +182,11 @@ func (pl *placer) place(user string, ip netip.Addr) int {
 // For the director the output agrees with a Dovecot 2.3 director with
 // director_username_hash %Lu, no tags, and the same hosts and vhost
 // counts. For owner-proxy it is the owner (or its standby) that serves the
-// user. For per-ip and per-ip-consistent each line is "user,client-ip" (or
-// just the client IP). Strategies that choose per connection ("random",
+// user. For passdb-static it is the user's row of p.Passdb.Map (empty for a
+// user with no row). For lua-director it is the random draw of a fresh
+// table with a fixed source, so it depends on the order of the users. For
+// per-ip and per-ip-consistent each line is "user,client-ip" (or just the
+// client IP). Strategies that choose per connection ("random",
 // "leastconn") are refused. Blank lines are skipped; a trailing carriage
 // return is removed. A user with nowhere to go gets an empty backend.
 // Errors caused by the input wrap [ErrInput].

@@ -10,11 +10,15 @@
 // [New] builds a router by name ([Names] lists them): "random" and
 // "leastconn" (HAProxy-style per-connection balancers), "per-ip" and
 // "per-ip-consistent" (HAProxy balance source with map-based or consistent
-// hashing), "director" (a Dovecot 2.3 director: its MD5 ring bit for bit,
-// plus its user table), "director-bounded" and "director-maglev" (the
-// director with consistent hashing with bounded loads or a Maglev table in
-// place of the ring), and "owner-proxy" (every backend proxies to the
-// user's owner).
+// hashing, HAProxy's own hashes); "director" (a Dovecot 2.3 director: its
+// MD5 ring bit for bit, plus its user table), "director-bounded" and
+// "director-maglev" (the director with consistent hashing with bounded
+// loads or a Maglev table in place of the ring), all three Dovecot 2.3 and
+// earlier (the director was removed in 2.4); "owner-proxy" (every backend
+// proxies to the user's owner); and the Dovecot 2.4 replacements of the
+// director, "passdb-static" (the proxy's passdb names each user's host
+// from a static table) and "lua-director" (Dovecot's sample director.lua:
+// a random backend on first login, kept for good).
 //
 // Health comes from a [Monitor] ([NewMonitor]: none, poolmon, dovemon,
 // haproxy), a clockless state machine: the model starts the probes it asks
