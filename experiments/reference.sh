@@ -19,7 +19,7 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/mailsim" ./cmd/mailsim
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(default backend-failure mount-options maildir-listing nfs-cache-flush lmtp-delivery backend-count calibrated testbed-small index-damage)
+  names=(default backend-failure mount-options maildir-listing nfs-cache-flush lmtp-delivery backend-count calibrated testbed-small index-damage imaptest-drill imaptest-drill-flush director-2.4)
 fi
 mkdir -p results/reference
 damage=(one-backend random nfs-settings dotlock actimeo0 lookupcache-none)
