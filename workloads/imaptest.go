@@ -109,9 +109,7 @@ type Imaptest struct {
 // 0); imaptest's own default is clients=10, users 1..99 (src/settings.h).
 func DefaultImaptest() Imaptest {
 	t := Imaptest{User: "user%d", First: 1, Last: 99, Reconnect: sim.Millisecond}
-	for s, p := range [NumImaptestStates]float64{100, 50, 50, 100, 100, 100, 50, 100, 100, 100, 100} {
-		t.Probability[s] = p
-	}
+	t.Probability = [NumImaptestStates]float64{100, 50, 50, 100, 100, 100, 50, 100, 100, 100, 100}
 	t.Again[StateFetch2] = 30
 	t.Again[StateAppend] = 5
 	return t
