@@ -1016,12 +1016,20 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 // backend other than b. Every open IMAP connection sits in its device's
 // connection slot, so the user's slots are all there is to look at.
 func (cl *cluster) openElsewhere(u int32, b int16) bool {
-	found := false
-	cl.userConns(u, func(id int32) bool {
-		found = cl.conns[id].open && cl.conns[id].backend != b
-		return !found
-	})
-	return found
+	first, end := cl.userDevices(u)
+	for d := first; d < end; d++ {
+		for _, id := range cl.deviceConns(&cl.devices[d]) {
+			if id >= 0 && cl.conns[id].open && cl.conns[id].backend != b {
+				return true
+			}
+		}
+	}
+	for _, id := range cl.poolConns() {
+		if id >= 0 && cl.conns[id].user == u && cl.conns[id].open && cl.conns[id].backend != b {
+			return true
+		}
+	}
+	return false
 }
 
 // advance sends the connection's next NFS call, or its CPU work when the

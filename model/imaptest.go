@@ -78,6 +78,16 @@ func (cl *cluster) poolStep(c *conn, dv *device) workloads.Step {
 	return step
 }
 
+// poolConns returns the imaptest clients' connection slots (each client
+// has one, after the population's slots; -1 for none open), whatever user
+// each is logged in as.
+func (cl *cluster) poolConns() []int32 {
+	if cl.poolFirst == int32(len(cl.devices)) {
+		return nil
+	}
+	return cl.slotConn[cl.devices[cl.poolFirst].slots:]
+}
+
 // userConns calls fn for each connection slot of user u that holds a
 // connection, until fn returns false.
 func (cl *cluster) userConns(u int32, fn func(id int32) bool) {
@@ -89,8 +99,8 @@ func (cl *cluster) userConns(u int32, fn func(id int32) bool) {
 			}
 		}
 	}
-	for d := cl.poolFirst; d < int32(len(cl.devices)); d++ {
-		if id := cl.slotConn[cl.devices[d].slots]; id >= 0 && cl.conns[id].user == u && !fn(id) {
+	for _, id := range cl.poolConns() {
+		if id >= 0 && cl.conns[id].user == u && !fn(id) {
 			return
 		}
 	}
