@@ -104,17 +104,11 @@ func (s *Spec) loadPassdbMap(dir string, bs []strategies.Backend) (map[string]in
 	if path == "" {
 		return nil, fmt.Errorf("experiments: passdb-static needs dovecot.passdb_map, a CSV file of user,host rows")
 	}
-	if !filepath.IsAbs(path) {
-		path = filepath.Join(dir, path)
-	}
-	f, err := os.Open(path)
+	f, path, err := openInput(dir, path, "dovecot.passdb_map")
 	if err != nil {
-		return nil, fmt.Errorf("experiments: dovecot.passdb_map: %w", err)
+		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("experiments: dovecot.passdb_map: %s is not a regular file", path)
-	}
 	return strategies.ParsePassdbMap(path, f, bs)
 }
 
@@ -283,21 +277,32 @@ func (s *Spec) WriteTrace(strategy string, seed uint64, dir string, w io.Writer)
 	return res, err
 }
 
-// LoadTrace reads the spec's workload trace, resolving its path against
-// dir.
-func (s *Spec) LoadTrace(dir string) (*workloads.Trace, error) {
-	path := s.Workload.Trace
+// openInput opens the regular file a spec key names, resolving a
+// relative path against dir (the spec file's folder), and returns it with
+// its path; errors name the key.
+func openInput(dir, path, key string) (*os.File, string, error) {
 	if !filepath.IsAbs(path) {
 		path = filepath.Join(dir, path)
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("experiments: workload.trace: %w", err)
+		return nil, path, fmt.Errorf("experiments: %s: %w", key, err)
+	}
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		f.Close()
+		return nil, path, fmt.Errorf("experiments: %s: %s is not a regular file", key, path)
+	}
+	return f, path, nil
+}
+
+// LoadTrace reads the spec's workload trace, resolving its path against
+// dir.
+func (s *Spec) LoadTrace(dir string) (*workloads.Trace, error) {
+	f, _, err := openInput(dir, s.Workload.Trace, "workload.trace")
+	if err != nil {
+		return nil, err
 	}
 	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("experiments: workload.trace: %s is not a regular file", path)
-	}
 	return workloads.ReadTrace(s.Workload.Trace, f)
 }
 

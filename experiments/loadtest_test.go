@@ -3,6 +3,8 @@ package experiments
 import (
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,6 +116,7 @@ func TestLoadTestKeyErrors(t *testing.T) {
 		{"users disagree", "[workload]\nusers = 10\n[workload.imaptest]\nclients = 4\nusers = [1, 5]\n", `t.toml:2:9: workload.users is 10 but workload.imaptest.users covers 5 users`},
 		{"bad failure policy", "[workload.imaptest]\nclients = 4\non_login_failure = \"give-up\"\n", `on_login_failure`},
 		{"probability above 100", "[workload.imaptest.states]\nfetch = 120\n", `t.toml:2:9:`},
+		{"passdb-static without a map", "strategies = [\"passdb-static\"]\n", `the passdb-static strategy needs a map: a CSV file of user,host rows (key dovecot.passdb_map)`},
 		{"with a trace", "[workload]\ntrace = \"x.trace\"\n[workload.imaptest]\nclients = 4\n", `a trace cannot be replayed with an imaptest load`},
 	}
 	for _, tc := range tests {
@@ -123,5 +126,35 @@ func TestLoadTestKeyErrors(t *testing.T) {
 				t.Errorf("got %v\nwant an error containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestPassdbMapFile checks that passdb-static reads its map next to the
+// spec and names the file and line of a bad row.
+func TestPassdbMapFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := Decode[Spec]("t.toml", []byte("strategies = [\"passdb-static\"]\n[dovecot]\npassdb_map = \"map.csv\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RouterIn("passdb-static", 1, dir); err == nil || !strings.Contains(err.Error(), "dovecot.passdb_map") {
+		t.Errorf("missing file: %v", err)
+	}
+	write("map.csv", "user,host\nuser000000@example.net,10.0.0.1\nuser000001@example.net,10.9.9.9\n")
+	if _, err := s.RouterIn("passdb-static", 1, dir); err == nil || !strings.Contains(err.Error(), "map.csv:3") {
+		t.Errorf("a host that is no backend: %v", err)
+	}
+	write("map.csv", "user000000@example.net,10.0.0.2\n")
+	r, err := s.RouterIn("passdb-static", 1, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := r.Route(strategies.Request{User: "user000000@example.net"}); d.Backend != 1 {
+		t.Errorf("mapped user routed to %d, want 1", d.Backend)
 	}
 }
