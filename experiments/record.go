@@ -116,10 +116,14 @@ func Record(run Run[Spec], res *model.Result) *results.Run {
 	if len(res.Series) > 0 {
 		s := &results.Series{Start: time.Duration(run.Spec.Run.Warmup), Interval: time.Duration(run.Spec.Run.SampleInterval)}
 		cols := []results.Column{{Name: "connections"}, {Name: "stale_reads"}, {Name: "dovecot_errors"}, {Name: "logins_ok"}, {Name: "logins_failed"}, {Name: "commands"}}
+		// Per backend, named b1, b2, ... as the testbed names them.
+		for b := range n {
+			cols = append(cols, results.Column{Name: fmt.Sprintf("logins_ok.b%d", b+1)})
+		}
 		directed := res.Series[0].Directed
 		if directed {
 			for b := range n {
-				cols = append(cols, results.Column{Name: fmt.Sprintf("director_users.%d", b)})
+				cols = append(cols, results.Column{Name: fmt.Sprintf("director_users.b%d", b+1)})
 			}
 			cols = append(cols, results.Column{Name: "director_users_unassigned"}, results.Column{Name: "director_users_host_down"})
 		}
@@ -131,6 +135,16 @@ func Record(run Run[Spec], res *model.Result) *results.Run {
 			cols[3].Values = append(cols[3].Values, float64(x.LoginsOK-prev.LoginsOK))
 			cols[4].Values = append(cols[4].Values, float64(x.FailedLogins-prev.FailedLogins))
 			cols[5].Values = append(cols[5].Values, float64(x.Commands-prev.Commands))
+			for b := range n {
+				var v, p uint64
+				if b < len(x.BackendLoginsOK) {
+					v = x.BackendLoginsOK[b]
+				}
+				if b < len(prev.BackendLoginsOK) {
+					p = prev.BackendLoginsOK[b]
+				}
+				cols[6+b].Values = append(cols[6+b].Values, float64(v-p))
+			}
 			if directed {
 				total := 0
 				for b := range n {
@@ -139,10 +153,10 @@ func Record(run Run[Spec], res *model.Result) *results.Run {
 						v = x.Assigned[b]
 					}
 					total += int(v)
-					cols[6+b].Values = append(cols[6+b].Values, float64(v))
+					cols[6+n+b].Values = append(cols[6+n+b].Values, float64(v))
 				}
-				cols[6+n].Values = append(cols[6+n].Values, float64(max(run.Spec.Workload.Users-total, 0)))
-				cols[7+n].Values = append(cols[7+n].Values, float64(x.OnDown))
+				cols[6+2*n].Values = append(cols[6+2*n].Values, float64(max(run.Spec.Workload.Users-total, 0)))
+				cols[7+2*n].Values = append(cols[7+2*n].Values, float64(x.OnDown))
 			}
 			prev = x
 		}

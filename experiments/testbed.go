@@ -63,8 +63,12 @@ func (e *Experiment) Clusters(topology string) ([]*testbed.Cluster, error) {
 		return nil, e.refusals(refusals, topology)
 	}
 	// The workload is made only for a spec the testbed can run: a
-	// refused one may be far too large to simulate quickly.
+	// refused one may be far too large to simulate quickly. An imaptest
+	// load has none: the guest runs imaptest's clients itself.
 	for i, r := range e.Runs {
+		if out[i].Config.Imaptest.Clients > 0 {
+			continue
+		}
 		var trace bytes.Buffer
 		if _, err := r.Spec.WriteTrace(r.Strategy, r.Seed, e.Dir, &trace); err != nil {
 			return nil, err
@@ -95,7 +99,7 @@ func (e *Experiment) refusals(msgs []string, topology string) error {
 // workload: the model's configuration of the spec, the strategy's
 // parameters and the simulated run's backend addresses.
 func (s *Spec) testbedCluster(strategy string, seed uint64) *testbed.Cluster {
-	return &testbed.Cluster{
+	c := &testbed.Cluster{
 		Config:         s.Model(),
 		Strategy:       strategy,
 		Params:         s.RouterParams(),
@@ -105,6 +109,12 @@ func (s *Spec) testbedCluster(strategy string, seed uint64) *testbed.Cluster {
 		Seed:           seed,
 		SampleInterval: time.Duration(s.Run.SampleInterval),
 	}
+	if bs, err := s.backendList(); err == nil && len(bs) == len(c.Backends) {
+		for _, b := range bs {
+			c.Vhosts = append(c.Vhosts, b.Weight)
+		}
+	}
+	return c
 }
 
 // ExecuteTestbed runs the experiment's missing runs on the testbed, one at

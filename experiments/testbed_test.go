@@ -94,3 +94,46 @@ func TestRecordTestbed(t *testing.T) {
 		t.Error("a simulated set was recorded as a testbed set")
 	}
 }
+
+// TestTestbedImaptestDrill: the imaptest drills run on the testbed as
+// they are, without a trace (the guest runs imaptest's clients), with the
+// spec's backend addresses and the operator's actions.
+func TestTestbedImaptestDrill(t *testing.T) {
+	for _, name := range []string{"imaptest-drill.toml", "imaptest-drill-flush.toml"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e, err := Load(name, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cs, err := e.Clusters(testbed.OneKernel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) != 3 {
+				t.Fatalf("%d runs, want 3 replicas", len(cs))
+			}
+			for _, c := range cs {
+				if len(c.Trace) != 0 {
+					t.Errorf("a trace of %d bytes for an imaptest load", len(c.Trace))
+				}
+				if c.Config.Imaptest.Clients != 40 || c.Backends[1].String() != "127.0.0.12" || len(c.Vhosts) != 4 || c.Vhosts[1] != 100 {
+					t.Errorf("cluster: %d clients, backends %v, vhosts %v", c.Config.Imaptest.Clients, c.Backends, c.Vhosts)
+				}
+				g, err := c.OneKernel(testbed.TraceFile)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g.Load.Imaptest == nil || g.Load.Sample == nil {
+					t.Errorf("load %+v", g.Load)
+				}
+				if want := 1 + len(c.Config.Actions); len(g.Faults) != want {
+					t.Errorf("%d faults and actions, want %d", len(g.Faults), want)
+				}
+			}
+		})
+	}
+}

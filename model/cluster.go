@@ -1263,6 +1263,10 @@ func (cl *cluster) sample() {
 		LoginsOK:     cl.res.LoginsOK,
 		Commands:     cl.res.Commands,
 	}
+	x.BackendLoginsOK = make([]uint64, len(cl.backends))
+	for b := range cl.backends {
+		x.BackendLoginsOK[b] = cl.backends[b].loginsOK
+	}
 	if t, ok := cl.router.(userTable); ok {
 		now := time.Duration(cl.s.Now())
 		cl.loadBuf = t.Loads(now, cl.loadBuf[:0])

@@ -139,8 +139,10 @@ type Sample struct {
 	// Errors counts Dovecot's index errors of every class.
 	Errors       uint64
 	FailedLogins uint64
-	// LoginsOK counts IMAP logins answered OK.
-	LoginsOK uint64
+	// LoginsOK counts IMAP logins answered OK, BackendLoginsOK those on
+	// each backend.
+	LoginsOK        uint64
+	BackendLoginsOK []uint64
 	// Commands counts the commands completed since measuring began.
 	Commands uint64
 	// Directed is set when the router keeps a user table (a director):

@@ -53,6 +53,9 @@ TIMELINE_COLUMNS = ["stale_reads", "dovecot_errors", "logins_failed", "failed_lo
 # Time-series columns that are levels read at the end of each sample
 # interval; the others count events during the interval.
 GAUGE_COLUMNS = {"connections"}
+# Column-name prefixes of more levels: a director's user table per backend
+# and its users assigned to no backend or to one that is not serving.
+GAUGE_PREFIXES = ("director_users",)
 
 # Histograms that mailsim leaves out of its IMAP latency: IDLE connections'
 # periodic checks are not client commands, and LMTP is a delivery.
