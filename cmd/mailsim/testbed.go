@@ -122,9 +122,13 @@ simulated one. The spec means what it says: nfs.client.* become the real
 mount options, dovecot.* the backends' real settings, the strategy routes
 for real (random and per-ip through HAProxy, the director through Dovecot's
 director, owner-proxy through Dovecot proxies with the owner in the passdb),
-and [[faults]] kill or stop the backends' processes. What the testbed cannot
-honour (too many users, a daily cycle, NFS slowdowns) is refused, naming
-the key. Dovecot's logs, the kernel's console and each guest's
+[[faults]] kill or stop the backends' processes, and [[actions]] reach the
+real director (doveadm director up, down, flush, flush -F, remove, add) or
+stop and start a backend's Dovecot. A [workload.imaptest] load runs
+imaptest's closed loop of clients over real IMAP in place of the trace, and
+beside a director its user table is sampled every interval. What the
+testbed cannot honour (too many users, a daily cycle, NFS slowdowns) is
+refused, naming the key. Dovecot's logs, the kernel's console and each guest's
 configuration stay in SET/testbed/RUN-ID/. Ctrl-C stops the guest in
 progress and keeps finished runs; the same command resumes.`, stderr)
 	dir := fs.String("dir", "", "folder of the built guest (default "+defaultGuestDir()+")")

@@ -130,6 +130,20 @@ type Config struct {
 	// with it, but waits sleep on real timers, so it must advance at the
 	// pace of real time. It must be safe for concurrent use.
 	Clock func() time.Time `json:"-"`
+	// Start is the origin of the run's offsets, on Clock: the trace's,
+	// the measured period's and the intervals'. Zero means when Run
+	// starts; a caller that times other things from its own origin (the
+	// faults of a testbed run) gives that origin, and a start in the past
+	// makes the operations due by now start at once.
+	Start time.Time `json:"-"`
+}
+
+// origin returns the run's origin: Start, or now.
+func (c Config) origin() time.Time {
+	if c.Start.IsZero() {
+		return c.Clock()
+	}
+	return c.Start
 }
 
 // DefaultTimeout is the command timeout when [Config.Timeout] is zero.
@@ -345,7 +359,7 @@ func Run(ctx context.Context, cfg Config) (*Measurements, error) {
 	if len(p.deliveries) > 0 && cfg.LMTP == "" {
 		return nil, errors.New("imapload: the trace has LMTP deliveries but Config.LMTP is empty")
 	}
-	r := &runner{cfg: cfg, plan: p, start: cfg.Clock()}
+	r := &runner{cfg: cfg, plan: p, start: cfg.origin()}
 	r.rec = newRecorder(r.since, cfg.Warmup, cfg.Duration, cfg.Interval)
 	end := cfg.Warmup + cfg.Duration
 

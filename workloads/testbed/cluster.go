@@ -42,6 +42,9 @@ type Cluster struct {
 	// VhostCount is the director's vhost count per backend (Dovecot's
 	// doveadm director add HOST VHOSTS; 100 by default).
 	VhostCount int
+	// Vhosts, when set, gives each backend's own vhost count (as
+	// cluster.backend_addresses may); a 0 takes VhostCount.
+	Vhosts []int
 	// Backends are the backends' addresses, as the simulated run gives
 	// them, so that a director's ring places users the same way.
 	Backends []netip.Addr
@@ -69,8 +72,13 @@ var (
 	localRanges = append([]string{"10.0.0.0/8"}, clientRanges...)
 	// clientRanges are the devices' addresses as workloads.Generate draws
 	// them: desktop addresses (100.64.0.0/10), carrier NAT pools
-	// (198.51.100.0/24) and webmail front ends (192.0.2.0/24).
-	clientRanges = []string{"100.64.0.0/10", "198.51.100.0/24", "192.0.2.0/24"}
+	// (198.51.100.0/24) and webmail front ends (192.0.2.0/24); and the
+	// benchmarking block (198.18.0.0/15, RFC 2544) of the imaptest load
+	// generator's address, LoadGeneratorAddr.
+	clientRanges = []string{"100.64.0.0/10", "198.51.100.0/24", "192.0.2.0/24", "198.18.0.0/15"}
+	// LoadGeneratorAddr is the address every imaptest client connects
+	// from, as in the model: one load-generating host.
+	LoadGeneratorAddr = netip.MustParseAddr("198.18.0.1")
 )
 
 // Limits of what the testbed can honour: a guest runs every backend's
@@ -80,6 +88,11 @@ const (
 	MaxBackends = 8
 	MaxDuration = 30 * time.Minute
 	MaxMessages = 2000
+	// MaxImaptestClients bounds workload.imaptest.clients: each client
+	// holds a login process on the proxy and an imap process on a
+	// backend, within Dovecot's process limits (default_process_limit
+	// 1000 in the guests' configuration).
+	MaxImaptestClients = 500
 )
 
 // Check lists what in a cluster the testbed cannot honour, naming the
@@ -99,8 +112,13 @@ func (c *Cluster) Check() []string {
 	if d := time.Duration(cfg.Warmup + cfg.Duration); d > MaxDuration {
 		bad("run.duration", "warm-up and duration add up to %v; the testbed runs at most %v of real time", d, MaxDuration)
 	}
-	if cfg.Population.MaxFolderMessages > MaxMessages {
-		bad("workload.max_folder_messages", "%d; the testbed creates every message for real, at most %d per folder", cfg.Population.MaxFolderMessages, MaxMessages)
+	if cfg.Population.MaxFolderMessages > MaxMessages && cfg.Population.Users <= MaxUsers {
+		if u, f, n := c.largestFolder(); n > MaxMessages {
+			bad("workload.max_folder_messages", "%d; user %s's folder %d would hold %d messages, and the testbed creates every message for real, at most %d per folder", cfg.Population.MaxFolderMessages, u, f, n, MaxMessages)
+		}
+	}
+	if n := cfg.Imaptest.Clients; n > MaxImaptestClients {
+		bad("workload.imaptest.clients", "%d; the testbed runs at most %d imaptest clients (each holds a Dovecot login process and an imap process)", n, MaxImaptestClients)
 	}
 	if cfg.Population.MessageBytesMean > 1<<20 {
 		bad("workload.message_bytes_mean", "%.0f bytes; the testbed generates messages of at most 1 MiB", cfg.Population.MessageBytesMean)
@@ -153,7 +171,44 @@ func (c *Cluster) Check() []string {
 	if c.Strategy == "owner-proxy" && len(cfg.Faults) > 0 && c.Params.Owner.Failover == strategies.FailoverStandby {
 		bad("health.owner_failover", "standby needs a tool that rewrites the user database when an owner is down; the testbed's passdb is static (set it to \"none\")")
 	}
+	if c.Strategy == "director" {
+		if n := c.Params.Director.Directors; n > 1 {
+			bad("dovecot.directors", "%d; the testbed runs one director", n)
+		}
+		if d := c.Params.Director.SyncDelay; d != 0 {
+			bad("dovecot.director_ring_sync_delay", "%v; the testbed's lone director syncs its ring with itself, taking what it takes", d)
+		}
+	}
+	for i, a := range cfg.Actions {
+		if a.Backend < 0 || a.Backend >= len(c.Backends) {
+			bad(fmt.Sprintf("actions[%d].do", i), "%q names backend %d of %d", a.Text, a.Backend, len(c.Backends))
+			continue
+		}
+		switch a.Kind {
+		case model.DirectorUp, model.DirectorDown:
+			if c.Strategy != "director" {
+				bad(fmt.Sprintf("actions[%d].do", i), "%q: the testbed's %s has no operator's command to mark a host up or down (the director has, doveadm director up and down)", a.Text, c.Strategy)
+			}
+		case model.DirectorFlush, model.DirectorFlushForce, model.DirectorRemove, model.DirectorAdd, model.DirectorVhost,
+			model.BackendStop, model.BackendStart:
+		default:
+			bad(fmt.Sprintf("actions[%d].do", i), "%q cannot be made real on the testbed", a.Text)
+		}
+	}
 	return errs
+}
+
+// largestFolder returns the largest folder of the cluster's population:
+// its user, its index (0 is INBOX) and its message count.
+func (c *Cluster) largestFolder() (user string, folder, n int) {
+	_ = workloads.GenerateEach(c.Config.Population, c.Seed, func(_ int, u *workloads.User, _ []workloads.Device) {
+		for f, mb := range u.Mailboxes {
+			if int(mb.Messages) > n {
+				user, folder, n = u.Name, f, int(mb.Messages)
+			}
+		}
+	})
+	return user, folder, n
 }
 
 // backendName is the name of backend i in logs and metrics.
@@ -210,6 +265,11 @@ type dovecotConf struct {
 	settings  []string
 	director  bool
 	lmtpProxy bool
+	// fastLogin runs the login processes in Dovecot's high-performance
+	// mode (service_count = 0: a process serves many connections)
+	// rather than its default high-security mode (a new process for
+	// each connection).
+	fastLogin bool
 }
 
 func (d dovecotConf) String() string {
@@ -226,7 +286,7 @@ func (d dovecotConf) String() string {
 	w("auth_mechanisms = plain login")
 	w("log_path = /var/log/mailsim/%s.log", d.name)
 	w("log_timestamp = \"%%Y-%%m-%%d %%H:%%M:%%S.%%{usecs} \"")
-	w("login_trusted_networks = 10.0.0.0/8 100.64.0.0/10 198.51.100.0/24 192.0.2.0/24 127.0.0.0/8")
+	w("login_trusted_networks = 10.0.0.0/8 %s 127.0.0.0/8", strings.Join(clientRanges, " "))
 	w("mail_max_userip_connections = 1000")
 	w("default_process_limit = 1000")
 	w("default_client_limit = 4000")
@@ -243,7 +303,16 @@ func (d dovecotConf) String() string {
 		w("%s", s)
 	}
 	w("%s", d.passdb)
-	w("service imap-login {\n  inet_listener imap {\n    port = 143\n  }\n  inet_listener imaps {\n    port = 0\n  }%s\n}", map[bool]string{true: "\n  executable = imap-login director"}[d.director])
+	var login string
+	if d.director {
+		login += "\n  executable = imap-login director"
+	}
+	if d.fastLogin {
+		// Dovecot's login process documentation: service_count = 0,
+		// process_min_avail = the CPU cores (one in a guest).
+		login += "\n  service_count = 0\n  process_min_avail = 1"
+	}
+	w("service imap-login {\n  inet_listener imap {\n    port = 143\n  }\n  inet_listener imaps {\n    port = 0\n  }%s\n}", login)
 	w("service lmtp {\n  inet_listener lmtp {\n    port = 24\n  }\n}")
 	if d.lmtpProxy {
 		w("lmtp_proxy = yes")
@@ -254,6 +323,16 @@ func (d dovecotConf) String() string {
 	}
 	return b.String()
 }
+
+// fastLogin reports whether the cluster's Dovecot login processes run in
+// high-performance mode: under an imaptest load. Its closed loop makes
+// logins the bottleneck, and a user-mode guest spends about a tenth of a
+// second of its one CPU to start a login process, which high-security
+// mode does for every connection, on the proxy and again on the backend;
+// that would measure the guest's process starts rather than Dovecot.
+// The routing, the proxying and its reconnects are the same in both
+// modes.
+func (c *Cluster) fastLogin() bool { return c.Config.Imaptest.Clients > 0 }
 
 // backendSettings are the spec's Dovecot settings as dovecot.conf lines.
 func backendSettings(cfg *model.Config) []string {
@@ -353,9 +432,10 @@ func (c *Cluster) OneKernel(traceFile string) (*guest.Config, error) {
 		g.Files = append(g.Files, c.ownersFile(p))
 	}
 	c.addEntry(g)
-	g.Counters = []guest.KV{{Key: "nfsd", Value: "/proc/net/rpc/nfsd"}, {Key: "mountstats", Value: "/proc/self/mountstats"}}
+	g.Counters = []guest.KV{{Key: "nfsd", Value: "/proc/net/rpc/nfsd"}, {Key: "mountstats", Value: "/proc/self/mountstats"},
+		{Key: "stat", Value: "/proc/stat"}, {Key: "self", Value: "/proc/self/stat"}}
 	g.Load = c.load(p, traceFile)
-	g.Faults = c.faults()
+	g.Faults = c.timeline()
 	return g, nil
 }
 
@@ -428,7 +508,7 @@ func serviceStep(name, ready string, argv ...string) guest.Step {
 // (Dovecot's proxy_maybe).
 func (c *Cluster) addBackend(g *guest.Config, i int, owned bool) {
 	name := backendName(i)
-	d := dovecotConf{name: name, listen: c.Backends[i], mailRoot: "/mnt/" + name, settings: backendSettings(&c.Config)}
+	d := dovecotConf{name: name, listen: c.Backends[i], mailRoot: "/mnt/" + name, settings: backendSettings(&c.Config), fastLogin: c.fastLogin()}
 	d.passdb = fmt.Sprintf("passdb {\n  driver = static\n  args = password=%s\n}", Password)
 	if owned {
 		// Dovecot's proxy_maybe: serve the user here when this is
@@ -467,7 +547,7 @@ func (c *Cluster) addEntry(g *guest.Config) {
 		g.Files = append(g.Files, guest.File{Path: "/etc/haproxy/mailsim.cfg", Mode: 0o644, Content: haproxyConf(balance, lmtp, c.Backends)})
 		g.Steps = append(g.Steps, serviceStep("haproxy", entry, "haproxy", "-db", "-f", "/etc/haproxy/mailsim.cfg"))
 	case "director":
-		d := dovecotConf{name: "director", listen: EntryAddr, director: true, lmtpProxy: true}
+		d := dovecotConf{name: "director", listen: EntryAddr, director: true, lmtpProxy: true, fastLogin: c.fastLogin()}
 		d.passdb = "passdb {\n  driver = static\n  args = proxy=y nopassword=y\n}"
 		var hosts []string
 		for _, a := range c.Backends {
@@ -479,22 +559,44 @@ func (c *Cluster) addEntry(g *guest.Config) {
 			"director_mail_servers = " + strings.Join(hosts, " "),
 			fmt.Sprintf("director_user_expire = %d secs", int64(dp.UserExpire/time.Second)),
 		}
+		// director_user_kick_delay and director_max_parallel_moves, when
+		// the spec sets them away from Dovecot 2.3's defaults (2 s and
+		// 100, director-settings.c).
+		switch kd := dp.UserKickDelay; {
+		case kd == strategies.NoKickDelay:
+			d.settings = append(d.settings, "director_user_kick_delay = 0")
+		case kd > 0 && kd != 2*time.Second:
+			d.settings = append(d.settings, fmt.Sprintf("director_user_kick_delay = %d msecs", kd.Milliseconds()))
+		}
+		if n := dp.MaxParallelMoves; n > 0 && n != 100 {
+			d.settings = append(d.settings, fmt.Sprintf("director_max_parallel_moves = %d", n))
+		}
 		d.settings = append(d.settings, proxySettings(&c.Config)...)
-		g.Files = append(g.Files, guest.File{Path: "/etc/dovecot/director.conf", Mode: 0o644, Content: d.String()})
-		g.Steps = append(g.Steps, serviceStep("director", entry, "dovecot", "-F", "-c", "/etc/dovecot/director.conf"))
+		g.Files = append(g.Files, guest.File{Path: directorConf, Mode: 0o644, Content: d.String()})
+		g.Steps = append(g.Steps, serviceStep("director", entry, "dovecot", "-F", "-c", directorConf))
 		g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/director.log", Value: "director.log"})
-		if c.VhostCount != strategies.DefaultVhostCount {
-			for _, a := range c.Backends {
-				g.Steps = append(g.Steps, guest.Step{Command: &guest.Command{Argv: []string{"doveadm", "-c", "/etc/dovecot/director.conf", "director", "add", a.String(), strconv.Itoa(c.VhostCount)}, Retry: 5}})
+		for i, a := range c.Backends {
+			if v := c.vhosts(i); v != strategies.DefaultVhostCount {
+				g.Steps = append(g.Steps, guest.Step{Command: &guest.Command{Argv: []string{"doveadm", "-c", directorConf, "director", "add", a.String(), strconv.Itoa(v)}, Retry: 5}})
 			}
 		}
 	}
 	g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/haproxy.out", Value: "haproxy.out"})
 }
 
+// vhosts returns backend i's vhost count in the director's ring.
+func (c *Cluster) vhosts(i int) int {
+	if i < len(c.Vhosts) && c.Vhosts[i] > 0 {
+		return c.Vhosts[i]
+	}
+	return c.VhostCount
+}
+
 // load is the load of the cluster's trace (traceFile in the load guest's
 // shared folder) against the entry point, each device connecting from its
-// own address.
+// own address; or, with an imaptest load, imaptest's clients, all from
+// LoadGeneratorAddr. Beside a director, the load guest samples the
+// director's user table at the end of every interval.
 func (c *Cluster) load(p *prepared, traceFile string) *guest.Load {
 	cfg := &c.Config
 	l := &guest.Load{Trace: traceFile, Config: imapload.Config{
@@ -503,6 +605,14 @@ func (c *Cluster) load(p *prepared, traceFile string) *guest.Load {
 		Warmup: time.Duration(cfg.Warmup), Duration: time.Duration(cfg.Duration), Interval: c.SampleInterval,
 		Timeout: time.Duration(cfg.Clients.Timeout),
 	}}
+	if c.Strategy == "director" {
+		l.Sample = &guest.Sample{Socket: directorAdmin, Request: directorHostList, Start: time.Duration(cfg.Warmup), Interval: c.SampleInterval}
+	}
+	if cfg.Imaptest.Clients > 0 {
+		l.Imaptest = &imapload.Imaptest{Load: cfg.Imaptest, Seed: c.Seed,
+			MessageBytes: int(min(cfg.Population.MessageBytesMean, 1<<20)), Source: LoadGeneratorAddr.String()}
+		return l
+	}
 	for _, d := range p.site.Devices {
 		l.Sources = append(l.Sources, d.IP.String())
 	}
@@ -520,6 +630,88 @@ func (c *Cluster) faults() []guest.Fault {
 	var out []guest.Fault
 	for _, f := range cfg.Faults {
 		out = append(out, guest.Fault{At: time.Duration(cfg.Warmup + f.At), Kind: f.Kind.String(), Service: backendName(f.Backend)})
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+// timeline is the faults and the actions of the one-kernel topology, in
+// time order, faults first among those at the same time.
+func (c *Cluster) timeline() []guest.Fault {
+	out := append(c.faults(), c.actions()...)
+	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
+	return out
+}
+
+// directorConf is the director's configuration file in its guest.
+const directorConf = "/etc/dovecot/director.conf"
+
+// directorAdmin is the director's admin socket (base_dir/director-admin),
+// where doveadm director talks to it.
+const directorAdmin = "/run/dovecot-director/director-admin"
+
+// directorHandshake opens a doveadm connection to the director's admin
+// socket; the director answers with its own.
+const directorHandshake = "VERSION\tdirector-doveadm\t1\t0\n"
+
+// directorHostList asks the director for its hosts with their users, as
+// doveadm director status does: HOST-LIST, which the director answers
+// with a line per host (address, vhost count, users, tag, U or D, time
+// of the last change) and an empty line (Dovecot 2.3
+// src/director/doveadm-connection.c and src/doveadm/doveadm-director.c).
+const directorHostList = directorHandshake + "HOST-LIST\n"
+
+// actions are the spec's operators' actions as the guest that runs the
+// director (for doveadm director) or the backends (for backend stop and
+// start) applies them, at offsets from the load's start, in time order.
+// A director action against another strategy is only recorded, as the
+// model does: it has no director to act on.
+//
+// The director's host commands go to its admin socket as doveadm
+// director sends them (Dovecot 2.3 src/doveadm/doveadm-director.c): the
+// handshake, then HOST-UP, HOST-DOWN, HOST-RESET-USERS (flush: the
+// host's users moved and kicked, director_max_parallel_moves at a time),
+// HOST-FLUSH (flush -F: its user entries dropped, nobody kicked),
+// HOST-REMOVE or HOST-SET with the vhost count (add), each answered OK.
+// Sent by the guest itself, they reach the director at their time: a
+// doveadm process would take the busy guest most of a second to start.
+func (c *Cluster) actions() []guest.Fault {
+	cfg := &c.Config
+	var out []guest.Fault
+	for _, a := range cfg.Actions {
+		kind := a.Kind.String()
+		f := guest.Fault{At: time.Duration(cfg.Warmup + a.At), Event: "action." + kind,
+			Detail: strings.TrimSpace(strings.TrimPrefix(a.Text, kind))}
+		if f.Detail == "" {
+			f.Detail = fmt.Sprintf("backend %d", a.Backend)
+		}
+		host := c.Backends[a.Backend].String()
+		var cmd string
+		switch a.Kind {
+		case model.BackendStop:
+			f.Kind, f.Service = "stop", backendName(a.Backend)
+		case model.BackendStart:
+			f.Kind, f.Service = "start", backendName(a.Backend)
+		case model.DirectorUp:
+			cmd = "HOST-UP\t" + host
+		case model.DirectorDown:
+			cmd = "HOST-DOWN\t" + host
+		case model.DirectorFlush:
+			cmd = "HOST-RESET-USERS\t" + host
+		case model.DirectorFlushForce:
+			cmd = "HOST-FLUSH\t" + host
+		case model.DirectorRemove:
+			cmd = "HOST-REMOVE\t" + host
+		case model.DirectorAdd, model.DirectorVhost:
+			cmd = "HOST-SET\t" + host + "\t" + strconv.Itoa(a.Vhosts)
+		}
+		switch {
+		case cmd != "" && c.Strategy != "director":
+			f.Kind, f.Detail = "note", f.Detail+" (ignored: "+c.Strategy+" is not a director)"
+		case cmd != "":
+			f.Kind, f.Socket, f.Request, f.Lines, f.Expect = "ask", directorAdmin, directorHandshake+cmd+"\n", 2, "OK"
+		}
+		out = append(out, f)
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At < out[j].At })
 	return out
@@ -570,6 +762,10 @@ func nfsServerGuest(threads int, clients string, local []string) *guest.Config {
 // as mail_location's %d/%n/Maildir gives it.
 func maildirPath(user string) string {
 	n, d, _ := strings.Cut(user, "@")
+	if d == "" {
+		// %d is empty: mail_location's %d/%n is the name alone.
+		return n + "/Maildir"
+	}
 	return d + "/" + n + "/Maildir"
 }
 

@@ -79,7 +79,20 @@ func TestCheckRefusesWhatTheTestbedCannotHonour(t *testing.T) {
 		{"too many users", func(c *Cluster) { c.Config.Population.Users = MaxUsers + 1 }, "workload.users"},
 		{"too many backends", func(c *Cluster) { c.Config.Backends = MaxBackends + 1 }, "cluster.backends"},
 		{"too long", func(c *Cluster) { c.Config.Duration = sim.Time(MaxDuration) }, "run.duration"},
-		{"huge folders", func(c *Cluster) { c.Config.Population.MaxFolderMessages = MaxMessages + 1 }, "workload.max_folder_messages"},
+		{"huge folders", func(c *Cluster) {
+			c.Config.Population.MaxFolderMessages = MaxMessages + 1
+			c.Config.Population.InboxMessagesMedian, c.Config.Population.InboxMessagesSigma = MaxMessages+1, 0
+		}, "workload.max_folder_messages"},
+		{"many imaptest clients", func(c *Cluster) {
+			c.Config.Imaptest.Clients = MaxImaptestClients + 1
+		}, "workload.imaptest.clients"},
+		{"director ring", func(c *Cluster) {
+			c.Strategy = "director"
+			c.Params.Director.Directors = 3
+		}, "dovecot.directors"},
+		{"director down beside HAProxy", func(c *Cluster) {
+			c.Config.Actions = []model.Action{{Kind: model.DirectorDown, Backend: 1, Text: "director down 10.0.0.2"}}
+		}, "actions[0].do"},
 		{"daily cycle", func(c *Cluster) { c.Config.Profile.Diurnal = make([]float64, 24) }, "workload.diurnal"},
 		{"clock skew", func(c *Cluster) { c.Config.ClockSkew = sim.Time(time.Second) }, "cluster.clock_skew"},
 		{"index thresholds", func(c *Cluster) { c.Config.MailIndexLogRotateMaxSize = 1 }, "dovecot.mail_index_*"},

@@ -161,13 +161,17 @@ func (c *Cluster) Hosts(traceFile string) (*HostsPlan, error) {
 	}
 	c.addEntry(e)
 	e.Load = c.load(p, traceFile)
+	// The operators' doveadm director commands run beside the director
+	// (checkHosts refuses backend stop and start).
+	e.Faults = c.actions()
 	plan.Entry = e
 	plan.Faults = c.faults()
 	return plan, nil
 }
 
 // checkHosts lists what the multi-host topology cannot do: boot a crashed
-// backend again, or give the backends addresses outside its network.
+// backend again, stop or start a backend's Dovecot alone, or give the
+// backends addresses outside its network.
 func (c *Cluster) checkHosts() []string {
 	var errs []string
 	fs := c.Config.Faults
@@ -189,6 +193,11 @@ func (c *Cluster) checkHosts() []string {
 		if last >= 0 && fs[last].Kind == model.Crash {
 			errs = append(errs, fmt.Sprintf("faults[%d].kind: recover after backend %d's crash at %v cannot be honoured in the hosts topology: a crash powers the backend's machine off (its NFS locks stay held at the server) and the testbed does not boot it again (hang, then recover, can)",
 				i, f.Backend, time.Duration(fs[last].At)))
+		}
+	}
+	for i, a := range c.Config.Actions {
+		if a.Kind == model.BackendStop || a.Kind == model.BackendStart {
+			errs = append(errs, fmt.Sprintf("actions[%d].do: %q cannot be honoured in the hosts topology: the host applies faults to whole backend machines, and the backends' Dovecot is not stopped or started on its own there (the one-kernel topology can)", i, a.Text))
 		}
 	}
 	for i, a := range c.Backends {

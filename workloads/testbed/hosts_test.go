@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -245,7 +246,7 @@ kind = "recover"
 		{At: 30 * time.Second, Kind: "hang", Service: "b1"},
 		{At: 40 * time.Second, Kind: "recover", Service: "b1"},
 	}
-	if !slices.Equal(plan.Faults, want) {
+	if !reflect.DeepEqual(plan.Faults, want) {
 		t.Errorf("faults %v, want %v", plan.Faults, want)
 	}
 	for _, g := range plan.Guests() {

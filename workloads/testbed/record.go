@@ -6,15 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"mailsim/model/hist"
 	"mailsim/results"
 	"mailsim/workloads"
+	"mailsim/workloads/imapload"
 	"mailsim/workloads/testbed/dovecotlog"
 	"mailsim/workloads/testbed/guest"
 )
@@ -51,6 +54,10 @@ func MetricInfos() []results.MetricInfo {
 		out = append(out, results.MetricInfo{Name: c.Metric(), Better: results.Lower, Doc: "Dovecot log lines of class " + string(c) + " (measured period, all backends and proxies)"})
 	}
 	out = append(out, results.MetricInfo{Name: dovecotlog.TotalMetric, Better: results.Lower, Doc: "Dovecot error lines of every class (measured period)"})
+	out = append(out,
+		results.MetricInfo{Name: "testbed.cpu_busy", Better: results.Neutral, Doc: "share of the guest's CPU time that was busy in the measured period (one-kernel: every process of the cluster and the load share one CPU)"},
+		results.MetricInfo{Name: "testbed.load_cpu", Better: results.Neutral, Doc: "share of the guest's CPU time the load generator itself used in the measured period (one-kernel)"},
+	)
 	return out
 }
 
@@ -134,6 +141,9 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 		add(cl.Metric(), "", float64(perClass[i]))
 	}
 	add(dovecotlog.TotalMetric, "", float64(errTotal))
+	busy, load := cpuShares(res)
+	add("testbed.cpu_busy", "", busy)
+	add("testbed.load_cpu", "", load)
 
 	for _, n := range imapNames {
 		if h, ok := m.Latency[n]; ok && h.N > 0 {
@@ -213,6 +223,7 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 			}
 			cols = append(cols, col)
 		}
+		cols = append(cols, directorColumns(c, res, m)...)
 		s.Columns = cols
 		r.Series = s
 	}
@@ -387,4 +398,182 @@ func sortVectors(vs []results.Vector) {
 
 func sortEvents(es []results.Event) {
 	sort.SliceStable(es, func(i, j int) bool { return es[i].At < es[j].At })
+}
+
+// directorColumns are the director's user table at the end of every
+// interval, in the model's columns: director_users.N, the users the
+// director assigns to backend N; director_users_unassigned, the users
+// without an entry; director_users_host_down, those assigned to a
+// backend that is not serving then (crashed, hung or stopped by the run's
+// faults and actions). A sample that failed is NaN. None without
+// samples.
+func directorColumns(c *Cluster, res *guest.Result, m *imapload.Measurements) []results.Column {
+	if len(res.Samples) == 0 || len(m.Intervals) == 0 || m.Interval <= 0 {
+		return nil
+	}
+	nb := len(c.Backends)
+	n := len(m.Intervals)
+	cols := make([]results.Column, nb+2)
+	for b := range nb {
+		cols[b].Name = fmt.Sprintf("director_users.%d", b)
+	}
+	cols[nb].Name, cols[nb+1].Name = "director_users_unassigned", "director_users_host_down"
+	for i := range cols {
+		cols[i].Values = make([]float64, n)
+		for j := range cols[i].Values {
+			cols[i].Values[j] = math.NaN()
+		}
+	}
+	index := make(map[netip.Addr]int, nb)
+	for b, a := range c.Backends {
+		index[a] = b
+	}
+	for _, x := range res.Samples {
+		// The sample belongs to the interval whose end is nearest.
+		i := int((x.At-m.Warmup+m.Interval/2)/m.Interval) - 1
+		if i < 0 || i >= n || x.Error != "" || !math.IsNaN(cols[nb].Values[i]) {
+			continue
+		}
+		users, err := parseHostList(x.Output)
+		if err != nil {
+			continue
+		}
+		total, down := 0, 0
+		for b := range nb {
+			cols[b].Values[i] = 0
+		}
+		for a, u := range users {
+			b, ok := index[a]
+			if !ok {
+				continue
+			}
+			cols[b].Values[i] = float64(u)
+			total += u
+			if !c.serving(b, x.At) {
+				down += u
+			}
+		}
+		cols[nb].Values[i] = float64(max(c.Config.Population.Users-total, 0))
+		cols[nb+1].Values[i] = float64(down)
+	}
+	return cols
+}
+
+// parseHostList reads the director's reply to HOST-LIST after its
+// handshake line: per host, a line of tab-separated fields starting with
+// its address, vhost count and users (see directorHostList). It returns
+// the users per host.
+func parseHostList(out string) (map[netip.Addr]int, error) {
+	users := map[netip.Addr]int{}
+	for _, l := range strings.Split(out, "\n") {
+		l = strings.TrimRight(l, "\r")
+		if l == "" || strings.HasPrefix(l, "VERSION\t") {
+			continue
+		}
+		f := strings.Split(l, "\t")
+		if len(f) < 3 {
+			return nil, fmt.Errorf("testbed: director HOST-LIST line %q has fewer than 3 fields", l)
+		}
+		a, err := netip.ParseAddr(f[0])
+		if err != nil {
+			return nil, fmt.Errorf("testbed: director HOST-LIST line %q: %w", l, err)
+		}
+		u, err := strconv.Atoi(f[2])
+		if err != nil {
+			return nil, fmt.Errorf("testbed: director HOST-LIST line %q: users: %w", l, err)
+		}
+		users[a] = u
+	}
+	if len(users) == 0 {
+		return nil, errors.New("testbed: the director listed no hosts")
+	}
+	return users, nil
+}
+
+// serving reports whether backend b's Dovecot serves at offset at from
+// the load's start, by the run's faults and actions: a crash, a hang or a
+// stop takes it out (the model's backends that are not up), a recover
+// after a hang and a start bring it back. Events at the same time apply
+// in the guest's order, faults before actions.
+func (c *Cluster) serving(b int, at time.Duration) bool {
+	up, hung := true, false
+	name := backendName(b)
+	for _, f := range c.timeline() {
+		if f.Service != name || f.At > at {
+			continue
+		}
+		switch f.Kind {
+		case "crash", "stop":
+			up, hung = false, false
+		case "hang":
+			up, hung = false, true
+		case "recover":
+			if hung {
+				up, hung = true, false
+			}
+		case "start":
+			up, hung = true, false
+		}
+	}
+	return up
+}
+
+// cpuShares returns the share of the guest's CPU time that was busy in
+// the measured period, and the share the load generator (the guest's
+// PID 1, which reads the counters) used itself, from /proc/stat's cpu
+// line and /proc/self/stat (proc(5)) read at the period's start and end;
+// NaN when they were not read (the hosts topology).
+func cpuShares(res *guest.Result) (busy, load float64) {
+	total := func(kvs []guest.KV) (all, idle uint64, ok bool) {
+		for _, l := range strings.Split(counters(kvs, "stat"), "\n") {
+			f := strings.Fields(l)
+			if len(f) < 5 || f[0] != "cpu" {
+				continue
+			}
+			for i, x := range f[1:] {
+				n, err := strconv.ParseUint(x, 10, 64)
+				if err != nil {
+					return 0, 0, false
+				}
+				if i == 7 {
+					break // steal; guest and guest_nice are in user already
+				}
+				all += n
+				if i == 3 || i == 4 {
+					idle += n // idle and iowait
+				}
+			}
+			return all, idle, true
+		}
+		return 0, 0, false
+	}
+	self := func(kvs []guest.KV) (uint64, bool) {
+		s := counters(kvs, "self")
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			return 0, false
+		}
+		// After the command's name: state, then 10 fields, then utime
+		// and stime.
+		f := strings.Fields(s[i+1:])
+		if len(f) < 13 {
+			return 0, false
+		}
+		u, err1 := strconv.ParseUint(f[11], 10, 64)
+		st, err2 := strconv.ParseUint(f[12], 10, 64)
+		return u + st, err1 == nil && err2 == nil
+	}
+	a0, i0, ok0 := total(res.CountersBefore)
+	a1, i1, ok1 := total(res.CountersAfter)
+	if !ok0 || !ok1 || a1 <= a0 {
+		return math.NaN(), math.NaN()
+	}
+	d := float64(a1 - a0)
+	busy = 1 - float64(i1-i0)/d
+	s0, ok0 := self(res.CountersBefore)
+	s1, ok1 := self(res.CountersAfter)
+	if !ok0 || !ok1 {
+		return busy, math.NaN()
+	}
+	return busy, float64(s1-s0) / d
 }

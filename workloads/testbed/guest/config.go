@@ -182,10 +182,43 @@ type Command struct {
 }
 
 // Load is the workload to replay: the trace file under HostDir, and the
-// replay's configuration, whose Ops are read from that file.
+// replay's configuration, whose Ops are read from that file; or, when
+// Imaptest is set, a closed-loop load in imaptest's manner with the same
+// configuration instead of the trace.
 type Load struct {
 	Trace string
 	imapload.Config
+	// Imaptest, when set, runs imaptest's clients (imapload.RunImaptest)
+	// instead of replaying the trace.
+	Imaptest *imapload.Imaptest `json:",omitempty"`
+	// Sample, when set, is run at the end of every interval of the load.
+	Sample *Sample `json:",omitempty"`
+}
+
+// Sample is a request the load guest sends at the end of every interval
+// from Start on to a service's UNIX socket (the director's user table,
+// for example), keeping the reply. It asks over the socket rather than
+// running a command because a command's start costs the guest's one CPU
+// much more than the question does.
+type Sample struct {
+	// Socket is the UNIX socket to connect to, and Request what to send
+	// there. The reply is read up to its first empty line.
+	Socket, Request string
+	// Start is the offset from the load's start of the first interval's
+	// start; the first request is at Start+Interval.
+	Start    time.Duration
+	Interval time.Duration
+}
+
+// SampleOutput is one reply to the Sample request.
+type SampleOutput struct {
+	// At is when the request was sent, from the load's start: at the end
+	// of an interval, or later when the guest is busy.
+	At time.Duration
+	// Output is the reply, its lines up to the empty one that ends it.
+	Output string
+	// Error is set when the request failed.
+	Error string `json:",omitempty"`
 }
 
 // Probe runs the attribute-cache probe.
@@ -196,14 +229,31 @@ type Probe struct {
 	Cases []string
 }
 
-// Fault acts on a service at a time.
+// Fault acts on a service at a time: a fault, or an operator's action.
 type Fault struct {
 	// At is the offset from the start of the load.
 	At time.Duration
 	// Kind is crash (SIGKILL to the service's process group), hang
-	// (SIGSTOP) or recover (SIGCONT after a hang).
+	// (SIGSTOP), recover (SIGCONT after a hang), stop (SIGTERM to the
+	// service's own process: a Dovecot master then stops its processes
+	// and exits, as doveadm stop makes it), start (the service started
+	// again after it ended), command (Argv run to completion), ask
+	// (Request sent to the UNIX socket Socket) or note (nothing done:
+	// only the event is recorded).
 	Kind    string
-	Service string
+	Service string `json:",omitempty"`
+	// Argv is the command of kind command.
+	Argv []string `json:",omitempty"`
+	// Socket and Request are the request of kind ask. Its reply is read
+	// up to Lines lines, and its last line must be Expect.
+	Socket  string `json:",omitempty"`
+	Request string `json:",omitempty"`
+	Lines   int    `json:",omitempty"`
+	Expect  string `json:",omitempty"`
+	// Event and Detail are the kind and detail of the event that records
+	// it; empty, they are "backend."+Kind and Service.
+	Event  string `json:",omitempty"`
+	Detail string `json:",omitempty"`
 }
 
 // Result is what the guest reports back.
@@ -224,6 +274,9 @@ type Result struct {
 	CountersBefore, CountersAfter []KV
 	// Events are things the guest did or saw, in time order.
 	Events []Event
+	// Samples are the outputs of the load's Sample command, in time
+	// order.
+	Samples []SampleOutput `json:",omitempty"`
 	// Error is set when the guest could not finish.
 	Error string
 }

@@ -3,6 +3,7 @@
 package guest
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -17,6 +18,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"mailsim/workloads/imapload"
 )
 
 // Main is PID 1 of a guest: it runs the configuration in HostDir, writes
@@ -57,6 +60,8 @@ type guest struct {
 	services []*running
 	// mu guards res.Events, which faults append to from timers.
 	mu sync.Mutex
+	// svcMu guards services, which a fault may restart from a timer.
+	svcMu sync.Mutex
 }
 
 type running struct {
@@ -255,24 +260,43 @@ func (g *guest) lockCheck(dir string) error {
 // startService starts a service in a process group of its own, so that a
 // fault can stop or kill it whole, and waits until it is ready.
 func (g *guest) startService(s Service) error {
+	r, err := spawn(s)
+	if err != nil {
+		return err
+	}
+	g.svcMu.Lock()
+	g.services = append(g.services, r)
+	g.svcMu.Unlock()
+	return g.ready(r)
+}
+
+// spawn starts a service's process in a process group of its own.
+func spawn(s Service) (*running, error) {
 	cmd := exec.Command(s.Argv[0], s.Argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if s.Log != "" {
 		if err := os.MkdirAll(filepath.Dir(s.Log), 0o755); err != nil {
-			return err
+			return nil, err
 		}
 		f, err := os.OpenFile(s.Log, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
-			return err
+			return nil, err
 		}
+		// The process has its own copy once started.
+		defer f.Close()
 		cmd.Stdout, cmd.Stderr = f, f
 	}
 	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("service %s: %w", s.Name, err)
+		return nil, fmt.Errorf("service %s: %w", s.Name, err)
 	}
 	r := &running{svc: s, cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(r.done) }()
-	g.services = append(g.services, r)
+	return r, nil
+}
+
+// ready waits until a service accepts connections on its Ready address.
+func (g *guest) ready(r *running) error {
+	s := r.svc
 	if s.Ready == "" {
 		return nil
 	}
@@ -297,6 +321,8 @@ func (g *guest) startService(s Service) error {
 }
 
 func (g *guest) service(name string) *running {
+	g.svcMu.Lock()
+	defer g.svcMu.Unlock()
 	for _, r := range g.services {
 		if r.svc.Name == name {
 			return r
@@ -305,30 +331,105 @@ func (g *guest) service(name string) *running {
 	return nil
 }
 
-// fault applies one fault to a service's process group.
+// fault applies one fault or action: a signal to a service, a service
+// started again, or a command.
 func (g *guest) fault(f Fault) {
-	r := g.service(f.Service)
-	if r == nil {
-		g.event("fault.error", "no service "+f.Service)
-		return
+	kind, detail := f.Event, f.Detail
+	if kind == "" {
+		kind = "backend." + f.Kind
 	}
-	sig := map[string]syscall.Signal{"crash": syscall.SIGKILL, "hang": syscall.SIGSTOP, "recover": syscall.SIGCONT}[f.Kind]
-	if sig == 0 {
-		g.event("fault.error", "unknown fault kind "+f.Kind)
-		return
+	if detail == "" {
+		detail = f.Service
 	}
-	err := syscall.Kill(-r.cmd.Process.Pid, sig)
-	detail := f.Service
+	var err error
+	switch f.Kind {
+	case "command":
+		if len(f.Argv) == 0 {
+			err = errors.New("no command")
+			break
+		}
+		err = g.run(Command{Argv: f.Argv})
+	case "start":
+		err = g.restart(f.Service)
+	case "ask":
+		var reply string
+		reply, err = ask(context.Background(), f.Socket, f.Request, f.Lines, 10*time.Second)
+		if last := lastLine(reply); err == nil && last != f.Expect {
+			err = fmt.Errorf("answered %q", last)
+		}
+	case "note":
+	default:
+		err = g.signalService(f)
+	}
 	if err != nil {
 		detail += ": " + err.Error()
 	}
-	g.event("backend."+f.Kind, detail)
-	g.logf("fault %s %s", f.Kind, detail)
+	g.event(kind, detail)
+	g.logf("%s %s", kind, detail)
+}
+
+// signalService sends the signal of a crash, hang, recover or stop to its
+// service: the whole process group, or, for a stop, the service's own
+// process alone (a Dovecot master stops its children itself).
+func (g *guest) signalService(f Fault) error {
+	r := g.service(f.Service)
+	if r == nil {
+		return errors.New("no service " + f.Service)
+	}
+	pid := -r.cmd.Process.Pid
+	var sig syscall.Signal
+	switch f.Kind {
+	case "crash":
+		sig = syscall.SIGKILL
+	case "hang":
+		sig = syscall.SIGSTOP
+	case "recover":
+		sig = syscall.SIGCONT
+	case "stop":
+		sig, pid = syscall.SIGTERM, r.cmd.Process.Pid
+	default:
+		return errors.New("unknown fault kind " + f.Kind)
+	}
+	return syscall.Kill(pid, sig)
+}
+
+// restart starts a service that has ended (after a stop or a crash) again
+// and waits until it is ready.
+func (g *guest) restart(name string) error {
+	g.svcMu.Lock()
+	i := -1
+	for j, r := range g.services {
+		if r.svc.Name == name {
+			i = j
+		}
+	}
+	if i < 0 {
+		g.svcMu.Unlock()
+		return errors.New("no service " + name)
+	}
+	old := g.services[i]
+	select {
+	case <-old.done:
+	default:
+		g.svcMu.Unlock()
+		return errors.New("still running")
+	}
+	r, err := spawn(old.svc)
+	if err == nil {
+		g.services[i] = r
+	}
+	g.svcMu.Unlock()
+	if err != nil {
+		return err
+	}
+	return g.ready(r)
 }
 
 // stopServices ends every service, last started first, so that logs are
 // flushed and NFS locks released before power-off.
 func (g *guest) stopServices() {
+	g.svcMu.Lock()
+	defer g.svcMu.Unlock()
 	for i := len(g.services) - 1; i >= 0; i-- {
 		r := g.services[i]
 		pg := -r.cmd.Process.Pid
@@ -466,10 +567,23 @@ func (g *guest) load(l *Load) error {
 		before <- g.readCounters()
 		_ = signal(MeasureStartFile, "")
 	}))
-	m, err := replay(ctx, l)
+	sampled := make(chan []SampleOutput, 1)
+	sampleCtx, stopSampling := context.WithCancel(ctx)
+	go func() { sampled <- g.sample(sampleCtx, l.Sample) }()
+	var m *imapload.Measurements
+	var err error
+	// The load's offsets count from the same origin as the faults'.
+	l.Config.Start = g.loadT0
+	if l.Imaptest != nil {
+		m, err = imaptest(ctx, l)
+	} else {
+		m, err = replay(ctx, l)
+	}
 	for _, t := range timers {
 		t.Stop()
 	}
+	stopSampling()
+	g.res.Samples = <-sampled
 	select {
 	case g.res.CountersBefore = <-before:
 	default:
@@ -480,4 +594,75 @@ func (g *guest) load(l *Load) error {
 	_ = signal(MeasureEndFile, "")
 	g.res.Measurements = m
 	return err
+}
+
+// sample sends the load's Sample request at the end of every interval
+// from its Start on until ctx is done, and returns the replies.
+func (g *guest) sample(ctx context.Context, s *Sample) []SampleOutput {
+	if s == nil || s.Socket == "" || s.Interval <= 0 {
+		return nil
+	}
+	var out []SampleOutput
+	for k := 1; ; k++ {
+		// After a request that took long, the next is at the interval's
+		// end nearest now: ends more than half an interval past are
+		// skipped.
+		if now := time.Since(g.loadT0) - s.Start; now > time.Duration(k)*s.Interval+s.Interval/2 {
+			k = int((now + s.Interval/2) / s.Interval)
+		}
+		t := time.NewTimer(time.Until(g.loadT0.Add(s.Start + time.Duration(k)*s.Interval)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return out
+		case <-t.C:
+		}
+		o := SampleOutput{At: time.Since(g.loadT0)}
+		reply, err := ask(ctx, s.Socket, s.Request, 0, max(s.Interval, 5*time.Second))
+		if err != nil {
+			if ctx.Err() != nil {
+				return out
+			}
+			o.Error = err.Error()
+		}
+		o.Output = reply
+		out = append(out, o)
+	}
+}
+
+// ask sends request to the UNIX socket and returns the reply: its first
+// lines lines, or with lines 0 the lines up to its first empty line. It
+// waits at most timeout.
+func ask(ctx context.Context, socket, request string, lines int, timeout time.Duration) (string, error) {
+	d := net.Dialer{Timeout: timeout}
+	c, err := d.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	if _, err := io.WriteString(c, request); err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	r := bufio.NewReader(c)
+	for n := 0; ; n++ {
+		if lines > 0 && n == lines {
+			return b.String(), nil
+		}
+		line, err := r.ReadString('\n')
+		if line == "\n" && lines == 0 {
+			return b.String(), nil
+		}
+		b.WriteString(line)
+		if err != nil {
+			return b.String(), err
+		}
+	}
+}
+
+// lastLine returns the last line of s, without its line end.
+func lastLine(s string) string {
+	s = strings.TrimRight(s, "\r\n")
+	return s[strings.LastIndexByte(s, '\n')+1:]
 }

@@ -30,3 +30,12 @@ func replay(ctx context.Context, l *Load) (*imapload.Measurements, error) {
 	}
 	return m, nil
 }
+
+// imaptest runs the load's imaptest clients against the cluster.
+func imaptest(ctx context.Context, l *Load) (*imapload.Measurements, error) {
+	m, err := imapload.RunImaptest(ctx, l.Config, *l.Imaptest)
+	if err != nil {
+		return m, fmt.Errorf("load: %w", err)
+	}
+	return m, nil
+}
