@@ -212,17 +212,20 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 			}
 		}
 		// Logins per backend and interval, as the clients learnt the
-		// backend from its ID reply.
-		for _, b := range m.Backends {
-			if backendIndex(b.Name) < 0 || len(b.LoginsOKPerInterval) != len(m.Intervals) {
-				continue
-			}
-			col := results.Column{Name: "logins_ok." + b.Name}
-			for _, n := range b.LoginsOKPerInterval {
-				col.Values = append(col.Values, float64(n))
-			}
-			cols = append(cols, col)
+		// backend from its ID reply: logins_ok.b1, b2, ... for every
+		// backend, as the model writes them.
+		perBackend := make([]results.Column, nb)
+		for i := range perBackend {
+			perBackend[i] = results.Column{Name: "logins_ok." + backendName(i), Values: make([]float64, len(m.Intervals))}
 		}
+		for _, b := range m.Backends {
+			if i := backendIndex(b.Name); i >= 0 && i < nb && len(b.LoginsOKPerInterval) == len(m.Intervals) {
+				for j, n := range b.LoginsOKPerInterval {
+					perBackend[i].Values[j] = float64(n)
+				}
+			}
+		}
+		cols = append(cols, perBackend...)
 		cols = append(cols, directorColumns(c, res, m)...)
 		s.Columns = cols
 		r.Series = s
@@ -401,12 +404,12 @@ func sortEvents(es []results.Event) {
 }
 
 // directorColumns are the director's user table at the end of every
-// interval, in the model's columns: director_users.N, the users the
-// director assigns to backend N; director_users_unassigned, the users
-// without an entry; director_users_host_down, those assigned to a
-// backend that is not serving then (crashed, hung or stopped by the run's
-// faults and actions). A sample that failed is NaN. None without
-// samples.
+// interval, in the model's columns: director_users.bN, the users the
+// director assigns to backend N (from 1, as backends are named);
+// director_users_unassigned, the users without an entry;
+// director_users_host_down, those assigned to a backend that is not
+// serving then (crashed, hung or stopped by the run's faults and
+// actions). A sample that failed is NaN. None without samples.
 func directorColumns(c *Cluster, res *guest.Result, m *imapload.Measurements) []results.Column {
 	if len(res.Samples) == 0 || len(m.Intervals) == 0 || m.Interval <= 0 {
 		return nil
@@ -415,7 +418,7 @@ func directorColumns(c *Cluster, res *guest.Result, m *imapload.Measurements) []
 	n := len(m.Intervals)
 	cols := make([]results.Column, nb+2)
 	for b := range nb {
-		cols[b].Name = fmt.Sprintf("director_users.%d", b)
+		cols[b].Name = "director_users." + backendName(b)
 	}
 	cols[nb].Name, cols[nb+1].Name = "director_users_unassigned", "director_users_host_down"
 	for i := range cols {

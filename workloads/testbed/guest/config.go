@@ -237,13 +237,10 @@ type Fault struct {
 	// (SIGSTOP), recover (SIGCONT after a hang), stop (SIGTERM to the
 	// service's own process: a Dovecot master then stops its processes
 	// and exits, as doveadm stop makes it), start (the service started
-	// again after it ended), command (Argv run to completion), ask
-	// (Request sent to the UNIX socket Socket) or note (nothing done:
-	// only the event is recorded).
+	// again after it ended), ask (Request sent to the UNIX socket
+	// Socket) or note (nothing done: only the event is recorded).
 	Kind    string
 	Service string `json:",omitempty"`
-	// Argv is the command of kind command.
-	Argv []string `json:",omitempty"`
 	// Socket and Request are the request of kind ask. Its reply is read
 	// up to Lines lines, and its last line must be Expect.
 	Socket  string `json:",omitempty"`

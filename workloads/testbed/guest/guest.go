@@ -332,7 +332,7 @@ func (g *guest) service(name string) *running {
 }
 
 // fault applies one fault or action: a signal to a service, a service
-// started again, or a command.
+// started again, or a request to a service's socket.
 func (g *guest) fault(f Fault) {
 	kind, detail := f.Event, f.Detail
 	if kind == "" {
@@ -343,12 +343,6 @@ func (g *guest) fault(f Fault) {
 	}
 	var err error
 	switch f.Kind {
-	case "command":
-		if len(f.Argv) == 0 {
-			err = errors.New("no command")
-			break
-		}
-		err = g.run(Command{Argv: f.Argv})
 	case "start":
 		err = g.restart(f.Service)
 	case "ask":
