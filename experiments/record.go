@@ -39,6 +39,7 @@ var metricInfo = map[string]results.MetricInfo{
 	"user_moves":                          {Better: results.Lower, Doc: "IMAP logins on another backend than the user's previous one (a cold open there)"},
 	"refused_logins":                      {Better: results.Lower, Doc: "IMAP logins refused because the backend was at its process limit"},
 	"sessions":                            {Better: results.Neutral, Doc: "successful IMAP logins"},
+	"proxy_host_down_failures":            {Better: results.Lower, Doc: "proxied logins a high-performance login process failed at once because it counted the backend as down (Dovecot's \"Host is down\", proxy_host_immediate_failure_after)"},
 	"logins_ok":                           {Better: results.Higher, Doc: "IMAP logins answered OK, counted when the client got its answer (as imaptest's Logi column counts them)"},
 	"failed_commands":                     {Better: results.Lower, Doc: "commands lost with their connection, or answered with an error because their folder's transaction log was corrupted"},
 	"index_failed_commands":               {Better: results.Lower, Doc: "commands answered with an error because their folder's transaction log was corrupted"},

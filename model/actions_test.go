@@ -311,3 +311,31 @@ func TestTraceReplayUnderFaultsAndActions(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyHostImmediateFailure checks high-performance login processes in
+// the drill: 30 s after the crash (its last success), a login to the dead
+// backend fails at once while another connection to it is connecting, so
+// from 50 s on more than the 40 failures per 3 s of the proxy's
+// reconnects come; high-security processes never do it.
+func TestProxyHostImmediateFailure(t *testing.T) {
+	for _, count := range []int{0, 1} {
+		cfg := drillConfig()
+		cfg.LoginServiceCount = count
+		res, err := Run(cfg, drillRouter(t, "director", cfg.Backends), 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, failed := perSecond(res)
+		early, late := sum(failed[20:50]), sum(failed[50:59])
+		t.Logf("service_count %d: %d failed at once; failed in 20-50 s %d, in 50-59 s %d", count, res.ProxyHostDown, early, late)
+		if early != 360 {
+			t.Errorf("service_count %d: %d failed logins before 50 s, want 40 every 3 s", count, early)
+		}
+		if count == 1 && (res.ProxyHostDown != 0 || late != 120) {
+			t.Errorf("high-security: %d failed at once, %d in 50-59 s", res.ProxyHostDown, late)
+		}
+		if count == 0 && (res.ProxyHostDown == 0 || late <= 120) {
+			t.Errorf("high-performance: %d failed at once, %d in 50-59 s", res.ProxyHostDown, late)
+		}
+	}
+}

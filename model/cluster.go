@@ -39,6 +39,8 @@ const (
 	evKick                       // Obj: pending kick; a director's move starts
 	evStopped                    // Obj: backend, Arg: epoch; a stopping backend's master has exited
 	evRefresh                    // Obj: connection, Arg: its gen; its login proxy refreshes the director entry
+	evProxyAttempt               // Obj: connection, Arg: its gen; its login proxy connects again
+	evProxyRefused               // Obj: connection, Arg: its gen; its proxy's connect was refused
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -252,6 +254,8 @@ type conn struct {
 	// racing is set when the connection's last scan of the Maildir found
 	// a message its index says was expunged (see expungeRace).
 	racing bool
+	// attempts counts a proxied login's reconnects (see proxyRefused).
+	attempts uint8
 }
 
 // thinking marks a connection whose next command is chosen and waits for
@@ -342,6 +346,9 @@ type cluster struct {
 	poolStarted int
 	// loadBuf is the sample's scratch buffer of a user table's loads.
 	loadBuf []int
+	// proxyRecs are the login process's records of its backends (see
+	// proxyRecord).
+	proxyRecs []proxyRecord
 
 	// overload is set when a station's queue grew without bound.
 	overload error
@@ -544,6 +551,7 @@ func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, e
 	for b := range cl.backends {
 		cl.backends[b] = backend{slow: 1, cpu: station{servers: cfg.Cores}, cache: newLRU(cfg.CacheBytes), attrs: newAttrCache(1+objsPerFolder*cl.mboxPerUser, ts)}
 	}
+	cl.proxyRecs = make([]proxyRecord, cfg.Backends)
 	cl.nfs = station{servers: cfg.Server.Threads}
 	cl.nfsSlow = 1
 	cl.lockHolder = make(map[uint64]int32)
@@ -776,6 +784,12 @@ func (cl *cluster) Handle(e sim.Event) {
 		cl.stopped(int(e.Obj), e.Arg)
 	case evRefresh:
 		cl.proxyRefresh(int32(e.Obj), e.Arg)
+	case evProxyAttempt:
+		if c := &cl.conns[e.Obj]; c.gen == e.Arg && cl.alive(int32(e.Obj)) {
+			cl.proxyAttempt(int32(e.Obj))
+		}
+	case evProxyRefused:
+		cl.proxyRefused(int32(e.Obj), e.Arg)
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -954,10 +968,23 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 	}
 	c.backend, c.entry, c.hops = int16(d.Backend), int16(d.Entry), int8(d.Hops)
 	b := &cl.backends[d.Backend]
+	if b.state == backendCrashed && d.Hops > 0 && c.dev >= 0 && cl.proxyState() {
+		// The login process tries, and may count the host as down.
+		c.routed, c.attempts = routed, 0
+		if d.Delay > 0 {
+			cl.s.After(sim.FromDuration(d.Delay), evProxyAttempt, uint32(id), c.gen)
+		} else {
+			cl.proxyAttempt(id)
+		}
+		return 0, false
+	}
 	if b.state != backendUp {
 		// The router hears of the failure when the proxy does.
 		cl.loginFailed(id, c, cl.failDelay(b, d), routed)
 		return 0, false
+	}
+	if d.Hops > 0 && c.dev >= 0 && cl.proxyState() {
+		cl.proxyConnected(int16(d.Backend))
 	}
 	if lim := cl.cfg.ProcessLimit; lim > 0 && b.conns >= lim && c.dev >= 0 {
 		// Every imap process is taken: the login process cannot hand the
@@ -1170,7 +1197,7 @@ func (cl *cluster) nextSession(d int32) {
 	beh := cl.cfg.Profile.Behavior(cl.users[dv.user].aggressive)
 	if cl.isPool(d) {
 		// imaptest opens a new connection for a new user at once.
-		cl.s.After(cl.cfg.Imaptest.Reconnect, evSessionStart, uint32(d), 0)
+		cl.s.After(cl.expGap(cl.rng(dv, 0), cl.cfg.Imaptest.Reconnect), evSessionStart, uint32(d), 0)
 		return
 	}
 	if cl.replay != nil {

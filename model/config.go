@@ -133,6 +133,20 @@ type Config struct {
 	Faults []Fault
 	// Actions are operators' actions during the run.
 	Actions []Action
+	// LoginServiceCount is the proxies' service imap-login service_count:
+	// 1, Dovecot's default, gives every connection a login process of its
+	// own (high-security mode); 0 lets one process serve many (high-
+	// performance mode), whose record of each backend makes logins to a
+	// backend that has been failing fail at once (see
+	// ProxyHostImmediateFailureAfter).
+	LoginServiceCount int
+	// ProxyHostImmediateFailureAfter is Dovecot's
+	// proxy_host_immediate_failure_after (default 30 s, whole seconds;
+	// login-common/login-proxy.c, login_proxy_connect): a high-performance
+	// login process fails a login to a backend at once, without trying,
+	// when its last connect failure is more than this after its last
+	// success and another connection to it is connecting. 0 turns it off.
+	ProxyHostImmediateFailureAfter sim.Time
 	// BackendStopTime is how long a stopped backend's listening sockets
 	// stay open, accepting connections it never serves, before its master
 	// process exits (see [BackendStop]). Default 6 s: Dovecot's master
@@ -159,25 +173,27 @@ type Config struct {
 // measured hour after 5 minutes of warm-up.
 func DefaultConfig() Config {
 	return Config{
-		Backends:             4,
-		Cores:                8,
-		CacheBytes:           1 << 30,
-		IndexBytesPerMessage: 226,
-		ProxyHop:             200 * sim.Microsecond,
-		MXHosts:              4,
-		CPU:                  DefaultCPU(),
-		Server:               nfsmodel.DefaultServer(),
-		Mount:                nfsmodel.DefaultMount(),
-		Dovecot:              nfsmodel.DefaultDovecot(),
-		Population:           workloads.DefaultPopulation(),
-		Profile:              workloads.DefaultProfile(),
-		Imaptest:             workloads.DefaultImaptest(),
-		Clients:              DefaultClients(),
-		Listing:              ListingProbe{Interval: sim.Minute},
-		Duration:             sim.Hour,
-		Warmup:               5 * sim.Minute,
-		SampleInterval:       10 * sim.Second,
-		BackendStopTime:      6 * sim.Second, // master/main.c: 5 s for the children, 1 s after killing them
+		Backends:                       4,
+		Cores:                          8,
+		CacheBytes:                     1 << 30,
+		IndexBytesPerMessage:           226,
+		ProxyHop:                       200 * sim.Microsecond,
+		MXHosts:                        4,
+		CPU:                            DefaultCPU(),
+		Server:                         nfsmodel.DefaultServer(),
+		Mount:                          nfsmodel.DefaultMount(),
+		Dovecot:                        nfsmodel.DefaultDovecot(),
+		Population:                     workloads.DefaultPopulation(),
+		Profile:                        workloads.DefaultProfile(),
+		Imaptest:                       workloads.DefaultImaptest(),
+		Clients:                        DefaultClients(),
+		Listing:                        ListingProbe{Interval: sim.Minute},
+		Duration:                       sim.Hour,
+		Warmup:                         5 * sim.Minute,
+		SampleInterval:                 10 * sim.Second,
+		BackendStopTime:                6 * sim.Second,
+		LoginServiceCount:              1,               // Dovecot's default: high-security login processes
+		ProxyHostImmediateFailureAfter: 30 * sim.Second, // LOGIN_PROXY_DEFAULT_HOST_IMMEDIATE_FAILURE_AFTER_SECS // master/main.c: 5 s for the children, 1 s after killing them
 
 		// Dovecot's defaults (FACTS.md 3.4).
 		MailIndexRewriteMinLogBytes: 8 << 10,
@@ -231,6 +247,12 @@ func (c *Config) Validate() error {
 		if (a.Kind == DirectorAdd || a.Kind == DirectorVhost) && (a.Vhosts < 0 || a.Vhosts > strategies.MaxVhostCount) {
 			return fieldError(fmt.Sprintf("Actions[%d].Vhosts", i), "model: action %d: vhost count %d is outside 0..%d", i, a.Vhosts, strategies.MaxVhostCount)
 		}
+	}
+	if c.LoginServiceCount < 0 {
+		return fieldError("LoginServiceCount", "model: login service_count must not be negative")
+	}
+	if c.ProxyHostImmediateFailureAfter < 0 {
+		return fieldError("ProxyHostImmediateFailureAfter", "model: proxy_host_immediate_failure_after must not be negative")
 	}
 	if c.BackendStopTime < 0 {
 		return fieldError("BackendStopTime", "model: backend stop time must not be negative")

@@ -311,8 +311,9 @@ func (cl *cluster) loginFailed(id int32, c *conn, after sim.Time, routed bool) {
 func (cl *cluster) retryDelay(d int32, slot int8) sim.Time {
 	dv := &cl.devices[d]
 	if cl.isPool(d) {
-		// imaptest reconnects at once (src/client.c, client_unref).
-		return cl.cfg.Imaptest.Reconnect
+		// imaptest reconnects at once (src/client.c, client_unref); the
+		// new connection's round trips take their own time.
+		return cl.expGap(cl.rng(dv, slot), cl.cfg.Imaptest.Reconnect)
 	}
 	mean := cl.cfg.Clients.Retry[dv.kind]
 	if cl.replay != nil {

@@ -74,6 +74,10 @@ type Result struct {
 	// LoginsOK counts IMAP logins the client got an OK for, when it got
 	// it (Sessions counts them when they are routed).
 	LoginsOK uint64
+	// ProxyHostDown counts proxied logins a login process failed at once,
+	// without trying, because it counted the backend as down ("Host is
+	// down"; see Config.ProxyHostImmediateFailureAfter).
+	ProxyHostDown uint64
 	// FailedLogins counts logins and deliveries the router could not
 	// place.
 	FailedLogins uint64
@@ -275,6 +279,7 @@ func (r *Result) Metrics() []Metric {
 		{"lock_wait.mean", "s", r.lockWaitMean()},
 		{"sessions", "", float64(r.Sessions)},
 		{"logins_ok", "", float64(r.LoginsOK)},
+		{"proxy_host_down_failures", "", float64(r.ProxyHostDown)},
 		{"users_multi_backend", "", float64(r.UsersMultiBackend)},
 		{"user_moves", "", float64(r.UserMoves)},
 		{"refused_logins", "", float64(r.RefusedLogins)},

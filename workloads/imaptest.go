@@ -99,9 +99,10 @@ type Imaptest struct {
 	// Again is each state's chance, in percent, of running again at once
 	// after it ran (imaptest's defaults: FETCH2 30, APPEND 5).
 	Again [NumImaptestStates]float64
-	// Reconnect is how long a reconnection takes: imaptest reconnects
-	// with no delay of its own, so this is the round trips of a new TCP
-	// connection.
+	// Reconnect is the mean time a reconnection takes (exponentially
+	// distributed): imaptest reconnects with no delay of its own, so this
+	// is the round trips of a new TCP connection and the proxy's work
+	// before it connects on.
 	Reconnect sim.Time
 }
 

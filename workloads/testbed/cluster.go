@@ -325,14 +325,15 @@ func (d dovecotConf) String() string {
 }
 
 // fastLogin reports whether the cluster's Dovecot login processes run in
-// high-performance mode: under an imaptest load. Its closed loop makes
-// logins the bottleneck, and a user-mode guest spends about a tenth of a
-// second of its one CPU to start a login process, which high-security
-// mode does for every connection, on the proxy and again on the backend;
-// that would measure the guest's process starts rather than Dovecot.
-// The routing, the proxying and its reconnects are the same in both
-// modes.
-func (c *Cluster) fastLogin() bool { return c.Config.Imaptest.Clients > 0 }
+// high-performance mode, as the spec's dovecot.login_service_count = 0
+// asks. The imaptest drills ask for it: their closed loop makes logins
+// the bottleneck, and a user-mode guest spends about a tenth of a second
+// of its one CPU to start a login process, which high-security mode does
+// for every connection, on the proxy and again on the backend. The
+// routing, the proxying and its reconnects are the same in both modes;
+// only a high-performance login process counts a failing backend as down
+// (proxy_host_immediate_failure_after).
+func (c *Cluster) fastLogin() bool { return c.Config.LoginServiceCount == 0 }
 
 // backendSettings are the spec's Dovecot settings as dovecot.conf lines.
 func backendSettings(cfg *model.Config) []string {

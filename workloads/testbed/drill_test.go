@@ -30,6 +30,7 @@ func drillCluster() *Cluster {
 	cfg.Population.Desktop, cfg.Population.Phone, cfg.Population.Webmail = 0, 0, 0
 	cfg.Population.UserTemplate, cfg.Population.FirstUser = "user%04d", 0
 	cfg.Imaptest = workloads.DefaultImaptest()
+	cfg.LoginServiceCount = 0
 	cfg.Imaptest.Clients, cfg.Imaptest.User, cfg.Imaptest.First, cfg.Imaptest.Last = 40, "user%04d", 0, 19
 	cfg.Faults = []model.Fault{{At: sim.Time(20 * time.Second), Backend: 1, Kind: model.Crash}}
 	cfg.Actions = []model.Action{
