@@ -60,16 +60,16 @@ type PassdbProxy struct {
 	loads []int
 }
 
-// NewPassdbStatic returns a passdb-static router over backends with rows
-// as its table (user name to backend index, see [PassdbParams.Map]).
-// Unmapped users fail to log in, as [PassdbProxy] describes. It refuses an
-// index outside backends, an empty name, and two names that are equal once
-// lower-cased.
 // authFailureDelay is Dovecot's auth_failure_delay: how long a failed
 // authentication waits before it is answered (default 2 s, Dovecot's
 // auth settings).
 const authFailureDelay = 2 * time.Second
 
+// NewPassdbStatic returns a passdb-static router over backends with rows
+// as its table (user name to backend index, see [PassdbParams.Map]).
+// Unmapped users fail to log in, as [PassdbProxy] describes. It refuses an
+// index outside backends, an empty name, and two names that are equal once
+// lower-cased.
 func NewPassdbStatic(backends []Backend, rows map[string]int) (*PassdbProxy, error) {
 	if len(backends) == 0 {
 		return nil, fmt.Errorf("strategies: %s: no backends", PassdbStatic)
