@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"os"
 	"strings"
 
 	"mailsim/strategies"
@@ -24,13 +25,15 @@ func runPlace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"the backend a new login of each user gets from a freshly started router.\n"+
 			"For the director this is what a Dovecot 2.3 director with the same hosts\n"+
 			"and vhost counts answers. Placement-by-user strategies: director,\n"+
-			"director-bounded, director-maglev, owner-proxy; by client IP (input lines\n"+
+			"director-bounded, director-maglev, owner-proxy, lua-director, and\n"+
+			"passdb-static (with -passdb-map); by client IP (input lines\n"+
 			"\"user,client-ip\"): per-ip, per-ip-consistent.",
 		stderr)
 	strategy := fs.String("strategy", strategies.DirectorRing, "routing strategy: "+strings.Join(strategies.Names(), ", "))
 	backends := fs.String("backends", "", "comma-separated backends `ip[:weight]` (weight: the director's vhost count, default 100; HAProxy's server weight, default 1)")
 	down := fs.String("down", "", "comma-separated backend `ips` to mark down")
 	failover := fs.String("failover", "none", "owner-proxy failover when the owner is down: none or standby")
+	passdbMap := fs.String("passdb-map", "", "passdb-static's map: a CSV `file` of user,host rows (as dovecot.passdb_map)")
 	if rc := parseFlags(fs, args); rc >= 0 {
 		return rc
 	}
@@ -62,6 +65,23 @@ func runPlace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if p.Owner.Failover, err = strategies.ParseFailover(*failover); err != nil {
 		fmt.Fprintf(stderr, "mailsim place: %v\n", err)
 		return 2
+	}
+	if *strategy == strategies.PassdbStatic {
+		if *passdbMap == "" {
+			fmt.Fprintln(stderr, "mailsim place: passdb-static needs -passdb-map, a CSV file of user,host rows")
+			return 2
+		}
+		f, err := os.Open(*passdbMap)
+		if err != nil {
+			fmt.Fprintf(stderr, "mailsim place: %v\n", err)
+			return 2
+		}
+		p.Passdb.Map, err = strategies.ParsePassdbMap(*passdbMap, f, bs)
+		f.Close()
+		if err != nil {
+			fmt.Fprintf(stderr, "mailsim place: %v\n", err)
+			return 2
+		}
 	}
 	if err := strategies.Place(*strategy, bs, downs, p, stdin, stdout); err != nil {
 		fmt.Fprintf(stderr, "mailsim place: %v\n", err)
