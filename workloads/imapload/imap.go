@@ -361,17 +361,7 @@ func (cn *conn) exec(op workloads.TraceOp) error {
 		}
 		return c.Expunge().Close()
 	case "APPEND":
-		msg := cn.r.message(cn.user, op.Bytes)
-		cmd := c.Append(folder, int64(len(msg)), nil)
-		if _, err := cmd.Write(msg); err != nil {
-			cmd.Close()
-			return err
-		}
-		if err := cmd.Close(); err != nil {
-			return err
-		}
-		_, err := cmd.Wait()
-		return err
+		return appendMessage(c, folder, cn.r.message(cn.user, op.Bytes))
 	case "SEARCH":
 		_, err := c.Search(&imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagSeen}}, nil).Wait()
 		return err
@@ -475,4 +465,18 @@ func (cn *conn) close() {
 	cn.c.Close()
 	cn.c, cn.tap, cn.stopWatch = nil, nil, nil
 	cn.loggedIn, cn.selected, cn.backend = false, "", ""
+}
+
+// appendMessage APPENDs msg to mailbox and waits for the answer.
+func appendMessage(c *imapclient.Client, mailbox string, msg []byte) error {
+	cmd := c.Append(mailbox, int64(len(msg)), nil)
+	if _, err := cmd.Write(msg); err != nil {
+		cmd.Close()
+		return err
+	}
+	if err := cmd.Close(); err != nil {
+		return err
+	}
+	_, err := cmd.Wait()
+	return err
 }

@@ -266,18 +266,7 @@ func (p *pool) state(ctx context.Context, cn *conn, st workloads.ImaptestState, 
 		f = func() error { return c.Expunge().Close() }
 	case workloads.StateAppend:
 		msg := p.r.message(cn.user, int64(p.t.MessageBytes))
-		f = func() error {
-			cmd := c.Append(mbox, int64(len(msg)), nil)
-			if _, err := cmd.Write(msg); err != nil {
-				cmd.Close()
-				return err
-			}
-			if err := cmd.Close(); err != nil {
-				return err
-			}
-			_, err := cmd.Wait()
-			return err
-		}
+		f = func() error { return appendMessage(c, mbox, msg) }
 	default:
 		return true
 	}
