@@ -91,6 +91,10 @@ const (
 	memPerUser    = 875 - 5*memPerMailbox
 	// memPerCall is one pending NFS call of a command (nfsReq: 24 bytes).
 	memPerCall = 24
+	// memPerSampleBackend is one backend's share of a time-series
+	// sample: its logins and user-table count in the model's sample (8 +
+	// 4 bytes) and their two columns in the run's record (2 × 8 bytes).
+	memPerSampleBackend = 28
 )
 
 // MemoryEnv names the environment variable that, set to a number of
@@ -156,7 +160,14 @@ func memoryEstimate(s *Spec) (float64, string, string) {
 		key = "probe.listing_entries"
 		what = fmt.Sprintf("%d listed entries with up to 2 NFS calls each", s.Probe.ListingEntries)
 	}
-	return pop + listing, key, what
+	// The time series keeps per-backend columns for every sample.
+	samples := float64(s.Run.Duration) / float64(max(s.Run.SampleInterval, 1))
+	series := samples * float64(s.Cluster.Backends) * memPerSampleBackend
+	if series > max(pop, listing) {
+		key = "run.sample_interval"
+		what = fmt.Sprintf("%.0f samples of %d backends' columns", samples, s.Cluster.Backends)
+	}
+	return pop + listing + series, key, what
 }
 
 // gib renders a byte count in GiB.

@@ -81,7 +81,13 @@ func (cl *cluster) proxyRefused(id int32, gen uint32) {
 	rec.waiting--
 	if b := &cl.backends[c.backend]; b.state == backendUp {
 		// The backend came back meanwhile: the next attempt connects.
+		// The login is routed again, so the router hears that the first
+		// routing ended.
 		cl.proxyConnected(c.backend)
+		if c.routed {
+			cl.router.Closed(cl.request(c, c.routedAt), int(c.backend))
+			c.routed = false
+		}
 		c.backend, c.entry = -1, -1
 		cl.begin(id, c, workloads.Login, c.target)
 		return
