@@ -28,6 +28,7 @@ type Spec struct {
 	Run      RunSpec      `toml:"run" doc:"run length and sampling"`
 	Cluster  ClusterSpec  `toml:"cluster" doc:"the IMAP/LMTP backends"`
 	NFS      NFSSpec      `toml:"nfs" doc:"the NFS server and the backends' NFS mounts"`
+	Storage  StorageSpec  `toml:"storage" doc:"what kind of storage the mail is on, and which paths are on each backend's own disk"`
 	Dovecot  DovecotSpec  `toml:"dovecot" doc:"Dovecot's settings that matter on shared storage"`
 	Workload WorkloadSpec `toml:"workload" doc:"users, their devices and what they do"`
 	Probe    ProbeSpec    `toml:"probe" doc:"synthetic measurements taken during each run"`
@@ -185,7 +186,33 @@ type NFSSpec struct {
 	Profile     string        `toml:"profile" default:"" doc:"calibration profile measured by 'mailsim replay' (a path relative to the spec file); when set, the server's service times are the bare RPC time (service.getattr) plus the file-system costs the profile measured"`
 	BytesPerSec float64       `toml:"bytes_per_sec" bind:"Server.BytesPerSec" gt:"0" unit:"bytes/s" doc:"server streaming rate for READ and WRITE payloads"`
 	Service     ServiceSpec   `toml:"service" bind:"Server" doc:"server time per call, by procedure (MEASURED.md: NFSv3 over loopback and ext4)"`
+	LeaseTime   sim.Time      `toml:"lease_time" bind:"Server.LeaseTime" min:"1s" max:"1h" doc:"NFSv4 lease: a client that has not renewed it for this long loses its locks and delegations (Linux nfsd's default 90 s, /proc/fs/nfsd/nfsv4leasetime)"`
+	Delegations bool          `toml:"delegations" bind:"Server.Delegations" doc:"an NFSv4 server hands out read delegations (Linux nfsd does while the fs.leases-enable sysctl is 1, its default)"`
+	DelayRetry  sim.Time      `toml:"delay_retry" bind:"Server.DelayRetry" min:"0s" max:"1m" doc:"how long an NFSv4 client waits before it retries a call the server answered with NFS4ERR_DELAY, as while a delegation it conflicts with is recalled (Linux NFS4_POLL_RETRY_MIN, 100 ms, fs/nfs/nfs4proc.c nfs4_delay)"`
 	Client      NFSClientSpec `toml:"client" bind:"Mount" doc:"the backends' NFS mount options, as in nfs(5)"`
+}
+
+// StorageSpec says what the mail is stored on.
+type StorageSpec struct {
+	Kind       string        `toml:"kind" bind:"Storage" enum:"nfs|cluster-fs|fuse|local" doc:"nfs: an NFS server every backend mounts (the nfs.* keys); cluster-fs: a cluster file system such as GFS2 or OCFS2 on a shared block device, coherent through its distributed lock manager (storage.cluster_fs); fuse: a FUSE file system such as GlusterFS's native client (storage.fuse); local: one server with the mail on its own disk (cluster.backends = 1), the baseline a scale-out is measured against"`
+	LocalPaths []string      `toml:"local_paths" bind:"LocalPaths" doc:"path prefixes that are on each backend's own disk, not on the shared storage: an INDEX= location of dovecot.mail_location under one of them keeps a separate index per backend (e.g. [\"/var/dovecot\"] with mail_location = \"maildir:~/Maildir:INDEX=/var/dovecot/index/%u\"); ~ is the home directory, on the shared storage unless listed"`
+	ClusterFS  ClusterFSSpec `toml:"cluster_fs" bind:"ClusterFS" doc:"the cluster file system (storage.kind = cluster-fs)"`
+	FUSE       FUSESpec      `toml:"fuse" bind:"FUSE" doc:"the FUSE file system (storage.kind = fuse), as GlusterFS's native client mounts it"`
+}
+
+// ClusterFSSpec describes a cluster file system.
+type ClusterFSSpec struct {
+	LockRequest sim.Time `toml:"lock_request" bind:"LockRequest" min:"0s" max:"1m" doc:"a DLM lock request answered by another node"`
+	MinHold     sim.Time `toml:"min_hold" bind:"MinHold" min:"0s" max:"1m" doc:"how long a node keeps a cluster lock it was granted before it gives it up to another node (GFS2's glock minimum hold time)"`
+	Plock       sim.Time `toml:"plock" bind:"Plock" min:"0s" max:"1m" doc:"a POSIX (fcntl) lock or unlock, which GFS2 and OCFS2 synchronise across the cluster through a user-space daemon (dlm_controld)"`
+	FenceTime   sim.Time `toml:"fence_time" bind:"FenceTime" min:"0s" max:"1h" doc:"after a node fails, how long until the cluster has noticed, fenced it and recovered its locks; the failed node's locks stay held until then"`
+}
+
+// FUSESpec describes a FUSE file system.
+type FUSESpec struct {
+	AttributeTimeout sim.Time `toml:"attribute_timeout" bind:"AttributeTimeout" min:"0s" max:"1h" doc:"how long the kernel trusts a file's attributes (glusterfs --attribute-timeout, default 1 s)"`
+	EntryTimeout     sim.Time `toml:"entry_timeout" bind:"EntryTimeout" min:"0s" max:"1h" doc:"how long the kernel trusts a name's lookup (glusterfs --entry-timeout, default 1 s)"`
+	PingTimeout      sim.Time `toml:"ping_timeout" bind:"PingTimeout" min:"1s" max:"1h" doc:"how long the servers wait for a silent client before they drop its locks (GlusterFS network.ping-timeout, default 42 s)"`
 }
 
 // ServiceSpec holds per-procedure service times.
@@ -204,12 +231,17 @@ type ServiceSpec struct {
 	ReaddirPerEntry     sim.Time `toml:"readdir_per_entry" bind:"ReaddirPerEntry" min:"0s" doc:"READDIR, per entry: 1.4-2.0 us"`
 	Readdirplus         sim.Time `toml:"readdirplus" bind:"Service[READDIRPLUS]" min:"0s" doc:"READDIRPLUS, per reply"`
 	ReaddirplusPerEntry sim.Time `toml:"readdirplus_per_entry" bind:"ReaddirplusPerEntry" min:"0s" doc:"READDIRPLUS, per entry: 3.6-5.4 us"`
-	Lock                sim.Time `toml:"lock" bind:"Service[LOCK]" min:"0s" doc:"NLM lock"`
-	Unlock              sim.Time `toml:"unlock" bind:"Service[UNLOCK]" min:"0s" doc:"NLM unlock"`
+	Lock                sim.Time `toml:"lock" bind:"Service[LOCK]" min:"0s" doc:"NLM lock (NFSv4 LOCK)"`
+	Unlock              sim.Time `toml:"unlock" bind:"Service[UNLOCK]" min:"0s" doc:"NLM unlock (NFSv4 LOCKU)"`
+	Open                sim.Time `toml:"open" bind:"Service[OPEN]" min:"0s" doc:"NFSv4 OPEN: a lookup's and a GETATTR's work"`
+	Close               sim.Time `toml:"close" bind:"Service[CLOSE]" min:"0s" doc:"NFSv4 CLOSE"`
+	Delegreturn         sim.Time `toml:"delegreturn" bind:"Service[DELEGRETURN]" min:"0s" doc:"NFSv4 DELEGRETURN"`
+	Link                sim.Time `toml:"link" bind:"Service[LINK]" min:"0s" doc:"LINK: a hard link, as a dotlock without dotlock_use_excl makes"`
 }
 
 // NFSClientSpec holds nfs(5) mount options.
 type NFSClientSpec struct {
+	Vers        string   `toml:"vers" bind:"Vers" enum:"3|4.0|4.1|4.2" doc:"NFS version (nfs(5) vers=). Linux mounts 4.2 when vers is not given and the server offers it; the default here is 3, the version Dovecot's NFS documentation and the sites it describes use. Under 4.x every open and close is a call to the server, locks are leased (nfs.lease_time) and the server may delegate files (nfs.delegations); local_lock and nocto are options of versions 2 and 3 only"`
 	Acregmin    sim.Time `toml:"acregmin" bind:"Acregmin" min:"0s" doc:"minimum attribute cache time for regular files (nfs(5) acregmin, default 3 s)"`
 	Acregmax    sim.Time `toml:"acregmax" bind:"Acregmax" min:"0s" doc:"maximum attribute cache time for regular files (nfs(5) acregmax, default 60 s)"`
 	Acdirmin    sim.Time `toml:"acdirmin" bind:"Acdirmin" min:"0s" doc:"minimum attribute cache time for directories (nfs(5) acdirmin, default 30 s)"`
@@ -230,6 +262,9 @@ type DovecotSpec struct {
 	MailFsync                      string   `toml:"mail_fsync" bind:"Dovecot.MailFsync" enum:"always|optimized|never" doc:"when to fsync (Dovecot mail_fsync, default optimized; always is recommended on NFS)"`
 	MmapDisable                    bool     `toml:"mmap_disable" bind:"Dovecot.MmapDisable" doc:"read index files instead of mapping them (Dovecot mmap_disable, default no; its NFS guide requires yes: mapped pages can stay stale after another backend's change)"`
 	LockMethod                     string   `toml:"lock_method" bind:"Dovecot.LockMethod" enum:"fcntl|flock|dotlock" doc:"how index files are locked (Dovecot lock_method, default fcntl through the NFS lock manager; flock is local to each backend on NFS; dotlock creates lock files with O_EXCL)"`
+	MailLocation                   string   `toml:"mail_location" bind:"Dovecot.MailLocation" doc:"where and in what format the mail is (Dovecot mail_location): maildir:~/Maildir (the default here: Maildir, indexes with the mail on the shared storage), maildir:~/Maildir:INDEX=/var/dovecot/index/%u (indexes on each backend's disk, when storage.local_paths lists /var/dovecot), maildir:~/Maildir:INDEX=MEMORY, sdbox:~/sdbox or mdbox:~/mdbox (dbox keeps its UIDs and flags only in its index, which stays with the mail)"`
+	DotlockUseExcl                 bool     `toml:"dotlock_use_excl" bind:"Dovecot.DotlockUseExcl" doc:"create lock files with O_EXCL, one CREATE, rather than with a temporary file and link() (Dovecot dotlock_use_excl, default yes)"`
+	MailMaxLockTimeout             sim.Time `toml:"mail_max_lock_timeout" bind:"Dovecot.MailMaxLockTimeout" min:"0s" max:"1h" doc:"longest wait for an index lock before the command fails (Dovecot mail_max_lock_timeout, default 0: Dovecot's own timeouts, 3 min for the transaction log, lib-index/mail-transaction-log-private.h)"`
 	LMTPIndexUpdate                bool     `toml:"lmtp_index_update" bind:"Dovecot.LMTPIndexUpdate" doc:"LMTP deliveries update the index files, as Dovecot's LMTP does unless the delivery uses INDEX=MEMORY"`
 	MailboxIdleCheckInterval       sim.Time `toml:"mailbox_idle_check_interval" bind:"Profile.IdleCheckInterval" gt:"0s" doc:"how often an IDLE connection's mailbox is re-checked (Dovecot mailbox_idle_check_interval, default 30 s)"`
 	MailIndexRewriteMinLogBytes    int64    `toml:"mail_index_rewrite_min_log_bytes" bind:"MailIndexRewriteMinLogBytes" min:"0" unit:"bytes" doc:"an index write rewrites the main index (dovecot.index) when a refresh had to replay more than this much transaction log written since the last rewrite (Dovecot mail_index_rewrite_min_log_bytes, default 8k; at most mail_index_rewrite_max_log_bytes)"`

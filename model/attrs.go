@@ -252,6 +252,9 @@ func (cl *cluster) pageTruth(u, folder int32, kind int) uint32 {
 // object obj.
 func (cl *cluster) attrAccess(b int16, u, obj int32, version uint32, now sim.Time, dir, force bool) nfsmodel.Lookup {
 	c, e := cl.attr(b, u, obj)
+	if cl.coherent() {
+		return cl.coherentAccess(c, e, b, u, obj, version)
+	}
 	var a nfsmodel.Attr
 	if e.timeout != 0 {
 		a = nfsmodel.Attr{Validated: sim.Time(e.validated) * attrTick, Timeout: c.timeouts.of[e.timeout], Version: uint32(e.version)}
@@ -270,6 +273,10 @@ func (cl *cluster) attrAccess(b int16, u, obj int32, version uint32, now sim.Tim
 // object obj.
 func (cl *cluster) attrWrote(b int16, u, obj int32, version uint32, now sim.Time, dir bool) {
 	c, e := cl.attr(b, u, obj)
+	if cl.coherent() {
+		c.store(e, nfsmodel.Attr{Timeout: sim.Never, Version: version})
+		return
+	}
 	c.store(e, nfsmodel.Written(&cl.cfg.Mount, version, now, dir))
 }
 

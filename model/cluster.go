@@ -41,6 +41,8 @@ const (
 	evRefresh                    // Obj: connection, Arg: its gen; its login proxy refreshes the director entry
 	evProxyAttempt               // Obj: connection, Arg: its gen; its login proxy connects again
 	evProxyRefused               // Obj: connection, Arg: its gen; its proxy's connect was refused
+	evLockExpired                // Obj: retained lock; the storage frees a failed backend's lock
+	evLockTimeout                // Obj: connection, Arg: its gen; its wait for a lock times out
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -105,10 +107,14 @@ type share struct {
 	// logCorrupt is set while the transaction log is corrupted (see
 	// logCorrupted).
 	logCorrupt bool
+	// gl are the cluster file system's locks of the folder's objects
+	// (see glock), by object after the root (idxObj first).
+	gl [objsPerFolder]glock
 }
 
 // unshared is the share of a folder only one backend has touched.
-var unshared = share{cacheBy: -1, uidGenBy: -1, mainBy: -1, rotatedBy: -1, expungeBy: -1}
+var unshared = share{cacheBy: -1, uidGenBy: -1, mainBy: -1, rotatedBy: -1, expungeBy: -1,
+	gl: [objsPerFolder]glock{{ex: -1}, {ex: -1}, {ex: -1}, {ex: -1}}}
 
 // sh returns mailbox mb's shared state. For a folder only one backend has
 // touched it is a scratch copy of unshared, made afresh at every call, so
@@ -256,6 +262,9 @@ type conn struct {
 	racing bool
 	// attempts counts a proxied login's reconnects (see proxyRefused).
 	attempts uint8
+	// lockWait is when the connection began its latest wait for a lock
+	// (see lockTimedOut).
+	lockWait sim.Time
 }
 
 // thinking marks a connection whose next command is chosen and waits for
@@ -369,6 +378,29 @@ type cluster struct {
 	// scratch copy sh returns for the others.
 	shares  []share
 	noShare share
+
+	// Storage (see storageSetup): its kind, the mail format, where the
+	// indexes are, the round trip to the storage, the bare RPC time a
+	// call on coherent storage does not pay, and whether the backends
+	// mount NFSv4.
+	kind   nfsmodel.Kind
+	format nfsmodel.MailFormat
+	place  nfsmodel.IndexPlace
+	rtt    sim.Time
+	rpc    sim.Time
+	v4     bool
+	// glockWait and glockFlush carry a cluster lock request from
+	// coherentAccess to the revalidation call that follows it.
+	glockWait  sim.Time
+	glockFlush bool
+	// dlmFrozen is when a cluster file system's lock manager grants
+	// locks again after a node's failure (fencing and recovery).
+	dlmFrozen sim.Time
+	// dying is the kind of the fault whose backend's sessions are being
+	// ended (noFault otherwise); retainedLocks are the locks kept for dead
+	// connections (see releaseDead).
+	dying         FaultKind
+	retainedLocks []retained
 }
 
 // Run simulates cfg for the router's strategy with the given run seed and
@@ -499,6 +531,8 @@ func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, e
 	// while most pending events are clients thinking for seconds: keep
 	// the near ones in a small heap of their own.
 	cl.s.SetNearHorizon(nearHorizon)
+	cl.storageSetup()
+	cl.dying = noFault
 	cl.script = cfg.Profile.Script()
 	p := &cfg.Population
 	cl.mboxPerUser = int32(1 + p.Folders)
@@ -714,9 +748,9 @@ func (cl *cluster) Handle(e sim.Event) {
 		c := &cl.conns[e.Obj]
 		c.opAt++
 		if ops := cl.ops(c); int(c.opAt) < len(ops) && ops[c.opAt].op < nfsmodel.NumOps {
-			cl.s.After(cl.cfg.Server.RTT, evNFSArrive, e.Obj, 0)
+			cl.s.After(cl.rtt, evNFSArrive, e.Obj, 0)
 		} else {
-			cl.s.After(cl.cfg.Server.RTT/2, evNFSReply, e.Obj, 0)
+			cl.s.After(cl.rtt/2, evNFSReply, e.Obj, 0)
 		}
 	case evNFSReply:
 		if cl.alive(int32(e.Obj)) {
@@ -790,6 +824,10 @@ func (cl *cluster) Handle(e sim.Event) {
 		}
 	case evProxyRefused:
 		cl.proxyRefused(int32(e.Obj), e.Arg)
+	case evLockExpired:
+		cl.lockExpired(int(e.Obj))
+	case evLockTimeout:
+		cl.lockTimedOut(int32(e.Obj), e.Arg)
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -1070,7 +1108,7 @@ func (cl *cluster) advance(id int32, c *conn) {
 		c.opAt++
 	}
 	if int(c.opAt) < len(cl.ops(c)) {
-		cl.s.After(cl.cfg.Server.RTT/2, evNFSArrive, uint32(id), 0)
+		cl.s.After(cl.rtt/2, evNFSArrive, uint32(id), 0)
 		return
 	}
 	cl.releaseOps(c)
@@ -1111,7 +1149,7 @@ func (cl *cluster) overloaded(what string, waiting, servers int, advice string) 
 
 func (cl *cluster) nfsStart(id int32, c *conn) {
 	r := cl.ops(c)[c.opAt]
-	t := cl.cfg.Server.ServiceTime(r.op, r.bytes, int(r.entries))
+	t := cl.serviceTime(r)
 	if cl.nfsSlow != 1 {
 		t = sim.Scale(t, cl.nfsSlow)
 	}

@@ -114,6 +114,19 @@ type Config struct {
 	// MXHosts is the number of MX hosts delivering over LMTP.
 	MXHosts int
 
+	// Storage is the kind of storage the mail is on (storage.kind;
+	// "" is nfs).
+	Storage nfsmodel.Kind
+	// LocalPaths are the path prefixes on each backend's own disk
+	// (storage.local_paths): an INDEX= location under one of them keeps
+	// every backend's indexes apart.
+	LocalPaths []string
+	// ClusterFS describes a cluster file system (storage kind
+	// cluster-fs).
+	ClusterFS ClusterFS
+	// FUSE describes a FUSE file system (storage kind fuse).
+	FUSE FUSE
+
 	CPU        CPU
 	Server     nfsmodel.Server
 	Mount      nfsmodel.Mount
@@ -181,6 +194,9 @@ func DefaultConfig() Config {
 		MXHosts:                        4,
 		CPU:                            DefaultCPU(),
 		Server:                         nfsmodel.DefaultServer(),
+		Storage:                        nfsmodel.KindNFS,
+		ClusterFS:                      DefaultClusterFS(),
+		FUSE:                           DefaultFUSE(),
 		Mount:                          nfsmodel.DefaultMount(),
 		Dovecot:                        nfsmodel.DefaultDovecot(),
 		Population:                     workloads.DefaultPopulation(),
@@ -267,6 +283,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Mount.Validate(); err != nil {
 		return &ConfigError{Field: "Mount", Err: err}
+	}
+	if err := c.validateStorage(); err != nil {
+		return err
 	}
 	if err := c.Profile.Validate(); err != nil {
 		return &ConfigError{Field: "Profile", Err: err}

@@ -51,6 +51,10 @@ const (
 	// ErrStaleFileHandle: "Stale file handle": a file another backend
 	// replaced or deleted, used through a handle opened before.
 	ErrStaleFileHandle
+	// ErrLockTimeout: "Timeout ... while waiting for lock": a command
+	// gave up waiting for an index lock another connection held (see
+	// lockTimeout).
+	ErrLockTimeout
 	// NumErrorClasses is the number of classes.
 	NumErrorClasses
 )
@@ -58,7 +62,7 @@ const (
 var errorClassNames = [NumErrorClasses]string{
 	"transaction_log_corrupted", "transaction_log_lost", "index_fsck", "cache_corrupted",
 	"uidlist_broken", "uidlist_duplicate", "uidlist_next_uid_lowered", "expunged_reappeared",
-	"stale_file_handle",
+	"stale_file_handle", "lock_timeout",
 }
 
 // String returns the class's name, as the testbed names it.

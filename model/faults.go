@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"mailsim/model/sim"
+	"mailsim/nfsmodel"
 	"mailsim/strategies"
 	"mailsim/workloads"
 )
@@ -16,10 +17,14 @@ type FaultKind uint8
 const (
 	// Crash kills the backend's Dovecot: its connections drop at once and
 	// clients reconnect after their retry delay; new connections to it are
-	// refused until it recovers.
+	// refused until it recovers. The host stays up: its kernel releases
+	// the fcntl locks of the processes that died, but their dotlock files
+	// stay (see retention).
 	Crash FaultKind = iota
-	// Hang leaves the backend accepting connections that are never
-	// answered: clients and proxies find out only when they time out.
+	// Hang stops the backend: connections are never answered, and clients
+	// and proxies find out only when they time out. Its kernel no longer
+	// talks to the storage, so the locks it held stay held until the
+	// storage's own rule frees them (see retention).
 	Hang
 	// Slow multiplies the backend's CPU demands by Factor.
 	Slow
@@ -355,7 +360,7 @@ func (cl *cluster) noteFailure(u int32, at sim.Time) {
 func (cl *cluster) drop(id int32, noticeAfter sim.Time, pending bool, failed bool) {
 	c := &cl.conns[id]
 	routed := cl.detach(c, false)
-	cl.unlock(id, c) // the lock manager frees a dead client's locks
+	cl.releaseDead(id, c, failed)
 	n := notice{at: cl.s.Now() + noticeAfter, routedAt: c.routedAt, conn: -1, user: c.user, dev: c.dev, backend: c.backend, routed: routed, slot: c.slot, idle: c.idle}
 	n.inFlight = failed && c.phase&thinking == 0 && !(c.idle && c.phase == workloads.PhaseLoop)
 	if !failed {
@@ -415,6 +420,7 @@ func (cl *cluster) fault(i int) {
 		return
 	case Recover:
 		b.state, b.slow = backendUp, 1
+		cl.rebooted(int16(f.Backend))
 		return
 	}
 	if cl.firstFault == 0 {
@@ -436,8 +442,15 @@ func (cl *cluster) fault(i int) {
 		state = backendHung
 		notice = cl.cfg.Clients.Timeout
 	}
+	cl.dying = f.Kind
 	cl.killSessions(f.Backend, notice)
+	cl.dying = noFault
 	b.state = state
+	if f.Kind == Hang && cl.kind == nfsmodel.KindClusterFS {
+		// Until the cluster has fenced the node and recovered its locks,
+		// the lock manager grants no lock to anyone.
+		cl.dlmFrozen = max(cl.dlmFrozen, now+cl.cfg.ClusterFS.FenceTime)
+	}
 }
 
 // killSessions ends every session on backend i: the clients notice after

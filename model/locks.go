@@ -43,12 +43,10 @@ func (cl *cluster) localLocks() bool {
 func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed bool) {
 	cfg := cl.cfg
 	cl.call(c, opAcquire, 0, 0)
+	cl.glockWrite(c, idxObj(cl.mailboxFolder(c.target)))
 	switch {
 	case cfg.Dovecot.LockMethod == "dotlock":
-		if cfg.Mount.Lookupcache != nfsmodel.LookupAll {
-			cl.call(c, nfsmodel.LOOKUP, 0, 0)
-		}
-		cl.call(c, nfsmodel.CREATE, 0, 0)
+		cl.createLock(c)
 		cl.renamed(c, mb) // dovecot.index.log.lock
 	case !cl.localLocks():
 		cl.call(c, nfsmodel.LOCK, 0, 0)
@@ -107,9 +105,14 @@ func (cl *cluster) lockStep(id int32, c *conn) bool {
 			return true
 		}
 		cl.lockWaiters[k] = append(cl.lockWaiters[k], lockWaiter{conn: id, since: cl.s.Now()})
+		c.lockWait = cl.s.Now()
+		cl.s.After(cl.lockWaitTimeout(), evLockTimeout, uint32(id), c.gen)
 		return false
 	case opRelease:
 		cl.unlock(id, c)
+	case opWait:
+		cl.s.After(sim.Time(cl.ops(c)[c.opAt].bytes), evLockGranted, uint32(id), 0)
+		return false
 	}
 	return true
 }
@@ -138,6 +141,11 @@ func (cl *cluster) unlock(id int32, c *conn) {
 		}
 		return
 	}
+	cl.handOff(k)
+}
+
+// handOff gives lock k, whose holder let it go, to its first waiter.
+func (cl *cluster) handOff(k uint64) {
 	q := cl.lockWaiters[k]
 	if len(q) == 0 {
 		delete(cl.lockHolder, k)
@@ -167,4 +175,163 @@ func (r *Result) lockWaitMean() float64 {
 		return 0
 	}
 	return (r.LockWait / sim.Time(r.LockWaits)).Sec()
+}
+
+// retained is a lock a failed backend's connection held when it died,
+// still held for it (see releaseDead).
+type retained struct {
+	key     uint64
+	backend int16
+	// untilReboot: freed only when the backend comes back (NLM).
+	untilReboot bool
+	done        bool
+}
+
+// noFault is cluster.dying when no fault is ending sessions.
+const noFault FaultKind = 255
+
+// ghost returns the holder id lockHolder records for retained lock i.
+func ghost(i int) int32 { return -2 - int32(i) }
+
+// releaseDead frees or keeps the locks of connection id, which ends
+// because its backend failed (failed) or its session was kicked. A
+// connection that only waited leaves the queue. A kicked session's process
+// exits and unlocks; otherwise the lock stays held for as long as the
+// storage keeps a failed client's locks (see retention), and the waiters
+// wait on.
+func (cl *cluster) releaseDead(id int32, c *conn, failed bool) {
+	if !c.locked {
+		return
+	}
+	k := cl.lockKey(c.target, c.backend)
+	if h, ok := cl.lockHolder[k]; !ok || h != id || !failed || cl.dying == noFault {
+		cl.unlock(id, c)
+		return
+	}
+	keep, untilReboot := cl.retention(cl.dying)
+	if keep == 0 && !untilReboot {
+		cl.unlock(id, c)
+		return
+	}
+	c.locked = false
+	i := len(cl.retainedLocks)
+	cl.retainedLocks = append(cl.retainedLocks, retained{key: k, backend: c.backend, untilReboot: untilReboot})
+	cl.lockHolder[k] = ghost(i)
+	if cl.measuring {
+		cl.res.LocksRetained++
+	}
+	if !untilReboot {
+		cl.s.After(keep, evLockExpired, uint32(i), 0)
+	}
+}
+
+// retention says how long the storage keeps the index lock of a
+// connection that died with its backend in a fault of the given kind, or
+// that only the backend's return frees it.
+//
+//   - Locks local to each backend (local_lock) die with it.
+//   - A crash of Dovecot alone: the host's kernel releases fcntl and
+//     flock locks as the processes exit (NLM UNLOCK, NFSv4 LOCKU, the
+//     cluster's plock daemon). A dotlock file stays until another
+//     backend's Dovecot finds it stale: unchanged for its stale timeout
+//     (see dotlockStale).
+//   - A hang of the host: NLM keeps the lock until the host reboots and
+//     its status monitor tells the server (SM_NOTIFY; the server never
+//     times NLM locks out); NFSv4 until the lease the host no longer
+//     renews expires (nfs.lease_time); GlusterFS until the servers give
+//     up on the silent client (network.ping-timeout); a cluster file
+//     system until the node is fenced and its locks recovered
+//     (storage.cluster_fs.fence_time); a dotlock when stale.
+func (cl *cluster) retention(kind FaultKind) (sim.Time, bool) {
+	cfg := cl.cfg
+	dot := cfg.Dovecot.LockMethod == "dotlock"
+	switch {
+	case cl.localLocks():
+		return 0, false
+	case dot:
+		return dotlockStale, false
+	case kind == Crash:
+		return 0, false
+	case cl.kind == nfsmodel.KindClusterFS:
+		return cfg.ClusterFS.FenceTime, false
+	case cl.kind == nfsmodel.KindFUSE:
+		return cfg.FUSE.PingTimeout, false
+	case cl.kind == nfsmodel.KindLocal:
+		return 0, false
+	case cl.v4:
+		return cfg.Server.LeaseTime, false
+	}
+	return 0, true
+}
+
+// dotlockStale is how long a dotlock of the transaction log
+// (dovecot.index.log.lock) must go unchanged before another process
+// overrides it: the log's dotlock settings use
+// MAIL_TRANSACTION_LOG_LOCK_CHANGE_TIMEOUT as stale_timeout
+// (lib-index/mail-transaction-log-file.c); a lock made on another host
+// cannot be checked by its PID (lib/file-dotlock.c).
+const dotlockStale = 3 * sim.Minute
+
+// rebooted frees the locks NLM kept for backend b, which is back: its
+// status monitor tells the server it restarted.
+func (cl *cluster) rebooted(b int16) {
+	for i := range cl.retainedLocks {
+		if r := &cl.retainedLocks[i]; r.backend == b && !r.done {
+			cl.lockExpired(i)
+		}
+	}
+}
+
+// lockExpired frees retained lock i and hands it to its first waiter.
+func (cl *cluster) lockExpired(i int) {
+	r := &cl.retainedLocks[i]
+	if r.done {
+		return
+	}
+	r.done = true
+	if h, ok := cl.lockHolder[r.key]; ok && h == ghost(i) {
+		cl.handOff(r.key)
+	}
+}
+
+// lockWaitTimeout is how long a command waits for an index lock before it
+// fails: Dovecot's mail_max_lock_timeout when set, otherwise the
+// transaction log's own limit, MAIL_TRANSACTION_LOG_LOCK_TIMEOUT, 3 min
+// (lib-index/mail-transaction-log-private.h).
+func (cl *cluster) lockWaitTimeout() sim.Time {
+	if t := cl.cfg.Dovecot.MailMaxLockTimeout; t > 0 {
+		return min(t, 3*sim.Minute)
+	}
+	return 3 * sim.Minute
+}
+
+// lockTimedOut ends connection id's wait for its index lock, if it still
+// waits (gen names the wait): Dovecot logs "Timeout while waiting for
+// lock" and the command fails, changing nothing.
+func (cl *cluster) lockTimedOut(id int32, gen uint32) {
+	c := &cl.conns[id]
+	if c.gen != gen || c.dead || !c.locked {
+		return
+	}
+	k := cl.lockKey(c.target, c.backend)
+	if h, ok := cl.lockHolder[k]; ok && h == id {
+		return // it got the lock
+	}
+	if c.lockWait != cl.s.Now()-cl.lockWaitTimeout() {
+		return // a later wait of the same connection
+	}
+	cl.unlock(id, c)
+	cl.errorAt(ErrLockTimeout, 1)
+	if cl.measuring {
+		cl.res.LockTimeouts++
+		cl.res.FailedCommands++
+		cl.res.IndexFailedCommands++
+	}
+	if c.dev >= 0 {
+		cl.noteFailure(c.user, cl.s.Now())
+	}
+	c.write = false
+	// Skip the rest of the command's calls: the client gets its error.
+	c.opAt = int32(len(cl.ops(c)))
+	cl.advance(id, c)
 }

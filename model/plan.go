@@ -18,7 +18,7 @@ func (cl *cluster) mailboxObj(mb int32) (user, folder int32) {
 
 // call adds a call (or a lock step) to connection c's pending command.
 func (cl *cluster) call(c *conn, op nfsmodel.Op, bytes int64, entries int32) {
-	cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: op, bytes: bytes, entries: entries})
+	cl.addCall(c, op, bytes, entries)
 }
 
 // ops returns the calls and lock steps of connection c's pending command.
@@ -86,7 +86,12 @@ func (cl *cluster) planCommand(c *conn) {
 	fsyncData := cfg.Dovecot.MailFsync != "never" || m.Noac
 
 	switch c.cmd {
-	case workloads.Login, workloads.Logout:
+	case workloads.Login:
+		return
+	case workloads.Logout:
+		if c.selected >= 0 {
+			cl.closeFile(c) // the selected folder's files
+		}
 		return
 	case workloads.List:
 		l := cl.attrAccess(c.backend, c.user, rootObj(), 0, now, true, false)
@@ -105,6 +110,8 @@ func (cl *cluster) planCommand(c *conn) {
 		if fsyncData {
 			cl.call(c, nfsmodel.COMMIT, 0, 0)
 		}
+		cl.closeFile(c)
+		cl.glockWrite(c, dirObj(cl.mailboxFolder(c.target)))
 		cl.call(c, nfsmodel.RENAME, 0, 0)
 		mb.dirVer++
 		mb.unsynced++
@@ -128,9 +135,31 @@ func (cl *cluster) planCommand(c *conn) {
 		force = true
 	}
 	owner, folder := cl.mailboxObj(c.target)
+	if open && cl.v4 {
+		force = true // the OPEN compound returns the attributes
+	}
 	l := cl.attrAccess(c.backend, owner, idxObj(folder), mb.idxVer, now, false, force)
-	if l.Revalidate {
+	switch {
+	case open && (cl.v4 || cl.kind == nfsmodel.KindFUSE):
+		// NFSv4 opens with an OPEN call, whose compound carries the
+		// GETATTR; a FUSE open is a FUSE_OPEN request that leaves the
+		// cached attributes as they are.
+		cl.call(c, nfsmodel.OPEN, 0, 0)
+		if l.Revalidate && !cl.v4 {
+			cl.call(c, nfsmodel.GETATTR, 0, 0)
+		}
+		if c.cmd != workloads.Select {
+			defer cl.closeFile(c) // not kept open: STATUS, APPEND elsewhere, a delivery
+		} else if c.selected >= 0 && c.selected != c.target {
+			cl.closeFile(c) // the folder selected before is closed
+		}
+	case l.Revalidate:
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
+	}
+	if cl.kind == nfsmodel.KindFUSE && l.Changed {
+		// The FUSE client drops the file's pages when it sees its
+		// modification time change (FUSE_AUTO_INVAL_DATA).
+		*cl.page(c.backend, owner, folder, pageLog) = mb.idxVer
 	}
 	attrStale := l.Stale
 	if l.Changed && !cfg.Dovecot.MmapDisable {
@@ -190,6 +219,7 @@ func (cl *cluster) planCommand(c *conn) {
 		}
 		if mb.unsynced > 0 && (dl.Revalidate || c.cmd == workloads.Deliver) {
 			cl.readdir(c, mb.unsynced)
+			cl.glockWrite(c, dirObj(folder))
 			for range mb.unsynced {
 				cl.call(c, nfsmodel.RENAME, 0, 0) // new/ -> cur/
 			}
@@ -216,15 +246,16 @@ func (cl *cluster) planCommand(c *conn) {
 		if m.Lookupcache == nfsmodel.LookupNone {
 			cl.call(c, nfsmodel.LOOKUP, 0, 0) // every path lookup goes to the server
 		}
-		if !m.Nocto {
-			cl.call(c, nfsmodel.GETATTR, 0, 0) // open() of the message file
-		}
+		cl.openFile(c) // open() of the message file
 		cl.readBytes(c, msgBytes)
+		cl.closeFile(c)
 	case workloads.Store:
+		cl.glockWrite(c, dirObj(folder))
 		cl.call(c, nfsmodel.RENAME, 0, 0) // Maildir flags live in the file name
 		c.write = true
 	case workloads.Expunge:
 		if mb.msgs > 0 {
+			cl.glockWrite(c, dirObj(folder))
 			cl.call(c, nfsmodel.REMOVE, 0, 0)
 			mb.msgs--
 			mb.dirVer++
@@ -241,6 +272,8 @@ func (cl *cluster) planCommand(c *conn) {
 		if fsyncData {
 			cl.call(c, nfsmodel.COMMIT, 0, 0)
 		}
+		cl.closeFile(c)
+		cl.glockWrite(c, dirObj(folder))
 		cl.call(c, nfsmodel.RENAME, 0, 0)
 		cl.dotlock(c)
 		cl.appendUidlist(c, mb, v, 1, false)
@@ -299,17 +332,35 @@ func (cl *cluster) readdir(c *conn, n int32) {
 }
 
 // dotlock takes and releases dovecot-uidlist.lock, the dotlock Dovecot
-// always uses for dovecot-uidlist (maildir-uidlist.c): an O_EXCL CREATE
-// of the lock file (a negative LOOKUP first unless negative lookups are
-// cached) and its REMOVE. Both change the folder's directory, which the
-// backend's own change leaves it seeing as current (see renamed).
+// always uses for dovecot-uidlist (maildir-uidlist.c): the lock file's
+// creation (see createLock) and its REMOVE. Both change the folder's
+// directory, which the backend's own change leaves it seeing as current
+// (see renamed).
 func (cl *cluster) dotlock(c *conn) {
-	if cl.cfg.Mount.Lookupcache != nfsmodel.LookupAll {
-		cl.call(c, nfsmodel.LOOKUP, 0, 0)
-	}
-	cl.call(c, nfsmodel.CREATE, 0, 0)
+	cl.createLock(c)
 	cl.call(c, nfsmodel.REMOVE, 0, 0)
 	cl.renamed(c, &cl.mboxes[c.target])
+}
+
+// createLock creates a dotlock file. With dotlock_use_excl (Dovecot's
+// default) it is one exclusive create: the kernel sends no LOOKUP before
+// an O_EXCL create, whatever lookupcache says, because the CREATE itself
+// fails if the name exists (fs/nfs/dir.c, nfs_lookup skips exclusive
+// creates). Without it Dovecot writes a temporary file and link()s it
+// to the lock's name (lib/file-dotlock.c, try_create_lock_hardlink): a
+// CREATE, a WRITE of its PID, a LINK and the temporary file's REMOVE.
+func (cl *cluster) createLock(c *conn) {
+	cl.glockWrite(c, folderDirObj(cl.mailboxFolder(c.target)))
+	if cl.cfg.Dovecot.DotlockUseExcl {
+		cl.call(c, nfsmodel.CREATE, 0, 0)
+		cl.closeFile(c)
+		return
+	}
+	cl.call(c, nfsmodel.CREATE, 0, 0)
+	cl.call(c, nfsmodel.WRITE, 16, 0)
+	cl.closeFile(c)
+	cl.call(c, nfsmodel.LINK, 0, 0)
+	cl.call(c, nfsmodel.REMOVE, 0, 0)
 }
 
 // fsck repairs a folder's index after a lost or corrupted transaction
@@ -345,3 +396,6 @@ func (cl *cluster) clockOffset(b int) sim.Time {
 	}
 	return cl.cfg.ClockSkew * sim.Time(b) / sim.Time(n-1)
 }
+
+// mailboxFolder returns the folder number of mailbox mb.
+func (cl *cluster) mailboxFolder(mb int32) int32 { return mb % cl.mboxPerUser }

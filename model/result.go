@@ -63,6 +63,31 @@ type Result struct {
 	// their total wait.
 	LockWaits uint64
 	LockWait  sim.Time
+	// LockTimeouts counts commands that gave up waiting for an index
+	// lock (Dovecot's lock timeout; see nfsmodel.Dovecot.MailMaxLockTimeout).
+	LockTimeouts uint64
+	// LocksRetained counts index locks a failed backend held that the
+	// storage kept held for it (see Config.Dovecot.LockMethod and the
+	// storage kind).
+	LocksRetained uint64
+	// ClusterLockRequests counts a cluster file system's lock requests
+	// (a node asking for a lock it does not hold), ClusterLockTransfers
+	// those that took the lock away from another node.
+	ClusterLockRequests  uint64
+	ClusterLockTransfers uint64
+	// DelegationRecalls counts NFSv4 delegations the server recalled
+	// because another backend changed a file a backend held delegated.
+	DelegationRecalls uint64
+	// IndexRebuilds counts folders whose index a backend built afresh
+	// from the mail (a local or in-memory index it had none of), IndexSyncs
+	// those it brought up to date after other backends' changes, and
+	// RebuildMessages the messages listed for either.
+	IndexRebuilds   uint64
+	IndexSyncs      uint64
+	RebuildMessages uint64
+	// IdleNotify holds the delays, in seconds, from a delivery to the
+	// moment an IDLE connection of the recipient's on INBOX learns of it.
+	IdleNotify hist.Histogram
 	// RefusedLogins counts IMAP logins refused because the backend was at
 	// its process limit (they are also failed logins).
 	RefusedLogins uint64
@@ -277,6 +302,17 @@ func (r *Result) Metrics() []Metric {
 		{"clock_errors", "", float64(r.ClockErrors)},
 		{"lock_waits", "", float64(r.LockWaits)},
 		{"lock_wait.mean", "s", r.lockWaitMean()},
+		{"lock_timeouts", "", float64(r.LockTimeouts)},
+		{"locks_retained", "", float64(r.LocksRetained)},
+		{"storage.lock_requests", "", float64(r.ClusterLockRequests)},
+		{"storage.lock_transfers", "", float64(r.ClusterLockTransfers)},
+		{"nfs.delegation_recalls", "", float64(r.DelegationRecalls)},
+		{"index_rebuilds", "", float64(r.IndexRebuilds)},
+		{"index_syncs", "", float64(r.IndexSyncs)},
+		{"index_rebuild_messages", "", float64(r.RebuildMessages)},
+		{"idle_notify.p50", "s", r.IdleNotify.Quantile(0.5)},
+		{"idle_notify.p99", "s", r.IdleNotify.Quantile(0.99)},
+		{"idle_notify.mean", "s", r.IdleNotify.Mean()},
 		{"sessions", "", float64(r.Sessions)},
 		{"logins_ok", "", float64(r.LoginsOK)},
 		{"proxy_host_down_failures", "", float64(r.ProxyHostDown)},

@@ -65,7 +65,9 @@ func (s *Server) Calibrate(p *Profile) error {
 	if rd, ok := op("readdir"); ok {
 		if rs, ok := op("readdir_stat"); ok {
 			stat := ns(rs.PerEntryNs - rd.PerEntryNs)
-			for _, o := range []Op{GETATTR, LOOKUP, ACCESS} {
+			// An NFSv4 OPEN looks the name up, checks access and returns
+			// the attributes: on the server, a stat's work.
+			for _, o := range []Op{GETATTR, LOOKUP, ACCESS, OPEN} {
 				s.Service[o] = rpc + stat
 			}
 			s.Service[READDIRPLUS] = rpc + ns(rs.FixedNs)

@@ -18,6 +18,11 @@ const (
 
 // Mount holds a backend's NFS mount options, named as in nfs(5).
 type Mount struct {
+	// Vers is the NFS version (nfs(5) vers=; "3", "4.0", "4.1" or
+	// "4.2"). Linux mounts 4.2 when vers is not given and the server
+	// offers it; the model's default is 3, the version Dovecot's NFS
+	// documentation and its sites describe.
+	Vers Vers `toml:"vers"`
 	// Acregmin is the minimum time regular-file attributes are cached
 	// (nfs(5) acregmin, default 3 s; kernel NFS_DEF_ACREGMIN).
 	Acregmin sim.Time `toml:"acregmin"`
@@ -53,6 +58,7 @@ type Mount struct {
 // DefaultMount returns nfs(5)'s defaults.
 func DefaultMount() Mount {
 	return Mount{
+		Vers:        V3,
 		Acregmin:    3 * sim.Second,
 		Acregmax:    60 * sim.Second,
 		Acdirmin:    30 * sim.Second,
@@ -81,6 +87,12 @@ func (m Mount) Validate() error {
 		return fmt.Errorf("nfsmodel: lookupcache %q is not one of all, pos, none", m.Lookupcache)
 	case m.Rsize < 4096:
 		return fmt.Errorf("nfsmodel: rsize %d is below 4096", m.Rsize)
+	case !m.Vers.Valid():
+		return fmt.Errorf("nfsmodel: vers %q is not one of 3, 4.0, 4.1, 4.2", m.Vers)
+	case m.Vers.V4() && m.LocalLock:
+		// nfs(5) lists local_lock among the options for NFS versions 2
+		// and 3 only: NFSv4 has no separate lock protocol to leave out.
+		return fmt.Errorf("nfsmodel: local_lock is an option of NFS versions 2 and 3 only (nfs(5)); under vers=%s every lock goes to the server", m.Vers)
 	}
 	return nil
 }
@@ -105,9 +117,20 @@ type Dovecot struct {
 	// LMTPIndexUpdate says whether LMTP deliveries update the index files
 	// (Dovecot's LMTP and LDA do; INDEX=MEMORY turns it off).
 	LMTPIndexUpdate bool `toml:"lmtp_index_update"`
+	// MailLocation is Dovecot's mail_location (see [ParseMailLocation]);
+	// default "maildir:~/Maildir".
+	MailLocation string `toml:"mail_location"`
+	// DotlockUseExcl makes Dovecot create lock files with O_EXCL rather
+	// than by link() (dotlock_use_excl, default yes: O_EXCL is safe on
+	// NFSv3 and later).
+	DotlockUseExcl bool `toml:"dotlock_use_excl"`
+	// MailMaxLockTimeout bounds how long Dovecot waits for an index lock
+	// (mail_max_lock_timeout, default 0: its own timeouts, see
+	// [LockWaitTimeout]).
+	MailMaxLockTimeout sim.Time `toml:"mail_max_lock_timeout"`
 }
 
 // DefaultDovecot returns Dovecot's defaults (FACTS.md 3.2).
 func DefaultDovecot() Dovecot {
-	return Dovecot{MailFsync: "optimized", LockMethod: "fcntl", LMTPIndexUpdate: true}
+	return Dovecot{MailFsync: "optimized", LockMethod: "fcntl", LMTPIndexUpdate: true, MailLocation: DefaultMailLocation, DotlockUseExcl: true}
 }

@@ -12,7 +12,10 @@ import (
 	"mailsim/model/sim"
 )
 
-// Op is an NFSv3 procedure (plus the NLM lock calls).
+// Op is an NFS procedure: NFSv3's, the NLM lock calls, and the NFSv4
+// operations that have no NFSv3 counterpart (OPEN, CLOSE, DELEGRETURN).
+// Under NFSv4, LOCK and UNLOCK are the LOCK and LOCKU operations, and a
+// COMPOUND counts as its main operation.
 type Op uint8
 
 // NFS operations counted and costed by the model.
@@ -29,12 +32,16 @@ const (
 	SETATTR
 	READDIR
 	READDIRPLUS
-	LOCK   // NLM lock
-	UNLOCK // NLM unlock
+	LOCK        // NLM lock (NFSv4 LOCK)
+	UNLOCK      // NLM unlock (NFSv4 LOCKU)
+	OPEN        // NFSv4 OPEN (with the GETATTR of its compound)
+	CLOSE       // NFSv4 CLOSE
+	DELEGRETURN // NFSv4 DELEGRETURN: a client gives a delegation back
+	LINK        // a hard link (Dovecot's dotlocks without dotlock_use_excl)
 	NumOps
 )
 
-var opNames = [...]string{"GETATTR", "LOOKUP", "ACCESS", "READ", "WRITE", "COMMIT", "CREATE", "REMOVE", "RENAME", "SETATTR", "READDIR", "READDIRPLUS", "LOCK", "UNLOCK"}
+var opNames = [...]string{"GETATTR", "LOOKUP", "ACCESS", "READ", "WRITE", "COMMIT", "CREATE", "REMOVE", "RENAME", "SETATTR", "READDIR", "READDIRPLUS", "LOCK", "UNLOCK", "OPEN", "CLOSE", "DELEGRETURN", "LINK"}
 
 // String returns the procedure's name.
 func (o Op) String() string {
@@ -64,6 +71,20 @@ type Server struct {
 	// ReadBytesPerSec is the server's streaming rate for READ and WRITE
 	// payloads beyond the per-call cost.
 	BytesPerSec float64 `toml:"bytes_per_sec"`
+	// LeaseTime is the NFSv4 lease: a client that has not renewed its
+	// lease for this long loses its locks and delegations (Linux nfsd's
+	// default 90 s, /proc/fs/nfsd/nfsv4leasetime, fs/nfsd/nfsctl.c).
+	LeaseTime sim.Time `toml:"-"`
+	// Delegations says whether an NFSv4 server hands out read
+	// delegations (Linux nfsd does while the fs.leases-enable sysctl is
+	// 1, its default).
+	Delegations bool `toml:"-"`
+	// DelayRetry is how long an NFSv4 client waits before it retries a
+	// call the server answered with NFS4ERR_DELAY, as it does while a
+	// delegation it conflicts with is recalled: the Linux client waits
+	// NFS4_POLL_RETRY_MIN (HZ/10, 100 ms) first (fs/nfs/nfs4proc.c,
+	// nfs4_delay).
+	DelayRetry sim.Time `toml:"-"`
 }
 
 // DefaultServer returns the default server: Linux nfsd's 8 threads, a LAN
@@ -87,6 +108,13 @@ func DefaultServer() Server {
 	s.Service[RENAME] = 120 * sim.Microsecond
 	s.Service[READDIR] = 60 * sim.Microsecond
 	s.Service[READDIRPLUS] = 60 * sim.Microsecond
+	// NFSv4: an OPEN does a LOOKUP's and a GETATTR's work on the server;
+	// CLOSE and DELEGRETURN only drop state (an empty call's cost).
+	s.Service[OPEN] = 60 * sim.Microsecond
+	s.Service[LINK] = 120 * sim.Microsecond // a name made, as RENAME
+	s.LeaseTime = 90 * sim.Second
+	s.Delegations = true
+	s.DelayRetry = 100 * sim.Millisecond
 	return s
 }
 

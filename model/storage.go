@@ -1,0 +1,343 @@
+package model
+
+import (
+	"fmt"
+
+	"mailsim/model/sim"
+	"mailsim/nfsmodel"
+)
+
+// ClusterFS describes a cluster file system (GFS2, OCFS2) on a shared
+// block device, for storage kind cluster-fs. Every node caches the
+// attributes and pages of a file while it holds the file's cluster lock
+// (a GFS2 glock, an OCFS2 inode lock); a node that needs a lock another
+// node holds in a conflicting mode asks the distributed lock manager
+// (DLM), which has the holder write back what it changed and drop its
+// cached pages before it grants the lock. Nothing is ever read stale, but
+// every time two nodes take turns at one file its lock and pages move
+// between them ("ping-pong").
+type ClusterFS struct {
+	// LockRequest is a DLM request that the lock's master answers from
+	// another node: one network round trip and the DLM's work.
+	LockRequest sim.Time
+	// MinHold is how long a node keeps a lock it was granted before it
+	// gives it up to another node's request (GFS2's glock minimum hold
+	// time).
+	MinHold sim.Time
+	// Plock is a POSIX (fcntl) lock or unlock: GFS2 and OCFS2 pass them
+	// to a user-space daemon (dlm_controld, ocfs2_controld) that
+	// synchronises them across the cluster.
+	Plock sim.Time
+	// FenceTime is how long the cluster takes, after a node fails, to
+	// notice, fence it and recover its locks; until then every lock the
+	// failed node held stays held.
+	FenceTime sim.Time
+}
+
+// FUSE describes a FUSE file system such as GlusterFS's native client,
+// for storage kind fuse: the kernel caches attributes and names for fixed
+// timeouts (no adaptive attribute cache, no close-to-open revalidation),
+// and locks are the servers' (GlusterFS's locks translator).
+type FUSE struct {
+	// AttributeTimeout is how long the kernel trusts a file's attributes
+	// (glusterfs --attribute-timeout, default 1 s).
+	AttributeTimeout sim.Time
+	// EntryTimeout is how long it trusts a name's lookup (glusterfs
+	// --entry-timeout, default 1 s).
+	EntryTimeout sim.Time
+	// PingTimeout is how long the servers wait for a silent client
+	// before they drop its locks (GlusterFS network.ping-timeout,
+	// default 42 s).
+	PingTimeout sim.Time
+}
+
+// Storage kind helpers.
+func (c *Config) isNFS() bool { return c.Storage == "" || c.Storage == nfsmodel.KindNFS }
+
+// v4 reports whether the backends mount NFSv4.
+func (c *Config) v4() bool { return c.isNFS() && c.Mount.Vers.V4() }
+
+// validateStorage checks the storage keys.
+func (c *Config) validateStorage() error {
+	switch c.Storage {
+	case "", nfsmodel.KindNFS, nfsmodel.KindClusterFS, nfsmodel.KindFUSE:
+	case nfsmodel.KindLocal:
+		if c.Backends != 1 {
+			return fieldError("Storage", "model: storage kind local is one server with its own disk: cluster.backends must be 1, not %d", c.Backends)
+		}
+	default:
+		return fieldError("Storage", "model: storage kind %q is not one of nfs, cluster-fs, fuse, local", c.Storage)
+	}
+	loc, err := nfsmodel.ParseMailLocation(c.Dovecot.MailLocation)
+	if err != nil {
+		return &ConfigError{Field: "Dovecot.MailLocation", Err: fmt.Errorf("model: %w", err)}
+	}
+	if loc.Format == nfsmodel.Mbox {
+		return fieldError("Dovecot.MailLocation", "model: mail_location %q: mbox is not modeled; use maildir, sdbox or mdbox", c.Dovecot.MailLocation)
+	}
+	if err := nfsmodel.ValidateLocalPaths(c.LocalPaths); err != nil {
+		return &ConfigError{Field: "LocalPaths", Err: fmt.Errorf("model: %w", err)}
+	}
+	if c.Mount.Vers.V4() && c.Mount.Nocto && c.isNFS() {
+		// nfs(5) lists cto/nocto among the options for versions 2 and 3.
+		return fieldError("Mount", "model: nocto is an option of NFS versions 2 and 3 only (nfs(5)); NFSv4 opens are calls to the server")
+	}
+	for _, t := range []sim.Time{c.ClusterFS.LockRequest, c.ClusterFS.MinHold, c.ClusterFS.Plock, c.ClusterFS.FenceTime, c.FUSE.AttributeTimeout, c.FUSE.EntryTimeout, c.FUSE.PingTimeout, c.Server.LeaseTime, c.Server.DelayRetry, c.Dovecot.MailMaxLockTimeout} {
+		if t < 0 {
+			return fieldError("Storage", "model: storage times must not be negative")
+		}
+	}
+	return nil
+}
+
+// DefaultClusterFS returns the cluster file system's defaults.
+func DefaultClusterFS() ClusterFS {
+	return ClusterFS{
+		LockRequest: 500 * sim.Microsecond,
+		MinHold:     10 * sim.Millisecond,
+		Plock:       1 * sim.Millisecond,
+		FenceTime:   30 * sim.Second,
+	}
+}
+
+// DefaultFUSE returns GlusterFS's native client defaults.
+func DefaultFUSE() FUSE {
+	return FUSE{AttributeTimeout: sim.Second, EntryTimeout: sim.Second, PingTimeout: 42 * sim.Second}
+}
+
+// opWait is a step in a connection's call list that waits: for a cluster
+// lock, a recalled delegation, a retry. Its bytes field holds the wait.
+const opWait = opRelease + 1
+
+// wait adds a wait of d to connection c's pending command.
+func (cl *cluster) wait(c *conn, d sim.Time) {
+	if d > 0 {
+		cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: opWait, bytes: int64(d)})
+	}
+}
+
+// storageSetup derives the run's storage state from the configuration:
+// the kind, the mail format and where the indexes are. For a FUSE file
+// system the backends' cache rules are the FUSE client's: every
+// attribute and name is trusted for the fixed timeouts, opens do not
+// revalidate (FUSE has no close-to-open rule), and locks are the servers'.
+func (cl *cluster) storageSetup() {
+	cfg := cl.cfg
+	cl.kind = cfg.Storage
+	if cl.kind == "" {
+		cl.kind = nfsmodel.KindNFS
+	}
+	loc, _ := nfsmodel.ParseMailLocation(cfg.Dovecot.MailLocation) // Validate checked it
+	cl.format = loc.Format
+	cl.place = loc.IndexPlace(cfg.LocalPaths)
+	if cl.kind == nfsmodel.KindLocal {
+		cl.place = nfsmodel.IndexShared // one server: its indexes are simply on its disk
+	}
+	cl.rtt = cfg.Server.RTT
+	switch cl.kind {
+	case nfsmodel.KindLocal, nfsmodel.KindClusterFS:
+		// No network between a backend and its file system's data: a
+		// call costs the file system's own work, the server's time less
+		// the bare RPC (nfs.service.getattr; see nfsmodel.Calibrate).
+		cl.rtt = 0
+		cl.rpc = cfg.Server.Service[nfsmodel.GETATTR]
+	case nfsmodel.KindFUSE:
+		t := cfg.FUSE.AttributeTimeout
+		m := &cfg.Mount
+		m.Acregmin, m.Acregmax, m.Acdirmin, m.Acdirmax = t, t, t, t
+		m.Noac = false
+		m.Nocto = true
+		m.Lookupcache = nfsmodel.LookupAll
+		m.LocalLock = false
+		m.Vers = nfsmodel.V3
+	}
+	cl.v4 = cfg.v4()
+}
+
+// coherent reports whether every backend always sees the storage as it
+// is: a cluster file system (its lock manager invalidates what another
+// node changed before anyone reads it) or one server's own disk.
+func (cl *cluster) coherent() bool {
+	return cl.kind == nfsmodel.KindClusterFS || cl.kind == nfsmodel.KindLocal
+}
+
+// addCall adds a storage call to c's pending command, as the storage kind
+// carries it out:
+//   - NFSv3 as written; NFSv4 creates a regular file with OPEN (its CREATE
+//     is for other objects) and closes it with CLOSE (see closeFile).
+//   - FUSE: the same requests to the servers.
+//   - A cluster file system or a local disk: lookups and attributes come
+//     from the node's own coherent caches; on a cluster file system a
+//     revalidation is a request for the cluster lock the node lost (see
+//     glockRead), and an fcntl lock a plock; everything else is the file
+//     system's own work on the shared or local disk.
+func (cl *cluster) addCall(c *conn, op nfsmodel.Op, bytes int64, entries int32) {
+	switch cl.kind {
+	case nfsmodel.KindLocal, nfsmodel.KindClusterFS:
+		switch op {
+		case nfsmodel.GETATTR:
+			if cl.kind == nfsmodel.KindClusterFS {
+				cl.wait(c, cl.glockWait)
+				if cl.glockFlush {
+					cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: nfsmodel.COMMIT})
+				}
+			}
+			cl.glockWait, cl.glockFlush = 0, false
+			return
+		case nfsmodel.LOOKUP, nfsmodel.ACCESS, nfsmodel.OPEN, nfsmodel.CLOSE, nfsmodel.DELEGRETURN, nfsmodel.SETATTR:
+			return
+		case nfsmodel.LOCK, nfsmodel.UNLOCK:
+			if cl.kind == nfsmodel.KindClusterFS {
+				cl.wait(c, cl.cfg.ClusterFS.Plock)
+			}
+			return
+		}
+	case nfsmodel.KindNFS:
+		if op == nfsmodel.CREATE && cl.v4 {
+			op = nfsmodel.OPEN
+		}
+	}
+	cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: op, bytes: bytes, entries: entries})
+}
+
+// closeFile adds the close of a file the command opened or created: a
+// CLOSE under NFSv4 (and FUSE's RELEASE), nothing under NFSv3.
+func (cl *cluster) closeFile(c *conn) {
+	if cl.v4 || cl.kind == nfsmodel.KindFUSE {
+		cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: nfsmodel.CLOSE})
+	}
+}
+
+// openFile adds the open of an existing file that close-to-open
+// revalidates: a GETATTR under NFSv3 (unless nocto), an OPEN under NFSv4
+// and FUSE (FUSE_OPEN), and nothing on coherent storage.
+func (cl *cluster) openFile(c *conn) {
+	switch {
+	case cl.v4 || cl.kind == nfsmodel.KindFUSE:
+		cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: nfsmodel.OPEN})
+	case cl.kind == nfsmodel.KindNFS && !cl.cfg.Mount.Nocto:
+		cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: nfsmodel.GETATTR})
+	}
+}
+
+// serviceTime is the storage's time for one call.
+func (cl *cluster) serviceTime(r nfsReq) sim.Time {
+	t := cl.cfg.Server.ServiceTime(r.op, r.bytes, int(r.entries))
+	if cl.rpc > 0 {
+		t = max(0, t-cl.rpc)
+	}
+	return t
+}
+
+// glock is a cluster file system's lock of one object of a folder, as
+// the lock manager sees it: the node holding it exclusively (-1: none),
+// the nodes holding it shared (backends 0 to 63; a node beyond asks
+// again every time), and when it was last granted.
+type glock struct {
+	at sim.Time
+	sh uint64
+	ex int16
+}
+
+// glockOf returns the lock of user u's object obj, or nil when only one
+// backend has touched the user (it holds every lock, and nobody asks for
+// them).
+func (cl *cluster) glockOf(u, obj int32) *glock {
+	if !cl.users[u].has(sharedFiles) || obj == rootObj() {
+		return nil
+	}
+	folder := (obj - 1) / objsPerFolder
+	mb := &cl.mboxes[cl.firstMailbox(u)+folder]
+	return &cl.sh(mb).gl[(obj-1)%objsPerFolder]
+}
+
+// bit returns backend b's bit in glock.sh (0 beyond 63).
+func bit(b int16) uint64 {
+	if b >= 64 {
+		return 0
+	}
+	return 1 << uint(b)
+}
+
+// grant is what backend b waits for a lock in the given mode: nothing
+// when it holds the lock in a mode that allows the access, a lock request
+// otherwise, and when another node must give the lock up first, that
+// node's remaining minimum hold time (GFS2 keeps a glock at least its
+// hold time before it answers a callback) and, if it held the lock
+// exclusively, the write-back of what it changed (flush).
+func (cl *cluster) grant(g *glock, b int16, exclusive bool) (wait sim.Time, flush bool) {
+	now := cl.s.Now()
+	if g.ex == b || !exclusive && g.ex < 0 && g.sh&bit(b) != 0 {
+		return 0, false
+	}
+	fs := &cl.cfg.ClusterFS
+	wait = fs.LockRequest + max(0, cl.dlmFrozen-now)
+	others := g.ex >= 0 && g.ex != b || exclusive && g.sh&^bit(b) != 0
+	if others {
+		wait += max(0, g.at+fs.MinHold-now)
+		flush = g.ex >= 0 && g.ex != b
+	}
+	if cl.measuring {
+		cl.res.ClusterLockRequests++
+		if others {
+			cl.res.ClusterLockTransfers++
+		}
+	}
+	if exclusive {
+		g.ex, g.sh = b, 0
+	} else {
+		if g.ex >= 0 {
+			g.sh |= bit(g.ex) // the holder keeps the lock shared
+		}
+		g.ex = -1
+		g.sh |= bit(b)
+	}
+	g.at = now
+	return wait, flush
+}
+
+// glockWrite has connection c take the exclusive cluster lock of its
+// folder's object obj before it changes it.
+func (cl *cluster) glockWrite(c *conn, obj int32) {
+	if cl.kind != nfsmodel.KindClusterFS {
+		return
+	}
+	owner, _ := cl.mailboxObj(c.target)
+	g := cl.glockOf(owner, obj)
+	if g == nil {
+		return
+	}
+	w, flush := cl.grant(g, c.backend, true)
+	cl.wait(c, w)
+	if flush {
+		cl.bufs[c.buf] = append(cl.bufs[c.buf], nfsReq{op: nfsmodel.COMMIT})
+	}
+}
+
+// coherentAccess is attrAccess on coherent storage: what a backend has
+// cached is current as long as nobody changed it, and a change reaches it
+// before it reads (the lock manager took its lock away). On a cluster
+// file system a backend that lost the object's lock asks for it again
+// (the caller's revalidation, see addCall).
+func (cl *cluster) coherentAccess(c *attrCache, e *attrEntry, b int16, u, obj int32, version uint32) nfsmodel.Lookup {
+	var l nfsmodel.Lookup
+	switch {
+	case e.timeout == 0:
+		l = nfsmodel.Lookup{Revalidate: true, Miss: true}
+	case uint32(e.version) != uint32(uint16(version)):
+		l = nfsmodel.Lookup{Revalidate: true, Changed: true}
+	}
+	if cl.kind == nfsmodel.KindClusterFS {
+		if g := cl.glockOf(u, obj); g != nil {
+			w, flush := cl.grant(g, b, false)
+			if w > 0 {
+				l.Revalidate = true
+				cl.glockWait, cl.glockFlush = w, flush
+			}
+		}
+	}
+	if l.Revalidate || e.timeout == 0 {
+		c.store(e, nfsmodel.Attr{Timeout: sim.Never, Version: version})
+	}
+	return l
+}
