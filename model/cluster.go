@@ -265,6 +265,9 @@ type conn struct {
 	// lockWait is when the connection began its latest wait for a lock
 	// (see lockTimedOut).
 	lockWait sim.Time
+	// unseen is when the first delivery this IDLE connection has not
+	// yet reported to its client completed (0: none).
+	unseen sim.Time
 }
 
 // thinking marks a connection whose next command is chosen and waits for
@@ -1201,6 +1204,7 @@ func (cl *cluster) complete(id int32, c *conn) {
 			}
 		}
 	case workloads.Deliver:
+		cl.delivered(c)
 		cl.closeConn(id, c)
 		return
 	case workloads.Logout:

@@ -214,6 +214,11 @@ func (cl *cluster) planCommand(c *conn) {
 		if c.cmd != workloads.Deliver {
 			cl.expungeRace(c, mb, dl.Stale && !attrStale, seen)
 		}
+		if c.cmd == workloads.Idle && c.unseen != 0 && !(dl.Stale && attrStale) {
+			// The periodic check's stat() of the Maildir's directories
+			// or of the transaction log shows the change.
+			cl.idleNotified(c)
+		}
 		if dl.Revalidate {
 			cl.call(c, nfsmodel.GETATTR, 0, 0)
 		}

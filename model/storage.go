@@ -5,6 +5,7 @@ import (
 
 	"mailsim/model/sim"
 	"mailsim/nfsmodel"
+	"mailsim/workloads"
 )
 
 // ClusterFS describes a cluster file system (GFS2, OCFS2) on a shared
@@ -340,4 +341,54 @@ func (cl *cluster) coherentAccess(c *attrCache, e *attrEntry, b int16, u, obj in
 		c.store(e, nfsmodel.Attr{Timeout: sim.Never, Version: version})
 	}
 	return l
+}
+
+// idleNotifyDelay is how long Dovecot's IDLE waits after an inotify
+// event before it checks the mailbox (lib-storage/index/index-mailbox-check.c:
+// a change notification arms a 500 ms timeout).
+const idleNotifyDelay = 500 * sim.Millisecond
+
+// delivered tells the IDLE connections on the recipient's INBOX of the
+// delivery c just completed. Dovecot's IDLE watches the Maildir's new/
+// and cur/ directories (dbox: the transaction log) with inotify, which
+// sees changes made through the same kernel only: a connection on the
+// delivering backend, or on the one server of local storage, reports the
+// message 500 ms later. The others learn of it at their next periodic
+// check (mailbox_idle_check_interval), once the stat() there shows the
+// change (see planCommand).
+func (cl *cluster) delivered(c *conn) {
+	if c.target != cl.firstMailbox(c.user) {
+		return
+	}
+	first, end := cl.userDevices(c.user)
+	now := cl.s.Now()
+	for d := first; d < end; d++ {
+		for _, id := range cl.deviceConns(&cl.devices[d]) {
+			if id < 0 {
+				continue
+			}
+			o := &cl.conns[id]
+			if !o.open || !o.idle || o.phase != workloads.PhaseLoop || o.selected != c.target {
+				continue
+			}
+			if o.unseen == 0 {
+				o.unseen = now
+			}
+			if o.backend == c.backend {
+				if cl.measuring {
+					cl.res.IdleNotify.Add((now - o.unseen + idleNotifyDelay).Sec())
+				}
+				o.unseen = 0
+			}
+		}
+	}
+}
+
+// idleNotified records that IDLE connection c's periodic check found the
+// deliveries it had not reported.
+func (cl *cluster) idleNotified(c *conn) {
+	if cl.measuring {
+		cl.res.IdleNotify.Add((cl.s.Now() - c.unseen).Sec())
+	}
+	c.unseen = 0
 }
