@@ -241,7 +241,7 @@ type ServiceSpec struct {
 
 // NFSClientSpec holds nfs(5) mount options.
 type NFSClientSpec struct {
-	Vers        string   `toml:"vers" bind:"Vers" enum:"3|4.0|4.1|4.2" doc:"NFS version (nfs(5) vers=). Linux mounts 4.2 when vers is not given and the server offers it; the default here is 3, the version Dovecot's NFS documentation and the sites it describes use. Under 4.x every open and close is a call to the server, locks are leased (nfs.lease_time) and the server may delegate files (nfs.delegations); local_lock and nocto are options of versions 2 and 3 only"`
+	Vers        string   `toml:"vers" bind:"Vers" enum:"3|4.0|4.1|4.2" doc:"NFS version (nfs(5) vers=). Linux mounts 4.2 when vers is not given and the server offers it; the default here is 3, the version Dovecot's NFS documentation and the sites it describes use. Under 4.x every open and close is a call to the server, locks are leased (nfs.lease_time) and the server may delegate files (nfs.delegations); local_lock is an option of versions 2 and 3 only (nfs(5)), and refused with 4.x"`
 	Acregmin    sim.Time `toml:"acregmin" bind:"Acregmin" min:"0s" doc:"minimum attribute cache time for regular files (nfs(5) acregmin, default 3 s)"`
 	Acregmax    sim.Time `toml:"acregmax" bind:"Acregmax" min:"0s" doc:"maximum attribute cache time for regular files (nfs(5) acregmax, default 60 s)"`
 	Acdirmin    sim.Time `toml:"acdirmin" bind:"Acdirmin" min:"0s" doc:"minimum attribute cache time for directories (nfs(5) acdirmin, default 30 s)"`

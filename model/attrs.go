@@ -33,6 +33,10 @@ type attrCache struct {
 	// (its first entry's index) to its first version.
 	pages  []uint32
 	pageAt map[int32]int32
+	// local holds, for indexes on each backend's disk, the version of
+	// each folder's index the backend has (see localIndex), parallel to
+	// ents; empty otherwise.
+	local []uint32
 }
 
 // attrEntry is one object's cached attributes, in 8 bytes; timeout 0

@@ -268,6 +268,9 @@ type conn struct {
 	// unseen is when the first delivery this IDLE connection has not
 	// yet reported to its client completed (0: none).
 	unseen sim.Time
+	// memIndex is the version of the in-memory index of the selected
+	// folder, under INDEX=MEMORY (see indexVersion).
+	memIndex uint32
 }
 
 // thinking marks a connection whose next command is chosen and waits for
@@ -1179,6 +1182,9 @@ func (cl *cluster) complete(id int32, c *conn) {
 		owner, folder := cl.mailboxObj(c.target)
 		appended(cl.page(c.backend, owner, folder, pageLog), mb.idxVer)
 		mb.idxVer++
+		if cl.place != nfsmodel.IndexShared {
+			cl.localWrote(c, mb.idxVer-1)
+		}
 		mb.lastWriter, mb.lastWrite = c.backend, now
 		cl.attrWrote(c.backend, owner, idxObj(folder), mb.idxVer, now, false)
 	}

@@ -35,7 +35,7 @@ func (cl *cluster) listing() {
 	n := int32(cl.cfg.Listing.Entries)
 	m := &cl.cfg.Mount
 	b := &cl.backends[0]
-	cl.readdir(c, n)
+	cl.readdirAs(c, n, true)
 	// READDIRPLUS returns every entry's attributes with the listing; they
 	// serve the stat calls while the attribute cache keeps them. Without
 	// them (nordirplus), or with no attribute cache, every stat is a

@@ -21,7 +21,7 @@ const (
 // mail-index-lock.c).
 func (cl *cluster) lockKey(mb int32, backend int16) uint64 {
 	k := uint64(mb)<<16 | 0xffff
-	if cl.localLocks() {
+	if cl.localLocks() || cl.place != nfsmodel.IndexShared {
 		k = uint64(mb)<<16 | uint64(uint16(backend))
 	}
 	return k | 1<<63

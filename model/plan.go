@@ -120,6 +120,10 @@ func (cl *cluster) planCommand(c *conn) {
 			return
 		}
 	}
+	if cl.place != nfsmodel.IndexShared {
+		cl.planLocalIndex(c, b, mb)
+		return
+	}
 
 	// Refresh the index: stat dovecot.index.log through the attribute
 	// cache. SELECT and an LMTP delivery open the files, and
@@ -242,6 +246,25 @@ func (cl *cluster) planCommand(c *conn) {
 		}
 	}
 
+	cl.mailFileOps(c, mb, v)
+	// The session knows the records its backend's pages of the log show.
+	cl.useCache(c, mb, v, *cl.page(c.backend, owner, folder, pageLog) == mb.idxVer)
+	if c.write {
+		cl.logView(c, b, mb, v)
+		cl.lockedWrite(c, mb, open) // an opener replayed the log since the last rewrite
+	}
+}
+
+// mailFileOps adds what command c does to the mail files of mailbox mb
+// and its CPU work per message, whatever the index: a body read, a flag
+// change (Maildir keeps flags in the file name), an expunge, an append;
+// v is the connection's view of the folder's files (for dovecot-uidlist).
+func (cl *cluster) mailFileOps(c *conn, mb *mailbox, v fileView) {
+	cfg := cl.cfg
+	m := &cfg.Mount
+	folder := cl.mailboxFolder(c.target)
+	msgBytes := int64(cfg.Population.MessageBytesMean)
+	fsyncData := cfg.Dovecot.MailFsync != "never" || m.Noac
 	switch c.cmd {
 	case workloads.Select:
 		c.cpu += cfg.CPU.SelectPerMessage * perMsg(mb.msgs)
@@ -286,12 +309,6 @@ func (cl *cluster) planCommand(c *conn) {
 		mb.uncached++
 		c.write = true
 	}
-	// The session knows the records its backend's pages of the log show.
-	cl.useCache(c, mb, v, *cl.page(c.backend, owner, folder, pageLog) == mb.idxVer)
-	if c.write {
-		cl.logView(c, b, mb, v)
-		cl.lockedWrite(c, mb, open) // an opener replayed the log since the last rewrite
-	}
 }
 
 // locksFirst reports whether command cmd takes the index's lock before
@@ -318,21 +335,34 @@ func (cl *cluster) write(c *conn, n int64) {
 	}
 }
 
-// readdir lists a directory of n entries with READDIR or READDIRPLUS.
+// readdir lists a directory of n entries, as a Maildir scan reads it
+// (names only, no stat() of the entries). The Linux client asks for
+// READDIRPLUS on the first getdents() from the start of a directory and
+// with READDIR after that, unless the caller stat()ed or looked up more
+// than 8 of the directory's entries since its previous call
+// (fs/nfs/dir.c, nfs_use_readdirplus and nfs_readdir_handle_cache_misses);
+// nordirplus makes every reply a READDIR. Entries per reply from
+// MEASURED.md (~420 per READDIR reply, ~167 per READDIRPLUS reply).
 func (cl *cluster) readdir(c *conn, n int32) {
-	op, per := nfsmodel.READDIRPLUS, int32(167)
-	if cl.cfg.Mount.Nordirplus {
-		op, per = nfsmodel.READDIR, 420
-	}
-	// Entries per reply from MEASURED.md (~420 per READDIR reply, ~167 per
-	// READDIRPLUS reply).
+	cl.readdirAs(c, n, false)
+}
+
+// readdirAs is readdir; statted says that the caller stats every entry
+// (ls -l, a quota scan), which keeps the client on READDIRPLUS.
+func (cl *cluster) readdirAs(c *conn, n int32, statted bool) {
+	plus := !cl.cfg.Mount.Nordirplus
 	for {
+		op, per := nfsmodel.READDIR, int32(420)
+		if plus {
+			op, per = nfsmodel.READDIRPLUS, 167
+		}
 		k := min(n, per)
 		cl.call(c, op, 0, k)
 		n -= k
 		if n <= 0 {
 			return
 		}
+		plus = plus && statted
 	}
 }
 
@@ -358,6 +388,13 @@ func (cl *cluster) createLock(c *conn) {
 	cl.glockWrite(c, folderDirObj(cl.mailboxFolder(c.target)))
 	if cl.cfg.Dovecot.DotlockUseExcl {
 		cl.call(c, nfsmodel.CREATE, 0, 0)
+		if cl.cfg.Mount.Vers == nfsmodel.V3 || cl.cfg.Mount.Vers == nfsmodel.V40 {
+			// An exclusive create stores its verifier in the file's
+			// times; the client then sets the real attributes
+			// (fs/nfs/nfs3proc.c, nfs3_proc_create; NFSv4.1 sends them
+			// with the OPEN, EXCLUSIVE4_1).
+			cl.call(c, nfsmodel.SETATTR, 0, 0)
+		}
 		cl.closeFile(c)
 		return
 	}

@@ -79,10 +79,6 @@ func (c *Config) validateStorage() error {
 	if err := nfsmodel.ValidateLocalPaths(c.LocalPaths); err != nil {
 		return &ConfigError{Field: "LocalPaths", Err: fmt.Errorf("model: %w", err)}
 	}
-	if c.Mount.Vers.V4() && c.Mount.Nocto && c.isNFS() {
-		// nfs(5) lists cto/nocto among the options for versions 2 and 3.
-		return fieldError("Mount", "model: nocto is an option of NFS versions 2 and 3 only (nfs(5)); NFSv4 opens are calls to the server")
-	}
 	for _, t := range []sim.Time{c.ClusterFS.LockRequest, c.ClusterFS.MinHold, c.ClusterFS.Plock, c.ClusterFS.FenceTime, c.FUSE.AttributeTimeout, c.FUSE.EntryTimeout, c.FUSE.PingTimeout, c.Server.LeaseTime, c.Server.DelayRetry, c.Dovecot.MailMaxLockTimeout} {
 		if t < 0 {
 			return fieldError("Storage", "model: storage times must not be negative")
