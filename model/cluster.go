@@ -255,8 +255,10 @@ type conn struct {
 	// router, which must hear when it ends.
 	routed bool
 	// locked is true while the connection holds or waits for its
-	// folder's index lock (see lockKey).
-	locked bool
+	// folder's index lock (see lockKey), or with mapLock its user's mdbox
+	// map lock.
+	locked  bool
+	mapLock bool
 	// racing is set when the connection's last scan of the Maildir found
 	// a message its index says was expunged (see expungeRace).
 	racing bool

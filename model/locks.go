@@ -10,6 +10,10 @@ import (
 const (
 	opAcquire = nfsmodel.NumOps + iota
 	opRelease
+	// opAcquireMap and opReleaseMap take and release the user's mdbox map
+	// index lock (see mapUpdate).
+	opAcquireMap
+	opReleaseMap
 )
 
 // lockKey names the lock a backend takes on folder mb: one lock for the
@@ -25,6 +29,17 @@ func (cl *cluster) lockKey(mb int32, backend int16) uint64 {
 		k = uint64(mb)<<16 | uint64(uint16(backend))
 	}
 	return k | 1<<63
+}
+
+// heldKey returns the key of the lock connection c holds or waits for:
+// its folder's index lock, or its user's mdbox map lock.
+func (cl *cluster) heldKey(c *conn) uint64 {
+	if c.mapLock {
+		// One map per user, shared by the user's folders: keyed by the
+		// user's INBOX, apart from the folders' own locks.
+		return cl.lockKey(cl.firstMailbox(c.user), c.backend) | 1<<62
+	}
+	return cl.lockKey(c.target, c.backend)
 }
 
 // localLocks reports whether locks are only seen by their own backend.
@@ -93,9 +108,10 @@ type lockWaiter struct {
 // when the connection must wait for the lock; it then resumes with
 // evLockGranted.
 func (cl *cluster) lockStep(id int32, c *conn) bool {
-	switch cl.ops(c)[c.opAt].op {
-	case opAcquire:
-		k := cl.lockKey(c.target, c.backend)
+	switch op := cl.ops(c)[c.opAt].op; op {
+	case opAcquire, opAcquireMap:
+		c.mapLock = op == opAcquireMap
+		k := cl.heldKey(c)
 		c.locked = true
 		if _, held := cl.lockHolder[k]; !held {
 			cl.lockHolder[k] = id
@@ -108,7 +124,7 @@ func (cl *cluster) lockStep(id int32, c *conn) bool {
 		c.lockWait = cl.s.Now()
 		cl.s.After(cl.lockWaitTimeout(), evLockTimeout, uint32(id), c.gen)
 		return false
-	case opRelease:
+	case opRelease, opReleaseMap:
 		cl.unlock(id, c)
 	case opWait:
 		cl.s.After(sim.Time(cl.ops(c)[c.opAt].bytes), evLockGranted, uint32(id), 0)
@@ -125,7 +141,7 @@ func (cl *cluster) unlock(id int32, c *conn) {
 	}
 	// The lock is the one lockStep took: the command, and with it the
 	// connection's target folder, has not changed since.
-	k := cl.lockKey(c.target, c.backend)
+	k := cl.heldKey(c)
 	c.locked = false
 	if h, ok := cl.lockHolder[k]; !ok || h != id {
 		// It was waiting, not holding: leave the queue.
@@ -203,7 +219,7 @@ func (cl *cluster) releaseDead(id int32, c *conn, failed bool) {
 	if !c.locked {
 		return
 	}
-	k := cl.lockKey(c.target, c.backend)
+	k := cl.heldKey(c)
 	if h, ok := cl.lockHolder[k]; !ok || h != id || !failed || cl.dying == noFault {
 		cl.unlock(id, c)
 		return
@@ -313,7 +329,7 @@ func (cl *cluster) lockTimedOut(id int32, gen uint32) {
 	if c.gen != gen || c.dead || !c.locked {
 		return
 	}
-	k := cl.lockKey(c.target, c.backend)
+	k := cl.heldKey(c)
 	if h, ok := cl.lockHolder[k]; ok && h == id {
 		return // it got the lock
 	}

@@ -103,6 +103,9 @@ func (cl *cluster) planCommand(c *conn) {
 		}
 		return
 	case workloads.Deliver:
+		if cl.dbox() {
+			break // saved under the index lock, below
+		}
 		// Write the message to tmp/ and rename it into new/, as Dovecot's
 		// LMTP does; the new file changes the new/ directory.
 		cl.call(c, nfsmodel.CREATE, 0, 0)
@@ -208,10 +211,21 @@ func (cl *cluster) planCommand(c *conn) {
 		cl.readBytes(c, max(ws, 4096))
 	}
 
+	if cl.dbox() {
+		if c.cmd == workloads.Idle && c.unseen != 0 && !attrStale {
+			cl.idleNotified(c) // dbox's IDLE watches the transaction log
+		}
+		if c.cmd == workloads.Deliver {
+			cl.dboxSave(c, mb)
+		}
+	}
 	// Commands that sync the Maildir look for new mail in new/, move it
 	// to cur/ and give it UIDs in dovecot-uidlist.
 	switch c.cmd {
 	case workloads.Select, workloads.Idle, workloads.Deliver:
+		if cl.dbox() {
+			break
+		}
 		_, e := cl.attr(c.backend, owner, dirObj(folder))
 		seen := e.version
 		dl := cl.attrAccess(c.backend, owner, dirObj(folder), mb.dirVer, now, true, cfg.Dovecot.MailNFSStorage)
@@ -278,10 +292,17 @@ func (cl *cluster) mailFileOps(c *conn, mb *mailbox, v fileView) {
 		cl.readBytes(c, msgBytes)
 		cl.closeFile(c)
 	case workloads.Store:
-		cl.glockWrite(c, dirObj(folder))
-		cl.call(c, nfsmodel.RENAME, 0, 0) // Maildir flags live in the file name
+		if !cl.dbox() {
+			cl.glockWrite(c, dirObj(folder))
+			cl.call(c, nfsmodel.RENAME, 0, 0) // Maildir flags live in the file name
+		}
 		c.write = true
 	case workloads.Expunge:
+		if cl.dbox() {
+			cl.dboxExpunge(c, mb)
+			c.write = true
+			break
+		}
 		if mb.msgs > 0 {
 			cl.glockWrite(c, dirObj(folder))
 			cl.call(c, nfsmodel.REMOVE, 0, 0)
@@ -295,6 +316,10 @@ func (cl *cluster) mailFileOps(c *conn, mb *mailbox, v fileView) {
 		cl.dotlock(c)
 		c.write = true
 	case workloads.Append:
+		if cl.dbox() {
+			cl.dboxSave(c, mb)
+			break
+		}
 		cl.call(c, nfsmodel.CREATE, 0, 0)
 		cl.write(c, msgBytes)
 		if fsyncData {
@@ -419,6 +444,11 @@ func (cl *cluster) fsck(c *conn, b *backend, mb *mailbox) {
 	cl.write(c, mainIndexHeaderBytes+int64(mb.msgs)*mainIndexRecordBytes)
 	cl.call(c, nfsmodel.RENAME, 0, 0)
 	b.cache.drop(c.target)
+	if cl.dbox() {
+		// dbox has nothing but its index to rebuild it from: the mail
+		// files themselves.
+		cl.dboxRebuild(c, mb)
+	}
 	cl.sh(mb).mainBy = c.backend
 	cl.sh(mb).mainLogVer = mb.idxVer
 	cl.renamed(c, mb)

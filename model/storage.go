@@ -104,7 +104,7 @@ func DefaultFUSE() FUSE {
 
 // opWait is a step in a connection's call list that waits: for a cluster
 // lock, a recalled delegation, a retry. Its bytes field holds the wait.
-const opWait = opRelease + 1
+const opWait = opReleaseMap + 1
 
 // wait adds a wait of d to connection c's pending command.
 func (cl *cluster) wait(c *conn, d sim.Time) {
