@@ -110,10 +110,15 @@ type share struct {
 	// gl are the cluster file system's locks of the folder's objects
 	// (see glock), by object after the root (idxObj first).
 	gl [objsPerFolder]glock
+	// delegBy is the backend holding an NFSv4 read delegation of the
+	// folder's index files (-1: none); delegConflict is set once one was
+	// recalled (see delegOpen).
+	delegBy       int16
+	delegConflict bool
 }
 
 // unshared is the share of a folder only one backend has touched.
-var unshared = share{cacheBy: -1, uidGenBy: -1, mainBy: -1, rotatedBy: -1, expungeBy: -1,
+var unshared = share{cacheBy: -1, uidGenBy: -1, mainBy: -1, rotatedBy: -1, expungeBy: -1, delegBy: -1,
 	gl: [objsPerFolder]glock{{ex: -1}, {ex: -1}, {ex: -1}, {ex: -1}}}
 
 // sh returns mailbox mb's shared state. For a folder only one backend has
@@ -135,6 +140,11 @@ func (cl *cluster) startSharing(u int32) {
 		mb := &cl.mboxes[cl.firstMailbox(u)+f]
 		s := unshared
 		s.uidBytes = uidlistHeaderBytes + uint32(max(mb.msgs-mb.unsynced, 0))*uidlistLineBytes
+		if cl.delegations() && cl.users[u].attrBackend >= 0 {
+			// The backend that had the files to itself holds their
+			// delegation (see delegOpen).
+			s.delegBy = cl.users[u].attrBackend
+		}
 		cl.shares = append(cl.shares, s)
 		mb.share = int32(len(cl.shares))
 	}

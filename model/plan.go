@@ -145,7 +145,17 @@ func (cl *cluster) planCommand(c *conn) {
 	if open && cl.v4 {
 		force = true // the OPEN compound returns the attributes
 	}
-	l := cl.attrAccess(c.backend, owner, idxObj(folder), mb.idxVer, now, false, force)
+	var l nfsmodel.Lookup
+	if !open && cl.delegated(c.backend, mb) {
+		// A delegation's attributes never expire (fs/nfs/inode.c,
+		// nfs_attribute_cache_expired): no other client can have
+		// changed the file without the delegation being recalled.
+	} else {
+		l = cl.attrAccess(c.backend, owner, idxObj(folder), mb.idxVer, now, false, force)
+	}
+	if open && cl.v4 {
+		cl.delegOpen(c, mb)
+	}
 	switch {
 	case open && (cl.v4 || cl.kind == nfsmodel.KindFUSE):
 		// NFSv4 opens with an OPEN call, whose compound carries the

@@ -388,3 +388,63 @@ func (cl *cluster) idleNotified(c *conn) {
 	}
 	c.unseen = 0
 }
+
+// delegations reports whether the backends get NFSv4 read delegations.
+func (cl *cluster) delegations() bool { return cl.v4 && cl.cfg.Server.Delegations }
+
+// delegated reports whether backend b holds the read delegation of the
+// index files of folder mb. A folder only one backend has touched is
+// that backend's (no one has opened it to conflict).
+func (cl *cluster) delegated(b int16, mb *mailbox) bool {
+	if !cl.delegations() {
+		return false
+	}
+	if mb.share == 0 {
+		return true
+	}
+	return cl.sh(mb).delegBy == b
+}
+
+// delegOpen adds what the delegation of its folder's index files costs
+// connection c's open of them under NFSv4 (Dovecot opens them O_RDWR).
+// Linux nfsd 6.1 hands out read delegations only, on read-only and
+// read-write opens alike, when no other client has the file open for
+// writing and none was recalled since every client last let go of it
+// (fs/nfsd/nfs4state.c, nfs4_set_delegation: fi_had_conflict,
+// nfsd4_check_conflicting_opens). So:
+//   - The holder's client returns its read delegation before a read-write
+//     open (fs/nfs/nfs4proc.c, nfs4_return_incompatible_delegation): a
+//     DELEGRETURN, then the OPEN, which the server answers with a new
+//     delegation.
+//   - Another backend's open conflicts: the server recalls the
+//     delegation and answers NFS4ERR_DELAY; that client waits
+//     nfs.delay_retry (100 ms) and opens again once the holder has
+//     returned it. From then on nobody gets one on the folder while
+//     both keep it open, which in the model is for the rest of the run.
+func (cl *cluster) delegOpen(c *conn, mb *mailbox) {
+	if !cl.delegations() {
+		return
+	}
+	if cl.delegated(c.backend, mb) {
+		cl.call(c, nfsmodel.DELEGRETURN, 0, 0)
+		return
+	}
+	if mb.share == 0 {
+		return
+	}
+	s := cl.sh(mb)
+	switch {
+	case s.delegBy >= 0:
+		// The recall: the holder writes back and returns it, while this
+		// client waits and retries.
+		cl.call(c, nfsmodel.OPEN, 0, 0) // answered NFS4ERR_DELAY
+		cl.wait(c, cl.cfg.Server.DelayRetry)
+		if cl.measuring {
+			cl.res.DelegationRecalls++
+			cl.res.NFSOps[nfsmodel.DELEGRETURN]++ // the holder's return
+		}
+		s.delegBy, s.delegConflict = -1, true
+	case !s.delegConflict:
+		s.delegBy = c.backend
+	}
+}
