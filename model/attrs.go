@@ -158,9 +158,12 @@ const (
 func (cl *cluster) page(b int16, u, folder int32, kind int) *uint32 {
 	c, first := cl.block(b, u)
 	usr := &cl.users[u]
-	if usr.attrBackend == b && !usr.has(sharedFiles) {
-		cl.scratch = cl.pageTruth(u, folder, kind)
-		return &cl.scratch
+	if usr.attrBackend == b && !usr.has(sharedFiles) || cl.coherent() {
+		// On coherent storage a backend's pages are current whenever it
+		// reads them: the lock manager took them away when another node
+		// changed the file.
+		cl.scratch[kind] = cl.pageTruth(u, folder, kind)
+		return &cl.scratch[kind]
 	}
 	at, ok := c.pageAt[first]
 	if !ok {

@@ -391,7 +391,8 @@ type cluster struct {
 
 	// scratch holds the page version cluster.page returns for a user only
 	// one backend has touched.
-	scratch uint32
+	// (one per kind of file, as callers hold several at once).
+	scratch [numPageFiles]uint32
 	// shares holds the folders' shared state (see share), noShare the
 	// scratch copy sh returns for the others.
 	shares  []share

@@ -133,6 +133,16 @@ type fileView struct {
 // file alive for whoever has it open (NFS "silly rename").
 func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 	cfg := cl.cfg
+	if cl.coherent() {
+		// A cluster file system keeps a file another node deleted alive
+		// for whoever has it open (GFS2's iopen glock, OCFS2's open
+		// lock), and every node sees every rename at once: Dovecot's
+		// check of the name against its open file finds the new file
+		// and reopens it, without an error.
+		s := cl.sh(mb)
+		c.cacheGen, c.uidGen, c.logSeq = s.cacheGen, s.uidGen, s.logSeq
+		return fileView{names: true}
+	}
 	owner, folder := cl.mailboxObj(c.target)
 	force := cfg.Mount.Lookupcache == nfsmodel.LookupNone
 	d := cl.attrAccess(c.backend, owner, folderDirObj(folder), uint32(cl.sh(mb).names), cl.s.Now(), true, force || cfg.Dovecot.MailNFSIndex)
