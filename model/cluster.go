@@ -277,6 +277,8 @@ type conn struct {
 	// lockWait is when the connection began its latest wait for a lock
 	// (see lockTimedOut).
 	lockWait sim.Time
+	// lockAt is when the connection got the lock it holds.
+	lockAt sim.Time
 	// unseen is when the first delivery this IDLE connection has not
 	// yet reported to its client completed (0: none).
 	unseen sim.Time

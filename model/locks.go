@@ -115,6 +115,7 @@ func (cl *cluster) lockStep(id int32, c *conn) bool {
 		c.locked = true
 		if _, held := cl.lockHolder[k]; !held {
 			cl.lockHolder[k] = id
+			c.lockAt = cl.s.Now()
 			if cl.localLocks() {
 				cl.unexcluded(c)
 			}
@@ -175,6 +176,7 @@ func (cl *cluster) handOff(k uint64) {
 		cl.lockWaiters[k] = q[1:]
 	}
 	cl.lockHolder[k] = next
+	cl.conns[next].lockAt = cl.s.Now()
 	if cl.localLocks() {
 		cl.unexcluded(&cl.conns[next])
 	}
@@ -225,6 +227,10 @@ func (cl *cluster) releaseDead(id int32, c *conn, failed bool) {
 		return
 	}
 	keep, untilReboot := cl.retention(cl.dying)
+	if cl.cfg.Dovecot.LockMethod == "dotlock" && !cl.localLocks() {
+		// Stale counts from the lock file's last change: its creation.
+		keep = max(0, c.lockAt+keep-cl.s.Now())
+	}
 	if keep == 0 && !untilReboot {
 		cl.unlock(id, c)
 		return
