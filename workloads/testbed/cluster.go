@@ -10,6 +10,7 @@ import (
 
 	"mailsim/model"
 	"mailsim/model/sim"
+	"mailsim/nfsmodel"
 	"mailsim/strategies"
 	"mailsim/workloads"
 	"mailsim/workloads/imapload"
@@ -195,7 +196,9 @@ func (c *Cluster) Check() []string {
 			bad(fmt.Sprintf("actions[%d].do", i), "%q cannot be made real on the testbed", a.Text)
 		}
 	}
-	return errs
+	errs = append(errs, checkNFS(cfg)...)
+	_, lerrs := parseLayout(cfg)
+	return append(errs, lerrs...)
 }
 
 // largestFolder returns the largest folder of the cluster's population:
@@ -214,30 +217,83 @@ func (c *Cluster) largestFolder() (user string, folder, n int) {
 // backendName is the name of backend i in logs and metrics.
 func backendName(i int) string { return "b" + strconv.Itoa(i+1) }
 
-// mountOptions renders the model's mount as nfs(5) options for an NFSv3
-// mount. Every backend mount gets nosharecache so that two mounts of the
-// same export in one kernel keep separate caches, as two hosts would.
+// mountOptions renders the model's mount as nfs(5) options, with the
+// spec's NFS version (nfs.client.vers). Every backend mount gets
+// nosharecache so that two mounts of the same export in one kernel keep
+// separate caches, as two hosts would. nocto and local_lock are options of
+// NFS versions 2 and 3 only (nfs(5)); Check refuses them under NFSv4.
 func mountOptions(cfg *model.Config) string {
 	m := cfg.Mount
 	secs := func(t sim.Time) string { return strconv.FormatInt(int64(time.Duration(t)/time.Second), 10) }
-	o := []string{"vers=3", "proto=tcp", "nosharecache", "hard"}
+	o := []string{"vers=" + string(vers(cfg)), "proto=tcp", "nosharecache", "hard"}
 	if m.Noac {
 		o = append(o, "noac")
 	} else {
 		o = append(o, "acregmin="+secs(m.Acregmin), "acregmax="+secs(m.Acregmax), "acdirmin="+secs(m.Acdirmin), "acdirmax="+secs(m.Acdirmax))
 	}
 	o = append(o, "lookupcache="+string(m.Lookupcache))
-	if m.Nocto {
+	if m.Nocto && !vers(cfg).V4() {
 		o = append(o, "nocto")
 	}
 	if m.Nordirplus {
 		o = append(o, "nordirplus")
 	}
-	if m.LocalLock {
+	if m.LocalLock && !vers(cfg).V4() {
 		o = append(o, "local_lock=all")
 	}
 	o = append(o, "rsize="+strconv.FormatInt(m.Rsize, 10), "wsize="+strconv.FormatInt(m.Rsize, 10))
 	return strings.Join(o, ",")
+}
+
+// vers is the NFS version the backends mount (nfs.client.vers; 3 when
+// unset).
+func vers(cfg *model.Config) nfsmodel.Vers {
+	if cfg.Mount.Vers == "" {
+		return nfsmodel.V3
+	}
+	return cfg.Mount.Vers
+}
+
+// defaultLease is Linux nfsd's NFSv4 lease (fs/nfsd/netns.h, 90 s);
+// /proc/fs/nfsd/nfsv4leasetime takes whole seconds from 10 to 3600
+// (fs/nfsd/nfsctl.c, nfsd4_write_time).
+const (
+	defaultLease = 90 * time.Second
+	minLease     = 10 * time.Second
+	maxLease     = time.Hour
+)
+
+// checkNFS refuses the storage and NFS keys the testbed cannot honour:
+// storage other than NFS, options NFSv4 has not, lease times nfsd cannot
+// take, lock timeouts Dovecot cannot take.
+func checkNFS(cfg *model.Config) []string {
+	var errs []string
+	bad := func(key, format string, a ...any) {
+		errs = append(errs, key+": "+fmt.Sprintf(format, a...))
+	}
+	if k := cfg.Storage; k != "" && k != nfsmodel.KindNFS {
+		bad("storage.kind", "%q; the testbed keeps the mail on the Linux kernel NFS server only (storage.kind = \"nfs\"): it has no cluster file system, FUSE file system or single local server", k)
+		return errs
+	}
+	v := vers(cfg)
+	if !v.Valid() {
+		bad("nfs.client.vers", "%q is not one of 3, 4.0, 4.1, 4.2", v)
+	}
+	if v.V4() {
+		if cfg.Mount.Nocto {
+			bad("nfs.client.nocto", "nfs(5) lists nocto among the options of NFS versions 2 and 3 only; under vers=%s every open is an OPEN call", v)
+		}
+		if cfg.Mount.LocalLock {
+			bad("nfs.client.local_lock", "nfs(5) lists local_lock among the options of NFS versions 2 and 3 only; under vers=%s every lock goes to the server", v)
+		}
+		if l := time.Duration(cfg.Server.LeaseTime); l != defaultLease && (l%time.Second != 0 || l < minLease || l > maxLease) {
+			bad("nfs.lease_time", "%v; Linux nfsd takes whole seconds from %v to %v (/proc/fs/nfsd/nfsv4leasetime)", l, minLease, maxLease)
+		}
+	}
+	if t := time.Duration(cfg.Dovecot.MailMaxLockTimeout); t%time.Second != 0 {
+		bad("dovecot.mail_max_lock_timeout", "%v; Dovecot 2.3 takes whole seconds", t)
+	}
+	return errs
 }
 
 // checkMountTimes refuses attribute-cache times the kernel cannot take:
@@ -258,13 +314,16 @@ func checkMountTimes(cfg *model.Config) []string {
 
 // dovecotConf is a backend's (or a proxy's) dovecot.conf.
 type dovecotConf struct {
-	name      string
-	listen    netip.Addr
-	mailRoot  string
-	passdb    string
-	settings  []string
-	director  bool
-	lmtpProxy bool
+	name     string
+	listen   netip.Addr
+	mailRoot string
+	// mailLocation is the backend's mail_location, rendered from the
+	// spec's (see mailLayout.render).
+	mailLocation string
+	passdb       string
+	settings     []string
+	director     bool
+	lmtpProxy    bool
 	// fastLogin runs the login processes in Dovecot's high-performance
 	// mode (service_count = 0: a process serves many connections)
 	// rather than its default high-security mode (a new process for
@@ -293,7 +352,7 @@ func (d dovecotConf) String() string {
 	w("default_vsz_limit = 0")
 	w("imap_id_send = x-backend %s", d.name)
 	if d.mailRoot != "" {
-		w("mail_location = maildir:%s/%%d/%%n/Maildir", d.mailRoot)
+		w("mail_location = %s", d.mailLocation)
 		w("mail_uid = %d", MailUID)
 		w("mail_gid = %d", MailUID)
 		w("first_valid_uid = %d", MailUID)
@@ -335,8 +394,10 @@ func (d dovecotConf) String() string {
 // (proxy_host_immediate_failure_after).
 func (c *Cluster) fastLogin() bool { return c.Config.LoginServiceCount == 0 }
 
-// backendSettings are the spec's Dovecot settings as dovecot.conf lines.
-func backendSettings(cfg *model.Config) []string {
+// backendSettings are the spec's Dovecot settings as dovecot.conf lines,
+// for a backend whose mail is laid out as lay says, with its own disk's
+// paths under localRoot.
+func backendSettings(cfg *model.Config, lay mailLayout, localRoot string) []string {
 	d := cfg.Dovecot
 	yn := func(v bool) string { return map[bool]string{true: "yes", false: "no"}[v] }
 	s := []string{
@@ -347,8 +408,16 @@ func backendSettings(cfg *model.Config) []string {
 		"lock_method = " + d.LockMethod,
 		fmt.Sprintf("mailbox_idle_check_interval = %d secs", max(1, int64(time.Duration(cfg.Profile.IdleCheckInterval)/time.Second))),
 	}
+	// Settings away from Dovecot 2.3's defaults (dotlock_use_excl yes,
+	// mail_max_lock_timeout 0).
+	if !d.DotlockUseExcl {
+		s = append(s, "dotlock_use_excl = no")
+	}
+	if t := time.Duration(d.MailMaxLockTimeout); t > 0 {
+		s = append(s, fmt.Sprintf("mail_max_lock_timeout = %d secs", int64(t/time.Second)))
+	}
 	if !d.LMTPIndexUpdate {
-		s = append(s, "protocol lmtp {\n  mail_location = maildir:~/Maildir:INDEX=MEMORY\n}")
+		s = append(s, "protocol lmtp {\n  mail_location = "+lay.lmtpNoIndex(localRoot)+"\n}")
 	}
 	if cfg.ProcessLimit > 0 {
 		s = append(s, fmt.Sprintf("service imap {\n  process_limit = %d\n}", cfg.ProcessLimit))
@@ -415,11 +484,27 @@ func (c *Cluster) OneKernel(traceFile string) (*guest.Config, error) {
 		return nil, err
 	}
 	cfg := &c.Config
-	g := nfsServerGuest(cfg.Server.Threads, "127.0.0.0/8", localRanges)
+	g := nfsServerGuest(serverFor(cfg, "127.0.0.0/8", localRanges))
 	g.Server.Populate = p.maildirs
+	p.convert(g)
 	opts := mountOptions(cfg)
 	for i := range cfg.Backends {
-		g.Steps = append(g.Steps, guest.Step{Mount: &guest.Mount{Source: "127.0.0.1:" + g.Server.Export, Dir: "/mnt/" + backendName(i), Options: opts}})
+		m := &guest.Mount{Source: "127.0.0.1:" + g.Server.Export, Dir: "/mnt/" + backendName(i), Options: opts}
+		if vers(cfg).V4() {
+			// One kernel keeps one NFSv4 client (one client ID, one
+			// lease) per server address and node name, whatever
+			// nosharecache says: the backends would be one client to
+			// the server, which never recalls a client's delegation
+			// for that same client's opens, so a backend would keep
+			// trusting its cached pages under a delegation while
+			// another wrote the file. Each backend mounts another
+			// loopback address of the server (127.0.0.N) under its
+			// own node name, and so is a client of its own, with its
+			// own lease, as separate hosts are.
+			m.Source = oneKernelServerAddr(i) + ":" + g.Server.Export
+			m.Nodename = backendName(i)
+		}
+		g.Steps = append(g.Steps, guest.Step{Mount: m})
 	}
 	if !cfg.Mount.LocalLock {
 		for i := range cfg.Backends {
@@ -427,7 +512,7 @@ func (c *Cluster) OneKernel(traceFile string) (*guest.Config, error) {
 		}
 	}
 	for i := range cfg.Backends {
-		c.addBackend(g, i, p.owners != nil)
+		c.addBackend(g, i, p.owners != nil, oneKernelLocalRoot(i))
 	}
 	if p.owners != nil {
 		g.Files = append(g.Files, c.ownersFile(p))
@@ -435,10 +520,18 @@ func (c *Cluster) OneKernel(traceFile string) (*guest.Config, error) {
 	c.addEntry(g)
 	g.Counters = []guest.KV{{Key: "nfsd", Value: "/proc/net/rpc/nfsd"}, {Key: "mountstats", Value: "/proc/self/mountstats"},
 		{Key: "stat", Value: "/proc/stat"}, {Key: "self", Value: "/proc/self/stat"}}
+	if vers(cfg).V4() {
+		addV4Watch(g, 10*time.Second)
+	}
 	g.Load = c.load(p, traceFile)
 	g.Faults = c.timeline()
 	return g, nil
 }
+
+// oneKernelServerAddr is the NFS server's address backend i mounts in
+// the one-kernel topology under NFSv4: 127.0.0.1, 127.0.0.2, ... (the
+// loopback answers on all of 127.0.0.0/8).
+func oneKernelServerAddr(i int) string { return "127.0.0." + strconv.Itoa(i+1) }
 
 // refuse is the error of a cluster the testbed cannot run.
 func refuse(errs []string) error {
@@ -463,6 +556,8 @@ type prepared struct {
 	site     *workloads.Site
 	users    []string
 	maildirs []guest.Maildir
+	// layout is the mail's layout (dovecot.mail_location).
+	layout mailLayout
 	// owners gives each user's owner backend (owner-proxy only).
 	owners []int
 }
@@ -474,9 +569,13 @@ func (c *Cluster) prepare() (*prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &prepared{site: site}
+	lay, errs := parseLayout(cfg)
+	if len(errs) > 0 {
+		return nil, refuse(errs)
+	}
+	p := &prepared{site: site, layout: lay}
 	for _, u := range site.Users {
-		md := guest.Maildir{Path: maildirPath(u.Name), Bytes: int(min(cfg.Population.MessageBytesMean, 1<<20))}
+		md := guest.Maildir{Path: lay.maildirPath(u.Name), Bytes: int(min(cfg.Population.MessageBytesMean, 1<<20))}
 		for _, mb := range u.Mailboxes {
 			md.Folders = append(md.Folders, int(mb.Messages))
 		}
@@ -489,6 +588,20 @@ func (c *Cluster) prepare() (*prepared, error) {
 		}
 	}
 	return p, nil
+}
+
+// convert makes the NFS server's guest g convert the generated Maildirs
+// into the mail_location's dbox format before anything else it does (in
+// the hosts topology, before its nfsd answers the backends), keeping
+// the conversion's log.
+func (p *prepared) convert(g *guest.Config) {
+	files, steps := p.layout.conversion(g.Server.Export, p.users)
+	if len(steps) == 0 {
+		return
+	}
+	g.Files = append(g.Files, files...)
+	g.Steps = append(steps, g.Steps...)
+	g.Logs = append(g.Logs, guest.KV{Key: "/var/log/mailsim/convert.log", Value: "convert.log"})
 }
 
 // serviceStep is a service step whose output goes to
@@ -504,12 +617,21 @@ func serviceStep(name, ready string, argv ...string) guest.Step {
 }
 
 // addBackend adds backend i's Dovecot to g: its configuration, serving
-// the mail of its mount /mnt/bI+1, its service and its log. With owned,
-// its passdb proxies each user to the owner the owners file names
-// (Dovecot's proxy_maybe).
-func (c *Cluster) addBackend(g *guest.Config, i int, owned bool) {
+// the mail of its mount /mnt/bI+1, its service and its log. Paths of
+// storage.local_paths are under localRoot on the guest ("" when the
+// backend has a machine of its own). With owned, its passdb proxies each
+// user to the owner the owners file names (Dovecot's proxy_maybe).
+func (c *Cluster) addBackend(g *guest.Config, i int, owned bool, localRoot string) {
 	name := backendName(i)
-	d := dovecotConf{name: name, listen: c.Backends[i], mailRoot: "/mnt/" + name, settings: backendSettings(&c.Config), fastLogin: c.fastLogin()}
+	lay, _ := parseLayout(&c.Config)
+	root := "/mnt/" + name
+	d := dovecotConf{name: name, listen: c.Backends[i], mailRoot: root, mailLocation: lay.render(root, localRoot),
+		settings: backendSettings(&c.Config, lay, localRoot), fastLogin: c.fastLogin()}
+	// The directories on the backend's own disk that the mail_location
+	// puts index or control files under, owned by the mail's user.
+	for _, dir := range lay.localDirs(localRoot) {
+		g.Steps = append(g.Steps, guest.Step{Command: &guest.Command{Argv: []string{"install", "-d", "-o", strconv.Itoa(MailUID), "-g", strconv.Itoa(MailUID), dir}}})
+	}
 	d.passdb = fmt.Sprintf("passdb {\n  driver = static\n  args = password=%s\n}", Password)
 	if owned {
 		// Dovecot's proxy_maybe: serve the user here when this is
@@ -726,48 +848,145 @@ var lockSysctls = []guest.KV{
 	{Key: "/proc/sys/fs/nfs/nlm_timeout", Value: "3"},
 }
 
+// nfsServer says how a guest serves the export.
+type nfsServer struct {
+	// Threads is nfsd's thread count.
+	Threads int
+	// Clients is the exports(5) client specification.
+	Clients string
+	// Local are ranges routed to the loopback first, so that any
+	// address in them can be bound.
+	Local []string
+	// Vers is the version the clients mount: 3 serves NFSv3 alone, as
+	// every testbed run before NFSv4 did; a 4.x serves NFSv3 and every
+	// NFSv4 minor version.
+	Vers nfsmodel.Vers
+	// Lease is the NFSv4 lease (0: nfsd's 90 s).
+	Lease time.Duration
+	// NoDelegations turns nfsd's delegations off (fs.leases-enable = 0).
+	NoDelegations bool
+}
+
+// serverFor is the NFS server a cluster's spec asks for.
+func serverFor(cfg *model.Config, clients string, local []string) nfsServer {
+	s := nfsServer{Threads: cfg.Server.Threads, Clients: clients, Local: local, Vers: vers(cfg)}
+	if s.Vers.V4() {
+		s.Lease = time.Duration(cfg.Server.LeaseTime)
+		s.NoDelegations = !cfg.Server.Delegations
+	}
+	return s
+}
+
 // nfsServerGuest returns the configuration of a guest that serves /export
-// over NFSv3 to the clients spec (exports(5)) with the given number of
-// nfsd threads: the first steps of every testbed guest but the
-// multi-host topology's backends and entry. The ranges in local are
-// routed to the loopback first, so that any address in them can be bound.
-func nfsServerGuest(threads int, clients string, local []string) *guest.Config {
+// to the clients spec (exports(5)): the first steps of every testbed
+// guest but the multi-host topology's backends and entry. The ranges in
+// s.Local are routed to the loopback first, so that any address in them
+// can be bound.
+//
+// Under NFSv4 the kernel still asks rpc.mountd about exports (the
+// export and file handle caches, and the pseudo-root above /export that
+// nfs-utils makes), so mountd runs in both cases. NFSv4 carries users as
+// strings: nfsd and the client send and take numeric ids with sec=sys
+// (nfs4_disable_idmapping, set explicitly), so the mail keeps its owner
+// without an idmapd.
+func nfsServerGuest(s nfsServer) *guest.Config {
 	g := &guest.Config{Hostname: "testbed"}
 	g.Modules = []string{"nfsd", "nfs", "nfsv3"}
 	g.Sysctls = append([]guest.KV(nil), lockSysctls...)
-	srv := &guest.Server{Export: "/export", Clients: clients, Threads: threads, Owner: MailUID}
+	v4 := s.Vers.V4()
+	if v4 {
+		g.Modules = append(g.Modules, "nfsv4")
+		g.Sysctls = append(g.Sysctls, v4Sysctls...)
+		if s.NoDelegations {
+			// nfsd hands out a delegation through a lease on the
+			// file (fs/nfsd/nfs4state.c, nfs4_set_delegation); with
+			// leases off it hands out none.
+			g.Sysctls = append(g.Sysctls, guest.KV{Key: "/proc/sys/fs/leases-enable", Value: "0"})
+		}
+	}
+	srv := &guest.Server{Export: "/export", Clients: s.Clients, Threads: s.Threads, Owner: MailUID}
 	g.Server = srv
 	g.Files = append(g.Files,
 		guest.File{Path: "/etc/exports", Mode: 0o644, Content: fmt.Sprintf("%s %s(rw,sync,no_subtree_check,no_root_squash,fsid=1)\n", srv.Export, srv.Clients)},
 	)
 	step := func(s guest.Step) { g.Steps = append(g.Steps, s) }
 	cmd := func(argv ...string) { step(guest.Step{Command: &guest.Command{Argv: argv}}) }
-	for _, r := range local {
+	for _, r := range s.Local {
 		cmd("ip", "route", "add", "local", r, "dev", "lo")
 	}
 	cmd("mount", "-t", "nfsd", "nfsd", "/proc/fs/nfsd")
 	// nfsd's NFSv4 grace period (90 s by default) also holds back NLM
 	// locks (locks_in_grace covers every lock manager of the network
 	// namespace): shorten it before nfsd starts, and end it once started.
-	cmd("sh", "-c", "echo 10 > /proc/fs/nfsd/nfsv4gracetime; echo 10 > /proc/fs/nfsd/nfsv4leasetime")
+	// Under NFSv3 the lease is shortened too, as it always was (it
+	// bounds nothing there); under NFSv4 it is the spec's
+	// nfs.lease_time, written only when it is not nfsd's own 90 s.
+	switch {
+	case !v4:
+		cmd("sh", "-c", "echo 10 > /proc/fs/nfsd/nfsv4gracetime; echo 10 > /proc/fs/nfsd/nfsv4leasetime")
+	case s.Lease > 0 && s.Lease != defaultLease:
+		cmd("sh", "-c", fmt.Sprintf("echo 10 > /proc/fs/nfsd/nfsv4gracetime; echo %d > /proc/fs/nfsd/nfsv4leasetime", int64(s.Lease/time.Second)))
+	default:
+		cmd("sh", "-c", "echo 10 > /proc/fs/nfsd/nfsv4gracetime")
+	}
 	step(serviceStep("rpcbind", rpcbindReady, "rpcbind", "-f", "-w"))
 	step(serviceStep("statd", "", "rpc.statd", "-F", "--no-notify"))
 	cmd("exportfs", "-ra")
-	step(serviceStep("mountd", "", "rpc.mountd", "-F", "--no-nfs-version", "4"))
-	cmd("rpc.nfsd", "--no-nfs-version", "4", strconv.Itoa(max(1, threads)))
+	if v4 {
+		// The NFSv4 client state's records (nfsd's legacy client
+		// tracking; without the directory nfsd looks for nfsdcld).
+		cmd("mkdir", "-p", "/var/lib/nfs/v4recovery")
+		step(serviceStep("mountd", "", "rpc.mountd", "-F"))
+		cmd("rpc.nfsd", strconv.Itoa(max(1, s.Threads)))
+	} else {
+		step(serviceStep("mountd", "", "rpc.mountd", "-F", "--no-nfs-version", "4"))
+		cmd("rpc.nfsd", "--no-nfs-version", "4", strconv.Itoa(max(1, s.Threads)))
+	}
 	cmd("sh", "-c", "echo Y > /proc/fs/nfsd/v4_end_grace")
 	return g
 }
 
+// v4Counters are nfsd's NFSv4 clients and their state (opens, locks,
+// delegations: fs/nfsd/nfs4state.c, client_info_show and states_show),
+// read with the other counters.
+var v4Counters = []guest.KV{
+	{Key: "nfsd_clients", Value: "/proc/fs/nfsd/clients/*/info"},
+	{Key: "nfsd_states", Value: "/proc/fs/nfsd/clients/*/states"},
+}
+
+// addV4Watch makes the NFS server's guest g read nfsd's NFSv4 clients and
+// their state with its counters, and every interval with its locks into
+// its watch log.
+func addV4Watch(g *guest.Config, interval time.Duration) {
+	g.Counters = append(g.Counters, v4Counters...)
+	g.Watch = append(g.Watch, guest.KV{Key: "locks", Value: "/proc/locks"}, v4Counters[1])
+	g.WatchInterval = interval
+	g.Logs = append(g.Logs, guest.KV{Key: guest.WatchLog, Value: "watch.log"})
+}
+
+// v4Sysctls make nfsd and the NFS client carry numeric user and group
+// ids as NFSv4 owner strings (sec=sys), so that files keep the mail's
+// owner without an idmapper. Both are the kernels' defaults; the testbed
+// writes them so that a guest with other defaults does not map every
+// owner to nobody.
+var v4Sysctls = []guest.KV{
+	{Key: "/sys/module/nfsd/parameters/nfs4_disable_idmapping", Value: "Y"},
+	{Key: "/sys/module/nfs/parameters/nfs4_disable_idmapping", Value: "Y"},
+}
+
 // maildirPath is a user's Maildir relative to the export: domain/user/Maildir,
-// as mail_location's %d/%n/Maildir gives it.
-func maildirPath(user string) string {
+// as the default mail_location's %d/%n/Maildir gives it.
+func maildirPath(user string) string { return homePath(user) + "/Maildir" }
+
+// homePath is a user's home relative to the export: domain/user, as the
+// userdb's home=/mnt/bN/%d/%n gives it.
+func homePath(user string) string {
 	n, d, _ := strings.Cut(user, "@")
 	if d == "" {
-		// %d is empty: mail_location's %d/%n is the name alone.
-		return n + "/Maildir"
+		// %d is empty: %d/%n is the name alone.
+		return n
 	}
-	return d + "/" + n + "/Maildir"
+	return d + "/" + n
 }
 
 // haproxyConf is HAProxy's configuration for IMAP and LMTP in TCP mode.

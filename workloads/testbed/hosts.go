@@ -109,14 +109,24 @@ func (c *Cluster) Hosts(traceFile string) (*HostsPlan, error) {
 	plan := &HostsPlan{}
 
 	// The NFS server: the export open to the private network.
-	srv := nfsServerGuest(cfg.Server.Threads, hostsNet.String(), nil)
+	srv := nfsServerGuest(serverFor(cfg, hostsNet.String(), nil))
 	srv.Hostname = ServerHost
 	srv.Interfaces = iface(ServerAddr)
 	srv.Hosts = hosts
 	srv.Server.Populate = p.maildirs
+	p.convert(srv)
 	// The server's locks: those its lock manager holds for each client,
 	// which a crashed client leaves behind.
 	srv.Counters = []guest.KV{{Key: "nfsd", Value: "/proc/net/rpc/nfsd"}, {Key: "locks", Value: "/proc/locks"}}
+	// The server's locks every 2 s, and under NFSv4 nfsd's clients and
+	// their state: what a hung backend leaves held, and for how long.
+	if vers(cfg).V4() {
+		addV4Watch(srv, 2*time.Second)
+	} else {
+		srv.Watch = []guest.KV{{Key: "locks", Value: "/proc/locks"}}
+		srv.WatchInterval = 2 * time.Second
+		srv.Logs = append(srv.Logs, guest.KV{Key: guest.WatchLog, Value: "watch.log"})
+	}
 	srv.Hold = HoldFile
 	plan.Server = srv
 
@@ -128,6 +138,12 @@ func (c *Cluster) Hosts(traceFile string) (*HostsPlan, error) {
 		g := &guest.Config{Hostname: name, Interfaces: iface(a), Hosts: hosts}
 		g.Modules = []string{"nfs", "nfsv3"}
 		g.Sysctls = append([]guest.KV(nil), lockSysctls...)
+		rpcVers := "3"
+		if vers(cfg).V4() {
+			g.Modules = append(g.Modules, "nfsv4")
+			g.Sysctls = append(g.Sysctls, v4Sysctls[1])
+			rpcVers = "4"
+		}
 		// The client's lock manager needs rpcbind (the server's lockd
 		// calls it back to grant a blocked lock) and the status
 		// monitor (it registers the server before the first lock).
@@ -135,14 +151,15 @@ func (c *Cluster) Hosts(traceFile string) (*HostsPlan, error) {
 			serviceStep("rpcbind", rpcbindReady, "rpcbind", "-f", "-w"),
 			serviceStep("statd", "", "rpc.statd", "-F", "--no-notify"),
 			// The guests boot together: wait until the server's
-			// nfsd answers (program 100003, version 3, over TCP).
-			guest.Step{Command: &guest.Command{Argv: []string{"rpcinfo", "-t", ServerAddr.String(), "100003", "3"}, Retry: 180}},
+			// nfsd answers (program 100003, the version mounted,
+			// over TCP).
+			guest.Step{Command: &guest.Command{Argv: []string{"rpcinfo", "-t", ServerAddr.String(), "100003", rpcVers}, Retry: 180}},
 			guest.Step{Mount: &guest.Mount{Source: source, Dir: "/mnt/" + name, Options: opts}},
 		)
 		if !cfg.Mount.LocalLock {
 			g.Steps = append(g.Steps, guest.Step{LockCheck: "/mnt/" + name})
 		}
-		c.addBackend(g, i, p.owners != nil)
+		c.addBackend(g, i, p.owners != nil, "")
 		if p.owners != nil {
 			g.Files = append(g.Files, c.ownersFile(p))
 		}

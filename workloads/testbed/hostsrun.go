@@ -451,9 +451,13 @@ func (r *hostsRun) gather(entry *vm, backends []*vm) (*guest.Result, error) {
 		Measurements: er.Measurements,
 		Events:       append(er.Events, r.events...),
 	}
-	for _, key := range []string{"nfsd", "locks"} {
-		res.CountersBefore = append(res.CountersBefore, guest.KV{Key: key, Value: counters(sr.CountersBefore, key)})
-		res.CountersAfter = append(res.CountersAfter, guest.KV{Key: key, Value: counters(sr.CountersAfter, key)})
+	// The server's counters: nfsd's calls, its locks and, under NFSv4,
+	// its clients and their state.
+	for _, kv := range sr.CountersBefore {
+		res.CountersBefore = append(res.CountersBefore, guest.KV{Key: kv.Key, Value: counters(sr.CountersBefore, kv.Key)})
+	}
+	for _, kv := range sr.CountersAfter {
+		res.CountersAfter = append(res.CountersAfter, guest.KV{Key: kv.Key, Value: counters(sr.CountersAfter, kv.Key)})
 	}
 	var before, after strings.Builder
 	for _, v := range backends {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"mailsim/nfsmodel"
 	"mailsim/workloads/testbed/guest"
 )
 
@@ -25,7 +26,7 @@ func Probe(ctx context.Context, o Options, cases []string) ([]byte, error) {
 	if err := os.MkdirAll(o.Work, 0o755); err != nil {
 		return nil, err
 	}
-	g := nfsServerGuest(1, "127.0.0.0/8", localRanges)
+	g := nfsServerGuest(nfsServer{Threads: 1, Clients: "127.0.0.0/8", Local: localRanges, Vers: nfsmodel.V3})
 	g.Probe = &guest.Probe{Source: "127.0.0.1:/export", Cases: cases}
 	m := Machine{Name: "mailsim-probe", Shared: o.Work, Memory: o.Memory}
 	res, err := runGuest(ctx, o.Guest, m, g, 30*time.Minute, o.Log)

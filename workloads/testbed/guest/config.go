@@ -87,9 +87,20 @@ type Config struct {
 	// Counters are guest files read at the start and end of the measured
 	// period (NFS server and client statistics): by the load when the
 	// guest runs it, on MeasureStartFile and MeasureEndFile when it
-	// holds.
+	// holds. A path with a * reads every file it matches, each under a
+	// "==> PATH <==" line.
 	Counters []KV
+	// Watch are guest files (globs as in Counters) read every
+	// WatchInterval while the guest runs its load or holds, each reading
+	// appended to WatchLog with the time: the server's locks and NFSv4
+	// state over a run.
+	Watch         []KV          `json:",omitempty"`
+	WatchInterval time.Duration `json:",omitempty"`
 }
+
+// WatchLog is the guest file the Watch readings go to; it is copied out
+// as LogDir/watch.log.
+const WatchLog = "/var/log/mailsim/watch.log"
 
 // KV is a name and a value.
 type KV struct {
@@ -150,6 +161,13 @@ type Mount struct {
 	Dir string
 	// Options are the nfs(5) options, comma-separated.
 	Options string
+	// Nodename, when set, makes the mount in a UTS namespace of its own
+	// whose host name is Nodename: an NFSv4.1+ client names itself to
+	// the server by the host name it mounts with ("Linux NFSv4.2
+	// NODENAME"), so that mounts of one kernel to different server
+	// addresses with different node names are different NFSv4 clients
+	// to the server, as different hosts are.
+	Nodename string `json:",omitempty"`
 }
 
 // File is a file to write.

@@ -222,7 +222,27 @@ func (g *guest) mount(m Mount) error {
 	if err := os.MkdirAll(m.Dir, 0o755); err != nil {
 		return err
 	}
-	return g.run(Command{Argv: []string{"mount", "-t", "nfs", "-o", m.Options, m.Source, m.Dir}, Retry: 5})
+	if m.Nodename == "" {
+		return g.run(Command{Argv: []string{"mount", "-t", "nfs", "-o", m.Options, m.Source, m.Dir}, Retry: 5})
+	}
+	// The mount in a UTS namespace of its own named Nodename: the RPC
+	// client the mount creates keeps that node name (the mount itself
+	// is in the guest's one mount namespace, seen by every process).
+	var err error
+	for try := 0; try <= 5; try++ {
+		if try > 0 {
+			time.Sleep(time.Second)
+		}
+		var out bytes.Buffer
+		cmd := exec.Command("sh", "-c", `echo "$1" > /proc/sys/kernel/hostname && exec mount -t nfs -o "$2" "$3" "$4"`, "sh", m.Nodename, m.Options, m.Source, m.Dir)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS}
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err = cmd.Run(); err == nil {
+			return nil
+		}
+		err = fmt.Errorf("mount %s on %s as node %s: %v: %s", m.Source, m.Dir, m.Nodename, err, strings.TrimSpace(out.String()))
+	}
+	return err
 }
 
 // lockCheck takes and releases an fcntl lock on a file in dir, waiting
@@ -439,16 +459,64 @@ func (g *guest) stopServices() {
 }
 
 // readCounters reads the counter files.
-func (g *guest) readCounters() []KV {
+func (g *guest) readCounters() []KV { return readFiles(g.cfg.Counters) }
+
+// readFiles reads each file of kvs (Value is the path); a path with a *
+// reads every file it matches, each after a "==> PATH <==" line.
+func readFiles(kvs []KV) []KV {
 	var out []KV
-	for _, kv := range g.cfg.Counters {
-		b, err := os.ReadFile(kv.Value)
-		if err != nil {
-			b = []byte("error: " + err.Error())
+	for _, kv := range kvs {
+		if !strings.Contains(kv.Value, "*") {
+			b, err := os.ReadFile(kv.Value)
+			if err != nil {
+				b = []byte("error: " + err.Error())
+			}
+			out = append(out, KV{Key: kv.Key, Value: string(b)})
+			continue
 		}
-		out = append(out, KV{Key: kv.Key, Value: string(b)})
+		paths, _ := filepath.Glob(kv.Value)
+		var s strings.Builder
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				b = []byte("error: " + err.Error() + "\n")
+			}
+			fmt.Fprintf(&s, "==> %s <==\n%s", p, b)
+		}
+		out = append(out, KV{Key: kv.Key, Value: s.String()})
 	}
 	return out
+}
+
+// watch appends the Watch files' contents to WatchLog every
+// WatchInterval until ctx is done.
+func (g *guest) watch(ctx context.Context) {
+	if len(g.cfg.Watch) == 0 || g.cfg.WatchInterval <= 0 {
+		return
+	}
+	_ = os.MkdirAll(filepath.Dir(WatchLog), 0o755)
+	f, err := os.OpenFile(WatchLog, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		g.logf("watch: %v", err)
+		return
+	}
+	defer f.Close()
+	t := time.NewTicker(g.cfg.WatchInterval)
+	defer t.Stop()
+	for {
+		now := time.Now()
+		for _, kv := range readFiles(g.cfg.Watch) {
+			fmt.Fprintf(f, "=== %s %s\n%s", now.Format(time.RFC3339Nano), kv.Key, kv.Value)
+			if !strings.HasSuffix(kv.Value, "\n") {
+				fmt.Fprintln(f)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // copyLogs copies the logs into HostDir/LogDir, each onto the host's disk
@@ -513,6 +581,9 @@ func (g *guest) writeResult() {
 // the counters when the host marks the measured period's start and end,
 // and copies the logs out every two seconds.
 func (g *guest) hold(path string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go g.watch(ctx)
 	var started, ended bool
 	marks := func() {
 		if !started && exists(filepath.Join(HostDir, MeasureStartFile)) {
@@ -552,6 +623,7 @@ func (g *guest) load(l *Load) error {
 	if err := signal(LoadStartedFile, g.loadT0.Format(time.RFC3339Nano)); err != nil {
 		return err
 	}
+	go g.watch(ctx)
 	var timers []*time.Timer
 	for _, f := range g.cfg.Faults {
 		timers = append(timers, time.AfterFunc(f.At, func() { g.fault(f) }))
