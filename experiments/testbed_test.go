@@ -50,6 +50,71 @@ factor = 2
 	}
 }
 
+// TestTestbedRefusesOtherStorage: the testbed serves mail from the
+// kernel NFS server only; another storage.kind, and a mail_location it
+// cannot lay out (an index on a path it cannot place), are refused at
+// their keys.
+func TestTestbedRefusesOtherStorage(t *testing.T) {
+	spec := `name = "gfs2"
+strategies = ["random"]
+
+[cluster]
+backends = 2
+
+[storage]
+kind = "cluster-fs"
+
+[dovecot]
+mail_location = "maildir:~/Maildir:INDEX=/srv/index/%u"
+`
+	e, err := Load("gfs2.toml", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Clusters(testbed.OneKernel)
+	if err == nil {
+		t.Fatal("a cluster-fs spec was accepted")
+	}
+	got := err.Error()
+	for _, want := range []string{
+		"gfs2.toml:8:8: the testbed (one-kernel) cannot honour this: \"cluster-fs\"; the testbed keeps the mail on the Linux kernel NFS server only",
+		"(key storage.kind)",
+		"(key dovecot.mail_location)",
+		"INDEX=/srv/index/%u is neither under the user's home",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("refusal lacks %q:\n%s", want, got)
+		}
+	}
+	// The index damage matrix's NFSv4.2 and local-index configurations
+	// run.
+	for _, name := range []string{"nfs42", "local-index"} {
+		e := loadSpecFile(t, filepath.Join("index-damage", name+".toml"))
+		if _, err := e.Clusters(testbed.OneKernel); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	for _, name := range []string{"v3", "v42"} {
+		e := loadSpecFile(t, filepath.Join("hung-host", name+".toml"))
+		if _, err := e.Clusters(testbed.Hosts); err != nil {
+			t.Errorf("hung-host/%s: %v", name, err)
+		}
+	}
+}
+
+func loadSpecFile(t *testing.T, path string) *Experiment {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := Load(path, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
 // TestRecordTestbed derives the committed testbed set's records again from
 // its raw files: the same runs with the same measured values, and the new
 // set holds every metric this build records.

@@ -266,7 +266,7 @@ func (cn *conn) do(ctx context.Context, name string, f func() error) bool {
 	if err != nil {
 		kind, detail = errKind(err), err.Error()
 	}
-	cn.r.rec.command(cn.user, name, start, end, kind, detail)
+	cn.r.rec.commandOn(cn.user, cn.backend, name, start, end, kind, detail)
 	if replied(kind) {
 		return true
 	}
@@ -382,7 +382,7 @@ func (cn *conn) logout(ctx context.Context, implicit bool) {
 		if err != nil {
 			kind, detail = errKind(err), err.Error()
 		}
-		cn.r.rec.command(cn.user, "LOGOUT", start, end, kind, detail)
+		cn.r.rec.commandOn(cn.user, cn.backend, "LOGOUT", start, end, kind, detail)
 	}
 	cn.close()
 }

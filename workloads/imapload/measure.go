@@ -1,6 +1,7 @@
 package imapload
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -80,6 +81,30 @@ type Measurements struct {
 	AutoSelects     uint64 `json:"auto_selects"`
 	SkippedLogins   uint64 `json:"skipped_logins"`
 	ImplicitLogouts uint64 `json:"implicit_logouts"`
+
+	// Slow are the first MaxEvents commands of the whole run (warm-up
+	// included) that took SlowCommand or longer to be answered or to
+	// fail, in the order they ended: what a client waited on a lock, a
+	// recalled delegation or a frozen backend.
+	Slow []Slow `json:"slow,omitempty"`
+}
+
+// SlowCommand is how long a command must take to count as slow.
+const SlowCommand = 2 * time.Second
+
+// Slow is one slow command.
+type Slow struct {
+	User string `json:"user"`
+	// Backend is the backend that served the connection, "" when
+	// unknown (a LOGIN, before the backend named itself).
+	Backend string `json:"backend"`
+	Command string `json:"command"`
+	// Start is when the command was sent, from the start of the run,
+	// and Took how long it took.
+	Start time.Duration `json:"start_ns"`
+	Took  time.Duration `json:"took_ns"`
+	// Kind is "" for a command answered OK, else its error kind.
+	Kind string `json:"kind,omitempty"`
 }
 
 // Interval is one interval of the measured period's time series. Commands
@@ -150,6 +175,9 @@ const (
 	EventDisconnected = "disconnected"
 	// EventDeliveryFailed is an LMTP delivery that failed.
 	EventDeliveryFailed = "delivery-failed"
+	// EventCommandSlow is a command that took SlowCommand or longer
+	// (also in Measurements.Slow).
+	EventCommandSlow = "command-slow"
 )
 
 // Event is one noteworthy thing that happened.
@@ -257,8 +285,22 @@ func (rc *recorder) latencyLocked(name string, d time.Duration) {
 // command records an IMAP command sent at start and answered (or failed)
 // at end; kind is "" for OK, else the error kind.
 func (rc *recorder) command(user, name string, start, end time.Duration, kind, detail string) {
+	rc.commandOn(user, "", name, start, end, kind, detail)
+}
+
+// commandOn records an IMAP command as command does, on a connection to
+// backend ("" when unknown).
+func (rc *recorder) commandOn(user, backend, name string, start, end time.Duration, kind, detail string) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
+	if d := end - start; d >= SlowCommand && len(rc.m.Slow) < MaxEvents {
+		rc.m.Slow = append(rc.m.Slow, Slow{User: user, Backend: backend, Command: name, Start: start, Took: d, Kind: kind})
+		on := backend
+		if on == "" {
+			on = "an unknown backend"
+		}
+		rc.eventLocked(EventCommandSlow, user, fmt.Sprintf("%s on %s took %.1f s from %.1f s%s", name, on, d.Seconds(), start.Seconds(), map[bool]string{true: "", false: " (" + kind + ")"}[kind == ""]))
+	}
 	if rc.measured(start) {
 		if replied(kind) {
 			rc.latencyLocked(name, end-start)

@@ -192,3 +192,33 @@ func TestRetryWait(t *testing.T) {
 		}
 	}
 }
+
+// TestSlowCommands: commands that take SlowCommand or longer are kept with
+// their backend, warm-up included, and each is an event.
+func TestSlowCommands(t *testing.T) {
+	now := time.Duration(0)
+	rc := newRecorder(func() time.Duration { return now }, time.Second, 10*time.Second, time.Second)
+	rc.commandOn("u1", "b1", "SELECT", 0, SlowCommand, "", "")                            // slow, in the warm-up
+	rc.commandOn("u1", "b1", "FETCH", 2*time.Second, 2*time.Second+SlowCommand-1, "", "") // just under
+	rc.commandOn("u2", "b2", "EXPUNGE", 3*time.Second, 8*time.Second, KindTimeout, "no answer")
+	rc.command("u3", "LOGIN", 4*time.Second, 7*time.Second, "", "")
+	now = 12 * time.Second
+	m := rc.finish(now)
+	want := []Slow{
+		{User: "u1", Backend: "b1", Command: "SELECT", Start: 0, Took: SlowCommand},
+		{User: "u2", Backend: "b2", Command: "EXPUNGE", Start: 3 * time.Second, Took: 5 * time.Second, Kind: KindTimeout},
+		{User: "u3", Command: "LOGIN", Start: 4 * time.Second, Took: 3 * time.Second},
+	}
+	if !slices.Equal(m.Slow, want) {
+		t.Errorf("slow %+v, want %+v", m.Slow, want)
+	}
+	var details []string
+	for _, e := range m.Events {
+		if e.Kind == EventCommandSlow {
+			details = append(details, e.Detail)
+		}
+	}
+	if len(details) != 3 || details[1] != "EXPUNGE on b2 took 5.0 s from 3.0 s (timeout)" || details[2] != "LOGIN on an unknown backend took 3.0 s from 4.0 s" {
+		t.Errorf("slow events %q", details)
+	}
+}

@@ -26,10 +26,38 @@ import (
 // /proc/net/rpc/nfsd (the kernel's nfsd3 procedure table, fs/nfsd/nfs3proc.c).
 var nfsdProc3 = []string{"NULL", "GETATTR", "SETATTR", "LOOKUP", "ACCESS", "READLINK", "READ", "WRITE", "CREATE", "MKDIR", "SYMLINK", "MKNOD", "REMOVE", "RMDIR", "RENAME", "LINK", "READDIR", "READDIRPLUS", "FSSTAT", "FSINFO", "PATHCONF", "COMMIT"}
 
-// modelOps are the procedures the model reports a rate of
+// modelOps are the NFSv3 procedures the model reports a rate of
 // (nfs.<OP>_per_s), in its order; LOCK and UNLOCK go to the lock manager,
 // whose calls /proc/net/rpc/nfsd does not count.
-var modelOps = []string{"GETATTR", "LOOKUP", "ACCESS", "READ", "WRITE", "COMMIT", "CREATE", "REMOVE", "RENAME", "SETATTR", "READDIR", "READDIRPLUS"}
+var modelOps = []string{"GETATTR", "LOOKUP", "ACCESS", "READ", "WRITE", "COMMIT", "CREATE", "REMOVE", "RENAME", "SETATTR", "READDIR", "READDIRPLUS", "LINK"}
+
+// modelOpsV4 are the model's operations under NFSv4, in its order: those
+// of NFSv3 but READDIRPLUS (NFSv4's READDIR returns attributes itself),
+// and LOCK, UNLOCK (LOCKU), OPEN, CLOSE and DELEGRETURN.
+var modelOpsV4 = []string{"GETATTR", "LOOKUP", "ACCESS", "READ", "WRITE", "COMMIT", "CREATE", "REMOVE", "RENAME", "SETATTR", "READDIR", "LOCK", "UNLOCK", "OPEN", "CLOSE", "DELEGRETURN", "LINK"}
+
+// v4ClientOps maps the Linux NFSv4 client's procedures, as
+// /proc/self/mountstats names them (fs/nfs/nfs4xdr.c, nfs4_procedures),
+// to the model's operations. The client counts a COMPOUND once, by its
+// main operation, as the model does (nfsd's proc4ops counts every
+// operation inside every compound: PUTFH and GETATTR in nearly all). An
+// OPEN_NOATTR is an OPEN too: the client sends it to open a file under a
+// delegation it is about to return (CLAIM_DELEG_CUR) and in state
+// recovery. CREATE is NFSv4's, of directories and other non-regular
+// files: a regular file is created by an OPEN. Every procedure not listed
+// keeps the client's state (SEQUENCE, RENEW, FREE_STATEID, TEST_STATEID,
+// EXCHANGE_ID, ...) or serves the mount (NULL, FSINFO, SERVER_CAPS, ...):
+// nfs.v4_state_per_s counts them.
+var v4ClientOps = map[string]string{
+	"GETATTR": "GETATTR", "LOOKUP": "LOOKUP", "ACCESS": "ACCESS", "READ": "READ", "WRITE": "WRITE",
+	"COMMIT": "COMMIT", "CREATE": "CREATE", "REMOVE": "REMOVE", "RENAME": "RENAME", "SETATTR": "SETATTR",
+	"READDIR": "READDIR", "LOCK": "LOCK", "LOCKU": "UNLOCK", "OPEN": "OPEN", "OPEN_NOATTR": "OPEN",
+	"CLOSE": "CLOSE", "DELEGRETURN": "DELEGRETURN", "LINK": "LINK",
+}
+
+// modelOpV4 returns the model's name of an NFSv4 client procedure, or ""
+// for one that keeps state or serves the mount.
+func modelOpV4(proc string) string { return v4ClientOps[proc] }
 
 // imapNames are the client IMAP commands whose latencies make up
 // imap.latency.*, as in the model (every command but IDLE checks and LMTP
@@ -57,6 +85,10 @@ func MetricInfos() []results.MetricInfo {
 	out = append(out,
 		results.MetricInfo{Name: "testbed.cpu_busy", Better: results.Neutral, Doc: "share of the guest's CPU time that was busy in the measured period (one-kernel: every process of the cluster and the load share one CPU)"},
 		results.MetricInfo{Name: "testbed.load_cpu", Better: results.Neutral, Doc: "share of the guest's CPU time the load generator itself used in the measured period (one-kernel)"},
+		results.MetricInfo{Name: "nfs.v4_state_per_s", Unit: "1/s", Better: results.Neutral, Doc: "NFSv4 calls that keep the clients' state or serve the mount rather than a file operation (SEQUENCE, RENEW, FREE_STATEID, TEST_STATEID, EXCHANGE_ID, ...), from the backends' mount statistics; NaN under NFSv3"},
+		results.MetricInfo{Name: "nfs.delegations_held", Better: results.Neutral, Doc: "NFSv4 delegations nfsd had handed out and not had back when the measured period ended (/proc/fs/nfsd/clients/*/states); NaN under NFSv3"},
+		results.MetricInfo{Name: "imap.slow_commands", Better: results.Lower, Doc: "IMAP commands started in the measured period that took at least " + imapload.SlowCommand.String() + " to be answered or to fail"},
+		results.MetricInfo{Name: "imap.slow_command_seconds", Unit: "s", Better: results.Lower, Doc: "the time those slow commands took, summed"},
 	)
 	return out
 }
@@ -86,12 +118,45 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 	add("imap.commands_per_s", "1/s", float64(all.N)/dur)
 	add("lmtp.latency.p99", "s", lmtp.Quantile(0.99))
 
+	v4 := vers(&c.Config).V4()
 	before, after := counters(res.CountersBefore, "nfsd"), counters(res.CountersAfter, "nfsd")
 	ops := procDelta(before, after)
 	var total uint64
 	for i, n := range ops {
 		if i > 0 {
 			total += n
+		}
+	}
+	// Each backend's own NFS calls in the measured period, from its
+	// mount's statistics, by procedure (under NFSv4 in the model's
+	// names).
+	mb, ma := mountOps(counters(res.CountersBefore, "mountstats")), mountOps(counters(res.CountersAfter, "mountstats"))
+	nb := c.Config.Backends
+	perBackend := make([]map[string]float64, nb)
+	var v4State float64
+	v4Ops := map[string]float64{}
+	for i := range nb {
+		perBackend[i] = map[string]float64{}
+		dir := "/mnt/" + backendName(i)
+		for proc, n := range ma[dir] {
+			d := float64(n - mb[dir][proc])
+			op := proc
+			if v4 {
+				if op = modelOpV4(proc); op == "" {
+					v4State += d
+					perBackend[i][""] += d
+					continue
+				}
+				v4Ops[op] += d
+			}
+			perBackend[i][op] += d
+		}
+	}
+	if v4 {
+		// The server's COMPOUNDs: its calls, as NFSv3's procedures are.
+		total = 0
+		if b, a := compounds(before), compounds(after); a >= b && a > 0 {
+			total = a - b
 		}
 	}
 	add("nfs.ops_per_s", "1/s", float64(total)/dur)
@@ -108,13 +173,29 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 	add("failed_deliveries", "", float64(m.DeliveriesFailed))
 	add("deliveries", "", float64(m.DeliveriesOK))
 	add("multi_backend_overlap", "s", m.MultiBackendOverlap.Seconds())
-	for _, op := range modelOps {
-		v := math.NaN()
-		if ops != nil {
-			v = float64(ops[indexOf(nfsdProc3, op)]) / dur
+	if v4 {
+		// Under NFSv4, from the clients' statistics: the server's
+		// counts are per operation inside compounds.
+		for _, op := range modelOpsV4 {
+			add("nfs."+op+"_per_s", "1/s", v4Ops[op]/dur)
 		}
-		add("nfs."+op+"_per_s", "1/s", v)
+		add("nfs.READDIRPLUS_per_s", "1/s", 0)
+		add("nfs.v4_state_per_s", "1/s", v4State/dur)
+		add("nfs.delegations_held", "", float64(delegations(counters(res.CountersAfter, "nfsd_states"))))
+	} else {
+		for _, op := range modelOps {
+			v := math.NaN()
+			if ops != nil {
+				v = float64(ops[indexOf(nfsdProc3, op)]) / dur
+			}
+			add("nfs."+op+"_per_s", "1/s", v)
+		}
+		add("nfs.v4_state_per_s", "1/s", math.NaN())
+		add("nfs.delegations_held", "", math.NaN())
 	}
+	slow, slowSecs := slowCommands(m)
+	add("imap.slow_commands", "", float64(slow))
+	add("imap.slow_command_seconds", "s", slowSecs)
 	for c := range workloads.NumCommands {
 		if c == workloads.Idle {
 			continue
@@ -156,7 +237,6 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 
 	// Per backend: logins from the clients' view, NFS calls from each
 	// backend's own mount, errors from its own log.
-	nb := c.Config.Backends
 	vec := func(name string) []float64 {
 		v := make([]float64, nb)
 		r.Backends = append(r.Backends, results.Vector{Name: name, Values: v})
@@ -170,16 +250,17 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 	}
 	// Each backend's own NFS calls in the measured period, from its
 	// mount's statistics: in all, and per procedure the model reports.
-	mb, ma := mountOps(counters(res.CountersBefore, "mountstats")), mountOps(counters(res.CountersAfter, "mountstats"))
 	calls := vec("backend.nfs_ops")
 	perOp := map[string][]float64{}
-	for _, op := range modelOps {
+	names := modelOps
+	if v4 {
+		names = modelOpsV4
+	}
+	for _, op := range names {
 		perOp[op] = vec("backend.nfs." + op)
 	}
 	for i := range nb {
-		dir := "/mnt/" + backendName(i)
-		for op, n := range ma[dir] {
-			d := float64(n - mb[dir][op])
+		for op, d := range perBackend[i] {
 			calls[i] += d
 			if v, ok := perOp[op]; ok {
 				v[i] = d
@@ -235,6 +316,12 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 	// timeline.
 	for _, e := range res.Events {
 		r.Events = append(r.Events, results.Event{At: e.At, Kind: e.Kind, Detail: e.Detail})
+	}
+	// The clients' slow commands, with the backend that served them.
+	for _, e := range m.Events {
+		if e.Kind == imapload.EventCommandSlow {
+			r.Events = append(r.Events, results.Event{At: e.At, Kind: "imap.slow", Detail: e.User + ": " + e.Detail})
+		}
 	}
 	const maxErrorEvents = 2000
 	for i, l := range lines {
@@ -320,6 +407,37 @@ func procDelta(before, after string) []uint64 {
 	return out
 }
 
+// compounds returns the COMPOUNDs nfsd served, from the proc4 line of
+// /proc/net/rpc/nfsd ("proc4 2 NULL COMPOUND"), or 0.
+func compounds(s string) uint64 {
+	for _, line := range strings.Split(s, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 4 && f[0] == "proc4" && f[1] == "2" {
+			n, _ := strconv.ParseUint(f[3], 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// delegations counts the delegations in nfsd's client states
+// (/proc/fs/nfsd/clients/*/states: "type: deleg" entries).
+func delegations(states string) int {
+	return strings.Count(states, "type: deleg")
+}
+
+// slowCommands counts the measurements' slow commands (started in the
+// measured period) and sums their durations.
+func slowCommands(m *imapload.Measurements) (n int, secs float64) {
+	for _, s := range m.Slow {
+		if s.Start >= m.Warmup && s.Start < m.Warmup+m.Duration {
+			n++
+			secs += s.Took.Seconds()
+		}
+	}
+	return n, secs
+}
+
 func proc3(s string) []uint64 {
 	for _, line := range strings.Split(s, "\n") {
 		f := strings.Fields(line)
@@ -350,7 +468,7 @@ func mountOps(s string) map[string]map[string]uint64 {
 		if strings.HasPrefix(line, "device ") {
 			cur = nil
 			f := strings.Fields(line)
-			if len(f) >= 8 && f[3] == "on" && f[7] == "nfs" {
+			if len(f) >= 8 && f[3] == "on" && (f[7] == "nfs" || f[7] == "nfs4") {
 				cur = map[string]uint64{}
 				out[f[4]] = cur
 			}
