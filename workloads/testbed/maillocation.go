@@ -149,16 +149,29 @@ func (l mailLayout) expand(p, mailRoot, localRoot string) string {
 // format, before any backend mounts it: Dovecot's own dsync (doveadm
 // sync -u USER maildir:STAGING, with mail_location the dbox location in
 // the export), as Dovecot's documentation converts Maildir to dbox, then
-// the staging Maildir removed. Nothing for a Maildir location.
+// the staging Maildir removed. doveadm looks the user up in Dovecot's
+// auth service, so a Dovecot instance of its own (no listeners) runs
+// for the conversion and is stopped after it. Nothing for a Maildir
+// location.
 func (l mailLayout) conversion(export string, users []string) ([]guest.File, []guest.Step) {
 	if !l.dbox {
 		return nil, nil
 	}
 	conf := fmt.Sprintf(`# mailsim testbed: converts the generated Maildirs to %[1]s
+instance_name = dovecot-convert
 base_dir = /run/dovecot-convert
 state_dir = /var/lib/dovecot-convert
 log_path = /var/log/mailsim/convert.log
 ssl = no
+protocols = imap
+service imap-login {
+  inet_listener imap {
+    port = 0
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
 mail_location = %[1]s:%[2]s/%%d/%%n/%[3]s
 mail_uid = %[4]d
 mail_gid = %[4]d
@@ -173,13 +186,18 @@ passdb {
 }
 `, l.loc.Format, export, l.sub, MailUID, Password)
 	files := []guest.File{{Path: convertConf, Mode: 0o644, Content: conf}}
-	steps := []guest.Step{{Command: &guest.Command{Argv: []string{"mkdir", "-p", "/run/dovecot-convert", "/var/lib/dovecot-convert", "/var/log/mailsim"}}}}
+	steps := []guest.Step{
+		{Command: &guest.Command{Argv: []string{"mkdir", "-p", "/run/dovecot-convert", "/var/lib/dovecot-convert", "/var/log/mailsim"}}},
+		serviceStep("convert", "", "dovecot", "-F", "-c", convertConf),
+	}
 	for _, u := range users {
 		staging := export + "/" + homePath(u) + "/" + stagingDir
 		steps = append(steps,
-			guest.Step{Command: &guest.Command{Argv: []string{"doveadm", "-c", convertConf, "sync", "-u", u, "maildir:" + staging}}},
+			// Retried while the auth service starts.
+			guest.Step{Command: &guest.Command{Argv: []string{"doveadm", "-c", convertConf, "sync", "-u", u, "maildir:" + staging}, Retry: 10}},
 			guest.Step{Command: &guest.Command{Argv: []string{"rm", "-rf", staging}}})
 	}
+	steps = append(steps, guest.Step{Command: &guest.Command{Argv: []string{"doveadm", "-c", convertConf, "stop"}}})
 	return files, steps
 }
 

@@ -250,15 +250,15 @@ func TestDboxGuests(t *testing.T) {
 					t.Errorf("%q then %q", cmd, cmds[i+1])
 				}
 			}
-			if strings.HasPrefix(cmd, "rpc.nfsd") && syncs != c.Config.Population.Users {
-				t.Errorf("nfsd starts after %d conversions of %d users", syncs, c.Config.Population.Users)
+			if strings.HasPrefix(cmd, "rpc.nfsd") && (syncs != c.Config.Population.Users || !slices.Contains(cmds[:i], "doveadm -c "+convertConf+" stop")) {
+				t.Errorf("nfsd starts after %d conversions of %d users, or before the conversion's Dovecot stops", syncs, c.Config.Population.Users)
 			}
 		}
 		plan, err := c.Hosts(TraceFile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if cmds := guestCommands(plan.Server); !strings.HasPrefix(cmds[1], "doveadm -c "+convertConf+" sync -u ") {
+		if cmds := guestCommands(plan.Server); !strings.HasPrefix(cmds[1], "doveadm -c "+convertConf+" sync -u ") || cmds[len(cmds)-1] == "" {
 			t.Errorf("hosts server: %q", cmds)
 		}
 	}
