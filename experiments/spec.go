@@ -10,6 +10,7 @@ import (
 
 	"mailsim/model"
 	"mailsim/model/sim"
+	"mailsim/nfsmodel"
 	"mailsim/strategies"
 	"mailsim/workloads"
 )
@@ -388,6 +389,7 @@ func (s *Spec) Validate() []FieldError {
 			errs = append(errs, FieldError{Path: fmt.Sprintf("faults[%d].backend", i), Msg: fmt.Sprintf("backend %d does not exist (cluster.backends = %d; backends are numbered from 0)", f.Backend, s.Cluster.Backends)})
 		}
 	}
+	errs = append(errs, s.validateStorage()...)
 	if slices.Contains(s.Strategies, strategies.PassdbStatic) && s.Dovecot.PassdbMap == "" {
 		errs = append(errs, FieldError{Path: "dovecot.passdb_map", Msg: "the passdb-static strategy needs a map: a CSV file of user,host rows"})
 	}
@@ -402,6 +404,28 @@ func (s *Spec) Validate() []FieldError {
 		if err := cfg.Validate(); err != nil {
 			errs = append(errs, FieldError{Path: modelKey(err), Msg: strings.TrimPrefix(err.Error(), "model: ")})
 		}
+	}
+	return errs
+}
+
+// validateStorage checks the storage keys against each other: the
+// mail_location's syntax and format, the local paths, one server for
+// local storage, and the mount options NFSv4 does not have.
+func (s *Spec) validateStorage() []FieldError {
+	var errs []FieldError
+	if loc, err := nfsmodel.ParseMailLocation(s.Dovecot.MailLocation); err != nil {
+		errs = append(errs, FieldError{Path: "dovecot.mail_location", Msg: err.Error()})
+	} else if loc.Format == nfsmodel.Mbox {
+		errs = append(errs, FieldError{Path: "dovecot.mail_location", Msg: "mbox is not modeled; use maildir, sdbox or mdbox"})
+	}
+	if err := nfsmodel.ValidateLocalPaths(s.Storage.LocalPaths); err != nil {
+		errs = append(errs, FieldError{Path: "storage.local_paths", Msg: err.Error()})
+	}
+	if s.Storage.Kind == string(nfsmodel.KindLocal) && s.Cluster.Backends != 1 {
+		errs = append(errs, FieldError{Path: "storage.kind", Msg: fmt.Sprintf("local storage is one server with its own disk: set cluster.backends = 1 (it is %d)", s.Cluster.Backends)})
+	}
+	if nfsmodel.Vers(s.NFS.Client.Vers).V4() && s.NFS.Client.LocalLock {
+		errs = append(errs, FieldError{Path: "nfs.client.local_lock", Msg: fmt.Sprintf("local_lock is an option of NFS versions 2 and 3 only (nfs(5)); under vers=%s every lock goes to the server", s.NFS.Client.Vers)})
 	}
 	return errs
 }
@@ -423,6 +447,9 @@ var modelKeys = map[string]string{
 	"MailIndexLogRotateMinSize":   "dovecot.mail_index_log_rotate_min_size",
 	"MailIndexLogRotateMinAge":    "dovecot.mail_index_log_rotate_min_age",
 	"Mount":                       "nfs.client",
+	"Storage":                     "storage.kind",
+	"LocalPaths":                  "storage.local_paths",
+	"Dovecot.MailLocation":        "dovecot.mail_location",
 	"Profile":                     "workload",
 	"Population":                  "workload",
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"mailsim/model/sim"
+	"mailsim/nfsmodel"
 	"mailsim/workloads"
 )
 
@@ -41,6 +42,14 @@ func BenchmarkCluster(b *testing.B) {
 		{"20000users", 20000, nil},
 		{"100000users", 100000, nil},
 		{"100000users-isp", 100000, isp},
+		// The storage variants on the ISP case: what they cost.
+		{"100000users-isp-nfs42", 100000, func(c *Config) { isp(c); c.Mount.Vers = nfsmodel.V42 }},
+		{"100000users-isp-clusterfs", 100000, func(c *Config) { isp(c); c.Storage = nfsmodel.KindClusterFS }},
+		{"100000users-isp-localindex", 100000, func(c *Config) {
+			isp(c)
+			c.LocalPaths = []string{"/var/dovecot"}
+			c.Dovecot.MailLocation = "maildir:~/Maildir:INDEX=/var/dovecot/index/%u"
+		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			cfg := DefaultConfig()

@@ -162,7 +162,7 @@ func (cl *cluster) dboxRebuild(c *conn, mb *mailbox) {
 		}
 	}
 	if cl.measuring {
-		cl.res.IndexRebuilds++
-		cl.res.RebuildMessages += uint64(n)
+		cl.res.IndexBuilds++
+		cl.res.ScanMessages += uint64(n)
 	}
 }

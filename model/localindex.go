@@ -151,11 +151,11 @@ func (cl *cluster) rescan(c *conn, b *backend, mb *mailbox, build bool) {
 	*cl.indexVersion(c) = mb.idxVer + 1
 	if cl.measuring {
 		if build {
-			cl.res.IndexRebuilds++
+			cl.res.IndexBuilds++
 		} else {
-			cl.res.IndexSyncs++
+			cl.res.IndexResyncs++
 		}
-		cl.res.RebuildMessages += uint64(n)
+		cl.res.ScanMessages += uint64(n)
 	}
 }
 

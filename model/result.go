@@ -78,13 +78,14 @@ type Result struct {
 	// DelegationRecalls counts NFSv4 delegations the server recalled
 	// because another backend changed a file a backend held delegated.
 	DelegationRecalls uint64
-	// IndexRebuilds counts folders whose index a backend built afresh
-	// from the mail (a local or in-memory index it had none of), IndexSyncs
-	// those it brought up to date after other backends' changes, and
-	// RebuildMessages the messages listed for either.
-	IndexRebuilds   uint64
-	IndexSyncs      uint64
-	RebuildMessages uint64
+	// IndexBuilds counts folders whose index a backend (or, in memory, a
+	// process) built from the mail because it had none, or rebuilt from
+	// the mail files after a lost dbox index; IndexResyncs those it
+	// brought up to date after other backends' changes; ScanMessages the
+	// messages listed for either.
+	IndexBuilds  uint64
+	IndexResyncs uint64
+	ScanMessages uint64
 	// IdleNotify holds the delays, in seconds, from a delivery to the
 	// moment an IDLE connection of the recipient's on INBOX learns of it.
 	IdleNotify hist.Histogram
@@ -307,9 +308,9 @@ func (r *Result) Metrics() []Metric {
 		{"storage.lock_requests", "", float64(r.ClusterLockRequests)},
 		{"storage.lock_transfers", "", float64(r.ClusterLockTransfers)},
 		{"nfs.delegation_recalls", "", float64(r.DelegationRecalls)},
-		{"index_rebuilds", "", float64(r.IndexRebuilds)},
-		{"index_syncs", "", float64(r.IndexSyncs)},
-		{"index_rebuild_messages", "", float64(r.RebuildMessages)},
+		{"index_builds", "", float64(r.IndexBuilds)},
+		{"index_resyncs", "", float64(r.IndexResyncs)},
+		{"index_scan_messages", "", float64(r.ScanMessages)},
 		{"idle_notify.p50", "s", r.IdleNotify.Quantile(0.5)},
 		{"idle_notify.p99", "s", r.IdleNotify.Quantile(0.99)},
 		{"idle_notify.mean", "s", r.IdleNotify.Mean()},

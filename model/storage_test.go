@@ -109,11 +109,11 @@ func TestIndexLocation(t *testing.T) {
 					t.Errorf("%d %s errors with the index off the shared storage", res.Errors[e], e)
 				}
 			}
-			if res.IndexRebuilds == 0 {
+			if res.IndexBuilds == 0 {
 				t.Error("no index was ever built")
 			}
-			if got := res.IndexSyncs > 0; got != tt.syncs {
-				t.Errorf("%d index syncs; want some: %v", res.IndexSyncs, tt.syncs)
+			if got := res.IndexResyncs > 0; got != tt.syncs {
+				t.Errorf("%d index syncs; want some: %v", res.IndexResyncs, tt.syncs)
 			}
 			if tt.spread && tt.location != "maildir:~/Maildir:INDEX=MEMORY" && res.Errors[ErrUidlistBroken] == 0 {
 				t.Error("no uidlist damage although dovecot-uidlist stays shared")
@@ -294,7 +294,7 @@ func TestDbox(t *testing.T) {
 				t.Errorf("%s: %d %s errors without a dovecot-uidlist", loc, res.Errors[e], e)
 			}
 		}
-		if res.Errors[ErrIndexFsck] > 0 && res.IndexRebuilds == 0 {
+		if res.Errors[ErrIndexFsck] > 0 && res.IndexBuilds == 0 {
 			t.Errorf("%s: %d index fscks and no rebuild from the mail files", loc, res.Errors[ErrIndexFsck])
 		}
 	}
