@@ -107,9 +107,6 @@ type share struct {
 	// logCorrupt is set while the transaction log is corrupted (see
 	// logCorrupted).
 	logCorrupt bool
-	// gl are the cluster file system's locks of the folder's objects
-	// (see glock), by object after the root (idxObj first).
-	gl [objsPerFolder]glock
 	// delegBy is the backend holding an NFSv4 read delegation of the
 	// folder's index files (-1: none); delegConflict is set once one was
 	// recalled (see delegOpen).
@@ -118,8 +115,7 @@ type share struct {
 }
 
 // unshared is the share of a folder only one backend has touched.
-var unshared = share{cacheBy: -1, uidGenBy: -1, mainBy: -1, rotatedBy: -1, expungeBy: -1, delegBy: -1,
-	gl: [objsPerFolder]glock{{ex: -1}, {ex: -1}, {ex: -1}, {ex: -1}}}
+var unshared = share{cacheBy: -1, uidGenBy: -1, mainBy: -1, rotatedBy: -1, expungeBy: -1, delegBy: -1}
 
 // sh returns mailbox mb's shared state. For a folder only one backend has
 // touched it is a scratch copy of unshared, made afresh at every call, so
@@ -147,6 +143,11 @@ func (cl *cluster) startSharing(u int32) {
 		}
 		cl.shares = append(cl.shares, s)
 		mb.share = int32(len(cl.shares))
+		if cl.kind == nfsmodel.KindClusterFS {
+			for range objsPerFolder {
+				cl.glocks = append(cl.glocks, glock{ex: -1})
+			}
+		}
 	}
 	usr := &cl.users[u]
 	usr.set(sharedFiles)
@@ -274,10 +275,8 @@ type conn struct {
 	racing bool
 	// attempts counts a proxied login's reconnects (see proxyRefused).
 	attempts uint8
-	// lockWait is when the connection began its latest wait for a lock
-	// (see lockTimedOut).
-	lockWait sim.Time
-	// lockAt is when the connection got the lock it holds.
+	// lockAt is when the connection began its latest wait for a lock
+	// (see lockTimedOut), or when it got the lock it holds.
 	lockAt sim.Time
 	// unseen is when the first delivery this IDLE connection has not
 	// yet reported to its client completed (0: none).
@@ -414,6 +413,10 @@ type cluster struct {
 	// coherentAccess to the revalidation call that follows it.
 	glockWait  sim.Time
 	glockFlush bool
+	// glocks are a cluster file system's locks of the shared folders'
+	// objects (see glock): objsPerFolder per share, objects after the
+	// root (idxObj first).
+	glocks []glock
 	// dlmFrozen is when a cluster file system's lock manager grants
 	// locks again after a node's failure (fencing and recovery).
 	dlmFrozen sim.Time

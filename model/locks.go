@@ -122,7 +122,7 @@ func (cl *cluster) lockStep(id int32, c *conn) bool {
 			return true
 		}
 		cl.lockWaiters[k] = append(cl.lockWaiters[k], lockWaiter{conn: id, since: cl.s.Now()})
-		c.lockWait = cl.s.Now()
+		c.lockAt = cl.s.Now()
 		cl.s.After(cl.lockWaitTimeout(), evLockTimeout, uint32(id), c.gen)
 		return false
 	case opRelease, opReleaseMap:
@@ -339,7 +339,7 @@ func (cl *cluster) lockTimedOut(id int32, gen uint32) {
 	if h, ok := cl.lockHolder[k]; ok && h == id {
 		return // it got the lock
 	}
-	if c.lockWait != cl.s.Now()-cl.lockWaitTimeout() {
+	if c.lockAt != cl.s.Now()-cl.lockWaitTimeout() {
 		return // a later wait of the same connection
 	}
 	cl.unlock(id, c)

@@ -257,7 +257,7 @@ func (cl *cluster) glockOf(u, obj int32) *glock {
 	}
 	folder := (obj - 1) / objsPerFolder
 	mb := &cl.mboxes[cl.firstMailbox(u)+folder]
-	return &cl.sh(mb).gl[(obj-1)%objsPerFolder]
+	return &cl.glocks[(mb.share-1)*objsPerFolder+(obj-1)%objsPerFolder]
 }
 
 // bit returns backend b's bit in glock.sh (0 beyond 63).
