@@ -85,8 +85,9 @@ type Measurements struct {
 	// Slow are the first MaxEvents commands of the whole run (warm-up
 	// included) that took SlowCommand or longer to be answered or to
 	// fail, in the order they ended: what a client waited on a lock, a
-	// recalled delegation or a frozen backend.
-	Slow []Slow `json:"slow,omitempty"`
+	// recalled delegation or a frozen backend. Empty, not nil, when
+	// there were none (nil: measured by a replay that did not look).
+	Slow []Slow `json:"slow"`
 }
 
 // SlowCommand is how long a command must take to count as slow.
@@ -439,6 +440,9 @@ func (rc *recorder) finish(at time.Duration) *Measurements {
 	}
 	m := rc.m
 	m.Elapsed = at
+	if m.Slow == nil {
+		m.Slow = []Slow{}
+	}
 	m.Latency = map[string]hist.Histogram{}
 	for k, h := range rc.lat {
 		m.Latency[k] = *h

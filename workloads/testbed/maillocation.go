@@ -173,6 +173,11 @@ service imap-login {
   }
 }
 mail_location = %[1]s:%[2]s/%%d/%%n/%[3]s
+# dsync wants one hierarchy separator on both sides.
+namespace inbox {
+  inbox = yes
+  separator = /
+}
 mail_uid = %[4]d
 mail_gid = %[4]d
 first_valid_uid = %[4]d

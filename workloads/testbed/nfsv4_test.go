@@ -493,4 +493,18 @@ func TestRecordNFSv4(t *testing.T) {
 			t.Errorf("NFSv3: %s = %v, want NaN", mt.Name, mt.Value)
 		}
 	}
+	// Measurements that did not look for slow commands say nothing
+	// about them; an empty list is none.
+	for _, slow := range [][]imapload.Slow{nil, {}} {
+		m.Slow = slow
+		r, err = Record(results.PlannedRun{ID: "p0-random-r0", Strategy: "random"}, c, res, work)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, mt := range r.Metrics {
+			if mt.Name == "imap.slow_commands" && (slow == nil) != math.IsNaN(mt.Value) {
+				t.Errorf("slow commands %v: %s = %v", slow, mt.Name, mt.Value)
+			}
+		}
+	}
 }

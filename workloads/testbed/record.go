@@ -194,7 +194,7 @@ func Record(p results.PlannedRun, c *Cluster, res *guest.Result, work string) (*
 		add("nfs.delegations_held", "", math.NaN())
 	}
 	slow, slowSecs := slowCommands(m)
-	add("imap.slow_commands", "", float64(slow))
+	add("imap.slow_commands", "", slow)
 	add("imap.slow_command_seconds", "s", slowSecs)
 	for c := range workloads.NumCommands {
 		if c == workloads.Idle {
@@ -427,8 +427,12 @@ func delegations(states string) int {
 }
 
 // slowCommands counts the measurements' slow commands (started in the
-// measured period) and sums their durations.
-func slowCommands(m *imapload.Measurements) (n int, secs float64) {
+// measured period) and sums their durations; NaN for measurements that
+// did not look for them (made before the replay kept them).
+func slowCommands(m *imapload.Measurements) (n, secs float64) {
+	if m.Slow == nil {
+		return math.NaN(), math.NaN()
+	}
 	for _, s := range m.Slow {
 		if s.Start >= m.Warmup && s.Start < m.Warmup+m.Duration {
 			n++
