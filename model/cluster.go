@@ -112,6 +112,9 @@ type share struct {
 	// recalled (see delegOpen).
 	delegBy       int16
 	delegConflict bool
+	// recalledAt is when the folder's delegation was last recalled
+	// (see delegOpen).
+	recalledAt sim.Time
 }
 
 // unshared is the share of a folder only one backend has touched.
@@ -309,6 +312,8 @@ type backend struct {
 	loginsOK uint64
 	// stopped is when a stopping backend's master exits.
 	stopped sim.Time
+	// hungAt is when the backend last hung.
+	hungAt sim.Time
 }
 
 // cluster is one run's state.
@@ -417,6 +422,9 @@ type cluster struct {
 	// objects (see glock): objsPerFolder per share, objects after the
 	// root (idxObj first).
 	glocks []glock
+	// msgDelegs are the NFSv4 read delegations of message files a backend
+	// holds in a shared folder, by share<<16|backend (see msgDelegated).
+	msgDelegs map[uint64]msgDeleg
 	// dlmFrozen is when a cluster file system's lock manager grants
 	// locks again after a node's failure (fencing and recovery).
 	dlmFrozen sim.Time

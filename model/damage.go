@@ -93,6 +93,18 @@ const (
 	mailCachePurgeDeletePercentage = 20
 )
 
+// staleHandle records that a connection used n times a handle of a file
+// another backend deleted or replaced. Under NFSv3 the server has
+// forgotten the file, and the call fails with ESTALE ("Stale file
+// handle"). Under NFSv4 the client's OPEN state keeps the file open at
+// the server (nfsd holds it in its file cache until the CLOSE), so the
+// handle still reads the old file, without an error.
+func (cl *cluster) staleHandle(n uint64) {
+	if !cl.v4 {
+		cl.errorAt(ErrStaleFileHandle, n)
+	}
+}
+
 // errorAt records n Dovecot errors of class e.
 func (cl *cluster) errorAt(e ErrorClass, n uint64) {
 	if cl.measuring {
@@ -174,7 +186,7 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 			// The old file lives on where this backend renamed it away.
 			c.cacheGen = cl.sh(mb).cacheGen
 			*cl.page(c.backend, owner, folder, pageCache) = cl.sh(mb).cacheVer
-		case cfg.Dovecot.LockMethod != "dotlock" && !cl.localLocks():
+		case cfg.Dovecot.LockMethod != "dotlock" && !cl.localLocks() && !cl.v4:
 			// Dovecot locks the cache file it has open before it checks
 			// whether the name now points to a newer one
 			// (mail_cache_lock, mail_cache_sync_reset_id): over NLM the
@@ -189,7 +201,7 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 			// fstat() of the old one fails with ESTALE on the way.
 			c.cacheGen = cl.sh(mb).cacheGen
 			*cl.page(c.backend, owner, folder, pageCache) = cl.sh(mb).cacheVer
-			cl.errorAt(ErrStaleFileHandle, 1)
+			cl.staleHandle(1)
 		}
 	}
 	if c.uidGen != cl.sh(mb).uidGen {
@@ -291,7 +303,7 @@ func (cl *cluster) useCache(c *conn, mb *mailbox, v fileView, logFresh bool) {
 		return
 	}
 	if v.cacheStale {
-		cl.errorAt(ErrStaleFileHandle, uint64(n))
+		cl.staleHandle(uint64(n))
 		return
 	}
 	cfg := cl.cfg
@@ -538,7 +550,9 @@ func (cl *cluster) addUidlistLines(c *conn, mb *mailbox, n uint32) {
 // with ESTALE.
 func (cl *cluster) appendUidlist(c *conn, mb *mailbox, v fileView, n int32, sync bool) {
 	if v.uidStale {
-		cl.errorAt(ErrStaleFileHandle, 1)
+		// The append goes to the file the connection holds, which is no
+		// longer the folder's: lost (with ESTALE under NFSv3).
+		cl.staleHandle(1)
 		return
 	}
 	cfg := cl.cfg

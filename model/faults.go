@@ -442,6 +442,9 @@ func (cl *cluster) fault(i int) {
 		state = backendHung
 		notice = cl.cfg.Clients.Timeout
 	}
+	if f.Kind == Hang {
+		b.hungAt = now
+	}
 	cl.dying = f.Kind
 	cl.killSessions(f.Backend, notice)
 	cl.dying = noFault

@@ -298,11 +298,14 @@ func (cl *cluster) mailFileOps(c *conn, mb *mailbox, v fileView) {
 		if m.Lookupcache == nfsmodel.LookupNone {
 			cl.call(c, nfsmodel.LOOKUP, 0, 0) // every path lookup goes to the server
 		}
-		cl.openFile(c) // open() of the message file
+		if !cl.msgDelegated(c, mb) {
+			cl.openFile(c) // open() of the message file
+		}
 		cl.readBytes(c, msgBytes)
 		cl.closeFile(c)
 	case workloads.Store:
 		if !cl.dbox() {
+			cl.msgChange(c, mb)
 			cl.glockWrite(c, dirObj(folder))
 			cl.call(c, nfsmodel.RENAME, 0, 0) // Maildir flags live in the file name
 		}
@@ -314,6 +317,7 @@ func (cl *cluster) mailFileOps(c *conn, mb *mailbox, v fileView) {
 			break
 		}
 		if mb.msgs > 0 {
+			cl.msgChange(c, mb)
 			cl.glockWrite(c, dirObj(folder))
 			cl.call(c, nfsmodel.REMOVE, 0, 0)
 			mb.msgs--

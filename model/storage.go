@@ -421,18 +421,20 @@ func (cl *cluster) delegated(b int16, mb *mailbox) bool {
 // connection c's open of them under NFSv4 (Dovecot opens them O_RDWR).
 // Linux nfsd 6.1 hands out read delegations only, on read-only and
 // read-write opens alike, when no other client has the file open for
-// writing and none was recalled since every client last let go of it
-// (fs/nfsd/nfs4state.c, nfs4_set_delegation: fi_had_conflict,
-// nfsd4_check_conflicting_opens). So:
+// writing, none was recalled since every client last let go of it, and
+// none was recalled in the last 30 to 60 s (fs/nfsd/nfs4state.c,
+// nfs4_set_delegation: fi_had_conflict, nfsd4_check_conflicting_opens,
+// delegation_blocked). So:
 //   - The holder's client returns its read delegation before a read-write
 //     open (fs/nfs/nfs4proc.c, nfs4_return_incompatible_delegation): a
 //     DELEGRETURN, then the OPEN, which the server answers with a new
 //     delegation.
 //   - Another backend's open conflicts: the server recalls the
-//     delegation and answers NFS4ERR_DELAY; that client waits
-//     nfs.delay_retry (100 ms) and opens again once the holder has
-//     returned it. From then on nobody gets one on the folder while
-//     both keep it open, which in the model is for the rest of the run.
+//     delegation and answers NFS4ERR_DELAY, and that client retries
+//     after 100 ms, 200 ms, 400 ms ... (at most 15 s apart; nfs4_delay)
+//     until the holder has returned it; a holder that hung never
+//     returns it, and the server revokes it once its lease has expired
+//     (see recallWait).
 func (cl *cluster) delegOpen(c *conn, mb *mailbox) {
 	if !cl.delegations() {
 		return
@@ -445,18 +447,189 @@ func (cl *cluster) delegOpen(c *conn, mb *mailbox) {
 		return
 	}
 	s := cl.sh(mb)
-	switch {
-	case s.delegBy >= 0:
-		// The recall: the holder writes back and returns it, while this
-		// client waits and retries.
+	now := cl.s.Now()
+	if h := s.delegBy; h >= 0 && cl.backends[h].state == backendHung && now >= cl.backends[h].hungAt+cl.cfg.Server.LeaseTime {
+		s.delegBy = -1 // revoked with the silent client's lease
+	}
+	if s.delegBy >= 0 {
+		holder := s.delegBy
 		cl.call(c, nfsmodel.OPEN, 0, 0) // answered NFS4ERR_DELAY
-		cl.wait(c, cl.cfg.Server.DelayRetry)
+		cl.wait(c, cl.recallWait(holder))
 		if cl.measuring {
 			cl.res.DelegationRecalls++
-			cl.res.NFSOps[nfsmodel.DELEGRETURN]++ // the holder's return
+			if cl.backends[holder].state != backendHung {
+				cl.res.NFSOps[nfsmodel.DELEGRETURN]++ // the holder's return
+			}
 		}
-		s.delegBy, s.delegConflict = -1, true
-	case !s.delegConflict:
-		s.delegBy = c.backend
+		s.delegBy, s.delegConflict, s.recalledAt = -1, true, now
+		return // both have the folder open now: no delegation
+	}
+	if cl.openByOther(c) {
+		return
+	}
+	// Nobody else holds the folder open: the conflict is forgotten with
+	// the server's state of the file, unless the recall is recent (the
+	// server's filter of recalled files is swapped every 30 s and a file
+	// is blocked while it is in either half).
+	if s.recalledAt > 0 && now < (s.recalledAt/recallFilterSwap+2)*recallFilterSwap {
+		return
+	}
+	s.delegBy, s.delegConflict = c.backend, false
+}
+
+// recallFilterSwap is how often nfsd swaps its filters of recently
+// recalled files (fs/nfsd/nfs4state.c, delegation_blocked: 30 s).
+const recallFilterSwap = 30 * sim.Second
+
+// recallWait is how long a client whose open conflicts with backend
+// holder's delegation waits: it retries 100 ms after the NFS4ERR_DELAY,
+// then after twice as long each time, at most 15 s apart (fs/nfs/nfs4proc.c,
+// nfs4_delay, NFS4_POLL_RETRY_MAX), until the delegation is gone. A live
+// holder returns it within a round trip or two; a hung one never does,
+// and the server revokes it when the holder's lease has run out
+// (nfs.lease_time after it stopped renewing).
+func (cl *cluster) recallWait(holder int16) sim.Time {
+	now := cl.s.Now()
+	gone := now + 2*cl.rtt
+	if b := &cl.backends[holder]; b.state == backendHung {
+		gone = max(gone, b.hungAt+cl.cfg.Server.LeaseTime)
+	}
+	wait, step := sim.Time(0), cl.cfg.Server.DelayRetry
+	for {
+		wait += step
+		if now+wait >= gone || step <= 0 {
+			return wait
+		}
+		step = min(2*step, 15*sim.Second)
 	}
 }
+
+// openByOther reports whether a connection on another backend than c's
+// has c's folder open (selected, or in a command on it).
+func (cl *cluster) openByOther(c *conn) bool {
+	first, end := cl.userDevices(c.user)
+	for d := first; d < end; d++ {
+		for _, id := range cl.deviceConns(&cl.devices[d]) {
+			if id < 0 {
+				continue
+			}
+			if o := &cl.conns[id]; o.open && o.backend != c.backend && (o.selected == c.target || o.target == c.target) {
+				return true
+			}
+		}
+	}
+	for _, id := range cl.poolConns() {
+		if id < 0 {
+			continue
+		}
+		if o := &cl.conns[id]; o.user == c.user && o.open && o.backend != c.backend && (o.selected == c.target || o.target == c.target) {
+			return true
+		}
+	}
+	return false
+}
+
+// msgDeleg counts the message files of one folder a backend holds read
+// delegations of, and when it last used one.
+type msgDeleg struct {
+	n  int32
+	at sim.Time
+}
+
+// msgDelegKey names backend b's delegations in shared folder mb.
+func msgDelegKey(mb *mailbox, b int16) uint64 { return uint64(mb.share)<<16 | uint64(uint16(b)) }
+
+// unreferencedReturn is how long a delegation the client has not used
+// lives: the Linux client's renew pass, every two thirds of the lease,
+// returns the delegations not referenced since the pass before
+// (fs/nfs/delegation.c, nfs_mark_return_unreferenced_delegations;
+// nfs4renewd.c).
+func (cl *cluster) unreferencedReturn() sim.Time { return cl.cfg.Server.LeaseTime * 4 / 3 }
+
+// msgDelegated has connection c open one message file of folder mb for
+// reading under NFSv4 and reports whether the open was served by a
+// delegation its backend already held. Nobody opens a message file for
+// writing, so the server delegates every one (fs/nfsd/nfs4state.c); the
+// model follows how many a backend holds in each folder other backends
+// share, not which: the load generator fetches a uniformly drawn
+// message, so the one fetched is among those held with the chance their
+// share of the folder gives.
+func (cl *cluster) msgDelegated(c *conn, mb *mailbox) bool {
+	if !cl.delegations() || mb.share == 0 || c.dev < 0 {
+		return false
+	}
+	if cl.msgDelegs == nil {
+		cl.msgDelegs = make(map[uint64]msgDeleg)
+	}
+	k := msgDelegKey(mb, c.backend)
+	d := cl.agedDelegs(k)
+	now := cl.s.Now()
+	held := d.n > 0 && cl.rng(&cl.devices[c.dev], c.slot).Int32N(max(mb.msgs, 1)) < d.n
+	if !held && d.n < mb.msgs {
+		d.n++
+	}
+	d.at = now
+	cl.msgDelegs[k] = d
+	return held
+}
+
+// agedDelegs returns the delegations under key k, after the client
+// returned them if they went unused (see unreferencedReturn).
+func (cl *cluster) agedDelegs(k uint64) msgDeleg {
+	d := cl.msgDelegs[k]
+	if d.n > 0 && cl.s.Now()-d.at > cl.unreferencedReturn() {
+		if cl.measuring {
+			cl.res.NFSOps[nfsmodel.DELEGRETURN] += uint64(d.n)
+		}
+		d.n = 0
+	}
+	return d
+}
+
+// msgChange is the delegation part of connection c renaming (a flag
+// change) or removing (an expunge) one message file of folder mb, a
+// uniformly drawn one as the load generator picks it. If its own backend
+// holds the file's delegation, the client returns it first
+// (fs/nfs/nfs4proc.c, nfs4_inode_return_delegation). If another backend
+// holds it, the server recalls it and waits up to 30 ms for the return
+// before it answers NFS4ERR_DELAY (fs/nfsd/vfs.c, nfsd_rename and
+// nfsd_unlink with break_lease; nfs4state.c): a live holder returns it in
+// a round trip or two; a hung one never does (see recallWait).
+func (cl *cluster) msgChange(c *conn, mb *mailbox) {
+	if !cl.delegations() || mb.share == 0 || c.dev < 0 || cl.msgDelegs == nil {
+		return
+	}
+	r := cl.rng(&cl.devices[c.dev], c.slot)
+	for b := range cl.backends {
+		k := msgDelegKey(mb, int16(b))
+		d := cl.agedDelegs(k)
+		if d.n == 0 || r.Int32N(max(mb.msgs, 1)) >= d.n {
+			cl.msgDelegs[k] = d
+			continue
+		}
+		d.n--
+		cl.msgDelegs[k] = d
+		if int16(b) == c.backend {
+			cl.call(c, nfsmodel.DELEGRETURN, 0, 0)
+			continue
+		}
+		if cl.measuring {
+			cl.res.DelegationRecalls++
+		}
+		if bk := &cl.backends[b]; bk.state == backendHung {
+			if now := cl.s.Now(); now < bk.hungAt+cl.cfg.Server.LeaseTime {
+				cl.wait(c, breakLeaseWait+cl.recallWait(int16(b)))
+			}
+			continue
+		}
+		if cl.measuring {
+			cl.res.NFSOps[nfsmodel.DELEGRETURN]++ // the holder's return
+		}
+		cl.wait(c, min(2*cl.rtt, breakLeaseWait))
+	}
+}
+
+// breakLeaseWait is how long nfsd waits for a delegation's return before
+// it answers a rename or remove with NFS4ERR_DELAY (30 ms; fs/nfsd/vfs.c,
+// nfsd_rename and nfsd_unlink).
+const breakLeaseWait = 30 * sim.Millisecond
