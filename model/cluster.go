@@ -115,6 +115,11 @@ type share struct {
 	// recalledAt is when the folder's delegation was last recalled
 	// (see delegOpen).
 	recalledAt sim.Time
+	// uidDeleg are the backends (0 to 63) holding a read delegation of
+	// dovecot-uidlist, uidRecalledAt when one was last recalled (see
+	// uidlistRead).
+	uidDeleg      uint64
+	uidRecalledAt sim.Time
 }
 
 // unshared is the share of a folder only one backend has touched.

@@ -350,6 +350,10 @@ func (cl *cluster) useCache(c *conn, mb *mailbox, v fileView, logFresh bool) {
 	if c.cmd == workloads.Fetch {
 		// The records' offsets go into the index through the log.
 		c.write = true
+		// Dovecot parses the headers of the fetched messages it has no
+		// records of from their files (the newest, which the fetch of the
+		// last ten asks for).
+		cl.readHeaders(c, mb, int32(min(added, fetchMessages)))
 	}
 	mb.cacheBytes = uint32(min(int64(mb.cacheBytes)+added*cacheBytesPerMessage, math.MaxUint32))
 	mb.uncached = 0
@@ -490,6 +494,7 @@ func (cl *cluster) readUidlist(c *conn, mb *mailbox, v fileView) {
 	if uv.Revalidate {
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
+	cl.uidlistRead(c, mb)
 	cl.refreshUidlist(c, mb, uv, true)
 }
 
@@ -563,7 +568,9 @@ func (cl *cluster) appendUidlist(c *conn, mb *mailbox, v fileView, n int32, sync
 	if uv.Revalidate {
 		cl.call(c, nfsmodel.GETATTR, 0, 0)
 	}
+	cl.uidlistRead(c, mb)
 	cl.refreshUidlist(c, mb, uv, sync)
+	cl.uidlistWrite(c, mb)
 	if behind := int16(uint16(cl.sh(mb).uidVer) - seen); uv.Stale && behind > 0 {
 		// Overwritten at the old end: the next reader finds the file
 		// broken. The backend's attributes count appends, not lines:

@@ -633,3 +633,92 @@ func (cl *cluster) msgChange(c *conn, mb *mailbox) {
 // it answers a rename or remove with NFS4ERR_DELAY (30 ms; fs/nfsd/vfs.c,
 // nfsd_rename and nfsd_unlink).
 const breakLeaseWait = 30 * sim.Millisecond
+
+// uidlistRead has connection c's backend read folder mb's
+// dovecot-uidlist under NFSv4. Dovecot opens it read-only to read it
+// (maildir-uidlist.c, maildir_uidlist_refresh) and keeps it open for
+// writing only while it appends or rewrites it under its dotlock, so
+// the server delegates it to every backend that reads it (fs/nfsd,
+// nfs4_set_delegation), unless it recalled it in the last 30 to 60 s.
+func (cl *cluster) uidlistRead(c *conn, mb *mailbox) {
+	if !cl.delegations() || mb.share == 0 {
+		return
+	}
+	s := cl.sh(mb)
+	now := cl.s.Now()
+	if s.uidRecalledAt > 0 && now < (s.uidRecalledAt/recallFilterSwap+2)*recallFilterSwap {
+		return
+	}
+	s.uidDeleg |= bit(c.backend)
+}
+
+// uidlistWrite is the delegation part of connection c's backend opening
+// folder mb's dovecot-uidlist for writing under NFSv4. Its own read
+// delegation it returns first (nfs4_return_incompatible_delegation);
+// the others' the server recalls, answering NFS4ERR_DELAY until they are
+// returned, or revoked with the lease of a holder that hung (see
+// recallWait). One backend alone with a folder holds its delegation and
+// returns it at every write.
+func (cl *cluster) uidlistWrite(c *conn, mb *mailbox) {
+	if !cl.delegations() {
+		return
+	}
+	if mb.share == 0 {
+		cl.call(c, nfsmodel.DELEGRETURN, 0, 0)
+		return
+	}
+	s := cl.sh(mb)
+	if s.uidDeleg&bit(c.backend) != 0 {
+		cl.call(c, nfsmodel.DELEGRETURN, 0, 0)
+	}
+	others := s.uidDeleg &^ bit(c.backend)
+	s.uidDeleg = 0
+	if others == 0 {
+		return
+	}
+	now := cl.s.Now()
+	var wait sim.Time
+	for b := range min(len(cl.backends), 64) {
+		if others&bit(int16(b)) == 0 {
+			continue
+		}
+		bk := &cl.backends[b]
+		if bk.state == backendHung && now >= bk.hungAt+cl.cfg.Server.LeaseTime {
+			continue // revoked already
+		}
+		wait = max(wait, cl.recallWait(int16(b)))
+		if cl.measuring {
+			cl.res.DelegationRecalls++
+			if bk.state != backendHung {
+				cl.res.NFSOps[nfsmodel.DELEGRETURN]++
+			}
+		}
+	}
+	if wait > 0 {
+		cl.call(c, nfsmodel.OPEN, 0, 0) // answered NFS4ERR_DELAY
+		cl.wait(c, wait)
+		s.uidRecalledAt = now
+	}
+}
+
+// readHeaders has connection c read the headers of n messages of folder
+// mb from their files: an open (with close-to-open's GETATTR, or an
+// NFSv4 OPEN, which the server answers with a read delegation), the
+// first page, and the close.
+func (cl *cluster) readHeaders(c *conn, mb *mailbox, n int32) {
+	for range n {
+		cl.openFile(c)
+		cl.readBytes(c, headerReadBytes)
+		cl.closeFile(c)
+	}
+	if n > 0 && cl.delegations() && mb.share != 0 {
+		if cl.msgDelegs == nil {
+			cl.msgDelegs = make(map[uint64]msgDeleg)
+		}
+		k := msgDelegKey(mb, c.backend)
+		d := cl.agedDelegs(k)
+		d.n = min(d.n+n, mb.msgs)
+		d.at = cl.s.Now()
+		cl.msgDelegs[k] = d
+	}
+}
