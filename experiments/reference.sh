@@ -12,6 +12,10 @@
 # in testbed-small-vs-testbed.txt (about half an hour); so does the index
 # damage matrix, into results/reference/index-damage/CONFIG-testbed (about
 # 35 minutes), after which its table, TABLE.md, is written again.
+# The name hung-host stands for experiments/hung-host/v3 and v42, simulated
+# into results/reference/hung-host-V and compared with the testbed's
+# hosts-topology drills in hung-host-V-testbed (made by 'mailsim testbed
+# run --topology hosts', as root) into hung-host-V-vs-testbed.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$(mktemp -d)
@@ -19,10 +23,11 @@ trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/mailsim" ./cmd/mailsim
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
-  names=(default backend-failure mount-options maildir-listing nfs-cache-flush lmtp-delivery backend-count calibrated testbed-small index-damage imaptest-drill imaptest-drill-flush director-2.4)
+  names=(default backend-failure mount-options maildir-listing nfs-cache-flush lmtp-delivery backend-count calibrated testbed-small index-damage imaptest-drill imaptest-drill-flush director-2.4 storage-kinds local-disk index-location nfs-versions hung-host)
 fi
 mkdir -p results/reference
-damage=(one-backend random nfs-settings dotlock actimeo0 lookupcache-none)
+damage=(one-backend random nfs-settings dotlock actimeo0 lookupcache-none nfs42 local-index)
+hung=(v3 v42)
 for name in "${names[@]}"; do
   if [ "$name" = index-damage ]; then
     echo "== index-damage" >&2
@@ -32,6 +37,21 @@ for name in "${names[@]}"; do
       mkdir -p results/reference/index-damage
       "$bin/mailsim" run --quiet --out "$out" "experiments/index-damage/$cfg.toml" > /dev/null
       rm -f "$out/provenance.json"
+    done
+    continue
+  fi
+  if [ "$name" = hung-host ]; then
+    # A hung host's locks and delegations (experiments/hung-host/), simulated
+    # beside the testbed's hosts-topology drills.
+    echo "== hung-host" >&2
+    for cfg in "${hung[@]}"; do
+      out=results/reference/hung-host-$cfg
+      rm -rf "$out"
+      "$bin/mailsim" run --quiet --out "$out" "experiments/hung-host/$cfg.toml" > /dev/null
+      rm -f "$out/provenance.json"
+      if [ -d "$out-testbed" ]; then
+        "$bin/mailsim" compare "$out" "$out-testbed" > "$out-vs-testbed.txt"
+      fi
     done
     continue
   fi

@@ -120,6 +120,10 @@ type share struct {
 	// uidlistRead).
 	uidDeleg      uint64
 	uidRecalledAt sim.Time
+	// mainDeleg and mainRecalledAt are the same for dovecot.index (see
+	// mainIndexRead).
+	mainDeleg      uint64
+	mainRecalledAt sim.Time
 }
 
 // unshared is the share of a folder only one backend has touched.

@@ -671,6 +671,7 @@ func (cl *cluster) mainIndexView(c *conn, b *backend, mb *mailbox, open bool) {
 	if !open {
 		return
 	}
+	cl.mainIndexRead(c, mb)
 	owner, folder := cl.mailboxObj(c.target)
 	// Pages that hold every completed append are current, even when the
 	// main index names a transaction still being written.

@@ -118,6 +118,13 @@ func (cl *cluster) indexWrite(c *conn, mb *mailbox, replayed bool) {
 	if cl.cfg.Dovecot.MailFsync == "always" || cl.cfg.Mount.Noac {
 		cl.call(c, nfsmodel.COMMIT, 0, 0)
 	}
+	cl.closeFile(c)
+	if cl.delegations() && mb.share != 0 {
+		// The rename removes the dovecot.index that readers hold
+		// delegated (see mainIndexRead).
+		s := cl.sh(mb)
+		cl.breakDelegs(c, &s.mainDeleg, &s.mainRecalledAt)
+	}
 	cl.call(c, nfsmodel.RENAME, 0, 0)
 	cl.sh(mb).mainBy = c.backend
 	cl.sh(mb).mainLogVer = mb.idxVer + 1 // the log with this write's transaction

@@ -55,29 +55,46 @@ func (cl *cluster) localLocks() bool {
 // its transaction to the log and then rewrites the main index or rotates
 // the log when the thresholds say so (see indexWrite); replayed says that
 // the writer opened the index before it.
-func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed bool) {
+func (cl *cluster) lockedWrite(c *conn, mb *mailbox, replayed, begun bool) {
 	cfg := cl.cfg
-	cl.call(c, opAcquire, 0, 0)
-	cl.glockWrite(c, idxObj(cl.mailboxFolder(c.target)))
-	switch {
-	case cfg.Dovecot.LockMethod == "dotlock":
-		cl.createLock(c)
-		cl.renamed(c, mb) // dovecot.index.log.lock
-	case !cl.localLocks():
-		cl.call(c, nfsmodel.LOCK, 0, 0)
+	if !begun {
+		cl.lockBegin(c, mb)
 	}
 	cl.write(c, logRecordBytes(c.cmd)) // the transaction appended to dovecot.index.log
 	if cfg.Dovecot.MailFsync == "always" || cfg.Mount.Noac {
 		cl.call(c, nfsmodel.COMMIT, 0, 0)
 	}
 	cl.indexWrite(c, mb, replayed)
+	cl.lockEnd(c)
+}
+
+// lockEnd adds the release of the index lock lockBegin took.
+func (cl *cluster) lockEnd(c *conn) {
 	switch {
-	case cfg.Dovecot.LockMethod == "dotlock":
+	case cl.cfg.Dovecot.LockMethod == "dotlock":
 		cl.call(c, nfsmodel.REMOVE, 0, 0)
 	case !cl.localLocks():
 		cl.call(c, nfsmodel.UNLOCK, 0, 0)
 	}
 	cl.call(c, opRelease, 0, 0)
+}
+
+// lockBegin adds the taking of folder mb's index lock to connection c's
+// calls (see lockedWrite). A Maildir command that changes the mailbox
+// takes it first: its flag changes, expunges and saves are renames and
+// unlinks that Dovecot makes during the index sync, under the log's lock
+// (mail_index_sync_begin, maildir_sync_index), so that whatever they wait
+// for, every other writer of the folder waits for too.
+func (cl *cluster) lockBegin(c *conn, mb *mailbox) {
+	cl.call(c, opAcquire, 0, 0)
+	cl.glockWrite(c, idxObj(cl.mailboxFolder(c.target)))
+	switch {
+	case cl.cfg.Dovecot.LockMethod == "dotlock":
+		cl.createLock(c)
+		cl.renamed(c, mb) // dovecot.index.log.lock
+	case !cl.localLocks():
+		cl.call(c, nfsmodel.LOCK, 0, 0)
+	}
 }
 
 // unexcluded checks connection c, which just took its folder's index lock

@@ -270,12 +270,18 @@ func (cl *cluster) planCommand(c *conn) {
 		}
 	}
 
+	begun := locksFirst(c.cmd) && !cl.dbox()
+	if begun {
+		cl.lockBegin(c, mb)
+	}
 	cl.mailFileOps(c, mb, v)
 	// The session knows the records its backend's pages of the log show.
 	cl.useCache(c, mb, v, *cl.page(c.backend, owner, folder, pageLog) == mb.idxVer)
 	if c.write {
 		cl.logView(c, b, mb, v)
-		cl.lockedWrite(c, mb, open) // an opener replayed the log since the last rewrite
+		cl.lockedWrite(c, mb, open, begun) // an opener replayed the log since the last rewrite
+	} else if begun {
+		cl.lockEnd(c)
 	}
 }
 

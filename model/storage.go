@@ -641,24 +641,37 @@ const breakLeaseWait = 30 * sim.Millisecond
 // the server delegates it to every backend that reads it (fs/nfsd,
 // nfs4_set_delegation), unless it recalled it in the last 30 to 60 s.
 func (cl *cluster) uidlistRead(c *conn, mb *mailbox) {
-	if !cl.delegations() || mb.share == 0 {
-		return
+	if cl.delegations() && mb.share != 0 {
+		s := cl.sh(mb)
+		cl.grantDeleg(c, &s.uidDeleg, s.uidRecalledAt)
 	}
-	s := cl.sh(mb)
+}
+
+// mainIndexRead is uidlistRead for dovecot.index, which an opener reads
+// and which a writer never opens again: it writes a new file and renames
+// it over the old one (mail-index-write.c).
+func (cl *cluster) mainIndexRead(c *conn, mb *mailbox) {
+	if cl.delegations() && mb.share != 0 {
+		s := cl.sh(mb)
+		cl.grantDeleg(c, &s.mainDeleg, s.mainRecalledAt)
+	}
+}
+
+// grantDeleg adds connection c's backend to the holders of a file's
+// read delegation, mask, unless the file was recalled recently
+// (recalledAt; see recallFilterSwap).
+func (cl *cluster) grantDeleg(c *conn, mask *uint64, recalledAt sim.Time) {
 	now := cl.s.Now()
-	if s.uidRecalledAt > 0 && now < (s.uidRecalledAt/recallFilterSwap+2)*recallFilterSwap {
+	if recalledAt > 0 && now < (recalledAt/recallFilterSwap+2)*recallFilterSwap {
 		return
 	}
-	s.uidDeleg |= bit(c.backend)
+	*mask |= bit(c.backend)
 }
 
 // uidlistWrite is the delegation part of connection c's backend opening
-// folder mb's dovecot-uidlist for writing under NFSv4. Its own read
-// delegation it returns first (nfs4_return_incompatible_delegation);
-// the others' the server recalls, answering NFS4ERR_DELAY until they are
-// returned, or revoked with the lease of a holder that hung (see
-// recallWait). One backend alone with a folder holds its delegation and
-// returns it at every write.
+// folder mb's dovecot-uidlist for writing under NFSv4 (see breakDelegs).
+// One backend alone with a folder holds its delegation and returns it at
+// every write.
 func (cl *cluster) uidlistWrite(c *conn, mb *mailbox) {
 	if !cl.delegations() {
 		return
@@ -668,11 +681,20 @@ func (cl *cluster) uidlistWrite(c *conn, mb *mailbox) {
 		return
 	}
 	s := cl.sh(mb)
-	if s.uidDeleg&bit(c.backend) != 0 {
+	cl.breakDelegs(c, &s.uidDeleg, &s.uidRecalledAt)
+}
+
+// breakDelegs has connection c's backend end the read delegations of a
+// file it is about to write or replace: its own it returns first
+// (nfs4_return_incompatible_delegation); the others' the server
+// recalls, answering NFS4ERR_DELAY until they are returned, or revoked
+// with the lease of a holder that hung (see recallWait).
+func (cl *cluster) breakDelegs(c *conn, mask *uint64, recalledAt *sim.Time) {
+	if *mask&bit(c.backend) != 0 {
 		cl.call(c, nfsmodel.DELEGRETURN, 0, 0)
 	}
-	others := s.uidDeleg &^ bit(c.backend)
-	s.uidDeleg = 0
+	others := *mask &^ bit(c.backend)
+	*mask = 0
 	if others == 0 {
 		return
 	}
@@ -697,10 +719,9 @@ func (cl *cluster) uidlistWrite(c *conn, mb *mailbox) {
 	if wait > 0 {
 		cl.call(c, nfsmodel.OPEN, 0, 0) // answered NFS4ERR_DELAY
 		cl.wait(c, wait)
-		s.uidRecalledAt = now
+		*recalledAt = now
 	}
 }
-
 // readHeaders has connection c read the headers of n messages of folder
 // mb from their files: an open (with close-to-open's GETATTR, or an
 // NFSv4 OPEN, which the server answers with a read delegation), the
