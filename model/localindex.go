@@ -92,7 +92,14 @@ func (cl *cluster) planLocalIndex(c *conn, b *backend, mb *mailbox) {
 	}
 	switch c.cmd {
 	case workloads.Select, workloads.Idle, workloads.Deliver:
+		_, e := cl.attr(c.backend, owner, dirObj(folder))
+		seen := e.version
 		dl := cl.attrAccess(c.backend, owner, dirObj(folder), mb.dirVer, now, true, cfg.Dovecot.MailNFSStorage)
+		if c.cmd != workloads.Deliver {
+			// A listing of cur/ from before another backend's expunge,
+			// as with the index on the shared storage.
+			cl.expungeRace(c, mb, dl.Stale && !cur.Stale, seen)
+		}
 		if c.cmd == workloads.Idle && c.unseen != 0 && !(dl.Stale && cur.Stale) {
 			cl.idleNotified(c)
 		}
