@@ -722,6 +722,7 @@ func (cl *cluster) breakDelegs(c *conn, mask *uint64, recalledAt *sim.Time) {
 		*recalledAt = now
 	}
 }
+
 // readHeaders has connection c read the headers of n messages of folder
 // mb from their files: an open (with close-to-open's GETATTR, or an
 // NFSv4 OPEN, which the server answers with a read delegation), the
