@@ -212,7 +212,7 @@ type ClusterFSSpec struct {
 // FUSESpec describes a FUSE file system.
 type FUSESpec struct {
 	AttributeTimeout sim.Time `toml:"attribute_timeout" bind:"AttributeTimeout" min:"0s" max:"1h" doc:"how long the kernel trusts a file's attributes (glusterfs --attribute-timeout, default 1 s)"`
-	EntryTimeout     sim.Time `toml:"entry_timeout" bind:"EntryTimeout" min:"0s" max:"1h" doc:"how long the kernel trusts a name's lookup (glusterfs --entry-timeout, default 1 s)"`
+	EntryTimeout     sim.Time `toml:"entry_timeout" bind:"EntryTimeout" min:"0s" max:"1h" doc:"how long the kernel trusts a name's lookup (glusterfs --entry-timeout, default 1 s); the model trusts the names in a directory, and so its listing, for this long"`
 	PingTimeout      sim.Time `toml:"ping_timeout" bind:"PingTimeout" min:"1s" max:"1h" doc:"how long the servers wait for a silent client before they drop its locks (GlusterFS network.ping-timeout, default 42 s)"`
 }
 

@@ -158,7 +158,9 @@ func (cl *cluster) dboxRebuild(c *conn, mb *mailbox) {
 			cl.closeFile(c)
 		}
 		for range n {
-			cl.readBytes(c, 512) // the message's dbox metadata
+			// The message's dbox metadata block (model assumption: half
+			// a kilobyte; Dovecot reads it from the message's end).
+			cl.readBytes(c, 512)
 		}
 	}
 	if cl.measuring {

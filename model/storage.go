@@ -2,6 +2,7 @@ package model
 
 import (
 	"fmt"
+	"slices"
 
 	"mailsim/model/sim"
 	"mailsim/nfsmodel"
@@ -44,7 +45,9 @@ type FUSE struct {
 	// (glusterfs --attribute-timeout, default 1 s).
 	AttributeTimeout sim.Time
 	// EntryTimeout is how long it trusts a name's lookup (glusterfs
-	// --entry-timeout, default 1 s).
+	// --entry-timeout, default 1 s). The model trusts the names in a
+	// directory, and its listing, for this long: it is the directories'
+	// attribute time.
 	EntryTimeout sim.Time
 	// PingTimeout is how long the servers wait for a silent client
 	// before they drop its locks (GlusterFS network.ping-timeout,
@@ -60,14 +63,11 @@ func (c *Config) v4() bool { return c.isNFS() && c.Mount.Vers.V4() }
 
 // validateStorage checks the storage keys.
 func (c *Config) validateStorage() error {
-	switch c.Storage {
-	case "", nfsmodel.KindNFS, nfsmodel.KindClusterFS, nfsmodel.KindFUSE:
-	case nfsmodel.KindLocal:
-		if c.Backends != 1 {
-			return fieldError("Storage", "model: storage kind local is one server with its own disk: cluster.backends must be 1, not %d", c.Backends)
-		}
-	default:
+	switch {
+	case c.Storage != "" && !slices.Contains(nfsmodel.Kinds, c.Storage):
 		return fieldError("Storage", "model: storage kind %q is not one of nfs, cluster-fs, fuse, local", c.Storage)
+	case c.Storage == nfsmodel.KindLocal && c.Backends != 1:
+		return fieldError("Storage", "model: storage kind local is one server with its own disk: cluster.backends must be 1, not %d", c.Backends)
 	}
 	loc, err := nfsmodel.ParseMailLocation(c.Dovecot.MailLocation)
 	if err != nil {
@@ -151,9 +151,12 @@ func (cl *cluster) storageSetup() {
 		cl.rtt = 0
 		cl.rpc = cfg.Server.Service[nfsmodel.GETATTR]
 	case nfsmodel.KindFUSE:
-		t := cfg.FUSE.AttributeTimeout
+		// A file's attributes last attribute_timeout; the names in a
+		// directory, which the model trusts for as long as it trusts the
+		// directory's attributes (see views), entry_timeout.
+		a, e := cfg.FUSE.AttributeTimeout, cfg.FUSE.EntryTimeout
 		m := &cfg.Mount
-		m.Acregmin, m.Acregmax, m.Acdirmin, m.Acdirmax = t, t, t, t
+		m.Acregmin, m.Acregmax, m.Acdirmin, m.Acdirmax = a, a, e, e
 		m.Noac = false
 		m.Nocto = true
 		m.Lookupcache = nfsmodel.LookupAll
@@ -448,7 +451,7 @@ func (cl *cluster) delegOpen(c *conn, mb *mailbox) {
 	}
 	s := cl.sh(mb)
 	now := cl.s.Now()
-	if h := s.delegBy; h >= 0 && cl.backends[h].state == backendHung && now >= cl.backends[h].hungAt+cl.cfg.Server.LeaseTime {
+	if h := s.delegBy; h >= 0 && cl.revoked(h) {
 		s.delegBy = -1 // revoked with the silent client's lease
 	}
 	if s.delegBy >= 0 {
@@ -471,7 +474,7 @@ func (cl *cluster) delegOpen(c *conn, mb *mailbox) {
 	// the server's state of the file, unless the recall is recent (the
 	// server's filter of recalled files is swapped every 30 s and a file
 	// is blocked while it is in either half).
-	if s.recalledAt > 0 && now < (s.recalledAt/recallFilterSwap+2)*recallFilterSwap {
+	if cl.recentlyRecalled(s.recalledAt) {
 		return
 	}
 	s.delegBy, s.delegConflict = c.backend, false
@@ -480,6 +483,21 @@ func (cl *cluster) delegOpen(c *conn, mb *mailbox) {
 // recallFilterSwap is how often nfsd swaps its filters of recently
 // recalled files (fs/nfsd/nfs4state.c, delegation_blocked: 30 s).
 const recallFilterSwap = 30 * sim.Second
+
+// recentlyRecalled reports whether a file last recalled at recalledAt
+// (0: never) is still in one of nfsd's two filters of recalled files,
+// which blocks new delegations of it: the filters are swapped every
+// recallFilterSwap, so a recall blocks for 30 to 60 s.
+func (cl *cluster) recentlyRecalled(recalledAt sim.Time) bool {
+	return recalledAt > 0 && cl.s.Now() < (recalledAt/recallFilterSwap+2)*recallFilterSwap
+}
+
+// revoked reports whether the server has revoked the delegations of
+// backend b, which hung: once its lease ran out.
+func (cl *cluster) revoked(b int16) bool {
+	bk := &cl.backends[b]
+	return bk.state == backendHung && cl.s.Now() >= bk.hungAt+cl.cfg.Server.LeaseTime
+}
 
 // recallWait is how long a client whose open conflicts with backend
 // holder's delegation waits: it retries 100 ms after the NFS4ERR_DELAY,
@@ -563,13 +581,12 @@ func (cl *cluster) msgDelegated(c *conn, mb *mailbox) bool {
 	}
 	k := msgDelegKey(mb, c.backend)
 	d := cl.agedDelegs(k)
-	now := cl.s.Now()
 	held := d.n > 0 && cl.rng(&cl.devices[c.dev], c.slot).Int32N(max(mb.msgs, 1)) < d.n
 	if !held && d.n < mb.msgs {
 		d.n++
 	}
-	d.at = now
-	cl.msgDelegs[k] = d
+	d.at = cl.s.Now()
+	cl.setDelegs(k, d)
 	return held
 }
 
@@ -584,6 +601,16 @@ func (cl *cluster) agedDelegs(k uint64) msgDeleg {
 		d.n = 0
 	}
 	return d
+}
+
+// setDelegs stores the delegations under key k, keeping the map to the
+// backends and folders that hold any.
+func (cl *cluster) setDelegs(k uint64, d msgDeleg) {
+	if d.n == 0 {
+		delete(cl.msgDelegs, k)
+		return
+	}
+	cl.msgDelegs[k] = d
 }
 
 // msgChange is the delegation part of connection c renaming (a flag
@@ -604,11 +631,11 @@ func (cl *cluster) msgChange(c *conn, mb *mailbox) {
 		k := msgDelegKey(mb, int16(b))
 		d := cl.agedDelegs(k)
 		if d.n == 0 || r.Int32N(max(mb.msgs, 1)) >= d.n {
-			cl.msgDelegs[k] = d
+			cl.setDelegs(k, d)
 			continue
 		}
 		d.n--
-		cl.msgDelegs[k] = d
+		cl.setDelegs(k, d)
 		if int16(b) == c.backend {
 			cl.call(c, nfsmodel.DELEGRETURN, 0, 0)
 			continue
@@ -616,8 +643,8 @@ func (cl *cluster) msgChange(c *conn, mb *mailbox) {
 		if cl.measuring {
 			cl.res.DelegationRecalls++
 		}
-		if bk := &cl.backends[b]; bk.state == backendHung {
-			if now := cl.s.Now(); now < bk.hungAt+cl.cfg.Server.LeaseTime {
+		if cl.backends[b].state == backendHung {
+			if !cl.revoked(int16(b)) {
 				cl.wait(c, breakLeaseWait+cl.recallWait(int16(b)))
 			}
 			continue
@@ -661,11 +688,9 @@ func (cl *cluster) mainIndexRead(c *conn, mb *mailbox) {
 // read delegation, mask, unless the file was recalled recently
 // (recalledAt; see recallFilterSwap).
 func (cl *cluster) grantDeleg(c *conn, mask *uint64, recalledAt sim.Time) {
-	now := cl.s.Now()
-	if recalledAt > 0 && now < (recalledAt/recallFilterSwap+2)*recallFilterSwap {
-		return
+	if !cl.recentlyRecalled(recalledAt) {
+		*mask |= bit(c.backend)
 	}
-	*mask |= bit(c.backend)
 }
 
 // uidlistWrite is the delegation part of connection c's backend opening
@@ -704,14 +729,13 @@ func (cl *cluster) breakDelegs(c *conn, mask *uint64, recalledAt *sim.Time) {
 		if others&bit(int16(b)) == 0 {
 			continue
 		}
-		bk := &cl.backends[b]
-		if bk.state == backendHung && now >= bk.hungAt+cl.cfg.Server.LeaseTime {
-			continue // revoked already
+		if cl.revoked(int16(b)) {
+			continue
 		}
 		wait = max(wait, cl.recallWait(int16(b)))
 		if cl.measuring {
 			cl.res.DelegationRecalls++
-			if bk.state != backendHung {
+			if cl.backends[b].state != backendHung {
 				cl.res.NFSOps[nfsmodel.DELEGRETURN]++
 			}
 		}
@@ -741,6 +765,6 @@ func (cl *cluster) readHeaders(c *conn, mb *mailbox, n int32) {
 		d := cl.agedDelegs(k)
 		d.n = min(d.n+n, mb.msgs)
 		d.at = cl.s.Now()
-		cl.msgDelegs[k] = d
+		cl.setDelegs(k, d)
 	}
 }
