@@ -1122,16 +1122,23 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 // backend other than b. Every open IMAP connection sits in its device's
 // connection slot, so the user's slots are all there is to look at.
 func (cl *cluster) openElsewhere(u int32, b int16) bool {
+	return cl.anyUserConn(u, func(o *conn) bool { return o.open && o.backend != b })
+}
+
+// anyUserConn reports whether f holds for one of user u's IMAP
+// connections: those in the connection slots of the user's devices, and
+// the imaptest clients' logged in as the user.
+func (cl *cluster) anyUserConn(u int32, f func(o *conn) bool) bool {
 	first, end := cl.userDevices(u)
 	for d := first; d < end; d++ {
 		for _, id := range cl.deviceConns(&cl.devices[d]) {
-			if id >= 0 && cl.conns[id].open && cl.conns[id].backend != b {
+			if id >= 0 && f(&cl.conns[id]) {
 				return true
 			}
 		}
 	}
 	for _, id := range cl.poolConns() {
-		if id >= 0 && cl.conns[id].user == u && cl.conns[id].open && cl.conns[id].backend != b {
+		if id >= 0 && cl.conns[id].user == u && f(&cl.conns[id]) {
 			return true
 		}
 	}

@@ -228,23 +228,9 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 // c's folder selected on c's backend: its process holds the folder's
 // index files open.
 func (cl *cluster) openOn(c *conn, u int32) bool {
-	first, end := cl.userDevices(u)
-	for d := first; d < end; d++ {
-		for _, id := range cl.deviceConns(&cl.devices[d]) {
-			if id < 0 {
-				continue
-			}
-			if o := &cl.conns[id]; o != c && o.open && o.backend == c.backend && o.selected == c.target {
-				return true
-			}
-		}
-	}
-	for _, id := range cl.poolConns() {
-		if o := &cl.conns[max(id, 0)]; id >= 0 && o.user == u && o != c && o.open && o.backend == c.backend && o.selected == c.target {
-			return true
-		}
-	}
-	return false
+	return cl.anyUserConn(u, func(o *conn) bool {
+		return o != c && o.open && o.backend == c.backend && o.selected == c.target
+	})
 }
 
 // appended records that backend b appended to a file of which the truth

@@ -525,26 +525,9 @@ func (cl *cluster) recallWait(holder int16) sim.Time {
 // openByOther reports whether a connection on another backend than c's
 // has c's folder open (selected, or in a command on it).
 func (cl *cluster) openByOther(c *conn) bool {
-	first, end := cl.userDevices(c.user)
-	for d := first; d < end; d++ {
-		for _, id := range cl.deviceConns(&cl.devices[d]) {
-			if id < 0 {
-				continue
-			}
-			if o := &cl.conns[id]; o.open && o.backend != c.backend && (o.selected == c.target || o.target == c.target) {
-				return true
-			}
-		}
-	}
-	for _, id := range cl.poolConns() {
-		if id < 0 {
-			continue
-		}
-		if o := &cl.conns[id]; o.user == c.user && o.open && o.backend != c.backend && (o.selected == c.target || o.target == c.target) {
-			return true
-		}
-	}
-	return false
+	return cl.anyUserConn(c.user, func(o *conn) bool {
+		return o.open && o.backend != c.backend && (o.selected == c.target || o.target == c.target)
+	})
 }
 
 // msgDeleg counts the message files of one folder a backend holds read
