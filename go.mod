@@ -1,4 +1,4 @@
-module mailsim
+module github.com/mailsim/mailsim
 
 go 1.26
 

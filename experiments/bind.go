@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"strings"
 
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // A spec key can be bound to a field of another configuration struct (for

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model"
+	"github.com/mailsim/mailsim/model"
 )
 
 // TestEveryModelFieldBound checks that every field of model.Config is set

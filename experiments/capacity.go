@@ -10,8 +10,8 @@ import (
 
 	"gonum.org/v1/gonum/stat/distuv"
 
-	"mailsim/model/sim"
-	"mailsim/results"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/results"
 )
 
 // PlanSpec is the [plan] section of a spec: the question `mailsim plan`

@@ -12,8 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"mailsim/model/sim"
-	"mailsim/results"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/results"
 )
 
 // erlangC is the probability that an arrival waits in an M/M/c queue

@@ -13,9 +13,9 @@ import (
 	"strconv"
 	"sync"
 
-	"mailsim/model"
-	"mailsim/model/sim"
-	"mailsim/results"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/results"
 )
 
 // scenarioKey is the point parameter that holds a capacity plan run's

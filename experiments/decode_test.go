@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // TestDecodeErrors checks the exact message of every class of spec error.

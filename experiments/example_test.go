@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"mailsim/experiments"
+	"github.com/mailsim/mailsim/experiments"
 )
 
 // Spec is a small experiment spec: a section, a duration with a range, an

@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model"
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/strategies"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // BackendAddrs returns the addresses the backends of a cluster of n get:

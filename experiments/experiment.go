@@ -10,7 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 // Version is mailsim's version, recorded in every result set.

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model"
-	"mailsim/results"
-	"mailsim/workloads/testbed/dovecotlog"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads/testbed/dovecotlog"
 )
 
 // indexDamageConfigs are the configurations of the index damage matrix,

@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 // Limits on what one spec may ask for. Each keeps a valid-looking spec from

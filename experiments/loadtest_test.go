@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model"
-	"mailsim/strategies"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // TestLoadTestKeys decodes the keys of an imaptest drill: an imaptest

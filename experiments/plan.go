@@ -5,7 +5,7 @@ import (
 	"strconv"
 	"strings"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // Design says how one spec becomes a list of runs: every point of Sweep,

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 func planOf(t *testing.T, in string, strategies []string, replicas int) []Run[testSpec] {

@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model"
-	"mailsim/results"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // metricInfo describes the model's scalar metrics for tables and reports,

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // kind is how a field is written in TOML.

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model"
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/strategies"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // Spec is a mailsim experiment: the cluster, its NFS storage, the

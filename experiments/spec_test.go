@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model"
-	"mailsim/strategies"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/strategies"
 )
 
 // The spec's bound keys take the model's defaults; this checks that the

@@ -14,8 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/results"
-	"mailsim/workloads/testbed"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads/testbed"
 )
 
 // TestbedOptions say where a testbed run of an experiment finds its guest

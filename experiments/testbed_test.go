@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/results"
-	"mailsim/workloads/testbed"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads/testbed"
 )
 
 // TestTestbedRefusalsPointAtTheSpec: what the testbed cannot honour is

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // The types below stand in for a mailsim spec in tests: nested sections,

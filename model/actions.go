@@ -5,9 +5,9 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model/sim"
-	"mailsim/strategies"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // ActionKind is an operator's action: a doveadm director command sent to

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model/sim"
-	"mailsim/strategies"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // drillConfig is an imaptest failure drill: 200 users, 40 clients, four

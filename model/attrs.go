@@ -3,8 +3,8 @@ package model
 import (
 	"math"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
 )
 
 // attrCache is one backend's NFS attribute cache, kept compactly: the

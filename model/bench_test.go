@@ -4,9 +4,9 @@ import (
 	"runtime"
 	"testing"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // BenchmarkCluster runs the default cluster for one simulated hour under a

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/strategies"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // Event kinds.

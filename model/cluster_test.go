@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/strategies"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/strategies"
 )
 
 // userHashRouter pins every user to one backend by a hash of the name, and

@@ -9,10 +9,10 @@ import (
 	"fmt"
 	"math"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/strategies"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // CPU holds per-command service demands on a backend's cores. These are

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model/sim"
-	"mailsim/strategies"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // contractRouter wraps a router and checks the router contract: every

@@ -3,9 +3,9 @@ package model
 import (
 	"math"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // ErrorClass is a kind of error Dovecot logs about its index files, named

@@ -3,7 +3,7 @@ package model
 import (
 	"testing"
 
-	"mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/nfsmodel"
 )
 
 // TestDamageMechanisms runs users spread over backends under each setting

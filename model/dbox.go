@@ -3,8 +3,8 @@ package model
 import (
 	"math"
 
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // dbox (Dovecot's own formats, mail_location sdbox: or mdbox:). The index

@@ -3,7 +3,7 @@ package model
 import (
 	"fmt"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // OverloadError is the error of a run stopped because a station (the NFS

@@ -5,8 +5,8 @@ import (
 	"net/netip"
 	"testing"
 
-	"mailsim/model/sim"
-	"mailsim/strategies"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/strategies"
 )
 
 func failureRun(t *testing.T, strategy, monitor string, kind ...FaultKind) *Result {

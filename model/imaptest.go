@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net/netip"
 
-	"mailsim/model/sim"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // The imaptest load (Config.Imaptest): a pool of client devices after the

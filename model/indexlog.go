@@ -3,9 +3,9 @@ package model
 import (
 	"math"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // Sizes of a folder's index files, as the model writes them.

@@ -3,7 +3,7 @@ package model
 import (
 	"testing"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // TestIndexLogThresholds checks the main-index rewrites and log rotations

@@ -1,8 +1,8 @@
 package model
 
 import (
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
 )
 
 // ListingProbe lists a large Maildir folder from backend 0 at a fixed

@@ -1,8 +1,8 @@
 package model
 
 import (
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // Indexes that are not on the shared storage (see nfsmodel.IndexPlace):

@@ -1,8 +1,8 @@
 package model
 
 import (
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
 )
 
 // Lock steps in a connection's call list: not NFS calls but points where

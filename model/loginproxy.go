@@ -1,8 +1,8 @@
 package model
 
 import (
-	"mailsim/model/sim"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // A Dovecot login process keeps, for each backend it proxies to, when it

@@ -3,9 +3,9 @@ package model
 import (
 	"math"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // Attribute-cache objects: each user has a mail root directory and, per

@@ -3,10 +3,10 @@ package model
 import (
 	"math"
 
-	"mailsim/model/hist"
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/hist"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // Result is what one run measured, after warm-up.

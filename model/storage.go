@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"slices"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // ClusterFS describes a cluster file system (GFS2, OCFS2) on a shared

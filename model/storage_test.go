@@ -3,8 +3,8 @@ package model
 import (
 	"testing"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
 )
 
 // storageBase is the damage tests' cluster: busy users on two backends.

@@ -3,7 +3,7 @@ package model
 import (
 	"fmt"
 
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // startTrace writes the header of a recorded trace, and checks that a

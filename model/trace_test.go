@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model/sim"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // TestTraceReplayGivesTheSameRun writes the workload of a run as a trace,

@@ -4,9 +4,9 @@ import (
 	"math"
 	"testing"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // deliveriesOnly is a cluster of one single-core backend whose users only

@@ -1,6 +1,6 @@
 package nfsmodel
 
-import "mailsim/model/sim"
+import "github.com/mailsim/mailsim/model/sim"
 
 // Attr is one file's or directory's cached attributes on one NFS client.
 type Attr struct {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // step is one access in a scripted scenario: backend b touches the object

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // Calibrate sets the server's service times from a calibration profile

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 func TestCalibrate(t *testing.T) {

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/workloads/testbed/probe"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads/testbed/probe"
 )
 
 // kernelData holds measurements of the Linux NFS client's attribute cache,

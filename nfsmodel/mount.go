@@ -3,7 +3,7 @@ package nfsmodel
 import (
 	"fmt"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // Lookupcache is nfs(5)'s lookupcache mount option.

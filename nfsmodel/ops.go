@@ -9,7 +9,7 @@ package nfsmodel
 import (
 	"fmt"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // Op is an NFS procedure: NFSv3's, the NLM lock calls, and the NFSv4

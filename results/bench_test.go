@@ -5,8 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"mailsim/results"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 // BenchmarkWriterAdd measures persisting one finished run durably (encode,

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"mailsim/results/stats"
+	"github.com/mailsim/mailsim/results/stats"
 )
 
 // CompareOptions select what [Compare] tabulates.

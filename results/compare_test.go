@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/results"
-	"mailsim/results/resultstest"
-	"mailsim/results/stats"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results/stats"
 )
 
 func readSynth(t *testing.T, o resultstest.Options) *results.Set {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/results"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 // crashEnv tells the test binary, started again by TestCrashAnywhere, to

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 // Every file a reader parses, damaged in typical ways: the errors name

@@ -6,8 +6,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"mailsim/model/hist"
-	"mailsim/results"
+	"github.com/mailsim/mailsim/model/hist"
+	"github.com/mailsim/mailsim/results"
 )
 
 // A runner creates a set, adds runs as they finish, is interrupted,

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model/hist"
+	"github.com/mailsim/mailsim/model/hist"
 )
 
 // FormatVersion is the version of the result-set format that this package

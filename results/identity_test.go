@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/results"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 // foreignSet writes a set of the synthetic experiment whose spec differs

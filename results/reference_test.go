@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 // The reference sets are of format version 1: they are read (for tables

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/results"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")

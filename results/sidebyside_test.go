@@ -5,8 +5,8 @@ import (
 	"reflect"
 	"testing"
 
-	"mailsim/results"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 func TestSideBySide(t *testing.T) {

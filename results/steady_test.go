@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 // TestSteadyStateWarning: runs whose measured period is not stationary are

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strconv"
 
-	"mailsim/results/stats"
+	"github.com/mailsim/mailsim/results/stats"
 )
 
 func sortStrings(s []string) { slices.Sort(s) }

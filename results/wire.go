@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model/hist"
+	"github.com/mailsim/mailsim/model/hist"
 )
 
 // num is a float64 that survives JSON: finite values are numbers in their

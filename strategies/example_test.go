@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model/sim"
-	"mailsim/strategies"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/strategies"
 )
 
 func ExampleNew() {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/strategies"
+	"github.com/mailsim/mailsim/strategies"
 )
 
 // TestPlacementMatchesTheTestbed holds placement to what real Dovecot

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // ImaptestState is one state of imaptest's default client state machine,

@@ -11,7 +11,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // DeviceKind is the kind of client a user runs.

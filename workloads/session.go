@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // Command is an IMAP command, or an LMTP delivery, as the model costs it.

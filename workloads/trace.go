@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // TraceVersion is the version of the trace format written by

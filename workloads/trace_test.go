@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 var update = flag.Bool("update", false, "write the hostile traces of testdata/traces again")

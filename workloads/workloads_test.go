@@ -7,7 +7,7 @@ import (
 	"sort"
 	"testing"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 func TestGenerateIsDeterministicAndStable(t *testing.T) {

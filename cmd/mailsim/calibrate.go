@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/nfsmodel"
 )
 
 const calibrateSummary = "check a calibration profile against its own measurements"

@@ -5,7 +5,7 @@ import (
 	"io"
 	"strings"
 
-	"mailsim/strategies"
+	"github.com/mailsim/mailsim/strategies"
 )
 
 func init() {

@@ -6,7 +6,7 @@ import (
 	"io"
 	"strings"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 func init() {

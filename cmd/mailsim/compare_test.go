@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 // updateGolden is the package's -update flag, declared in calibrate_test.go.

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 func init() {

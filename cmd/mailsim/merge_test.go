@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/results"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 // shardsOf writes the synthetic set as two shards, the second written by

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"mailsim/strategies"
+	"github.com/mailsim/mailsim/strategies"
 )
 
 func init() {

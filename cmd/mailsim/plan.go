@@ -11,9 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/experiments"
-	"mailsim/results"
-	"mailsim/results/report"
+	"github.com/mailsim/mailsim/experiments"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/report"
 )
 
 func init() {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 const tinyPlan = `name = "tiny-plan"

@@ -18,7 +18,7 @@ import (
 	"strings"
 	"syscall"
 
-	"mailsim/workloads/replay"
+	"github.com/mailsim/mailsim/workloads/replay"
 )
 
 const replaySummary = "time mail operations on a real directory and fit a calibration profile"

@@ -9,8 +9,8 @@ import (
 	"syscall"
 	"testing"
 
-	"mailsim/nfsmodel"
-	"mailsim/workloads/replay"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads/replay"
 )
 
 // TestReplayEndToEnd replays a small workload, checks the files it

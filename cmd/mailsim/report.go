@@ -6,9 +6,9 @@ import (
 	"io"
 	"os"
 
-	"mailsim/results"
-	"mailsim/results/charts"
-	"mailsim/results/report"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/charts"
+	"github.com/mailsim/mailsim/results/report"
 )
 
 func init() {

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/results"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 func TestReportCommand(t *testing.T) {

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/experiments"
-	"mailsim/results"
+	"github.com/mailsim/mailsim/experiments"
+	"github.com/mailsim/mailsim/results"
 )
 
 func init() {

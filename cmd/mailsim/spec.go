@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"mailsim/experiments"
+	"github.com/mailsim/mailsim/experiments"
 )
 
 func init() {

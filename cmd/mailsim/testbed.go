@@ -13,10 +13,10 @@ import (
 	"syscall"
 	"time"
 
-	"mailsim/experiments"
-	"mailsim/results"
-	"mailsim/workloads/testbed"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/experiments"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads/testbed"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 const testbedSummary = "run experiments on real Dovecot and real Linux NFS in user-mode Linux guests"

@@ -5,7 +5,7 @@ import (
 	"io"
 	"os"
 
-	"mailsim/experiments"
+	"github.com/mailsim/mailsim/experiments"
 )
 
 func init() {

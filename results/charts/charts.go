@@ -26,9 +26,9 @@ import (
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
 
-	"mailsim/model/hist"
-	"mailsim/results"
-	"mailsim/results/stats"
+	"github.com/mailsim/mailsim/model/hist"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/stats"
 )
 
 // Format is an image format for [Render].

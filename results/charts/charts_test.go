@@ -10,9 +10,9 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/cmpimg"
 
-	"mailsim/results"
-	"mailsim/results/charts"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/charts"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden images in testdata")

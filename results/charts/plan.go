@@ -10,7 +10,7 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 
-	"mailsim/results"
+	"github.com/mailsim/mailsim/results"
 )
 
 // PlanObjective draws one objective of a capacity plan against the

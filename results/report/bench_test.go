@@ -4,8 +4,8 @@ import (
 	"io"
 	"testing"
 
-	"mailsim/results/report"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results/report"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 // BenchmarkWrite measures rendering the report of the default synthetic

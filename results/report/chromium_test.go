@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/results/report"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results/report"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 // checkScript measures every image after the page has loaded and writes

@@ -8,8 +8,8 @@ import (
 	"io"
 	"math"
 
-	"mailsim/results"
-	"mailsim/results/charts"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/charts"
 )
 
 // WritePlan writes the report of a capacity plan: the answer per

@@ -22,8 +22,8 @@ import (
 
 	"gonum.org/v1/plot"
 
-	"mailsim/results"
-	"mailsim/results/charts"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/charts"
 )
 
 // Options shape a report.

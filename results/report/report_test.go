@@ -9,10 +9,10 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/results"
-	"mailsim/results/charts"
-	"mailsim/results/report"
-	"mailsim/results/resultstest"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/results/charts"
+	"github.com/mailsim/mailsim/results/report"
+	"github.com/mailsim/mailsim/results/resultstest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata")

@@ -11,8 +11,8 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"mailsim/model/hist"
-	"mailsim/results"
+	"github.com/mailsim/mailsim/model/hist"
+	"github.com/mailsim/mailsim/results"
 )
 
 // Options shape a synthetic set.

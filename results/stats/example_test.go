@@ -3,7 +3,7 @@ package stats_test
 import (
 	"fmt"
 
-	"mailsim/results/stats"
+	"github.com/mailsim/mailsim/results/stats"
 )
 
 // Three replicas of two strategies on the same seeds: the paired

@@ -12,7 +12,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // needsSelected are the commands that work on the selected mailbox.

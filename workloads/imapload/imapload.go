@@ -73,7 +73,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // Config says what to replay and where.

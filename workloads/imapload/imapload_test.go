@@ -12,8 +12,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"mailsim/model/sim"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 const ms = time.Millisecond

@@ -11,8 +11,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"mailsim/model/sim"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // Imaptest is a closed-loop load in the manner of Dovecot's imaptest

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model/sim"
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // imaptestLoad returns imaptest's defaults with n clients on users

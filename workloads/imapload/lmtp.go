@@ -10,7 +10,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"mailsim/workloads"
+	"github.com/mailsim/mailsim/workloads"
 )
 
 // rcptAddr returns the LMTP recipient of user.

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"mailsim/model/hist"
+	"github.com/mailsim/mailsim/model/hist"
 )
 
 // MaxEvents bounds [Measurements.Events]; later events are only counted.

@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // Contention is what the contention phase saw: several replayers working

@@ -1,6 +1,6 @@
 // Package replay performs mail-store operations on a real mounted
 // directory, times them, and fits the timings into a calibration profile
-// ([mailsim/nfsmodel.Profile]) so that the simulator's costs come from
+// ([github.com/mailsim/mailsim/nfsmodel.Profile]) so that the simulator's costs come from
 // measurements rather than guesses. It backs the mailsim replay command.
 //
 // # What it does

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/model/sim"
+	"github.com/mailsim/mailsim/model/sim"
 )
 
 // TestBodySizeFollowsHistogram draws many sizes and compares the share

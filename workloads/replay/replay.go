@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
 )
 
 // Operation names, as they appear in reports and profiles.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/nfsmodel"
 )
 
 func smallConfig(dir string) Config {

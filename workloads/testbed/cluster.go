@@ -8,13 +8,13 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model"
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/strategies"
-	"mailsim/workloads"
-	"mailsim/workloads/imapload"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads"
+	"github.com/mailsim/mailsim/workloads/imapload"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // Password is every testbed user's password.

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model"
-	"mailsim/model/sim"
-	"mailsim/strategies"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/strategies"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")

@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model"
-	"mailsim/model/sim"
-	"mailsim/workloads"
-	"mailsim/workloads/imapload"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/workloads"
+	"github.com/mailsim/mailsim/workloads/imapload"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // drillCluster is the imaptest drill's cluster in small: four backends on

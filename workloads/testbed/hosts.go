@@ -6,8 +6,8 @@ import (
 	"strconv"
 	"time"
 
-	"mailsim/model"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // Topologies.

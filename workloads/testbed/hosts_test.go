@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/experiments"
-	"mailsim/workloads/testbed"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/experiments"
+	"github.com/mailsim/mailsim/workloads/testbed"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // hostsSpec is a small spec on three backends; extra is appended.

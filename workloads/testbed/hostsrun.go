@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // Memory of the multi-host topology's guests, unless Options.Memory says.

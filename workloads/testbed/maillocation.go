@@ -5,9 +5,9 @@ import (
 	"path"
 	"strings"
 
-	"mailsim/model"
-	"mailsim/nfsmodel"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // mailLayout is where the backends' Dovecot keeps a user's mail, index

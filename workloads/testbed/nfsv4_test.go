@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model"
-	"mailsim/model/hist"
-	"mailsim/model/sim"
-	"mailsim/nfsmodel"
-	"mailsim/results"
-	"mailsim/workloads/imapload"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/model"
+	"github.com/mailsim/mailsim/model/hist"
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads/imapload"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 func TestMountOptionsVers(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
-	"mailsim/nfsmodel"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // Probe runs the attribute-cache probe on the guest's real NFS server and

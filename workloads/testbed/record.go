@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"mailsim/model/hist"
-	"mailsim/results"
-	"mailsim/workloads"
-	"mailsim/workloads/imapload"
-	"mailsim/workloads/testbed/dovecotlog"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/model/hist"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads"
+	"github.com/mailsim/mailsim/workloads/imapload"
+	"github.com/mailsim/mailsim/workloads/testbed/dovecotlog"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // nfsdProc3 are the NFSv3 procedures in the order of the proc3 line of

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/model/hist"
-	"mailsim/results"
-	"mailsim/workloads/imapload"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/model/hist"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads/imapload"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 func nfsdCounters(getattr, lookup, write int) string {

@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // Options say where a testbed run finds its guest and keeps its files.

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"mailsim/experiments"
-	"mailsim/results"
-	"mailsim/workloads/testbed"
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/experiments"
+	"github.com/mailsim/mailsim/results"
+	"github.com/mailsim/mailsim/workloads/testbed"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // TestMain lets the test binary serve as the guest's PID 1: the testbed

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"mailsim/workloads/testbed/guest"
+	"github.com/mailsim/mailsim/workloads/testbed/guest"
 )
 
 // Machine is one user-mode Linux guest to boot.

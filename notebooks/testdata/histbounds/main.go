@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"math"
 
-	"mailsim/model/hist"
+	"github.com/mailsim/mailsim/model/hist"
 )
 
 func main() {

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"mailsim/workloads/testbed/dovecotlog"
+	"github.com/mailsim/mailsim/workloads/testbed/dovecotlog"
 )
 
 func ExampleClassify() {

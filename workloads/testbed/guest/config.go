@@ -11,7 +11,7 @@ package guest
 import (
 	"time"
 
-	"mailsim/workloads/imapload"
+	"github.com/mailsim/mailsim/workloads/imapload"
 )
 
 // HostDir is where the guest mounts the host folder shared with it

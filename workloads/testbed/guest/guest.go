@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"mailsim/workloads/imapload"
+	"github.com/mailsim/mailsim/workloads/imapload"
 )
 
 // Main is PID 1 of a guest: it runs the configuration in HostDir, writes

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"syscall"
 
-	"mailsim/workloads/testbed/probe"
+	"github.com/mailsim/mailsim/workloads/testbed/probe"
 )
 
 // probe runs the attribute-cache probe on two fresh mounts of the export

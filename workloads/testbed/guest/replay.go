@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"mailsim/workloads/imapload"
+	"github.com/mailsim/mailsim/workloads/imapload"
 )
 
 // replay runs the load's trace over IMAP and LMTP against the cluster.
