@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/mailsim/mailsim/results/stats"
 )
@@ -230,6 +229,7 @@ const (
 	Text     Format = "text"
 	CSV      Format = "csv"
 	Markdown Format = "markdown"
+	JSON     Format = "json"
 )
 
 // Write writes the table in format f.
@@ -241,8 +241,10 @@ func (c *Comparison) Write(w io.Writer, f Format) error {
 		return c.WriteCSV(w)
 	case Markdown:
 		return c.WriteMarkdown(w)
+	case JSON:
+		return c.WriteJSON(w)
 	}
-	return fmt.Errorf("results: unknown table format %q (want text, csv or markdown)", f)
+	return fmt.Errorf("results: unknown table format %q (want text, markdown, csv or json)", f)
 }
 
 // others returns the indices of the non-baseline strategies.
@@ -264,35 +266,6 @@ func (c *Comparison) legend() string {
 	}
 	return fmt.Sprintf("cells: mean ± half-width of the %g%% Student-t interval over replicas; Δ: "+how+", mean [interval]; * marks an interval that excludes zero",
 		100*c.Level, c.Baseline)
-}
-
-// WriteText writes the table as aligned plain text, one block per sweep
-// point.
-func (c *Comparison) WriteText(w io.Writer) error {
-	ew := &errWriter{w: w}
-	fmt.Fprintf(ew, "%s: %s\n", c.Experiment, c.legend())
-	for _, pc := range c.Points {
-		fmt.Fprintf(ew, "\n%s  (%s)\n", pc.Point, replicasNote(pc.Replicas))
-		tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-		head := []string{"metric", "unit"}
-		head = append(head, c.Strategies...)
-		for _, i := range c.others() {
-			head = append(head, "Δ "+c.Strategies[i])
-		}
-		fmt.Fprintln(tw, strings.Join(head, "\t"))
-		for _, row := range pc.Rows {
-			cells := []string{row.Metric.Name, row.Metric.Unit}
-			for _, iv := range row.Cells {
-				cells = append(cells, FormatCell(iv))
-			}
-			for _, i := range c.others() {
-				cells = append(cells, FormatDiff(row.Diffs[i], "*"))
-			}
-			fmt.Fprintln(tw, strings.Join(cells, "\t"))
-		}
-		tw.Flush()
-	}
-	return ew.err
 }
 
 // WriteMarkdown writes the table as GitHub-flavoured Markdown, one table

@@ -75,8 +75,8 @@ func isShare(name string) bool {
 }
 
 // DisplayOf returns how metric m is shown, given the values it takes (to
-// choose between milliseconds and seconds): seconds below 10 s become
-// milliseconds, shares become percentages, rates are per second.
+// choose between milliseconds and seconds): values all below a second are
+// shown in milliseconds, shares become percentages, rates are per second.
 func DisplayOf(m MetricInfo, values ...float64) Display {
 	switch {
 	case m.Unit == "s":
@@ -86,7 +86,7 @@ func DisplayOf(m MetricInfo, values ...float64) Display {
 				top = math.Max(top, math.Abs(v))
 			}
 		}
-		if top >= 10 {
+		if top >= 1 {
 			return Display{Unit: "s", Scale: 1}
 		}
 		return Display{Unit: "ms", Scale: 1000}

@@ -1,0 +1,497 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+)
+
+// Kind is the kind of a [Statement]: what the strategies' means of one
+// metric say across the sweep points.
+type Kind string
+
+// Verdicts, from the strongest finding to none.
+const (
+	// ZeroSplit: some strategies kept the metric at exactly zero at every
+	// point and others did not. Zero against non-zero is a finding
+	// whatever the intervals say: the zero strategies never did the
+	// thing at all.
+	ZeroSplit Kind = "zero-split"
+	// OnlyOne: one strategy differs from all others by more than the
+	// practical threshold, and the others are the same among themselves.
+	OnlyOne Kind = "only-one"
+	// Differs: strategies differ by more than the practical threshold,
+	// with an interval that excludes zero (or without intervals, where
+	// there is one replica).
+	Differs Kind = "differs"
+	// Same: every difference is below the practical threshold or not
+	// significant, at every point.
+	Same Kind = "same"
+	// AllZero: every strategy kept the metric at zero everywhere.
+	AllZero Kind = "all-zero"
+)
+
+// Statement is the answer an experiment gives about one metric, in words
+// with the deciding numbers.
+type Statement struct {
+	Metric MetricInfo
+	Kind   Kind
+	// Strategies are those the statement is about: the zero ones of a
+	// ZeroSplit, the one of OnlyOne, the best then the worst of Differs.
+	Strategies []string
+	// Points is how many points the difference holds at, of Of.
+	Points, Of int
+	// Spread is the largest relative difference between two strategies'
+	// means at one point (0.25 is 25 %); it orders statements.
+	Spread float64
+	// Text is the statement as an English sentence.
+	Text string
+}
+
+// Statements returns one statement per metric that has a direction
+// (Neutral metrics and the steady-state checks describe the run, not the
+// strategies), in table order. The rules:
+//   - zero against non-zero is a finding (ZeroSplit);
+//   - a difference smaller than the practical threshold of its kind (see
+//     [Practical]) is "the same", even when its interval excludes zero;
+//   - a difference counts where it is practical and its interval excludes
+//     zero; with one replica there is no interval, and a practical
+//     difference counts with the note that it has none;
+//   - a metric that only one strategy moves names that strategy (OnlyOne).
+func (c *Comparison) Statements() []Statement {
+	var out []Statement
+	for mi, m := range c.Metrics {
+		if m.Better == Neutral || GroupOf(m.Name) == GroupSteady || len(c.Strategies) < 2 {
+			continue
+		}
+		if st, ok := c.statement(mi, m); ok {
+			out = append(out, st)
+		}
+	}
+	return out
+}
+
+// means returns strategy i's mean of metric mi at every point (NaN where
+// it has no value).
+func (c *Comparison) means(mi, i int) []float64 {
+	out := make([]float64, len(c.Points))
+	for p, pc := range c.Points {
+		iv := pc.Rows[mi].Cells[i]
+		out[p] = math.NaN()
+		if iv.N > 0 {
+			out[p] = iv.Mean
+		}
+	}
+	return out
+}
+
+// matters reports whether strategies i and j differ in metric mi at
+// point p by the rules of [Comparison.Statements].
+func (c *Comparison) matters(mi, p, i, j int) bool {
+	row := &c.Points[p].Rows[mi]
+	a, b := row.Cells[i], row.Cells[j]
+	if a.N == 0 || b.N == 0 || !Practical(row.Metric, a.Mean, b.Mean) {
+		return false
+	}
+	if (a.Mean == 0) != (b.Mean == 0) {
+		return true
+	}
+	d := row.diff(i, j, c.Strategies, c.Level)
+	if math.IsNaN(d.Abs.Lo) {
+		return true // one replica: no interval to ask
+	}
+	return d.Significant()
+}
+
+func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
+	st := Statement{Metric: m, Of: len(c.Points)}
+	n := len(c.Strategies)
+	means := make([][]float64, n)
+	var all []float64
+	for i := range n {
+		means[i] = c.means(mi, i)
+		all = append(all, means[i]...)
+	}
+	disp := DisplayOf(m, all...)
+	label := MetricLabel(m)
+	var zero, nonzero []string
+	present := false
+	for i, s := range c.Strategies {
+		z, nz := true, false
+		for _, v := range means[i] {
+			if math.IsNaN(v) {
+				continue
+			}
+			present = true
+			if v != 0 {
+				z, nz = false, true
+			}
+		}
+		switch {
+		case nz:
+			nonzero = append(nonzero, s)
+		case z:
+			zero = append(zero, s)
+		}
+	}
+	if !present {
+		return st, false
+	}
+	// The largest relative spread at one point, for ordering.
+	for p := range c.Points {
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range n {
+			if v := means[i][p]; !math.IsNaN(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+		if ref := math.Max(math.Abs(lo), math.Abs(hi)); ref > 0 && !math.IsInf(lo, 0) {
+			st.Spread = math.Max(st.Spread, (hi-lo)/ref)
+		}
+	}
+	where := ""
+	if len(c.Points) > 1 {
+		where = " at every point"
+	}
+	valueOf := func(i int) string { return rangeText(disp, means[i], c.Points) }
+	switch {
+	case len(nonzero) == 0:
+		st.Kind = AllZero
+		st.Text = fmt.Sprintf("%s: zero for every strategy%s.", label, where)
+		return st, true
+	case len(zero) > 0:
+		st.Kind = ZeroSplit
+		st.Strategies = zero
+		var parts []string
+		for _, s := range nonzero {
+			parts = append(parts, s+" "+valueOf(slices.Index(c.Strategies, s)))
+		}
+		st.Points, st.Of = len(c.Points), len(c.Points)
+		st.Text = fmt.Sprintf("%s: zero under %s%s; %s.", label, joinAnd(zero), where, strings.Join(parts, ", "))
+		return st, true
+	}
+	// Which pairs matter at which points.
+	counts := make([]int, len(c.Points))
+	odd := make([]int, n) // points where strategy i alone differs from all others
+	for p := range c.Points {
+		for i := range n {
+			for j := i + 1; j < n; j++ {
+				if c.matters(mi, p, i, j) {
+					counts[p]++
+				}
+			}
+		}
+		for i := range n {
+			alone := true
+			for j := range n {
+				if j == i {
+					continue
+				}
+				if !c.matters(mi, p, i, j) {
+					alone = false
+					break
+				}
+				for k := range n {
+					if k != i && k != j && c.matters(mi, p, j, k) {
+						alone = false
+					}
+				}
+			}
+			if alone && n > 2 {
+				odd[i]++
+			}
+		}
+	}
+	pts := 0
+	worst := 0 // the point with the largest relative spread among those that matter
+	bestSpread := -1.0
+	for p, k := range counts {
+		if k == 0 {
+			continue
+		}
+		pts++
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for i := range n {
+			if v := means[i][p]; !math.IsNaN(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+		if s := (hi - lo) / math.Max(math.Abs(lo), math.Abs(hi)); s > bestSpread {
+			bestSpread, worst = s, p
+		}
+	}
+	if pts == 0 {
+		st.Kind = Same
+		lo, hi := math.Inf(1), math.Inf(-1)
+		for _, v := range all {
+			if !math.IsNaN(v) {
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+		}
+		st.Text = fmt.Sprintf("%s: the same under every strategy%s (%s; differences below %s).", label, where, spanText(disp, lo, hi), thresholdText(m))
+		return st, true
+	}
+	st.Points = pts
+	at := ""
+	if len(c.Points) > 1 {
+		at = " at " + c.Points[worst].Point.String()
+		if pts == len(c.Points) {
+			at = " (at every point; largest" + at + ")"
+		} else {
+			at = fmt.Sprintf(" (at %d of %d points; largest%s)", pts, len(c.Points), at)
+		}
+	}
+	for i := range n {
+		if odd[i] == pts && pts > 0 {
+			st.Kind = OnlyOne
+			st.Strategies = []string{c.Strategies[i]}
+			var others []float64
+			for j := range n {
+				if j != i {
+					others = append(others, means[j][worst])
+				}
+			}
+			lo, hi := minMax(others)
+			st.Text = fmt.Sprintf("%s%s: only %s differs, %s against %s for the others.", label, at, c.Strategies[i],
+				disp.FormatUnit(means[i][worst]), spanText(disp, lo, hi))
+			return st, true
+		}
+	}
+	// Best and worst by the metric's direction at the point that shows
+	// the largest spread.
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		va, vb := means[a][worst], means[b][worst]
+		if m.Better == Higher {
+			va, vb = -va, -vb
+		}
+		switch {
+		case va < vb:
+			return -1
+		case va > vb:
+			return 1
+		}
+		return 0
+	})
+	best, bad := order[0], order[n-1]
+	// The strategies that are the same as the best, and as the worst.
+	var good, poor, mid []int
+	for _, i := range order {
+		switch {
+		case i == best || !c.matters(mi, worst, best, i):
+			good = append(good, i)
+		case i == bad || !c.matters(mi, worst, bad, i):
+			poor = append(poor, i)
+		default:
+			mid = append(mid, i)
+		}
+	}
+	st.Kind = Differs
+	st.Strategies = []string{c.Strategies[best], c.Strategies[bad]}
+	vb, vw := means[best][worst], means[bad][worst]
+	rel := ""
+	switch {
+	case disp.Percent:
+		rel = fmt.Sprintf(", %s percentage points", Readable(math.Abs(vw-vb)*100))
+	case vb != 0:
+		rel = ", " + relText(vw, vb)
+	}
+	group := func(ix []int) (string, string) {
+		var names []string
+		var vs []float64
+		for _, i := range ix {
+			names = append(names, c.Strategies[i])
+			vs = append(vs, means[i][worst])
+		}
+		lo, hi := minMax(vs)
+		return joinAnd(names), spanText(disp, lo, hi)
+	}
+	gn, gv := group(good)
+	pn, pv := group(poor)
+	between := ""
+	if len(mid) > 0 {
+		mn, mv := group(mid)
+		between = fmt.Sprintf("; %s in between (%s)", mn, mv)
+	}
+	st.Text = fmt.Sprintf("%s%s: best under %s (%s), worst under %s (%s%s)%s.", label, at, gn, gv, pn, pv, rel, between)
+	return st, true
+}
+
+// relText says how much larger or smaller w is than b: "+49 %", "−30 %",
+// "3.2×" for large ratios.
+func relText(w, b float64) string {
+	r := w / b
+	switch {
+	case r >= 3:
+		return Readable(r) + "×"
+	case r <= 1.0/3 && r > 0:
+		return "÷" + Readable(1/r)
+	}
+	p := 100 * (r - 1)
+	if math.Abs(p) >= 10 {
+		return fmt.Sprintf("%+.0f %%", p)
+	}
+	return fmt.Sprintf("%+.1f %%", p)
+}
+
+// rangeText is one strategy's value, or its range over the points ("from
+// 30,210 at cluster.backends=2 to 216,004 at cluster.backends=16").
+func rangeText(d Display, vs []float64, pts []PointComparison) string {
+	lo, hi := -1, -1
+	for p, v := range vs {
+		if math.IsNaN(v) {
+			continue
+		}
+		if lo < 0 || v < vs[lo] {
+			lo = p
+		}
+		if hi < 0 || v > vs[hi] {
+			hi = p
+		}
+	}
+	switch {
+	case lo < 0:
+		return "n/a"
+	case len(pts) == 1 || vs[lo] == vs[hi]:
+		return d.FormatUnit(vs[hi])
+	}
+	return fmt.Sprintf("%s (%s) to %s (%s)", d.FormatUnit(vs[lo]), pts[lo].Point.String(), d.FormatUnit(vs[hi]), pts[hi].Point.String())
+}
+
+// spanText is "14.8 ms" or "14.6–14.8 ms".
+func spanText(d Display, lo, hi float64) string {
+	if d.Format(lo) == d.Format(hi) {
+		return d.FormatUnit(hi)
+	}
+	return d.Format(lo) + "–" + d.FormatUnit(hi)
+}
+
+// thresholdText states the practical threshold of m's kind.
+func thresholdText(m MetricInfo) string {
+	switch {
+	case m.Unit == "s":
+		return fmt.Sprintf("%g %% or %g ms", 100*SameLatency, 1000*SameLatencyAbs)
+	case DisplayOf(m).Percent:
+		return fmt.Sprintf("%g percentage point", SameShare)
+	}
+	return fmt.Sprintf("%g %%", 100*SameRate)
+}
+
+func minMax(vs []float64) (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, v := range vs {
+		if !math.IsNaN(v) {
+			lo, hi = math.Min(lo, v), math.Max(hi, v)
+		}
+	}
+	return lo, hi
+}
+
+// joinAnd joins names as "a", "a and b", "a, b and c".
+func joinAnd(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// headline lists the metrics a design review reads first, in the order
+// an answer names them.
+var headline = []string{
+	"stale_reads", "dovecot.errors.total", "users_multi_backend", "messages_new_uid",
+	"failed_logins", "users_affected", "time_to_detect", "time_to_recover", "failed_deliveries",
+	"imap.latency.p99", "lmtp.latency.p99", "nfs.ops_per_s", "nfs.utilization", "cache.hit_ratio",
+	"load_imbalance", "backend.cpu_util.max",
+}
+
+// Answer returns the few statements that answer the experiment's
+// question, at most max (0 means 6): first every zero-against-non-zero
+// finding of the headline metrics (those that share the same zero
+// strategies merged into one), then the headline metrics' other verdicts
+// in headline order (a latency that is the same is an answer too), then
+// other metrics that only one strategy moves or that differ, by spread.
+func (c *Comparison) Answer(max int) []Statement {
+	if max <= 0 {
+		max = 6
+	}
+	all := c.Statements()
+	byName := map[string]Statement{}
+	for _, s := range all {
+		byName[s.Metric.Name] = s
+	}
+	var out []Statement
+	used := map[string]bool{}
+	add := func(s Statement) {
+		if len(out) < max && !used[s.Metric.Name] {
+			out = append(out, s)
+			used[s.Metric.Name] = true
+		}
+	}
+	// Zero splits, the same zero strategies once.
+	seen := map[string]int{} // zero strategies → index in out, or -1
+	likewise := map[int][]string{}
+	for _, name := range headline {
+		s, ok := byName[name]
+		if !ok || s.Kind != ZeroSplit {
+			continue
+		}
+		key := strings.Join(s.Strategies, ",")
+		if k, ok := seen[key]; ok {
+			used[name] = true
+			if k >= 0 {
+				likewise[k] = append(likewise[k], lowerFirst(MetricLabel(s.Metric)))
+			}
+			continue
+		}
+		seen[key] = -1
+		if len(out) < max {
+			seen[key] = len(out)
+		}
+		add(s)
+	}
+	for k, l := range likewise {
+		out[k].Text = strings.TrimSuffix(out[k].Text, ".") + " (likewise " + joinAnd(l) + ")."
+	}
+	for _, name := range headline {
+		if s, ok := byName[name]; ok && s.Kind != AllZero && s.Kind != ZeroSplit {
+			add(s)
+		}
+	}
+	rest := slices.Clone(all)
+	slices.SortStableFunc(rest, func(a, b Statement) int {
+		switch {
+		case a.Spread > b.Spread:
+			return -1
+		case a.Spread < b.Spread:
+			return 1
+		}
+		return 0
+	})
+	for _, s := range rest {
+		if s.Kind == OnlyOne || s.Kind == Differs || (s.Kind == ZeroSplit && !hasKey(seen, strings.Join(s.Strategies, ","))) {
+			add(s)
+		}
+	}
+	return out
+}
+
+func hasKey(m map[string]int, k string) bool {
+	_, ok := m[k]
+	return ok
+}
+
+// lowerFirst lower-cases the first letter of a label unless it starts an
+// acronym or a name ("IMAP latency", "Dovecot index errors").
+func lowerFirst(s string) string {
+	if len(s) > 1 && s[1] >= 'A' && s[1] <= 'Z' || strings.HasPrefix(s, "Dovecot") {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
+}
