@@ -7,9 +7,10 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
+
+	"github.com/mailsim/mailsim/internal/buildinfo"
 )
 
 // Build identifies the program that wrote a result set. It is part of the
@@ -104,21 +105,8 @@ func setCurrentBuild(b Build) (restore func()) {
 }
 
 func detectBuild() Build {
-	b := Build{Go: runtime.Version(), Platform: runtime.GOOS + "/" + runtime.GOARCH}
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		b.Version = bi.Main.Version
-		if bi.GoVersion != "" {
-			b.Go = bi.GoVersion
-		}
-		for _, s := range bi.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				b.Revision = s.Value
-			case "vcs.modified":
-				b.Modified = s.Value == "true"
-			}
-		}
-	}
+	i := buildinfo.Read()
+	b := Build{Version: i.Version, Revision: i.Revision, Modified: i.Modified, Go: i.Go, Platform: runtime.GOOS + "/" + runtime.GOARCH}
 	if b.Revision == "" || b.Modified {
 		b.Binary = executableHash()
 	}

@@ -30,12 +30,15 @@
 //   - dotlock: creating a lock file with O_EXCL and removing it;
 //
 // and, while building, deliver and new_to_cur. Whole-folder operations
-// are timed warm and, when allowed to drop the kernel's caches (root,
-// /proc/sys/vm/drop_caches), cold. Each kind of timing runs in rounds that
-// visit the folders and operations in a seeded random order, so that a
-// busy machine's slow phases spread evenly instead of bending the fit; on
-// Linux the time the measuring thread waited for a CPU is subtracted from
-// whole-folder timings (Config.WallTime turns this off).
+// are timed warm and, when asked to (Config.Cold; mailsim replay
+// --drop-caches) and allowed to drop the kernel's caches (root,
+// /proc/sys/vm/drop_caches), cold. Dropping the caches affects the whole
+// machine, so it is never done unless asked for. Each kind of timing runs
+// in rounds that visit the folders and operations in a seeded random
+// order, so that a busy machine's slow phases spread evenly instead of
+// bending the fit; on Linux the time the measuring thread waited for a CPU
+// is subtracted from whole-folder timings (Config.WallTime turns this
+// off).
 //
 // For every operation the report gives count, mean, trimmed mean, p50 and
 // p99 at each folder size, and the per-entry cost of whole-folder

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/mailsim/mailsim/internal/buildinfo"
 	"github.com/mailsim/mailsim/model/sim"
 	"github.com/mailsim/mailsim/nfsmodel"
 )
@@ -87,8 +88,13 @@ type Config struct {
 	// OpsPerPoint is how many per-message operations of each kind are
 	// timed per folder size (default 200, at most half the folder).
 	OpsPerPoint int
-	// Cold is "auto" (default: measure cold when allowed to drop caches),
-	// "yes" (fail when not allowed) or "no".
+	// Cold is "no" (the default: whole-folder operations are timed warm
+	// only and the kernel's caches are left alone), "yes" (timed cold too,
+	// dropping the caches before each cold timing; an error when they
+	// cannot be dropped) or "auto" (cold when the caches can be dropped,
+	// that is as root). Dropping the caches empties them for the whole
+	// machine, not just the scratch folder: every program on it reads its
+	// files from disk again, so a live mail server should never be asked.
 	Cold string
 	// ColdReps is how often each whole-folder operation is timed cold per
 	// folder size (default 7).
@@ -111,7 +117,8 @@ type Config struct {
 	// much time has passed instead, so that replayers on several hosts
 	// overlap.
 	ContentionTime time.Duration
-	// Version, Machine and Where go into the profile's metadata.
+	// Version, Machine and Where go into the profile's metadata. Version
+	// defaults to the running mailsim's build (see package buildinfo).
 	Version, Machine, Where string
 	// WallTime makes whole-folder timings plain wall-clock time. By
 	// default the time the measuring thread spent waiting for a CPU (run
@@ -157,7 +164,7 @@ func (c *Config) defaults() error {
 		c.ColdReps = 7
 	}
 	if c.Cold == "" {
-		c.Cold = "auto"
+		c.Cold = "no"
 	}
 	if c.Cold != "auto" && c.Cold != "yes" && c.Cold != "no" {
 		return fmt.Errorf("replay: cold %q: want auto, yes or no", c.Cold)
@@ -166,7 +173,7 @@ func (c *Config) defaults() error {
 		c.ContentionOps = 400
 	}
 	if c.Version == "" {
-		c.Version = "devel"
+		c.Version = buildinfo.String()
 	}
 	if c.Machine == "" {
 		c.Machine = fmt.Sprintf("%d CPUs, %s/%s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
