@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/mailsim/mailsim/internal/buildinfo"
 	"github.com/mailsim/mailsim/model"
 	"github.com/mailsim/mailsim/model/sim"
 	"github.com/mailsim/mailsim/results"
@@ -102,8 +103,8 @@ func (e *Experiment) PlanManifest() (*results.Manifest, error) {
 	m := &results.Manifest{
 		Experiment:     e.Spec.Name,
 		Description:    e.description(),
-		MailsimVersion: Version,
-		Commit:         Commit(),
+		MailsimVersion: buildinfo.String(),
+		Commit:         buildinfo.Commit(),
 		Seed:           e.Spec.Seed,
 		SpecGiven:      e.Given,
 		SpecExpanded:   expanded,

@@ -8,28 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 
+	"github.com/mailsim/mailsim/internal/buildinfo"
 	"github.com/mailsim/mailsim/results"
 )
-
-// Version is mailsim's version, recorded in every result set.
-const Version = "0.1.0"
-
-// Commit returns the source revision the binary was built from, when the
-// build recorded one, or "".
-func Commit() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return ""
-	}
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" {
-			return s.Value
-		}
-	}
-	return ""
-}
 
 // Experiment is a decoded spec ready to run.
 type Experiment struct {
@@ -114,8 +96,8 @@ func (e *Experiment) Manifest() (*results.Manifest, error) {
 	m := &results.Manifest{
 		Experiment:     e.Spec.Name,
 		Description:    e.description(),
-		MailsimVersion: Version,
-		Commit:         Commit(),
+		MailsimVersion: buildinfo.String(),
+		Commit:         buildinfo.Commit(),
 		Seed:           e.Spec.Seed,
 		SpecGiven:      e.Given,
 		SpecExpanded:   expanded,
