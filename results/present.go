@@ -118,8 +118,8 @@ func (d Display) FormatUnit(v float64) string {
 }
 
 // Readable formats v for people: three significant digits below 1,000,
-// whole numbers with thousands separators from there on, "0" for zero and
-// "n/a" for NaN.
+// whole numbers with thousands separators up to ten million, millions
+// ("41.6M") from there on, "0" for zero and "n/a" for NaN.
 func Readable(v float64) string {
 	switch {
 	case math.IsNaN(v):
@@ -132,6 +132,10 @@ func Readable(v float64) string {
 		return "0"
 	}
 	a := math.Abs(v)
+	if a >= 1e7 {
+		// Ten million and more: millions, as people say them.
+		return Readable(v/1e6) + "M"
+	}
 	if a >= 999.5 {
 		return thousands(strconv.FormatFloat(math.Round(v), 'f', 0, 64))
 	}

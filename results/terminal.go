@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -85,7 +86,7 @@ func (c *Comparison) textCell(row *MetricRow, i int, d Display) string {
 	}
 	s := d.Format(iv.Mean)
 	if !math.IsNaN(iv.Lo) && iv.Lo != iv.Hi {
-		s += " ± " + d.Format(iv.HalfWidth())
+		s += " ± " + halfWidthText(s, iv.HalfWidth()*d.Scale)
 	}
 	if c.Strategies[i] == c.Baseline {
 		return s
@@ -96,8 +97,12 @@ func (c *Comparison) textCell(row *MetricRow, i int, d Display) string {
 	}
 	rel := 100 * df.Rel.Mean
 	r := fmt.Sprintf("%+.0f%%", rel)
-	if math.Abs(rel) < 10 {
+	switch {
+	case math.Abs(rel) < 10:
 		r = fmt.Sprintf("%+.1f%%", rel)
+	case rel >= 900:
+		// Ten times or more: a ratio reads better than a percentage.
+		r = "×" + Readable(1+df.Rel.Mean)
 	}
 	if r == "+0.0%" || r == "-0.0%" {
 		r = "0%"
@@ -114,8 +119,8 @@ func (c *Comparison) textCell(row *MetricRow, i int, d Display) string {
 // writePointText writes one sweep point's sections.
 func (c *Comparison) writePointText(w io.Writer, pc PointComparison) {
 	type line struct {
-		name, unit string
-		cells      []string
+		name  string
+		cells []string
 	}
 	type section struct {
 		group Group
@@ -160,7 +165,10 @@ func (c *Comparison) writePointText(w io.Writer, pc PointComparison) {
 			continue
 		}
 		d := DisplayOf(row.Metric, vals...)
-		l := line{name: row.Metric.Name, unit: d.Unit}
+		l := line{name: row.Metric.Name}
+		if d.Unit != "" {
+			l.name += " (" + d.Unit + ")"
+		}
 		for i := range c.Strategies {
 			l.cells = append(l.cells, c.textCell(row, i, d))
 		}
@@ -168,7 +176,7 @@ func (c *Comparison) writePointText(w io.Writer, pc PointComparison) {
 	}
 	// Column widths: the name column fits the longest name shown; the
 	// strategies' columns their widest cell.
-	nameW, unitW := 0, 0
+	nameW := 0
 	colW := make([]int, len(c.Strategies))
 	for i, st := range c.Strategies {
 		colW[i] = utf8.RuneCountInString(st)
@@ -176,17 +184,16 @@ func (c *Comparison) writePointText(w io.Writer, pc PointComparison) {
 	for _, s := range secs {
 		for _, l := range s.lines {
 			nameW = max(nameW, utf8.RuneCountInString(l.name))
-			unitW = max(unitW, utf8.RuneCountInString(l.unit))
 			for i, cell := range l.cells {
 				colW[i] = max(colW[i], utf8.RuneCountInString(cell))
 			}
 		}
 	}
 	const gap = 2
-	nameW = min(nameW, 44)
+	nameW = min(nameW, 48)
 	// Blocks of strategies that fit beside the name column.
 	var blocks [][]int
-	used := 2 + nameW + gap + unitW
+	used := 2 + nameW
 	var cur []int
 	width := used
 	for i := range c.Strategies {
@@ -216,18 +223,18 @@ func (c *Comparison) writePointText(w io.Writer, pc PointComparison) {
 		return string(r[:n-1]) + "…"
 	}
 	for _, blk := range blocks {
-		head := strings.Repeat(" ", 2+nameW+gap+unitW)
+		head := strings.Repeat(" ", 2+nameW)
 		for _, i := range blk {
 			head += strings.Repeat(" ", gap) + pad(c.Strategies[i], colW[i], true)
 		}
-		fmt.Fprintln(w, head)
+		fmt.Fprintln(w, "\n"+head)
 		for _, s := range secs {
 			if len(s.lines) == 0 {
 				continue
 			}
 			fmt.Fprintln(w, string(s.group))
 			for _, l := range s.lines {
-				out := "  " + pad(clip(l.name, nameW), nameW, false) + strings.Repeat(" ", gap) + pad(l.unit, unitW, false)
+				out := "  " + pad(clip(l.name, nameW), nameW, false)
 				for _, i := range blk {
 					out += strings.Repeat(" ", gap) + pad(l.cells[i], colW[i], true)
 				}
@@ -246,4 +253,31 @@ func (c *Comparison) writePointText(w io.Writer, pc PointComparison) {
 	if len(none) > 0 {
 		wrap(w, "No value: ", "  ", strings.Join(none, ", "))
 	}
+}
+
+// halfWidthText formats an interval's half-width hw to the decimal places
+// of the mean as shown (mean), or to one significant digit when it is
+// smaller than that: "17.6 ± 0.7", "7,162 ± 134", "2.65 ± 0.001".
+func halfWidthText(mean string, hw float64) string {
+	if strings.HasSuffix(mean, "M") {
+		return halfWidthText(strings.TrimSuffix(mean, "M"), hw/1e6) + "M"
+	}
+	dec := 0
+	if i := strings.IndexByte(mean, '.'); i >= 0 {
+		dec = len(mean) - i - 1
+	}
+	if r := math.Pow(10, -float64(dec)); hw < r/2 {
+		if hw <= 0 {
+			return "0"
+		}
+		dec = int(math.Ceil(-math.Log10(hw)))
+		if hw*math.Pow(10, float64(dec)) >= 9.5 {
+			dec--
+		}
+		return strconv.FormatFloat(hw, 'f', max(dec, 0), 64)
+	}
+	if hw >= 999.5 {
+		return thousands(strconv.FormatFloat(math.Round(hw), 'f', 0, 64))
+	}
+	return strconv.FormatFloat(hw, 'f', dec, 64)
 }
