@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/cmpimg"
 
 	"github.com/mailsim/mailsim/results"
@@ -38,25 +37,32 @@ func synthSet(t *testing.T) *results.Set {
 func TestGoldenImages(t *testing.T) {
 	s := synthSet(t)
 	pt := s.Points()[1]
+	imap, _ := charts.LatencyClassOf(s, "IMAP")
+	sel, _ := charts.LatencyClassOf(s, "SELECT")
 	tests := []struct {
 		name string
-		make func() (*plot.Plot, error)
+		make func() (*charts.Chart, error)
 	}{
-		{"latency_cdf", func() (*plot.Plot, error) { return charts.LatencyCDF(s, pt, nil) }},
-		{"latency_cdf_select", func() (*plot.Plot, error) { return charts.LatencyCDF(s, pt, []string{"latency/SELECT"}) }},
-		{"metric_vs_param", func() (*plot.Plot, error) { return charts.MetricVsParam(s, "imap.latency.p99", "cluster.backends") }},
-		{"backend_load", func() (*plot.Plot, error) { return charts.BackendLoad(s, pt, "backend.cpu_util") }},
-		{"incidents", func() (*plot.Plot, error) { return charts.Incidents(s, pt, "failed_logins") }},
-		{"plan_objective", func() (*plot.Plot, error) { return charts.PlanObjective(synthPlan(), "backend CPU") }},
+		{"latency_cdf", func() (*charts.Chart, error) { return charts.LatencyCDFChart(s, pt, imap) }},
+		{"latency_cdf_select", func() (*charts.Chart, error) { return charts.LatencyCDFChart(s, pt, sel) }},
+		{"metric_vs_param", func() (*charts.Chart, error) {
+			return charts.MetricVsParamChart(s, "imap.latency.p99", "cluster.backends")
+		}},
+		{"metric_vs_param_share", func() (*charts.Chart, error) {
+			return charts.MetricVsParamChart(s, "cache.hit_ratio", "cluster.backends")
+		}},
+		{"backend_load", func() (*charts.Chart, error) { return charts.BackendLoadChart(s, pt, "backend.cpu_util") }},
+		{"incidents", func() (*charts.Chart, error) { return charts.IncidentsChart(s, pt, "failed_logins") }},
+		{"plan_objective", func() (*charts.Chart, error) { return charts.PlanObjectiveChart(synthPlan(), "backend CPU") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p, err := tt.make()
+			c, err := tt.make()
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range []charts.Format{charts.PNG, charts.SVG} {
-				got, err := charts.Render(p, f, charts.DefaultWidth, charts.DefaultHeight)
+				got, err := c.Render(f, charts.DefaultWidth, charts.DefaultHeight)
 				if err != nil {
 					t.Fatal(err)
 				}
