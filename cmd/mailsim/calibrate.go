@@ -17,16 +17,6 @@ func init() {
 }
 
 func runCalibrate(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] != "check" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help") {
-			fmt.Fprintln(stdout, "Usage: mailsim calibrate check [flags] PROFILE")
-			fmt.Fprintln(stdout)
-			fmt.Fprintln(stdout, "Checks a calibration profile against its own measurements.")
-			return 0
-		}
-		fmt.Fprintln(stderr, "Usage: mailsim calibrate check [flags] PROFILE")
-		return 2
-	}
 	fs := newFlagSet("calibrate check", "PROFILE", `Predicts every measurement stored in PROFILE (written by mailsim replay)
 with the profile's fitted costs, prints predicted against measured, and
 fails unless every operation agrees within --tolerance. It then says whether the
@@ -35,21 +25,30 @@ cost for each operation the simulator takes service times from, and a spec
 whose profile lacks one is refused rather than run with the model's default
 for it.`, stderr)
 	tol := fs.Float64("tolerance", 0.25, "largest allowed |predicted − measured| / measured")
-	if code := parseFlags(fs, args[1:]); code >= 0 {
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
 	}
-	if fs.NArg() != 1 {
+	if len(pos) == 0 || pos[0] != "check" {
+		if len(pos) > 0 {
+			fmt.Fprintf(stderr, "mailsim calibrate: unknown subcommand %q\n\n", pos[0])
+		}
 		fs.Usage()
 		return 2
 	}
-	p, err := nfsmodel.LoadProfile(fs.Arg(0))
+	if len(pos) != 2 {
+		fs.Usage()
+		return 2
+	}
+	profile := pos[1]
+	p, err := nfsmodel.LoadProfile(profile)
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
 	checks := p.Check(*tol)
 	if len(checks) == 0 {
-		fmt.Fprintf(stderr, "mailsim calibrate: %s holds no measurements to check\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "mailsim calibrate: %s holds no measurements to check\n", profile)
 		return 1
 	}
 	fmt.Fprintf(stdout, "profile: %s, %s, mail_fsync=%s, mailsim %s\n", p.Meta.FSType, p.Meta.Machine, p.Meta.MailFsync, p.Meta.MailsimVersion)

@@ -35,11 +35,13 @@ func runChurn(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	seed := fs.Uint64("seed", 1, "seed for the synthetic client addresses and random choices")
 	epsilon := fs.Float64("epsilon", strategies.DefaultEpsilon, "director-bounded's ε: capacity ⌈(1+ε)·n/k⌉ users per backend")
 	names := fs.String("strategies", strings.Join(strategies.Names(), ","), "comma-separated strategies to compare")
-	if rc := parseFlags(fs, args); rc >= 0 {
+	pos, rc := parseInterspersed(fs, args)
+	if rc >= 0 {
 		return rc
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "mailsim churn: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "mailsim churn: unexpected argument %q\n", pos[0])
+		fs.Usage()
 		return 2
 	}
 	if *users < 1 || *users > maxChurnUsers {

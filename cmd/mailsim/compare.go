@@ -1,9 +1,9 @@
 package main
 
 import (
-	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/mailsim/mailsim/results"
@@ -27,7 +27,7 @@ func runCompare(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			"each strategy's columns next to each other, labelled [model] and [testbed].",
 		stderr)
 	baseline := fs.String("baseline", "", "strategy to take differences against (default director, else the first strategy)")
-	format := fs.String("format", "text", "output format: text, csv or markdown")
+	format := fs.String("format", "text", "output format: "+strings.Join(tableFormats, ", "))
 	metrics := fs.String("metrics", "", "comma-separated metrics to show, in this order (default all)")
 	pos, code := parseInterspersed(fs, args)
 	if code >= 0 {
@@ -37,10 +37,8 @@ func runCompare(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	switch results.Format(*format) {
-	case results.Text, results.CSV, results.Markdown:
-	default:
-		fmt.Fprintf(stderr, "mailsim compare: unknown format %q (want text, csv or markdown)\n", *format)
+	if !slices.Contains(tableFormats, *format) {
+		fmt.Fprintf(stderr, "mailsim compare: unknown format %q (want %s)\n", *format, strings.Join(tableFormats, ", "))
 		return 2
 	}
 	var sets []*results.Set
@@ -112,27 +110,7 @@ func readSet(dir, cmd string, stderr io.Writer) (*results.Set, error) {
 	return set, nil
 }
 
-// parseInterspersed parses flags that may come before or after the
-// positional arguments ("compare SET --format csv"), returning the
-// positional ones and an exit code as parseFlags does (-1 to go on).
-func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, int) {
-	var pos []string
-	for {
-		if code := parseFlags(fs, args); code >= 0 {
-			return nil, code
-		}
-		if fs.NArg() == 0 {
-			return pos, -1
-		}
-		rest := fs.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(pos, rest...), -1 // everything after -- is positional
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
+// splitList splits a comma-separated list, leaving out empty items.
 func splitList(s string) []string {
 	var out []string
 	for _, f := range strings.Split(s, ",") {

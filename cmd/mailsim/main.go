@@ -4,24 +4,28 @@
 //
 // Usage:
 //
-//	mailsim run [SPEC]            run an experiment (the embedded default without SPEC)
-//	mailsim compare RESULTSET     strategies side by side, with confidence intervals
-//	mailsim report RESULTSET      a self-contained HTML report for a design review
-//	mailsim spec defaults|check   print the default spec, or check specs
-//	mailsim merge -o DST SHARD... combine the result sets of a sharded sweep
-//	mailsim trace -o FILE [SPEC]  write a run's workload as a trace
-//	mailsim place, churn          director placement; imbalance and churn per strategy
-//	mailsim replay, calibrate     measure Maildir operations on a real mount; check a profile
-//	mailsim help [COMMAND]        show help
+//	mailsim run [SPEC | NAME]        run an experiment: a spec file, a catalogue entry, or the default
+//	mailsim experiments [NAME]       list the experiments built in, or print one's spec
+//	mailsim compare RESULTSET...     strategies side by side, with confidence intervals
+//	mailsim report RESULTSET         a self-contained HTML report for a design review
+//	mailsim plan SPEC | NAME         the smallest cluster that meets a spec's objectives
+//	mailsim spec defaults|check      print the default spec, or check specs
+//	mailsim merge --out DST SHARD... combine the result sets of a sharded sweep
+//	mailsim trace --out FILE [SPEC]  write a run's workload as a trace
+//	mailsim place, churn             director placement; imbalance and churn per strategy
+//	mailsim replay, calibrate        measure Maildir operations on a real mount; check a profile
+//	mailsim testbed                  run experiments on real Dovecot and real Linux NFS
+//	mailsim version                  the build: module version, revision, Go toolchain
+//	mailsim help [COMMAND]           show help
 //
-// Every subcommand prints its own flags with -h.
+// Flags may come before or after a command's arguments, and "--" ends
+// them. Every command prints its usage, flags and examples with -h.
 package main
 
 import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 )
 
 // command is one mailsim subcommand. Each lives in its own file and adds
@@ -55,17 +59,10 @@ func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	name := args[0]
 	switch name {
-	case "help", "-h", "-help", "--help":
-		if len(args) > 1 {
-			if c, ok := commands[args[1]]; ok {
-				return c.run([]string{"-h"}, stdin, stdout, stderr)
-			}
-			fmt.Fprintf(stderr, "mailsim: unknown command %q\n\n", args[1])
-			usage(stderr)
-			return 2
-		}
-		usage(stdout)
-		return 0
+	case "-h", "-help", "--help":
+		name = "help"
+	case "-version", "--version":
+		name = "version"
 	}
 	c, ok := commands[name]
 	if !ok {
@@ -73,24 +70,6 @@ func mainWith(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		usage(stderr)
 		return 2
 	}
+	defer withHelpOutput(stderr, stdout)()
 	return c.run(args[1:], stdin, stdout, stderr)
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "mailsim simulates shared-storage mail clusters and compares routing strategies.")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Usage: mailsim COMMAND [flags] [args]")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Commands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
-	fmt.Fprintln(w, "  help       show help for a command")
-	fmt.Fprintln(w)
-	fmt.Fprintln(w, "Run 'mailsim COMMAND -h' for a command's flags.")
 }

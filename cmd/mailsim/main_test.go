@@ -117,12 +117,12 @@ users = 150
 		t.Fatalf("trace: exit %d: %s%s", code, stdout, stderr)
 	}
 	os.WriteFile(filepath.Join(dir, "rep.toml"), []byte(spec+"trace = \"w.trace\"\n"), 0o644)
-	_, gen, _ := runCLI(t, "run", "--quiet", "--out", filepath.Join(dir, "gen"), filepath.Join(dir, "gen.toml"))
-	code, rep, stderr := runCLI(t, "run", "--quiet", "--out", filepath.Join(dir, "rep"), filepath.Join(dir, "rep.toml"))
+	_, gen, _ := runCLI(t, "run", "--quiet", "--format", "csv", "--out", filepath.Join(dir, "gen"), filepath.Join(dir, "gen.toml"))
+	code, rep, stderr := runCLI(t, "run", "--quiet", "--format", "csv", "--out", filepath.Join(dir, "rep"), filepath.Join(dir, "rep.toml"))
 	if code != 0 {
 		t.Fatalf("replay: %s", stderr)
 	}
-	rows := func(s string) string { return s[strings.Index(s, "metric"):strings.Index(s, "\nResult set:")] }
+	rows := func(s string) string { return s[:strings.Index(s, "\nResult set:")] }
 	if rows(gen) != rows(rep) {
 		t.Errorf("replayed table differs:\n%s\n---\n%s", rows(gen), rows(rep))
 	}

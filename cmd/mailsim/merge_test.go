@@ -64,7 +64,7 @@ func TestMergeCommand(t *testing.T) {
 		}, same, 1, "is not empty"},
 		{"after an interrupted merge", func(dst string) {
 			// What a merge killed after its third run file leaves.
-			if code, _, stderr := runCLI(t, "merge", "-o", dst, same[0], same[1]); code != 0 {
+			if code, _, stderr := runCLI(t, "merge", same[0], "--out", dst, same[1]); code != 0 {
 				t.Fatal(stderr)
 			}
 			os.WriteFile(filepath.Join(dst, ".unfinished"), []byte("merge\n"), 0o644)

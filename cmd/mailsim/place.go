@@ -26,7 +26,7 @@ func runPlace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			"For the director this is what a Dovecot 2.3 director with the same hosts\n"+
 			"and vhost counts answers. Placement-by-user strategies: director,\n"+
 			"director-bounded, director-maglev, owner-proxy, lua-director, and\n"+
-			"passdb-static (with -passdb-map); by client IP (input lines\n"+
+			"passdb-static (with --passdb-map); by client IP (input lines\n"+
 			"\"user,client-ip\"): per-ip, per-ip-consistent.",
 		stderr)
 	strategy := fs.String("strategy", strategies.DirectorRing, "routing strategy: "+strings.Join(strategies.Names(), ", "))
@@ -34,15 +34,17 @@ func runPlace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	down := fs.String("down", "", "comma-separated backend `ips` to mark down")
 	failover := fs.String("failover", "none", "owner-proxy failover when the owner is down: none or standby")
 	passdbMap := fs.String("passdb-map", "", "passdb-static's map: a CSV `file` of user,host rows (as dovecot.passdb_map)")
-	if rc := parseFlags(fs, args); rc >= 0 {
+	pos, rc := parseInterspersed(fs, args)
+	if rc >= 0 {
 		return rc
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "mailsim place: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "mailsim place: unexpected argument %q\n", pos[0])
+		fs.Usage()
 		return 2
 	}
 	if *backends == "" {
-		fmt.Fprintln(stderr, "mailsim place: -backends is required")
+		fmt.Fprintln(stderr, "mailsim place: --backends is required")
 		return 2
 	}
 	bs, err := strategies.ParseBackends(*backends, strategies.DefaultWeight(*strategy))
@@ -55,7 +57,7 @@ func runPlace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		for _, item := range strings.Split(*down, ",") {
 			a, err := netip.ParseAddr(strings.TrimSpace(item))
 			if err != nil {
-				fmt.Fprintf(stderr, "mailsim place: -down %q is not an IP address\n", item)
+				fmt.Fprintf(stderr, "mailsim place: --down %q is not an IP address\n", item)
 				return 2
 			}
 			downs = append(downs, a)
@@ -68,7 +70,7 @@ func runPlace(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *strategy == strategies.PassdbStatic {
 		if *passdbMap == "" {
-			fmt.Fprintln(stderr, "mailsim place: passdb-static needs -passdb-map, a CSV file of user,host rows")
+			fmt.Fprintln(stderr, "mailsim place: passdb-static needs --passdb-map, a CSV file of user,host rows")
 			return 2
 		}
 		f, err := os.Open(*passdbMap)

@@ -38,7 +38,7 @@ func TestPlaceCommand(t *testing.T) {
 		{"bad failover", []string{"--backends", "10.0.0.1", "--failover", "maybe"}, "", 2, "", `unknown owner failover "maybe"`},
 		{"passdb-static", []string{"--strategy", "passdb-static", "--backends", "10.0.0.1,10.0.0.2", "--passdb-map", "testdata/passdb-map.csv"},
 			"alice\nBob\ncarol\n", 0, "user,backend\nalice,10.0.0.2\nBob,10.0.0.1\ncarol,\n", ""},
-		{"passdb-static without a map", []string{"--strategy", "passdb-static", "--backends", "10.0.0.1"}, "", 2, "", "needs -passdb-map"},
+		{"passdb-static without a map", []string{"--strategy", "passdb-static", "--backends", "10.0.0.1"}, "", 2, "", "needs --passdb-map"},
 		{"passdb-static, a host that is no backend", []string{"--strategy", "passdb-static", "--backends", "10.0.0.1", "--passdb-map", "testdata/passdb-map.csv"},
 			"", 2, "", "testdata/passdb-map.csv:2: host 10.0.0.2 is not one of the 1 backends"},
 	}

@@ -25,30 +25,33 @@ func init() {
 }
 
 func cmdPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("plan", "SPEC.toml", "Searches, for every strategy of SPEC, the fewest backends (then nfsd threads,\nthen backend memory) that meet every objective of its [plan] section with\nthe confidence it asks for, in normal operation and with one backend down.\nRuns go to the result set at --out as they finish, with plan.json,\nplan.txt and report.html once the search is done; running the same command\nagain resumes an interrupted plan.", stderr)
-	out := fs.String("out", "", "result-set folder (default out/<experiment name>)")
+	fs := newFlagSet("plan", "SPEC.toml | NAME",
+		"Searches, for every strategy of the experiment (the spec file SPEC.toml, else\n"+
+			"the catalogue's experiment NAME, one marked [plan] by mailsim experiments), the\n"+
+			"fewest backends (then nfsd threads, then backend memory) that meet every\n"+
+			"objective of its [plan] section with the confidence it asks for, in normal\n"+
+			"operation and with one backend down. Runs go to the result set at --out as they\n"+
+			"finish, with plan.json, plan.txt and report.html once the search is done;\n"+
+			"running the same command again resumes an interrupted plan.",
+		stderr)
+	out := fs.String("out", "", "result-set `folder` (default out/<experiment name>)")
 	workers := fs.Int("workers", 0, "runs executed at once (default: the number of CPUs)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	shard := fs.String("shard", "", "search only share i of n of the strategies (\"i/n\", from 0); JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID are read when unset")
-	if code := parseFlags(fs, args); code >= 0 {
+	shard := fs.String("shard", "", "search only share `i/n` of the strategies (from 0); JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID are read when unset")
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
 	}
-	if fs.NArg() != 1 {
-		fmt.Fprintf(stderr, "mailsim plan: need one spec, got %d arguments\n", fs.NArg())
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "mailsim plan: need one spec, got %d arguments\n", len(pos))
 		fs.Usage()
 		return 2
 	}
-	name := fs.Arg(0)
-	given, err := experiments.ReadSpecFile(name)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailsim plan: %v\n", err)
-		return 1
+	exp, release, code := loadExperiment("plan", pos[0], true, stderr)
+	if code >= 0 {
+		return code
 	}
-	exp, err := experiments.Load(name, given)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailsim plan: invalid spec:\n%v\n", err)
-		return 1
-	}
+	defer release()
 	sh, err := experiments.ShardFromEnv(*shard, os.Getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim plan: %v\n", err)
@@ -63,8 +66,8 @@ func cmdPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		log = stderr
 	}
 	host, _ := os.Hostname()
-	ctx, abandon, release := experiments.Interrupts(context.Background())
-	defer release()
+	ctx, abandon, releaseInterrupts := experiments.Interrupts(context.Background())
+	defer releaseInterrupts()
 	started := time.Now()
 	plan, w, err := exp.ExecutePlan(ctx, experiments.PlanOptions{
 		Out: dir, Workers: *workers, Shard: sh, Log: log, Abandon: abandon,

@@ -99,7 +99,7 @@ func TestPlanEndToEnd(t *testing.T) {
 		shards = append(shards, o)
 	}
 	merged := filepath.Join(dir, "merged")
-	if code, _, stderr := runCLI(t, append([]string{"merge", "-o", merged}, shards...)...); code != 0 {
+	if code, _, stderr := runCLI(t, append([]string{"merge", "--out", merged}, shards...)...); code != 0 {
 		t.Fatalf("merge: exit %d: %s", code, stderr)
 	}
 	code, _, stderr = runCLI(t, "plan", "--out", merged, spec)

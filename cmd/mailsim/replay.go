@@ -13,11 +13,11 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/mailsim/mailsim/internal/buildinfo"
 	"github.com/mailsim/mailsim/workloads/replay"
 )
 
@@ -32,12 +32,16 @@ func runReplay(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 
 Builds Maildirs in a scratch folder under --dir the way a delivery agent
 does, times listings, an index rebuild, flag changes, expunges, index-log
-appends and dotlocks at each folder size, warm and (as root) cold, writes
-replay-profile.toml and replay-report.txt to --out, and removes the scratch
-folder. With --clients N > 1, N replayers then work on the same Maildir at
-once and the contention they meet is reported. See the package
-documentation of mailsim/workloads/replay for running one replayer per host
-on a shared NFS mount.`, stderr)
+appends and dotlocks at each folder size, writes replay-profile.toml and
+replay-report.txt to --out, and removes the scratch folder. Whole-folder
+operations are timed warm; with --drop-caches (as root) they are timed cold
+too, after the kernel's page, dentry and inode caches are dropped. That
+empties the caches of the whole machine, not just the scratch folder's,
+and slows everything else running on it: never on a live mail server.
+With --clients N > 1, N replayers then work on the same Maildir at once
+and the contention they meet is reported. See the package documentation
+of mailsim/workloads/replay for running one replayer per host on a shared
+NFS mount.`, stderr)
 	dir := fs.String("dir", "", "directory to make the scratch folder in (required)")
 	messages := fs.String("messages", "1000,10000", "comma-separated folder sizes to measure")
 	clients := fs.Int("clients", 1, "concurrent replayers for the contention phase (1 skips it)")
@@ -47,8 +51,10 @@ on a shared NFS mount.`, stderr)
 	maxSize := fs.Int("max-size", replay.DefaultMaxSize, "largest message body in bytes")
 	reps := fs.Int("reps", 9, "timings of each whole-folder operation per folder size")
 	ops := fs.Int("ops", 200, "timings of each per-message operation per folder size")
-	coldReps := fs.Int("cold-reps", 7, "timings of each whole-folder operation per folder size with caches dropped")
-	cold := fs.String("cold", "auto", "measure with caches dropped: auto (when root), yes or no")
+	coldReps := fs.Int("cold-reps", 7, "timings of each whole-folder operation per folder size with caches dropped (with --drop-caches)")
+	dropCaches := fs.Bool("drop-caches", false, "also time whole-folder operations cold: sync and drop the whole machine's page, dentry and inode caches before each cold timing (needs root; never on a live server)")
+	cold := fs.String("cold", "", "the older spelling of --drop-caches: yes (--drop-caches), no, or auto (cold when root)")
+	fs.hide("cold")
 	keep := fs.Bool("keep", false, "keep the scratch folder at the end")
 	join := fs.String("join", "", "join the kept scratch folder `NAME` under --dir (made on another host) for the contention phase only")
 	contOps := fs.Int("contention-ops", 400, "operations per replayer in the contention phase")
@@ -59,11 +65,13 @@ on a shared NFS mount.`, stderr)
 	note := fs.String("note", "", "free text for the profile's metadata")
 	wallTime := fs.Bool("wall-time", false, "time whole-folder operations in plain wall time, including time spent waiting for a CPU")
 	quiet := fs.Bool("quiet", false, "do not print progress to stderr")
-	if code := parseFlags(fs, args); code >= 0 {
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "mailsim replay: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "mailsim replay: unexpected argument %q\n", pos[0])
+		fs.Usage()
 		return 2
 	}
 	if *clean != "" {
@@ -96,8 +104,9 @@ on a shared NFS mount.`, stderr)
 		fmt.Fprintf(stderr, "mailsim replay: --mail-fsync %q: want always, optimized or never\n", *fsync)
 		return 2
 	}
-	if *cold != "auto" && *cold != "yes" && *cold != "no" {
-		fmt.Fprintf(stderr, "mailsim replay: --cold %q: want auto, yes or no\n", *cold)
+	coldSetting, err := coldMode(*dropCaches, *cold)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim replay: %v\n", err)
 		return 2
 	}
 	var outDir *outputDir
@@ -110,9 +119,9 @@ on a shared NFS mount.`, stderr)
 	}
 	cfg := replay.Config{
 		Dir: *dir, Messages: sizes, Clients: *clients, Seed: *seed, MailFsync: *fsync,
-		MaxSize: *maxSize, Reps: *reps, OpsPerPoint: *ops, Cold: *cold, ColdReps: *coldReps, Keep: *keep,
+		MaxSize: *maxSize, Reps: *reps, OpsPerPoint: *ops, Cold: coldSetting, ColdReps: *coldReps, Keep: *keep,
 		Join: *join, ContentionOps: *contOps, ContentionTime: *contTime,
-		Version: replayVersion(), Machine: *machine, Where: *where, WallTime: *wallTime,
+		Version: buildinfo.String(), Machine: *machine, Where: *where, WallTime: *wallTime,
 	}
 	if !*quiet {
 		cfg.Progress = stderr
@@ -189,19 +198,23 @@ func parseSizes(s string) ([]int, error) {
 	return out, nil
 }
 
-// replayVersion names the running mailsim build for profile metadata.
-func replayVersion() string {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "unknown"
+// coldMode returns replay.Config.Cold for the flags --drop-caches and
+// --cold: cold timings, which drop the whole machine's caches, only when
+// asked for.
+func coldMode(dropCaches bool, cold string) (string, error) {
+	switch {
+	case cold == "":
+	case cold != "auto" && cold != "yes" && cold != "no":
+		return "", fmt.Errorf("--cold %q: want yes, no or auto (--drop-caches is yes)", cold)
+	case dropCaches && cold != "yes":
+		return "", fmt.Errorf("--drop-caches asks for cold timings, --cold %s does not", cold)
+	default:
+		return cold, nil
 	}
-	v := bi.Main.Version
-	for _, s := range bi.Settings {
-		if s.Key == "vcs.revision" && len(s.Value) >= 12 {
-			v += "+" + s.Value[:12]
-		}
+	if dropCaches {
+		return "yes", nil
 	}
-	return v
+	return "no", nil
 }
 
 // outputDir is the directory mailsim replay writes its profile and report

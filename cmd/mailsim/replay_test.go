@@ -107,7 +107,8 @@ func TestReplayUsage(t *testing.T) {
 		{"dir is a file", []string{"replay", "-dir", file, "-out", t.TempDir()}, 1, "not a directory"},
 		{"dir unwritable", []string{"replay", "-dir", "/proc", "-out", t.TempDir()}, 1, "cannot create a scratch folder"},
 		{"clean a file", []string{"replay", "-clean", file}, 1, "not a directory"},
-		{"help", []string{"replay", "-h"}, 0, "Usage: mailsim replay"},
+		{"help", []string{"replay", "-h"}, 0, ""},
+		{"cold and drop-caches disagree", []string{"replay", "-dir", t.TempDir(), "--drop-caches", "--cold", "no"}, 2, "--drop-caches"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -322,5 +323,45 @@ func TestReplayCleanSaysWhy(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// TestColdMode checks how --drop-caches and the older --cold ask for cold
+// timings, which drop the whole machine's caches: never by default.
+func TestColdMode(t *testing.T) {
+	tests := []struct {
+		drop    bool
+		cold    string
+		want    string
+		wantErr bool
+	}{
+		{false, "", "no", false},
+		{true, "", "yes", false},
+		{false, "yes", "yes", false},
+		{false, "no", "no", false},
+		{false, "auto", "auto", false},
+		{true, "yes", "yes", false},
+		{true, "no", "", true},
+		{true, "auto", "", true},
+		{false, "maybe", "", true},
+	}
+	for _, tc := range tests {
+		got, err := coldMode(tc.drop, tc.cold)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("coldMode(%v, %q) = %q, %v; want %q, error %v", tc.drop, tc.cold, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+// TestReplayLeavesCachesAlone runs a small replay without --drop-caches:
+// its report says that it made no cold timings because none were asked
+// for, whoever runs it.
+func TestReplayLeavesCachesAlone(t *testing.T) {
+	code, stdout, stderr := runCLI(t, "replay", "--dir", t.TempDir(), "--messages", "8", "--max-size", "512", "--reps", "1", "--ops", "2", "--quiet", "--out", t.TempDir())
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stdout, "cold: skipped (cold measurements not asked for)") {
+		t.Errorf("report does not say cold timings were not asked for:\n%s", stdout)
 	}
 }

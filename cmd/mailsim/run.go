@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,45 +18,44 @@ import (
 func init() {
 	register(command{
 		name:    "run",
-		summary: "run an experiment (the embedded default without SPEC) and write a result set",
+		summary: "run an experiment (a spec file, a catalogue entry or the default) and write a result set",
 		run:     cmdRun,
 	})
 }
 
 func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("run", "[SPEC.toml]", "Runs every sweep point × strategy × replica of the experiment SPEC (the embedded\ndefault experiment without SPEC), writes the result set to --out, and prints\nthe strategies side by side. Running the same command again resumes an\ninterrupted experiment: only missing runs are done.", stderr)
-	out := fs.String("out", "", "result-set folder (default out/<experiment name>)")
+	fs := newFlagSet("run", "[SPEC.toml | NAME]",
+		"Runs every sweep point × strategy × replica of an experiment, writes the result\n"+
+			"set to --out, and prints the strategies side by side. The experiment is the\n"+
+			"spec file SPEC.toml; else, when no file has that path, the experiment NAME of\n"+
+			"the catalogue built in (see mailsim experiments); without either, the\n"+
+			"embedded default experiment. Running the same command again resumes an\n"+
+			"interrupted experiment: only missing runs are done.",
+		stderr)
+	out := fs.String("out", "", "result-set `folder` (default out/<experiment name>)")
 	workers := fs.Int("workers", 0, "runs executed at once (default: the number of CPUs)")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
-	shard := fs.String("shard", "", "run only share i of n (\"i/n\", from 0); JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID are read when unset")
-	format := fs.String("format", "text", "table format: text, markdown or csv")
+	shard := fs.String("shard", "", "run only share `i/n` (from 0); JOB_COMPLETION_INDEX and SLURM_ARRAY_TASK_ID are read when unset")
+	format := fs.String("format", "text", "table format: "+strings.Join(tableFormats, ", "))
 	metrics := fs.String("metrics", "", "comma-separated metrics to show (default: all)")
-	if code := parseFlags(fs, args); code >= 0 {
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
 	}
-	if fs.NArg() > 1 {
-		fmt.Fprintf(stderr, "mailsim run: at most one spec, got %d arguments\n", fs.NArg())
+	if len(pos) > 1 {
+		fmt.Fprintf(stderr, "mailsim run: at most one spec, got %d arguments\n", len(pos))
 		fs.Usage()
 		return 2
 	}
-	var (
-		name  = "default.toml (embedded)"
-		given = experiments.DefaultTOML()
-	)
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
-		b, err := experiments.ReadSpecFile(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "mailsim run: %v\n", err)
-			return 1
-		}
-		given = b
+	if !slices.Contains(tableFormats, *format) {
+		fmt.Fprintf(stderr, "mailsim run: unknown format %q (want %s)\n", *format, strings.Join(tableFormats, ", "))
+		return 2
 	}
-	exp, err := experiments.Load(name, given)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailsim run: invalid spec:\n%v\n", err)
-		return 1
+	exp, release, code := loadExperiment("run", firstArg(pos), false, stderr)
+	if code >= 0 {
+		return code
 	}
+	defer release()
 	sh, err := experiments.ShardFromEnv(*shard, os.Getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim run: %v\n", err)
@@ -72,8 +72,8 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 	host, _ := os.Hostname()
 	// The first interrupt lets the runs in progress finish and keeps them;
 	// nothing new starts. A second one abandons the runs in progress.
-	ctx, abandon, release := experiments.Interrupts(context.Background())
-	defer release()
+	ctx, abandon, releaseInterrupts := experiments.Interrupts(context.Background())
+	defer releaseInterrupts()
 	started := time.Now()
 	w, sum, err := exp.Execute(ctx, experiments.Options{
 		Out: dir, Workers: *workers, Shard: sh, Abandon: abandon,
@@ -105,11 +105,7 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "Result set %s holds %d of %d runs (this shard's are done); merge the shards with 'mailsim merge'.\n", dir, len(set.Runs), len(set.Manifest.Plan))
 		return 0
 	}
-	var ms []string
-	if *metrics != "" {
-		ms = strings.Split(*metrics, ",")
-	}
-	cmp, err := results.Compare(set, results.CompareOptions{Metrics: ms})
+	cmp, err := results.Compare(set, results.CompareOptions{Metrics: splitList(*metrics)})
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim run: %v\n", err)
 		return 1
@@ -118,9 +114,36 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mailsim run: %v\n", err)
 		return 2
 	}
-	if w := set.SteadyStateWarning(); w != "" {
+	return runFinished(stdout, stderr, finishedRun{Dir: dir, Set: set, Runs: sum.Done, Took: time.Since(started)})
+}
+
+// finishedRun is a run command whose result set is complete and whose
+// table is printed.
+type finishedRun struct {
+	Dir  string
+	Set  *results.Set
+	Runs int           // runs done by this command (not resumed)
+	Took time.Duration // how long this command took
+}
+
+// runFinished says what follows a complete result set's table: whether
+// the runs reached steady state, and where the set is. It returns the
+// exit code.
+func runFinished(stdout, _ io.Writer, r finishedRun) int {
+	if w := r.Set.SteadyStateWarning(); w != "" {
 		fmt.Fprintf(stdout, "\n%s\n", w)
 	}
-	fmt.Fprintf(stdout, "\nResult set: %s (%d runs in %.1fs)\n", dir, sum.Done, time.Since(started).Seconds())
+	fmt.Fprintf(stdout, "\nResult set: %s (%d runs in %.1fs)\n", r.Dir, r.Runs, r.Took.Seconds())
 	return 0
+}
+
+// tableFormats are the formats of the strategies' table (results.Format).
+var tableFormats = []string{"text", "markdown", "csv", "json"}
+
+// firstArg returns the first positional argument, or "".
+func firstArg(pos []string) string {
+	if len(pos) == 0 {
+		return ""
+	}
+	return pos[0]
 }

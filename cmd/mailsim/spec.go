@@ -19,7 +19,8 @@ func init() {
 const specHelp = `mailsim spec defaults
     prints the default experiment spec as TOML, every key with a comment
     giving its meaning, default, range or valid values; edit a copy of it to
-    write an experiment.
+    write an experiment (or start from one of the catalogue's: mailsim
+    experiments NAME).
 mailsim spec check FILE...
     checks spec files ("-" reads standard input) and prints every problem,
     one per line, as file:line:col: message (key a.b.c); exits 1 if any
@@ -29,10 +30,10 @@ mailsim spec check FILE...
 
 func runSpec(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := newFlagSet("spec", "defaults | check FILE...", specHelp, stderr)
-	if rc := parseFlags(fs, args); rc >= 0 {
+	rest, rc := parseInterspersed(fs, args)
+	if rc >= 0 {
 		return rc
 	}
-	rest := fs.Args()
 	if len(rest) == 0 {
 		fs.Usage()
 		return 2
@@ -41,6 +42,7 @@ func runSpec(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "defaults":
 		if len(rest) > 1 {
 			fmt.Fprintln(stderr, "mailsim spec defaults: takes no arguments")
+			fs.Usage()
 			return 2
 		}
 		out, err := experiments.DefaultsTOML[experiments.Spec]()
@@ -57,6 +59,7 @@ func runSpec(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		files := rest[1:]
 		if len(files) == 0 {
 			fmt.Fprintln(stderr, "mailsim spec check: no files to check")
+			fs.Usage()
 			return 2
 		}
 		var errs experiments.Errors

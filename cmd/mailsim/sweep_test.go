@@ -87,12 +87,12 @@ func TestShardsMergeToTheSameBytes(t *testing.T) {
 		shards = append(shards, sh)
 	}
 	merged := filepath.Join(dir, "merged")
-	if code, _, stderr := runCLI(t, append([]string{"merge", "-o", merged}, shards...)...); code != 0 {
+	if code, _, stderr := runCLI(t, append([]string{"merge", "--out", merged}, shards...)...); code != 0 {
 		t.Fatalf("merge: %s", stderr)
 	}
 	sameSet(t, whole, merged)
 
-	code, _, stderr := runCLI(t, "merge", "-o", filepath.Join(dir, "partial"), shards[0], shards[2])
+	code, _, stderr := runCLI(t, "merge", shards[0], shards[2], "--out", filepath.Join(dir, "partial"))
 	if code != 1 || !strings.Contains(stderr, "missing") || !strings.Contains(stderr, "p0-") {
 		t.Fatalf("merging without shard 1: exit %d, %q", code, stderr)
 	}

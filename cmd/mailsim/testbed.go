@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -35,11 +36,17 @@ LMTP by the same workload the simulator runs. It needs root.
 
 Commands:
   build [--dir DIR]                     build the guest from Debian packages (once)
-  run [--dir DIR] [--out SET] SPEC      run SPEC on the testbed and write a result set
+  run [--dir DIR] [--out SET] SPEC      run SPEC (a spec file or a catalogue name) on the testbed
+                                        and write a result set
   probe [--dir DIR] [--out FILE]        measure the kernel NFS client's attribute cache
-  record -o NEWSET SET                  derive a testbed set's records again from its raw files
+  record --out NEWSET SET               derive a testbed set's records again from its raw files
 
-Every command prints its flags with -h.
+Examples:
+  sudo mailsim testbed build
+  sudo mailsim testbed run testbed-small
+  mailsim compare out/testbed-small out/testbed-small-testbed
+
+Every command prints its usage, flags and examples with -h ('mailsim help testbed run').
 `)
 }
 
@@ -93,12 +100,14 @@ func testbedContext() (context.Context, context.CancelFunc) {
 
 func testbedBuild(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("testbed build", "", "Builds the testbed's guest into --dir: the user-mode Linux kernel and its modules\n(Debian's user-mode-linux), and a minimal Debian "+testbed.Suite+" root file system with\n"+strings.Join(testbed.GuestPackages, ", ")+".\nInstalls the host packages it needs ("+strings.Join(testbed.HostPackages, ", ")+") with apt-get\nwhen they are missing. Building again with the same recipe does nothing.", stderr)
-	dir := fs.String("dir", "", "folder of the built guest (default "+defaultGuestDir()+")")
-	if code := parseFlags(fs, args); code >= 0 {
+	dir := fs.String("dir", "", "`folder` of the built guest (default "+defaultGuestDir()+")")
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "mailsim testbed build: unexpected argument %q\n", fs.Arg(0))
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "mailsim testbed build: unexpected argument %q\n", pos[0])
+		fs.Usage()
 		return 2
 	}
 	ctx, cancel := testbedContext()
@@ -116,7 +125,8 @@ func testbedBuild(args []string, stdout, stderr io.Writer) int {
 }
 
 func testbedRun(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("testbed run", "SPEC.toml", `Runs every run of the experiment SPEC on the testbed, one after another, and
+	fs := newFlagSet("testbed run", "SPEC.toml | NAME", `Runs every run of the experiment (the spec file SPEC.toml, else the
+catalogue's experiment NAME) on the testbed, one after another, and
 writes a result set that 'mailsim compare' and 'mailsim report' read like a
 simulated one. The spec means what it says: nfs.client.* become the real
 mount options, dovecot.* the backends' real settings, the strategy routes
@@ -131,18 +141,23 @@ testbed cannot honour (too many users, a daily cycle, NFS slowdowns) is
 refused, naming the key. Dovecot's logs, the kernel's console and each guest's
 configuration stay in SET/testbed/RUN-ID/. Ctrl-C stops the guest in
 progress and keeps finished runs; the same command resumes.`, stderr)
-	dir := fs.String("dir", "", "folder of the built guest (default "+defaultGuestDir()+")")
-	out := fs.String("out", "", "result-set folder (default out/<experiment name>-testbed)")
+	dir := fs.String("dir", "", "`folder` of the built guest (default "+defaultGuestDir()+")")
+	out := fs.String("out", "", "result-set `folder` (default out/<experiment name>-testbed)")
 	topology := fs.String("topology", testbed.OneKernel, "guest topology: "+strings.Join(testbed.Topologies, ", ")+
 		" ("+testbed.OneKernel+": one kernel runs the NFS server, every backend and the load; "+
 		testbed.Hosts+": every backend, the NFS server and the entry point with the load in kernels of their own, on a private network)")
-	format := fs.String("format", "text", "table format: text, markdown or csv")
-	if code := parseFlags(fs, args); code >= 0 {
+	format := fs.String("format", "text", "table format: "+strings.Join(tableFormats, ", "))
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
 	}
-	if fs.NArg() != 1 {
+	if len(pos) != 1 {
 		fmt.Fprintln(stderr, "mailsim testbed run: need exactly one spec")
 		fs.Usage()
+		return 2
+	}
+	if !slices.Contains(tableFormats, *format) {
+		fmt.Fprintf(stderr, "mailsim testbed run: unknown format %q (want %s)\n", *format, strings.Join(tableFormats, ", "))
 		return 2
 	}
 	known := false
@@ -150,20 +165,14 @@ progress and keeps finished runs; the same command resumes.`, stderr)
 		known = known || t == *topology
 	}
 	if !known {
-		fmt.Fprintf(stderr, "mailsim testbed run: -topology %q is not one of %s\n", *topology, strings.Join(testbed.Topologies, ", "))
+		fmt.Fprintf(stderr, "mailsim testbed run: --topology %q is not one of %s\n", *topology, strings.Join(testbed.Topologies, ", "))
 		return 2
 	}
-	name := fs.Arg(0)
-	given, err := experiments.ReadSpecFile(name)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailsim testbed run: %v\n", err)
-		return 1
+	exp, release, code := loadExperiment("testbed run", pos[0], false, stderr)
+	if code >= 0 {
+		return code
 	}
-	exp, err := experiments.Load(name, given)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailsim testbed run: invalid spec:\n%v\n", err)
-		return 1
-	}
+	defer release()
 	if miss := testbed.Missing(*topology == testbed.Hosts); len(miss) > 0 {
 		fmt.Fprintf(stderr, "mailsim testbed run: cannot run here; missing: %s\n", strings.Join(miss, "; "))
 		return 1
@@ -208,12 +217,18 @@ progress and keeps finished runs; the same command resumes.`, stderr)
 
 func testbedProbe(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("testbed probe", "", "Measures, on the guest's real NFS server and client, how long a second client\nsees a file's old attributes after another client changed it, how long a new\nname stays invisible, and what revalidates (open, fcntl locks, noac), and\nwrites the measurements as JSON to --out.", stderr)
-	dir := fs.String("dir", "", "folder of the built guest (default "+defaultGuestDir()+")")
-	out := fs.String("out", "kernel-attrcache.json", "file to write the measurements to")
-	work := fs.String("work", "out/testbed-probe", "folder for the guest's files")
+	dir := fs.String("dir", "", "`folder` of the built guest (default "+defaultGuestDir()+")")
+	out := fs.String("out", "kernel-attrcache.json", "`file` to write the measurements to")
+	work := fs.String("work", "out/testbed-probe", "`folder` for the guest's files")
 	cases := fs.String("cases", "", "comma-separated probe cases (default: all)")
-	if code := parseFlags(fs, args); code >= 0 {
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "mailsim testbed probe: unexpected argument %q\n", pos[0])
+		fs.Usage()
+		return 2
 	}
 	ctx, cancel := testbedContext()
 	defer cancel()
@@ -235,18 +250,20 @@ func testbedProbe(args []string, stdout, stderr io.Writer) int {
 }
 
 func testbedRecord(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("testbed record", "-o NEWSET SET", "Derives the records of the testbed set SET again from the raw files its runs\nleft in SET/testbed/RUN-ID/ (what the guests reported, Dovecot's logs), with\nthis mailsim's log classes and metrics, and writes them with those files as\na new set NEWSET. SET is only read. Needs no guest and no root.", stderr)
-	out := fs.String("o", "", "the new set's folder (must not exist)")
-	if code := parseFlags(fs, args); code >= 0 {
+	fs := newFlagSet("testbed record", "--out NEWSET SET", "Derives the records of the testbed set SET again from the raw files its runs\nleft in SET/testbed/RUN-ID/ (what the guests reported, Dovecot's logs), with\nthis mailsim's log classes and metrics, and writes them with those files as\na new set NEWSET. SET is only read. Needs no guest and no root.", stderr)
+	out := fs.String("out", "", "the new set's `folder` (must not exist)")
+	fs.alias("o", "out")
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
 	}
-	if *out == "" || fs.NArg() != 1 {
-		fmt.Fprintln(stderr, "mailsim testbed record: need -o NEWSET and one SET")
+	if *out == "" || len(pos) != 1 {
+		fmt.Fprintln(stderr, "mailsim testbed record: need --out NEWSET and one SET")
 		fs.Usage()
 		return 2
 	}
 	host, _ := os.Hostname()
-	w, err := experiments.RecordTestbed(fs.Arg(0), *out, results.Session{Host: host, Started: time.Now().UTC(), Workers: 1, Note: "mailsim testbed record"})
+	w, err := experiments.RecordTestbed(pos[0], *out, results.Session{Host: host, Started: time.Now().UTC(), Workers: 1, Note: "mailsim testbed record"})
 	if err != nil {
 		fmt.Fprintf(stderr, "mailsim testbed record: %v\n", err)
 		return 1

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"github.com/mailsim/mailsim/experiments"
 )
 
 func init() {
@@ -17,32 +15,32 @@ func init() {
 }
 
 func cmdTrace(args []string, _ io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlagSet("trace", "-o FILE [SPEC.toml]", "Runs the first run of the experiment SPEC (the embedded default without SPEC) with\n--strategy and writes its workload, one operation per line, to FILE, after the\nrun seed and population keys it was recorded for and before a trailer that\ncounts the lines and checksums them. A spec with [workload] trace = FILE replays\nit if its seed and population keys match: under the same strategy and faults it\ngives the same run; under others, the same users do the same things.", stderr)
-	out := fs.String("o", "", "trace file to write")
+	fs := newFlagSet("trace", "--out FILE [SPEC.toml | NAME]",
+		"Runs the first run of an experiment (the spec file SPEC.toml, else the\n"+
+			"catalogue's experiment NAME, else the embedded default) with --strategy and\n"+
+			"writes its workload, one operation per line, to FILE, after the run seed and\n"+
+			"population keys it was recorded for and before a trailer that counts the lines\n"+
+			"and checksums them. A spec with [workload] trace = FILE replays it if its seed\n"+
+			"and population keys match: under the same strategy and faults it gives the\n"+
+			"same run; under others, the same users do the same things.",
+		stderr)
+	out := fs.String("out", "", "trace `file` to write")
+	fs.alias("o", "out")
 	strategy := fs.String("strategy", "", "strategy of the run (default: the spec's first)")
-	if code := parseFlags(fs, args); code >= 0 {
+	pos, code := parseInterspersed(fs, args)
+	if code >= 0 {
 		return code
 	}
-	if *out == "" || fs.NArg() > 1 {
-		fmt.Fprintln(stderr, "mailsim trace: need -o FILE and at most one spec")
+	if *out == "" || len(pos) > 1 {
+		fmt.Fprintln(stderr, "mailsim trace: need --out FILE and at most one spec")
 		fs.Usage()
 		return 2
 	}
-	name, given := "default.toml (embedded)", experiments.DefaultTOML()
-	if fs.NArg() == 1 {
-		name = fs.Arg(0)
-		b, err := experiments.ReadSpecFile(name)
-		if err != nil {
-			fmt.Fprintf(stderr, "mailsim trace: %v\n", err)
-			return 1
-		}
-		given = b
+	exp, release, code := loadExperiment("trace", firstArg(pos), false, stderr)
+	if code >= 0 {
+		return code
 	}
-	exp, err := experiments.Load(name, given)
-	if err != nil {
-		fmt.Fprintf(stderr, "mailsim trace: invalid spec:\n%v\n", err)
-		return 1
-	}
+	defer release()
 	run := exp.Runs[0]
 	if *strategy != "" {
 		run.Strategy = *strategy

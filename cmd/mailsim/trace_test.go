@@ -28,7 +28,7 @@ users = 120
 		}
 	}
 	write("gen.toml", spec)
-	if code, stdout, stderr := runCLI(t, "trace", "-o", filepath.Join(dir, "w.trace"), filepath.Join(dir, "gen.toml")); code != 0 {
+	if code, stdout, stderr := runCLI(t, "trace", filepath.Join(dir, "gen.toml"), "--out", filepath.Join(dir, "w.trace")); code != 0 {
 		t.Fatalf("trace: exit %d: %s%s", code, stdout, stderr)
 	}
 	good, err := os.ReadFile(filepath.Join(dir, "w.trace"))
@@ -65,7 +65,7 @@ users = 120
 			if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			code, out, stderr := runCLI(t, "run", "--quiet", "--out", filepath.Join(dir, "out-"+string(rune('a'+i))), name)
+			code, out, stderr := runCLI(t, "run", "--quiet", "--format", "csv", "--out", filepath.Join(dir, "out-"+string(rune('a'+i))), name)
 			if tc.want != "" {
 				if code == 0 || !strings.Contains(stderr, tc.want) {
 					t.Fatalf("exit %d, stderr %q, want %q", code, stderr, tc.want)
@@ -75,8 +75,8 @@ users = 120
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			_, again, _ := runCLI(t, "run", "--quiet", "--out", filepath.Join(dir, "again-"+string(rune('a'+i))), name)
-			rows := func(s string) string { return s[strings.Index(s, "metric"):strings.Index(s, "\nResult set:")] }
+			_, again, _ := runCLI(t, "run", "--quiet", "--format", "csv", "--out", filepath.Join(dir, "again-"+string(rune('a'+i))), name)
+			rows := func(s string) string { return s[:strings.Index(s, "\nResult set:")] }
 			if rows(out) != rows(again) {
 				t.Errorf("the same trace, spec and seed gave different tables")
 			}
