@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/mailsim/mailsim/results/stats"
 )
 
 // TextWidth is the width the text table fits in: a 120-column terminal.
@@ -84,10 +86,7 @@ func (c *Comparison) textCell(row *MetricRow, i int, d Display) string {
 	if iv.N == 0 {
 		return "–"
 	}
-	s := d.Format(iv.Mean)
-	if !math.IsNaN(iv.Lo) && iv.Lo != iv.Hi {
-		s += " ± " + halfWidthText(s, iv.HalfWidth()*d.Scale)
-	}
+	s := d.FormatInterval(iv)
 	if c.Strategies[i] == c.Baseline {
 		return s
 	}
@@ -253,6 +252,20 @@ func (c *Comparison) writePointText(w io.Writer, pc PointComparison) {
 	if len(none) > 0 {
 		wrap(w, "No value: ", "  ", strings.Join(none, ", "))
 	}
+}
+
+// FormatInterval formats a mean and its interval in d's unit as "mean ±
+// half-width", the half-width to the decimals of the mean as shown (see
+// halfWidthText); a bare mean without an interval, "–" without a value.
+func (d Display) FormatInterval(iv stats.Interval) string {
+	if iv.N == 0 {
+		return "–"
+	}
+	s := d.Format(iv.Mean)
+	if !math.IsNaN(iv.Lo) && iv.Lo != iv.Hi {
+		s += " ± " + halfWidthText(s, iv.HalfWidth()*d.Scale)
+	}
+	return s
 }
 
 // halfWidthText formats an interval's half-width hw to the decimal places

@@ -65,19 +65,19 @@ func WritePlan(w io.Writer, s *results.Set, o *results.PlanOutcome) error {
 		}
 	}
 	for _, ob := range o.Objectives {
-		p, err := charts.PlanObjective(o, ob.Name)
+		ch, err := charts.PlanObjectiveChart(o, ob.Name)
 		if err != nil {
 			continue // no probe measured it (every probe overloaded)
 		}
-		b, err := charts.Render(p, charts.PNG, charts.DefaultWidth, charts.DefaultHeight)
+		b, err := ch.Render(charts.PNG, charts.DefaultWidth, charts.DefaultHeight)
 		if err != nil {
 			return err
 		}
-		pg.Charts = append(pg.Charts, Chart{
-			Title:   p.Title.Text,
+		pg.Charts = append(pg.Charts, figure{
+			Title:   ch.Title,
 			Caption: fmt.Sprintf("Limit %s%s (dotted line). Ringed: the chosen configuration.", results.FormatNumber(ob.Limit), unitText(ob.Unit)),
 			URI:     template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(b)),
-			Alt:     p.Title.Text,
+			Alt:     ch.Alt(),
 		})
 	}
 	return planTemplate.Execute(w, pg)
@@ -117,7 +117,7 @@ type planPage struct {
 	Failure                   bool
 	Objectives                []string
 	Rows                      []planRow
-	Charts                    []Chart
+	Charts                    []figure
 	ProbeRows                 []planProbe
 	Spec                      string
 	Runs                      int

@@ -17,10 +17,10 @@ import (
 	"html/template"
 	"io"
 	"math"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
-
-	"gonum.org/v1/plot"
 
 	"github.com/mailsim/mailsim/results"
 	"github.com/mailsim/mailsim/results/charts"
@@ -35,60 +35,67 @@ type Options struct {
 	// pixels are exactly those of the golden images) or charts.SVG
 	// (smaller, but drawn with the reader's fonts).
 	ChartFormat charts.Format
-	// MaxPoints caps the sweep points that get per-point charts (latency
-	// CDFs); 0 means 4. The first and last points are always among them.
+	// MaxPoints caps the sweep points that get a table of key numbers
+	// and per-point charts; 0 means 4. The first and last points are
+	// always among them.
 	MaxPoints int
-	// MaxMetricCharts caps the metric-against-parameter charts per swept
-	// parameter; 0 means 8.
-	MaxMetricCharts int
+	// ChartDir, when set, receives every chart of the report as an SVG
+	// and a PNG file (see charts.WriteAll), for slides.
+	ChartDir string
 }
 
-// Chart is one inline chart of the report.
-type Chart struct {
-	Title   string
-	Caption string
+// MaxKeyCharts is the most charts the report shows before its appendix.
+const MaxKeyCharts = 6
+
+// figure is one inline chart of the report.
+type figure struct {
+	Title    string
+	Subtitle string
+	Caption  string
 	// URI is a data: URI holding the image.
 	URI template.URL
 	Alt string
+	// File is the base name of the chart's files in Options.ChartDir.
+	File string
 }
 
-// Section is a group of charts under a heading.
-type Section struct {
-	Heading string
-	Intro   string
-	Charts  []Chart
-}
-
-// MetricSummary is the summary of one metric across sweep points.
-type MetricSummary struct {
-	Metric   results.MetricInfo
-	Headline string
-	Details  []string
-}
-
-type tableCell struct {
+type cell struct {
 	Text  string
-	Sub   string // second, smaller line: a difference's interval
+	Sub   string // second, smaller line: a difference and its interval
 	Class string
 }
 
-type tableRow struct {
-	Metric string
-	Doc    string
-	Unit   string
-	Cells  []tableCell
+type row struct {
+	Label string // in words, with the unit
+	Name  string // the metric's key
+	Doc   string
+	Cells []cell
+}
+
+type group struct {
+	Name string
+	Rows []row
+	// Zero lists the metrics of the group that are zero under every
+	// strategy, folded into one line.
+	Zero []string
 }
 
 type table struct {
 	Point    string
 	Replicas int
 	Head     []string
-	Rows     []tableRow
+	Groups   []group
 }
 
 type page struct {
 	Experiment string
 	Question   string
+	Answer     []string
+	// Rules states how the answer is chosen.
+	Rules string
+	// Period is the measured period of each run ("1h"), over which
+	// counts are totals; "" when the spec does not say.
+	Period string
 	// Source says, for a set not made by the model, where its runs come
 	// from (the testbed's topology, kernel and packages).
 	Source     string
@@ -97,35 +104,25 @@ type page struct {
 	Build      string // "" for a set that does not record its build
 	Seed       uint64
 	Done, Plan int
+	Replicas   string
 	Missing    []string
 	// Steady warns of runs whose measured period is not stationary.
 	Steady       string
+	NoIntervals  bool
 	Strategies   string
 	Baseline     string
 	Sweep        string
 	Points       int
-	Summary      []MetricSummary
+	KeyCharts    []figure
+	KeyTables    []table
+	Assumptions  []assumption
 	Tables       []table
-	Sections     []Section
+	MoreCharts   []figure
+	ChartDir     string
 	SpecGiven    string
 	SpecExpanded string
 	Level        float64
 	Pairing      string
-	Glance       *glance
-}
-
-// glance is the at-a-glance table: per metric and point, the strategy
-// that beats all others significantly, "n.s." when no difference is
-// significant, or "mixed".
-type glance struct {
-	Points []string
-	Rows   []glanceRow
-}
-
-type glanceRow struct {
-	Metric string
-	Better string
-	Cells  []tableCell
 }
 
 // sourceText describes a set's source for the report's header.
@@ -136,16 +133,18 @@ func sourceText(src results.Source) string {
 	return src.Kind + " (" + strings.Join(src.Detail, "; ") + ")"
 }
 
-// Write renders the report of set s to w.
+// Write renders the report of set s to w: the question and the answer in
+// words first (see results.Comparison.Answer), then the charts that carry
+// it, a compact table of the deciding numbers with relative differences
+// and intervals, what drives the result (the keys varied, chosen,
+// measured and assumed), and everything else in a collapsed appendix.
+// The page prints to A4 and Letter without cutting tables or charts.
 func Write(w io.Writer, s *results.Set, o Options) error {
 	if o.ChartFormat == "" {
 		o.ChartFormat = charts.PNG
 	}
 	if o.MaxPoints <= 0 {
 		o.MaxPoints = 4
-	}
-	if o.MaxMetricCharts <= 0 {
-		o.MaxMetricCharts = 8
 	}
 	if len(s.Runs) == 0 {
 		return fmt.Errorf("report: the set has no finished runs")
@@ -174,13 +173,27 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		Level:        100 * c.Level,
 		SpecGiven:    string(m.SpecGiven),
 		SpecExpanded: string(m.SpecExpanded),
-		Summary:      summarize(c),
-		Tables:       tables(c),
 		Pairing:      "replicas paired by seed",
+		ChartDir:     filepath.Base(o.ChartDir),
+		Rules:        rules(),
 	}
-	if len(c.Strategies) > 1 {
-		pg.Glance = atAGlance(c)
+	for _, k := range parseExpanded(string(m.SpecExpanded)) {
+		if k.Key == "run.duration" {
+			pg.Period = strings.Trim(k.Value, `"`)
+		}
 	}
+	if o.ChartDir == "" {
+		pg.ChartDir = ""
+	}
+	reps := 0
+	for _, pc := range c.Points {
+		reps = max(reps, pc.Replicas)
+	}
+	pg.Replicas = fmt.Sprintf("%d replica", reps)
+	if reps != 1 {
+		pg.Replicas += "s"
+	}
+	pg.NoIntervals = reps < 2
 	if !c.Paired() {
 		pg.Pairing = "paired by replica where the runs share a seed; otherwise, marked unpaired, Welch's interval for independent means"
 	}
@@ -190,8 +203,43 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 	if pg.Experiment == "" {
 		pg.Experiment = "mailsim experiment"
 	}
-	if pg.Sections, err = sections(s, c, o); err != nil {
+	answer := c.Answer(0)
+	switch {
+	case len(c.Strategies) < 2:
+		pg.Answer = []string{"Only one strategy was run (" + c.Strategies[0] + "); there is nothing to compare. The tables in the appendix give its values."}
+	case len(answer) == 0:
+		pg.Answer = []string{"No metric separates the strategies: every difference is below its practical threshold."}
+	}
+	for _, st := range answer {
+		pg.Answer = append(pg.Answer, st.Text)
+	}
+	chosen := pickPoints(s.Points(), o.MaxPoints)
+	keyMetrics := keyMetricNames(c, answer)
+	pg.KeyTables = tables(c, keyMetrics, chosen, false)
+	pg.Tables = tables(c, nil, nil, true)
+	values := map[string][]string{}
+	for _, key := range s.SweepKeys() {
+		for _, pt := range s.Points() {
+			if v, ok := pt.Get(key); ok && !slices.Contains(values[key], v) {
+				values[key] = append(values[key], v)
+			}
+		}
+	}
+	pg.Assumptions = assumptions(string(m.SpecExpanded), string(m.SpecGiven), s.SweepKeys(), values)
+	key, more := chartsOf(s, c, answer, chosen)
+	var all []*charts.Chart
+	all = append(all, key...)
+	all = append(all, more...)
+	if pg.KeyCharts, err = figures(key, o); err != nil {
 		return err
+	}
+	if pg.MoreCharts, err = figures(more, o); err != nil {
+		return err
+	}
+	if o.ChartDir != "" {
+		if _, err := charts.WriteAll(o.ChartDir, all, charts.DefaultWidth, charts.DefaultHeight); err != nil {
+			return err
+		}
 	}
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, pg); err != nil {
@@ -201,152 +249,200 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 	return err
 }
 
-// summarize turns the findings into one headline per metric, with the
-// per-point findings as details.
-func summarize(c *results.Comparison) []MetricSummary {
-	fs := c.Findings()
-	var out []MetricSummary
-	for _, m := range c.Metrics {
-		ms := MetricSummary{Metric: m}
-		var bests []string
-		anySig := false
-		noInterval := true
-		for _, f := range fs {
-			if f.Metric.Name != m.Name {
-				continue
-			}
-			noInterval = noInterval && f.NoInterval
-			if len(c.Points) > 1 || len(f.Point) > 0 {
-				ms.Details = append(ms.Details, f.Point.String()+": "+f.Claim)
-			} else {
-				ms.Details = append(ms.Details, f.Claim)
-			}
-			bests = append(bests, f.Best)
-			if len(f.Margins) > 0 {
-				anySig = true
+// rules states how the answer is chosen, with the thresholds.
+func rules() string {
+	return fmt.Sprintf("How the answer is chosen: zero against non-zero is always a finding. Otherwise two strategies differ only where the difference is "+
+		"larger than a practical threshold (latencies: %g %% and %g ms; shares such as hit ratios: %g percentage point; rates and counts: %g %%) "+
+		"and its confidence interval excludes zero; smaller differences are called the same even when they are statistically significant. "+
+		"A metric that one strategy alone moves names that strategy.",
+		100*results.SameLatency, 1000*results.SameLatencyAbs, results.SameShare, 100*results.SameRate)
+}
+
+// keyMetricNames are the metrics of the compact table: those of the
+// answer, then the headline metrics that are not zero everywhere, at most
+// ten.
+func keyMetricNames(c *results.Comparison, answer []results.Statement) []string {
+	var out []string
+	for _, st := range answer {
+		out = append(out, st.Metric.Name)
+	}
+	all := c.Statements()
+	for _, name := range []string{"imap.latency.p99", "lmtp.latency.p99", "stale_reads", "dovecot.errors.total", "users_multi_backend",
+		"failed_logins", "users_affected", "nfs.ops_per_s", "nfs.utilization", "cache.hit_ratio", "load_imbalance", "backend.cpu_util.max"} {
+		if len(out) >= 10 {
+			break
+		}
+		i := slices.IndexFunc(all, func(st results.Statement) bool { return st.Metric.Name == name })
+		if i >= 0 && all[i].Kind != results.AllZero && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+	}
+	if len(out) == 0 {
+		for _, m := range c.Metrics {
+			if len(out) < 10 {
+				out = append(out, m.Name)
 			}
 		}
-		allSame := len(bests) > 0 && bests[0] != "" && !slices.ContainsFunc(bests, func(b string) bool { return b != bests[0] })
-		where := "at every sweep point"
-		if len(c.Points) == 1 {
-			where = "in this experiment"
-		}
-		switch {
-		case len(c.Strategies) < 2:
-			ms.Headline = "Only one strategy was run; there is nothing to compare."
-		case noInterval && len(bests) > 0:
-			// One replica everywhere: say so once instead of per point.
-			ms.Headline = "Too few replicas for intervals at every sweep point; no claim (the tables give the values)."
-			ms.Details = nil
-		case allSame:
-			ms.Headline = fmt.Sprintf("%s is best %s (%s is better).", bests[0], where, m.Better)
-		case !anySig:
-			ms.Headline = fmt.Sprintf("No significant difference between the strategies %s.", where)
-		default:
-			wins := map[string]int{}
-			var order []string
-			for _, b := range bests {
-				if b != "" {
-					if wins[b] == 0 {
-						order = append(order, b)
-					}
-					wins[b]++
-				}
-			}
-			if len(order) == 0 {
-				ms.Headline = "Some strategies differ significantly, but none is best against all others; see the details."
-			} else {
-				var parts []string
-				for _, b := range order {
-					parts = append(parts, fmt.Sprintf("%s at %d of %d points", b, wins[b], len(bests)))
-				}
-				ms.Headline = fmt.Sprintf("Best strategy varies: %s; elsewhere no single best strategy.", strings.Join(parts, ", "))
-			}
-		}
-		out = append(out, ms)
 	}
 	return out
 }
 
-func atAGlance(c *results.Comparison) *glance {
-	g := &glance{}
-	for _, pc := range c.Points {
-		g.Points = append(g.Points, pc.Point.String())
-	}
-	fs := c.Findings()
-	for _, m := range c.Metrics {
-		row := glanceRow{Metric: m.Name, Better: string(m.Better)}
-		if m.Better == results.Neutral {
-			row.Better = "–"
-		}
-		for _, f := range fs {
-			if f.Metric.Name != m.Name {
-				continue
-			}
-			switch {
-			case f.Best != "":
-				row.Cells = append(row.Cells, tableCell{Text: f.Best, Class: "better"})
-			case f.NoInterval:
-				row.Cells = append(row.Cells, tableCell{Text: "n/a", Class: "ns"})
-			case len(f.Margins) == 0:
-				row.Cells = append(row.Cells, tableCell{Text: "n.s.", Class: "ns"})
-			default:
-				row.Cells = append(row.Cells, tableCell{Text: "mixed", Class: "ns"})
-			}
-		}
-		g.Rows = append(g.Rows, row)
-	}
-	return g
-}
-
-func tables(c *results.Comparison) []table {
+// tables builds the comparison tables: of the metrics named (every one
+// when names is nil), at the points given (every point when pts is nil),
+// grouped in sections; fold puts the metrics that are zero everywhere into
+// one line per section.
+func tables(c *results.Comparison, names []string, pts []results.Point, fold bool) []table {
 	var out []table
 	for _, pc := range c.Points {
-		t := table{Point: pc.Point.String(), Replicas: pc.Replicas, Head: []string{"metric", "unit"}}
-		t.Head = append(t.Head, c.Strategies...)
-		var others []int
-		for i, st := range c.Strategies {
-			if st != c.Baseline {
-				others = append(others, i)
-				t.Head = append(t.Head, "Δ "+st+" − "+c.Baseline)
-			}
+		if pts != nil && !slices.ContainsFunc(pts, pc.Point.Equal) {
+			continue
 		}
-		for _, row := range pc.Rows {
-			r := tableRow{Metric: row.Metric.Name, Doc: row.Metric.Doc, Unit: row.Metric.Unit}
-			for i, iv := range row.Cells {
-				cls := "num"
-				if c.Strategies[i] == c.Baseline {
-					cls += " base"
-				}
-				r.Cells = append(r.Cells, tableCell{Text: results.FormatCell(iv), Class: cls})
+		t := table{Point: charts.PointLabel(pc.Point), Replicas: pc.Replicas, Head: slices.Clone(c.Strategies)}
+		if len(pc.Point) == 0 {
+			t.Point = ""
+		}
+		groups := map[results.Group]*group{}
+		var order []results.Group
+		add := func(g results.Group) *group {
+			if groups[g] == nil {
+				groups[g] = &group{Name: string(g)}
+				order = append(order, g)
 			}
-			for _, i := range others {
-				d := row.Diffs[i]
-				cls := "num"
-				if d.Significant() {
-					cls += " sig"
-					switch {
-					case row.Metric.Better == results.Lower && d.Abs.Mean < 0, row.Metric.Better == results.Higher && d.Abs.Mean > 0:
-						cls += " better"
-					case row.Metric.Better != results.Neutral:
-						cls += " worse"
+			return groups[g]
+		}
+		var rowsIdx []int
+		if names == nil {
+			for _, g := range results.Groups {
+				for k := range pc.Rows {
+					if results.GroupOf(pc.Rows[k].Metric.Name) == g {
+						rowsIdx = append(rowsIdx, k)
 					}
 				}
-				text, sub, _ := strings.Cut(results.FormatDiff(d, "*"), " [")
-				if sub != "" {
-					sub = "[" + sub
-				}
-				if d.Significant() {
-					text += " *"
-					sub = strings.TrimSuffix(sub, " *")
-				}
-				r.Cells = append(r.Cells, tableCell{Text: text, Sub: sub, Class: cls})
 			}
-			t.Rows = append(t.Rows, r)
+		} else {
+			for _, n := range names {
+				if k := slices.IndexFunc(pc.Rows, func(r results.MetricRow) bool { return r.Metric.Name == n }); k >= 0 {
+					rowsIdx = append(rowsIdx, k)
+				}
+			}
+		}
+		for _, k := range rowsIdx {
+			r := &pc.Rows[k]
+			g := add(results.GroupOf(r.Metric.Name))
+			if names == nil {
+				g = add(results.GroupOf(r.Metric.Name))
+			}
+			var vals []float64
+			zero := true
+			for _, iv := range r.Cells {
+				if iv.N > 0 {
+					vals = append(vals, iv.Mean)
+					if iv.Mean != 0 || (!math.IsNaN(iv.Lo) && iv.Hi != 0) {
+						zero = false
+					}
+				}
+			}
+			if fold && zero {
+				g.Zero = append(g.Zero, r.Metric.Name)
+				continue
+			}
+			d := results.DisplayOf(r.Metric, vals...)
+			label := results.MetricLabel(r.Metric)
+			if d.Unit != "" {
+				label += " (" + d.Unit + ")"
+			}
+			tr := row{Label: label, Name: r.Metric.Name, Doc: r.Metric.Doc}
+			for i := range c.Strategies {
+				tr.Cells = append(tr.Cells, cellOf(c, r, i, d))
+			}
+			g.Rows = append(g.Rows, tr)
+		}
+		if names != nil {
+			// The key table keeps the answer's order in one group.
+			var flat group
+			for _, g := range order {
+				flat.Rows = append(flat.Rows, groups[g].Rows...)
+			}
+			t.Groups = []group{flat}
+		} else {
+			for _, g := range order {
+				t.Groups = append(t.Groups, *groups[g])
+			}
 		}
 		out = append(out, t)
 	}
 	return out
+}
+
+// cellOf formats strategy i's cell of a table: its mean ± half-width in
+// the display unit and, under it, its difference from the baseline in
+// percent of the baseline's mean with the interval of that difference.
+func cellOf(c *results.Comparison, r *results.MetricRow, i int, d results.Display) cell {
+	iv := r.Cells[i]
+	cl := cell{Class: "num"}
+	if c.Strategies[i] == c.Baseline {
+		cl.Class += " base"
+	}
+	if iv.N == 0 {
+		cl.Text = "–"
+		return cl
+	}
+	cl.Text = d.FormatInterval(iv)
+	if c.Strategies[i] == c.Baseline {
+		cl.Sub = "baseline"
+		return cl
+	}
+	df := r.Diffs[i]
+	if df.Abs.N == 0 {
+		return cl
+	}
+	switch {
+	case d.Percent:
+		cl.Sub = signedReadable(100*df.Abs.Mean) + " pp"
+		if !math.IsNaN(df.Abs.Lo) {
+			cl.Sub += " [" + signedReadable(100*df.Abs.Lo) + ", " + signedReadable(100*df.Abs.Hi) + "]"
+		}
+	case !math.IsNaN(df.Rel.Mean) && !math.IsInf(df.Rel.Mean, 0):
+		cl.Sub = signedReadable(100*df.Rel.Mean) + " %"
+		if !math.IsNaN(df.Rel.Lo) && !math.IsInf(df.Rel.Lo, 0) && !math.IsInf(df.Rel.Hi, 0) {
+			cl.Sub += " [" + signedReadable(100*df.Rel.Lo) + ", " + signedReadable(100*df.Rel.Hi) + "]"
+		}
+	case df.Abs.Mean != 0:
+		cl.Sub = "vs zero"
+	}
+	if !df.Paired && !math.IsNaN(df.Abs.Lo) {
+		cl.Sub += " unpaired"
+	}
+	if df.Significant() && results.Practical(r.Metric, r.Cells[i].Mean, r.Cells[slices.Index(c.Strategies, c.Baseline)].Mean) {
+		better := (r.Metric.Better == results.Lower) == (df.Abs.Mean < 0)
+		switch {
+		case r.Metric.Better == results.Neutral:
+			cl.Class += " sig"
+		case better:
+			cl.Class += " sig better"
+		default:
+			cl.Class += " sig worse"
+		}
+	}
+	return cl
+}
+
+// signedReadable formats a difference in percent or percentage points:
+// whole numbers from 10 on, one decimal below, with its sign.
+func signedReadable(v float64) string {
+	var s string
+	switch a := math.Abs(v); {
+	case a >= 10:
+		s = results.Readable(math.Round(v))
+	case a >= 0.05:
+		s = strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	if v > 0 {
+		return "+" + s
+	}
+	return strings.Replace(s, "-", "−", 1)
 }
 
 // pickPoints chooses at most n points, always the first and the last,
@@ -370,113 +466,144 @@ func pickPoints(pts []results.Point, n int) []results.Point {
 	return out
 }
 
-func sections(s *results.Set, c *results.Comparison, o Options) ([]Section, error) {
-	var out []Section
-	add := func(sec *Section, p *plot.Plot, err error, caption string) error {
-		if err != nil {
-			return nil // nothing to draw for this combination
+// chartsOf chooses the charts that carry the answer (at most
+// MaxKeyCharts) and the others for the appendix, from what the
+// experiment varies: with a sweep, the answer's metrics against each
+// swept parameter; then the latency distribution of all IMAP commands,
+// the incidents around a fault when there is one, and the load per
+// backend; the appendix holds every other metric's chart, every command
+// class's distribution and every time series.
+func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement, chosen []results.Point) (key, more []*charts.Chart) {
+	addTo := func(dst *[]*charts.Chart, ch *charts.Chart, err error) {
+		if err == nil && ch != nil {
+			for _, x := range key {
+				if x.Slug() == ch.Slug() {
+					return
+				}
+			}
+			for _, x := range more {
+				if x.Slug() == ch.Slug() {
+					return
+				}
+			}
+			*dst = append(*dst, ch)
 		}
-		b, err := charts.Render(p, o.ChartFormat, charts.DefaultWidth, charts.DefaultHeight)
+	}
+	last := chosen[len(chosen)-1]
+	var swept []string
+	for _, k := range s.SweepKeys() {
+		var vals []string
+		for _, pt := range s.Points() {
+			if v, ok := pt.Get(k); ok && !slices.Contains(vals, v) {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) >= 2 {
+			swept = append(swept, k)
+		}
+	}
+	eventsAt, hasEvents := pointWithEvents(s, chosen)
+	// Key charts.
+	for _, k := range swept {
+		for _, st := range answer {
+			if len(key) >= 4 {
+				break
+			}
+			ch, err := charts.MetricVsParamChart(s, st.Metric.Name, k)
+			addTo(&key, ch, err)
+		}
+	}
+	if hasEvents {
+		for _, col := range []string{"logins_failed", "logins_ok", "stale_reads"} {
+			if slices.Contains(s.SeriesColumns(), col) && len(key) < MaxKeyCharts {
+				ch, err := charts.IncidentsChart(s, eventsAt, col)
+				addTo(&key, ch, err)
+				break
+			}
+		}
+	}
+	if cl, ok := charts.LatencyClassOf(s, "IMAP"); ok && len(key) < MaxKeyCharts {
+		ch, err := charts.LatencyCDFChart(s, last, cl)
+		addTo(&key, ch, err)
+	}
+	if len(swept) == 0 && len(key) < MaxKeyCharts {
+		if slices.Contains(s.VectorNames(), "backend.commands") {
+			ch, err := charts.BackendLoadChart(s, last, "backend.commands")
+			addTo(&key, ch, err)
+		}
+	}
+	// The appendix.
+	for _, k := range swept {
+		for _, m := range c.Metrics {
+			if len(more) >= 24 {
+				break
+			}
+			if st := statementOf(c, m.Name); st != nil && (st.Kind == results.Differs || st.Kind == results.ZeroSplit || st.Kind == results.OnlyOne) {
+				ch, err := charts.MetricVsParamChart(s, m.Name, k)
+				addTo(&more, ch, err)
+			}
+		}
+	}
+	for _, pt := range chosen {
+		for _, cl := range charts.LatencyClasses(s) {
+			if cl.Name == "IMAP" || cl.Name == "LMTP" || pt.Equal(last) {
+				ch, err := charts.LatencyCDFChart(s, pt, cl)
+				addTo(&more, ch, err)
+			}
+		}
+	}
+	for _, name := range s.VectorNames() {
+		for _, pt := range pickPoints(s.Points(), 2) {
+			ch, err := charts.BackendLoadChart(s, pt, name)
+			addTo(&more, ch, err)
+		}
+	}
+	if cols := s.SeriesColumns(); len(cols) > 0 {
+		pt := last
+		if hasEvents {
+			pt = eventsAt
+		}
+		for _, col := range cols {
+			if strings.Contains(col, ".b") {
+				continue // per-backend columns: the totals tell the story
+			}
+			ch, err := charts.IncidentsChart(s, pt, col)
+			addTo(&more, ch, err)
+		}
+	}
+	return key, more
+}
+
+// statementOf returns the statement about metric name, or nil.
+func statementOf(c *results.Comparison, name string) *results.Statement {
+	for _, st := range c.Statements() {
+		if st.Metric.Name == name {
+			return &st
+		}
+	}
+	return nil
+}
+
+// figures renders charts for the page.
+func figures(cs []*charts.Chart, o Options) ([]figure, error) {
+	var out []figure
+	for _, ch := range cs {
+		b, err := ch.Render(o.ChartFormat, charts.DefaultWidth, charts.DefaultHeight)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		mime := "image/png"
 		if o.ChartFormat == charts.SVG {
 			mime = "image/svg+xml"
 		}
-		sec.Charts = append(sec.Charts, Chart{
-			Title:   p.Title.Text,
-			Caption: caption,
-			URI:     template.URL("data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(b)),
-			Alt:     p.Title.Text,
-		})
-		return nil
-	}
-	points := s.Points()
-	chosen := pickPoints(points, o.MaxPoints)
-
-	// A metric against each swept parameter.
-	for _, key := range s.SweepKeys() {
-		var vals []string
-		for _, pt := range points {
-			if v, ok := pt.Get(key); ok && !slices.Contains(vals, v) {
-				vals = append(vals, v)
-			}
+		f := figure{
+			Title: ch.Title, Subtitle: ch.Subtitle, Caption: ch.Caption, Alt: ch.Alt(),
+			URI: template.URL("data:" + mime + ";base64," + base64.StdEncoding.EncodeToString(b)),
 		}
-		if len(vals) < 2 {
-			continue
+		if o.ChartDir != "" {
+			f.File = ch.Slug()
 		}
-		sec := Section{Heading: "Metrics against " + key,
-			Intro: fmt.Sprintf("Each point is the mean over replicas; the bars are %g%% Student-t confidence intervals. Points of different strategies are shifted sideways a little so that their bars do not overlap.", 100*c.Level)}
-		for k, m := range c.Metrics {
-			if k >= o.MaxMetricCharts {
-				break
-			}
-			p, err := charts.MetricVsParam(s, m.Name, key)
-			if err := add(&sec, p, err, m.Doc); err != nil {
-				return nil, err
-			}
-		}
-		if len(sec.Charts) > 0 {
-			out = append(out, sec)
-		}
-	}
-
-	// Latency distributions.
-	if names := s.HistogramNames(); len(names) > 0 {
-		sec := Section{Heading: "Latency distributions",
-			Intro: "Cumulative distribution of " + strings.Join(names, ", ") + ", all replicas of a strategy merged by adding histogram counts (percentiles are read from the merged histogram, never averaged). Dashed grey lines mark the median and the 99th percentile."}
-		for _, pt := range chosen {
-			p, err := charts.LatencyCDF(s, pt, names)
-			if err := add(&sec, p, err, ""); err != nil {
-				return nil, err
-			}
-		}
-		if len(sec.Charts) > 0 {
-			out = append(out, sec)
-		}
-	}
-
-	// Per-backend load.
-	if names := s.VectorNames(); len(names) > 0 {
-		sec := Section{Heading: "Load per backend", Intro: "Mean over replicas for each backend; an even spread means a balanced cluster."}
-		for k, name := range names {
-			if k >= 3 {
-				break
-			}
-			for _, pt := range pickPoints(points, 2) {
-				p, err := charts.BackendLoad(s, pt, name)
-				if err := add(&sec, p, err, ""); err != nil {
-					return nil, err
-				}
-			}
-		}
-		if len(sec.Charts) > 0 {
-			out = append(out, sec)
-		}
-	}
-
-	// Incidents around faults.
-	if cols := s.SeriesColumns(); len(cols) > 0 {
-		pt, ok := pointWithEvents(s, chosen)
-		sec := Section{Heading: "Incidents over time", Intro: "Mean over replicas per sampling interval."}
-		if ok {
-			sec.Intro += " Dashed red lines mark events such as injected faults."
-		} else {
-			pt = chosen[len(chosen)-1]
-		}
-		for k, col := range cols {
-			if k >= 4 {
-				break
-			}
-			p, err := charts.Incidents(s, pt, col)
-			if err := add(&sec, p, err, ""); err != nil {
-				return nil, err
-			}
-		}
-		if len(sec.Charts) > 0 {
-			out = append(out, sec)
-		}
+		out = append(out, f)
 	}
 	return out, nil
 }
@@ -499,70 +626,96 @@ var pageTemplate = template.Must(template.New("report").Parse(`<!DOCTYPE html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Experiment}}: mailsim design review</title>
 <style>
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1a1a1a; max-width: 1100px; margin: 2em auto; padding: 0 1.2em; }
-h1 { font-size: 1.7em; margin-bottom: 0.2em; }
-h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; margin-top: 2em; }
-.question { font-size: 1.2em; background: #f3f6fa; border-left: 4px solid #0072B2; padding: 0.6em 1em; }
-.meta { color: #555; font-size: 0.9em; }
-.warn { background: #fff4e5; border-left: 4px solid #E69F00; padding: 0.5em 1em; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.88em; }
-th, td { border: 1px solid #ddd; padding: 0.25em 0.55em; }
-th { background: #f4f4f4; }
-.tw { overflow-x: auto; }
-td small { font-weight: normal; color: #444; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+@page { margin: 14mm 12mm; }
+body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", "Liberation Sans", sans-serif; color: #1a1a1a; max-width: 60rem; margin: 1.5rem auto; padding: 0 1.2rem; }
+h1 { font-size: 1.75em; margin: 0 0 0.15em; }
+h2 { font-size: 1.3em; border-bottom: 1px solid #ccc; padding-bottom: 0.15em; margin-top: 1.6em; break-after: avoid; }
+h3 { font-size: 1.05em; margin: 1.2em 0 0.3em; break-after: avoid; }
+.meta { color: #555; font-size: 0.85em; margin: 0.2em 0; }
+.question { font-size: 1.05em; background: #f3f6fa; border-left: 4px solid #0072B2; padding: 0.5em 0.9em; margin: 0.8em 0; }
+.answer { font-size: 1.12em; margin: 0.4em 0 0.6em; padding-left: 1.2em; }
+.answer li { margin-bottom: 0.35em; }
+.rules { color: #444; font-size: 0.85em; }
+.warn { background: #fff4e5; border-left: 4px solid #E69F00; padding: 0.4em 0.9em; font-size: 0.9em; }
+table { border-collapse: collapse; margin: 0.4em 0 1em; font-size: 0.85em; width: 100%; table-layout: fixed; }
+th, td { border: 1px solid #ddd; padding: 0.2em 0.45em; vertical-align: top; overflow-wrap: anywhere; }
+th { background: #f4f4f4; text-align: left; }
+th.s { text-align: right; }
+tr { break-inside: avoid; }
+td small { display: block; font-weight: normal; color: #555; font-size: 0.85em; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.base { background: #fafafa; }
 td.sig { font-weight: 600; }
 td.better { background: #e6f4ea; }
 td.worse { background: #fde8e8; }
-td.ns { color: #666; }
-figure { margin: 1.2em 0; }
-figure img { width: 100%; max-width: 900px; height: auto; border: 1px solid #eee; }
-figcaption { color: #555; font-size: 0.9em; }
-pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-.summary li { margin-bottom: 0.4em; }
-.summary ul ul { font-size: 0.9em; color: #333; }
+tr.group th { background: #eef2f7; }
+td.zero { color: #555; font-size: 0.9em; }
+col.label { width: 30%; }
+table.assume col.kind { width: 11%; } table.assume col.key { width: 27%; } table.assume col.value { width: 17%; }
+figure { margin: 0.8em 0 1.2em; break-inside: avoid; }
+figure img { width: 100%; height: auto; border: 1px solid #eee; box-sizing: border-box; }
+figcaption { color: #444; font-size: 0.88em; }
+pre { background: #f6f6f6; padding: 0.7em; overflow-x: auto; font-size: 0.8em; white-space: pre-wrap; }
+details.appendix > summary { font-size: 1.3em; font-weight: bold; margin-top: 1.6em; cursor: pointer; }
+@media print {
+  body { font-size: 10pt; max-width: none; margin: 0; padding: 0; }
+  details.appendix:not([open]) { display: none; }
+  figure img { max-height: 120mm; width: auto; max-width: 100%; }
+}
 </style>
 </head>
 <body>
 <h1>{{.Experiment}}</h1>
-<p class="meta">mailsim {{.Version}} ({{.Commit}}), experiment seed {{.Seed}}; {{.Done}} of {{.Plan}} planned runs; strategies {{.Strategies}}; swept {{.Sweep}} ({{.Points}} point{{if ne .Points 1}}s{{end}}).</p>{{if .Build}}
-<p class="meta">Built as {{.Build}}.</p>{{end}}
-<h2 id="question">The question</h2>
-<p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>{{if .Source}}
+<p class="meta">Strategies {{.Strategies}}; swept {{.Sweep}} ({{.Points}} point{{if ne .Points 1}}s{{end}}); {{.Replicas}} per point and strategy; {{.Done}} of {{.Plan}} planned runs; experiment seed {{.Seed}}; mailsim {{.Version}}{{if .Commit}} ({{.Commit}}){{end}}.</p>{{if .Source}}
 <p class="meta">Measured, not simulated: {{.Source}}.</p>{{end}}
-{{if .Steady}}<p class="warn">{{.Steady}}</p>{{end}}{{if .Missing}}<p class="warn">{{len .Missing}} planned run(s) are missing from this result set; the statistics use the runs present. Missing: {{range $i, $m := .Missing}}{{if $i}}, {{end}}{{$m}}{{end}}.</p>{{end}}
-<h2 id="summary">Summary</h2>
-<p>Generated from the {{.Level}}% confidence intervals of paired differences between strategies ({{.Pairing}}). A strategy is called best only when it beats every other strategy with an interval that excludes zero; otherwise the summary says there is no significant difference.</p>
-{{with .Glance}}<h3>At a glance</h3>
-<p>The strategy that beats every other one at each sweep point; n.s.: no significant difference; n/a: too few replicas for an interval; mixed: some differences are significant but no strategy beats all others.</p>
-<div class="tw"><table>
-<tr><th>metric</th><th>better</th>{{range .Points}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr><td>{{.Metric}}</td><td>{{.Better}}</td>{{range .Cells}}<td class="{{.Class}}">{{.Text}}</td>{{end}}</tr>
-{{end}}</table></div>
-<h3>Details</h3>{{end}}
-<ul class="summary">
-{{range .Summary}}<li><strong>{{.Metric.Name}}</strong>{{if .Metric.Unit}} ({{.Metric.Unit}}){{end}}{{if .Metric.Doc}}, {{.Metric.Doc}}{{end}}: {{.Headline}}
-<ul>{{range .Details}}<li>{{.}}</li>{{end}}</ul></li>
+<p class="question">{{if .Question}}{{.Question}}{{else}}The spec gives no description.{{end}}</p>
+<h2 id="answer">The answer</h2>
+<ul class="answer">
+{{range .Answer}}<li>{{.}}</li>
 {{end}}</ul>
-<h2 id="comparison">Comparison</h2>
-<p>Cells: mean ± half-width of the {{.Level}}% Student-t interval over replicas. Δ columns: difference from {{.Baseline}} ({{.Pairing}}), mean [interval]; * and bold mark an interval that excludes zero; green means the column's strategy is better than {{.Baseline}}, red that it is worse, by the metric's direction.</p>
-{{range .Tables}}<h3>{{.Point}} ({{.Replicas}} replicas)</h3>
-<div class="tw"><table>
-<tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr>
-{{range .Rows}}<tr><td title="{{.Doc}}">{{.Metric}}</td><td>{{.Unit}}</td>{{range .Cells}}<td class="{{.Class}}">{{.Text}}{{if .Sub}}<br><small>{{.Sub}}</small>{{end}}</td>{{end}}</tr>
-{{end}}</table></div>
+<p class="rules">{{if .Period}}Counts are totals over each run's measured {{.Period}}. {{end}}{{.Rules}}{{if .NoIntervals}} This set has one replica per point and strategy, so there are no intervals: differences above the thresholds are reported without one; run replicas for intervals.{{end}}</p>
+{{if .Steady}}<p class="warn">{{.Steady}}</p>{{end}}{{if .Missing}}<p class="warn">{{len .Missing}} planned run(s) are missing from this result set; the statistics use the runs present. Missing: {{range $i, $m := .Missing}}{{if $i}}, {{end}}{{$m}}{{end}}.</p>{{end}}
+{{if .KeyCharts}}<h2 id="charts">The charts that carry it</h2>
+{{range .KeyCharts}}<figure><img src="{{.URI}}" alt="{{.Alt}}">{{if .Caption}}<figcaption>{{.Caption}}{{if .File}} Files: {{$.ChartDir}}/{{.File}}.svg, .png.{{end}}</figcaption>{{end}}</figure>
+{{end}}{{end}}
+<h2 id="numbers">The deciding numbers</h2>
+<p class="rules">Each cell: the mean over replicas ± the half-width of its {{.Level}}% interval; under it, the difference from {{.Baseline}} in percent of {{.Baseline}}'s mean (percentage points for shares) with its interval ({{.Pairing}}). Green: better than {{.Baseline}}, red: worse, where the difference is above its practical threshold and its interval excludes zero.</p>
+{{range .KeyTables}}{{if .Point}}<h3>{{.Point}}</h3>{{end}}
+<table>
+<colgroup><col class="label">{{range .Head}}<col>{{end}}</colgroup>
+<tr><th>metric</th>{{range .Head}}<th class="s">{{.}}</th>{{end}}</tr>
+{{range .Groups}}{{range .Rows}}<tr><td title="{{.Name}}: {{.Doc}}">{{.Label}}</td>{{range .Cells}}<td class="{{.Class}}">{{.Text}}{{if .Sub}}<small>{{.Sub}}</small>{{end}}</td>{{end}}</tr>
+{{end}}{{end}}</table>
 {{end}}
-<h2 id="charts">Charts</h2>
-{{range .Sections}}<h3>{{.Heading}}</h3>
-<p>{{.Intro}}</p>
-{{range .Charts}}<figure><img src="{{.URI}}" alt="{{.Alt}}">{{if .Caption}}<figcaption>{{.Caption}}</figcaption>{{end}}</figure>
+<h2 id="drivers">What drives the result</h2>
+<p class="rules">Varied: the swept keys. Chosen: keys this experiment sets. Measured: defaults taken from measurements (their sources are in <code>mailsim spec defaults</code>). Assumed: defaults that are the model's assumptions, the first to question when the answer matters.</p>
+<table class="assume">
+<colgroup><col class="kind"><col class="key"><col class="value"><col></colgroup>
+<tr><th>kind</th><th>key</th><th>value</th><th>note</th></tr>
+{{range .Assumptions}}<tr><td>{{.Kind}}</td><td><code>{{.Key}}</code></td><td><code>{{.Value}}</code></td><td>{{.Note}}</td></tr>
+{{end}}</table>
+<details class="appendix"><summary>Appendix: every metric, every chart, the method and the spec</summary>
+<h2 id="tables">Every metric</h2>
+<p class="rules">As in the deciding numbers. Metrics that are zero under every strategy are listed once per section.</p>
+{{range .Tables}}{{if .Point}}<h3>{{.Point}} ({{.Replicas}} replicas)</h3>{{end}}
+<table>
+<colgroup><col class="label">{{range .Head}}<col>{{end}}</colgroup>
+<tr><th>metric</th>{{range .Head}}<th class="s">{{.}}</th>{{end}}</tr>
+{{$n := len .Head}}{{range .Groups}}<tr class="group"><th colspan="{{$n}}">{{.Name}}</th><th></th></tr>
+{{range .Rows}}<tr><td title="{{.Name}}: {{.Doc}}">{{.Label}}<small>{{.Name}}</small></td>{{range .Cells}}<td class="{{.Class}}">{{.Text}}{{if .Sub}}<small>{{.Sub}}</small>{{end}}</td>{{end}}</tr>
+{{end}}{{if .Zero}}<tr><td class="zero" colspan="{{$n}}">Zero under every strategy: {{range $i, $z := .Zero}}{{if $i}}, {{end}}{{$z}}{{end}}</td><td></td></tr>
+{{end}}{{end}}</table>
+{{end}}
+{{if .MoreCharts}}<h2 id="more-charts">Every chart</h2>
+{{range .MoreCharts}}<figure><img src="{{.URI}}" alt="{{.Alt}}">{{if .Caption}}<figcaption>{{.Caption}}{{if .File}} Files: {{$.ChartDir}}/{{.File}}.svg, .png.{{end}}</figcaption>{{end}}</figure>
 {{end}}{{end}}
 <h2 id="method">How to read this report</h2>
 <p>Every percentile (such as imap.latency.p99) is read from mailsim's fixed log-scale histograms: the target rank is q·N, the bucket holding it is found from cumulative counts, and the value is interpolated linearly within the bucket by the rank's position in it, between bounds clamped to the observed minimum and maximum (bounds differ by a factor of 10<sup>1/20</sup> ≈ 1.122, so a percentile is within about 12% of the exact one). The tables average each run's percentile across replicas like any other metric; the latency charts instead merge the histograms of all replicas.</p>
+<p class="meta">{{if .Build}}Built as {{.Build}}.{{end}}</p>
 <h2 id="spec">The spec</h2>
 <details open><summary>As given</summary><pre>{{.SpecGiven}}</pre></details>
 <details><summary>As expanded, with every default</summary><pre>{{.SpecExpanded}}</pre></details>
+</details>
 </body>
 </html>
 `))

@@ -50,6 +50,9 @@ var effects = map[string]effect{
 	"per-ip":      {latency: 1.12, stale: 0.8, hit: 0.81, imbalance: 0.30, failAfter: 6},
 	"director":    {latency: 1.0, stale: 0, hit: 0.90, imbalance: 0.12, failAfter: 12},
 	"owner-proxy": {latency: 1.05, stale: 0, hit: 0.89, imbalance: 0.12, failAfter: 9},
+	// Two more, for tables as wide as the catalogue's widest.
+	"director-bounded": {latency: 1.02, stale: 0, hit: 0.88, imbalance: 0.06, failAfter: 12},
+	"passdb-static":    {latency: 1.0, stale: 0, hit: 0.90, imbalance: 0.15, failAfter: 30},
 }
 
 // Metrics is the synthetic set's metric catalogue.
