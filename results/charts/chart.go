@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"image/color"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,39 +140,64 @@ type Layout struct {
 // layout is the computed placement of a chart's parts.
 type layout struct {
 	Layout
-	titleAt     vg.Point
+	k           vg.Length // text and spacing scale: 1 at the default size
+	title       []string
 	subtitle    []string
+	titleAt     vg.Point // top left of the title
 	subtitleAt  vg.Point
-	lineHeight  vg.Length
 	legend      legendGrid
 	legendStart vg.Point // top left of the first entry
 }
 
-// legendGrid lays out legend entries in balanced columns of equal width,
-// filled top to bottom.
+// legendGrid lays out legend entries in balanced columns, each as wide
+// as its widest entry, filled top to bottom.
 type legendGrid struct {
 	entries    []legendEntry
 	size       vg.Length // font size
+	k          vg.Length // spacing scale
 	cols, rows int
-	colW, rowH vg.Length
+	colW       []vg.Length
+	rowH       vg.Length
 }
 
-func newLegendGrid(entries []legendEntry, size, width vg.Length) legendGrid {
-	g := legendGrid{entries: entries, size: size}
-	ls := textStyle(size, false, ink)
-	for _, e := range entries {
-		g.colW = max(g.colW, vg.Points(legendThumb+legendSep)+ls.Width(e.text))
+func (g *legendGrid) thumbW() vg.Length { return vg.Points(legendThumb) * g.k }
+func (g *legendGrid) sep() vg.Length    { return vg.Points(legendSep) * g.k }
+func (g *legendGrid) gap() vg.Length    { return vg.Points(legendCol) * g.k }
+
+func (g *legendGrid) width() vg.Length {
+	w := vg.Length(g.cols-1) * g.gap()
+	for _, cw := range g.colW {
+		w += cw
 	}
-	gap := vg.Points(legendCol)
-	n := len(entries)
-	g.cols = min(n, max(1, int(math.Floor(float64((width+gap)/(g.colW+gap))))))
-	g.rows = (n + g.cols - 1) / g.cols
-	g.cols = (n + g.rows - 1) / g.rows // balanced columns
+	return w
+}
+
+func (g *legendGrid) height() vg.Length { return vg.Length(g.rows) * g.rowH }
+
+// newLegendGrid lays entries out in as many columns as fit width.
+func newLegendGrid(entries []legendEntry, size, k, width vg.Length) legendGrid {
+	g := legendGrid{entries: entries, size: size, k: k}
+	ls := textStyle(size, false, ink)
 	g.rowH = vg.Length(ls.FontExtents().Height) * 1.3
+	ws := make([]vg.Length, len(entries))
+	for i, e := range entries {
+		ws[i] = g.thumbW() + g.sep() + ls.Width(e.text)
+	}
+	n := len(entries)
+	for cols := n; cols >= 1; cols-- {
+		rows := (n + cols - 1) / cols
+		cols := (n + rows - 1) / rows // balanced: no empty column
+		g.cols, g.rows = cols, rows
+		g.colW = make([]vg.Length, cols)
+		for i, w := range ws {
+			g.colW[i/rows] = max(g.colW[i/rows], w)
+		}
+		if g.width() <= width {
+			break
+		}
+	}
 	return g
 }
-
-func (g legendGrid) height() vg.Length { return vg.Length(g.rows) * g.rowH }
 
 // Layout returns where Draw puts the chart's parts on a w × h canvas.
 func (c *Chart) Layout(w, h vg.Length) Layout {
@@ -182,43 +206,51 @@ func (c *Chart) Layout(w, h vg.Length) Layout {
 	return l.Layout
 }
 
+// scaleFor is the scale of a chart's text on a canvas of w × h: 1 at the
+// default size and larger, down to 0.7 on smaller canvases, whose
+// pictures are small too.
+func scaleFor(w, h vg.Length) vg.Length {
+	return max(0.7, min(1, w/DefaultWidth, h/DefaultHeight))
+}
+
 func (c *Chart) layout(dc draw.Canvas) layout {
 	var l layout
-	m := vg.Points(10)
+	l.k = scaleFor(dc.Max.X-dc.Min.X, dc.Max.Y-dc.Min.Y)
+	k := l.k
+	m := vg.Points(10) * k
 	top := dc.Max.Y - m
 	left, right := dc.Min.X+m, dc.Max.X-m
 	width := right - left
 
-	ts := textStyle(titleSize, true, ink)
-	ss := textStyle(subtitleSize, false, softInk)
 	headTop := top
 	if c.Title != "" {
+		ts := textStyle(titleSize*k, true, ink)
+		l.title = wrapText(c.Title, ts, width)
 		l.titleAt = vg.Point{X: left, Y: top}
-		top -= ts.Height(c.Title)
+		top -= vg.Length(ts.FontExtents().Height) * vg.Length(len(l.title))
 	}
 	if c.Subtitle != "" {
-		top -= vg.Points(3)
+		ss := textStyle(subtitleSize*k, false, softInk)
+		top -= vg.Points(2) * k
 		l.subtitle = wrapText(c.Subtitle, ss, width)
 		l.subtitleAt = vg.Point{X: left, Y: top}
-		e := ss.FontExtents()
-		l.lineHeight = vg.Length(e.Height)
-		top -= l.lineHeight * vg.Length(len(l.subtitle))
+		top -= vg.Length(ss.FontExtents().Height) * vg.Length(len(l.subtitle))
 	}
 	l.Heading = vg.Rectangle{Min: vg.Point{X: left, Y: top}, Max: vg.Point{X: right, Y: headTop}}
 	if c.Title != "" || c.Subtitle != "" {
-		top -= vg.Points(partGap)
+		top -= vg.Points(partGap) * k
 	}
 
 	bottom := dc.Min.Y + m
 	if len(c.legend) > 0 {
-		// The legend takes at most 40 % of the height: in a smaller font
-		// if need be, and without its last entries if even that is not
-		// enough (a last entry says how many are left out).
-		maxH := (dc.Max.Y - dc.Min.Y) * 0.4
+		// The legend takes at most a third of the height: in a smaller
+		// font if need be, and without its last entries if even that is
+		// not enough (a last entry says how many are left out).
+		maxH := (dc.Max.Y - dc.Min.Y) / 3
 		entries := c.legend
 		var g legendGrid
-		for _, size := range []vg.Length{legendSize, legendSize - 1, legendSize - 2} {
-			g = newLegendGrid(entries, size, width)
+		for _, size := range []vg.Length{legendSize, legendSize - 1, legendSize - 2, legendSize - 3} {
+			g = newLegendGrid(entries, size*k, k, width)
 			if g.height() <= maxH {
 				break
 			}
@@ -227,29 +259,37 @@ func (c *Chart) layout(dc draw.Canvas) layout {
 			fit := g.cols * max(1, int(maxH/g.rowH))
 			keep := max(1, fit-1)
 			entries = append(entries[:keep:keep], legendEntry{text: fmt.Sprintf("and %d more not shown", len(c.legend)-keep)})
-			g = newLegendGrid(entries, g.size, width)
+			g = newLegendGrid(entries, g.size, k, width)
 		}
 		h := g.height()
-		total := vg.Length(g.cols)*g.colW + vg.Length(g.cols-1)*vg.Points(legendCol)
-		x0 := left + max(0, (width-total)/2)
+		x0 := left + max(0, (width-g.width())/2)
 		l.legend = g
 		l.legendStart = vg.Point{X: x0, Y: bottom + h}
-		l.Legend = vg.Rectangle{Min: vg.Point{X: x0, Y: bottom}, Max: vg.Point{X: x0 + min(total, width), Y: bottom + h}}
-		bottom += h + vg.Points(partGap)
+		l.Legend = vg.Rectangle{Min: vg.Point{X: x0, Y: bottom}, Max: vg.Point{X: x0 + min(g.width(), width), Y: bottom + h}}
+		bottom += h + vg.Points(partGap)*k
 	}
 	l.Plot = vg.Rectangle{Min: vg.Point{X: left, Y: bottom}, Max: vg.Point{X: right, Y: top}}
 	body := draw.Canvas{Canvas: dc.Canvas, Rectangle: l.Plot}
-	q := c.bodyPlot(body)
+	q := c.bodyPlot(body, k)
 	l.Data = q.DataCanvas(body).Rectangle
 	return l
 }
 
 // bodyPlot returns a copy of the chart's plot, without title or legend,
-// with the labels of close tested values thinned for the body canvas.
-func (c *Chart) bodyPlot(body draw.Canvas) *plot.Plot {
+// its text scaled by k, with the labels of close tested values thinned
+// and long category names broken for the body canvas.
+func (c *Chart) bodyPlot(body draw.Canvas, k vg.Length) *plot.Plot {
 	q := *c.Plot
 	q.Title.Text = ""
 	q.Legend = plot.NewLegend()
+	if k != 1 {
+		for _, ax := range []*plot.Axis{&q.X, &q.Y} {
+			ax.Label.TextStyle.Font.Size *= k
+			ax.Tick.Label.Font.Size *= k
+			ax.Tick.Length *= k
+			ax.Label.Padding *= k
+		}
+	}
 	switch ticks := q.X.Tick.Marker.(type) {
 	case valueTicks:
 		probe := q
@@ -291,23 +331,24 @@ func (c *Chart) Draw(dc draw.Canvas) {
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
 	l := c.layout(dc)
+	k := l.k
 
-	if c.Title != "" {
-		ts := textStyle(titleSize, true, ink)
-		ts.YAlign = draw.YTop
-		dc.FillText(ts, l.titleAt, c.Title)
+	ts := textStyle(titleSize*k, true, ink)
+	ts.YAlign = draw.YTop
+	for i, line := range l.title {
+		dc.FillText(ts, vg.Point{X: l.titleAt.X, Y: l.titleAt.Y - vg.Length(i)*vg.Length(ts.FontExtents().Height)}, line)
 	}
-	ss := textStyle(subtitleSize, false, softInk)
+	ss := textStyle(subtitleSize*k, false, softInk)
 	ss.YAlign = draw.YTop
 	for i, line := range l.subtitle {
-		dc.FillText(ss, vg.Point{X: l.subtitleAt.X, Y: l.subtitleAt.Y - vg.Length(i)*l.lineHeight}, line)
+		dc.FillText(ss, vg.Point{X: l.subtitleAt.X, Y: l.subtitleAt.Y - vg.Length(i)*vg.Length(ss.FontExtents().Height)}, line)
 	}
 
 	body := draw.Canvas{Canvas: dc.Canvas, Rectangle: l.Plot}
-	q := c.bodyPlot(body)
+	q := c.bodyPlot(body, k)
 	q.Draw(body)
 	if len(c.Notes) > 0 {
-		ns := textStyle(noteSize, false, softInk)
+		ns := textStyle(noteSize*k, false, softInk)
 		ns.XAlign, ns.YAlign = draw.XCenter, draw.YCenter
 		ns.Font.Style = xfont.StyleItalic
 		center := vg.Point{X: (l.Data.Min.X + l.Data.Max.X) / 2, Y: (l.Data.Min.Y + l.Data.Max.Y) / 2}
@@ -321,18 +362,21 @@ func (c *Chart) Draw(dc draw.Canvas) {
 	g := l.legend
 	ls := textStyle(g.size, false, ink)
 	ls.YAlign = draw.YCenter
+	x := l.legendStart.X
 	for i, e := range g.entries {
 		col, row := i/g.rows, i%g.rows // down the columns
-		x := l.legendStart.X + vg.Length(col)*(g.colW+vg.Points(legendCol))
+		if row == 0 && col > 0 {
+			x += g.colW[col-1] + g.gap()
+		}
 		yTop := l.legendStart.Y - vg.Length(row)*g.rowH
 		thumb := draw.Canvas{Canvas: dc.Canvas, Rectangle: vg.Rectangle{
 			Min: vg.Point{X: x, Y: yTop - g.rowH*0.85},
-			Max: vg.Point{X: x + vg.Points(legendThumb), Y: yTop - g.rowH*0.15},
+			Max: vg.Point{X: x + g.thumbW(), Y: yTop - g.rowH*0.15},
 		}}
 		for _, t := range e.thumbs {
 			t.Thumbnail(&thumb)
 		}
-		dc.FillText(ls, vg.Point{X: x + vg.Points(legendThumb+legendSep), Y: yTop - g.rowH/2}, e.text)
+		dc.FillText(ls, vg.Point{X: x + g.thumbW() + g.sep(), Y: yTop - g.rowH/2}, e.text)
 	}
 }
 

@@ -211,7 +211,8 @@ func MetricVsParamChart(s *results.Set, metric, key string) (*Chart, error) {
 	if ax.kind == categorical {
 		p.X.Tick.Marker = categoryTicks(ticks)
 	}
-	p.X.Min, p.X.Max = back(ulo-0.07*span), back(uhi+0.07*span)
+	pad := math.Max(0.07*span, dodge*float64(len(lines)-1)/2+0.04*span)
+	p.X.Min, p.X.Max = back(ulo-pad), back(uhi+pad)
 	if ax.kind == categorical {
 		p.X.Min, p.X.Max = -0.5, float64(len(ax.values))-0.5
 	}

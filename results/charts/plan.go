@@ -137,7 +137,12 @@ func PlanObjectiveChart(o *results.PlanOutcome, objective string) (*Chart, error
 	limit := hline{y: ob.Limit * disp.Scale, style: draw.LineStyle{Color: faultColor, Width: vg.Points(1.4), Dashes: []vg.Length{vg.Points(2), vg.Points(2)}}}
 	p.Add(limit)
 	c.addLegend("Limit: "+disp.FormatUnit(ob.Limit), limit)
-	c.setYRange(lo, hi, lo >= 0, disp.Percent)
+	// Zoomed in on the probes and the limit, which is what the chart is
+	// for, but never below zero.
+	c.setYRange(lo, hi, false, disp.Percent)
+	if lo >= 0 {
+		p.Y.Min = math.Max(p.Y.Min, 0)
+	}
 
 	slices.Sort(probed)
 	ticks := make(valueTicks, len(probed))
