@@ -44,8 +44,24 @@ type CatalogueEntry struct {
 }
 
 // Summary returns the first sentence of the entry's description, on one
-// line.
-func (c CatalogueEntry) Summary() string { return firstSentence(c.Description) }
+// line; when that is a short statement ("Dovecot 2.4 removed the
+// director."), the question after it too.
+func (c CatalogueEntry) Summary() string {
+	s := firstSentence(c.Description)
+	if len(s) >= shortSentence || strings.HasSuffix(s, "?") {
+		return s
+	}
+	rest := strings.Join(strings.Fields(c.Description), " ")
+	rest = strings.TrimSpace(strings.TrimPrefix(rest, s))
+	if rest == "" {
+		return s
+	}
+	return s + " " + firstSentence(rest)
+}
+
+// shortSentence is the length below which a summary's first sentence,
+// unless a question, is followed by the second.
+const shortSentence = 40
 
 // TOML returns the entry's spec file.
 func (c CatalogueEntry) TOML() []byte {

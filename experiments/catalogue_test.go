@@ -172,6 +172,20 @@ func TestFirstSentence(t *testing.T) {
 	}
 }
 
+func TestCatalogueSummary(t *testing.T) {
+	tests := []struct{ desc, want string }{
+		{"How do the strategies scale? Load imbalance and latency.", "How do the strategies scale?"},
+		{"Dovecot 2.4 removed the director. How do the\nchoices compare? More.", "Dovecot 2.4 removed the director. How do the choices compare?"},
+		{"A short statement.", "A short statement."},
+		{"A statement long enough to stand on its own. And more.", "A statement long enough to stand on its own."},
+	}
+	for _, tc := range tests {
+		if got := (CatalogueEntry{Description: tc.desc}).Summary(); got != tc.want {
+			t.Errorf("Summary of %q = %q, want %q", tc.desc, got, tc.want)
+		}
+	}
+}
+
 // TestCatalogueRelabel checks that errors about a catalogue entry's
 // temporary copy name the entry instead.
 func TestCatalogueRelabel(t *testing.T) {
