@@ -33,8 +33,8 @@ var examples = map[string][]string{
 		"mailsim compare out/testbed-small out/testbed-small-testbed   # simulated beside testbed",
 	},
 	"report": {
-		"mailsim report out/default -o out/default.html",
-		"mailsim report out/default -o - --charts svg > report.html",
+		"mailsim report out/default --out default.html",
+		"mailsim report out/default --out - --charts svg > report.html",
 	},
 	"experiments": {
 		"mailsim experiments                  # list the catalogue",
