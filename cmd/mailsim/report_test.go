@@ -14,6 +14,11 @@ import (
 
 func TestReportCommand(t *testing.T) {
 	set := synthSet(t)
+	// By default the report goes into the set.
+	var o, e bytes.Buffer
+	if code := mainWith([]string{"report", set}, nil, &o, &e); code != 0 || !strings.Contains(o.String(), filepath.Join(set, reportFile)) {
+		t.Fatalf("report into the set: exit %d, stdout %q, stderr %q", code, o.String(), e.String())
+	}
 	out := filepath.Join(t.TempDir(), "review.html")
 	tests := []struct {
 		name   string
@@ -22,7 +27,8 @@ func TestReportCommand(t *testing.T) {
 		stdout string // substring expected on stdout
 		stderr string // substring expected on stderr
 	}{
-		{"to a file", []string{"report", set, "-o", out}, 0, "", "wrote " + out},
+		{"to a file, flags after the set", []string{"report", set, "--out", out}, 0, "Report: " + out + " (charts as SVG and PNG in " + chartDirFor(out) + ")", ""},
+		{"the old spelling -o", []string{"report", "-o", out, "--chart-files=false", set}, 0, "Report: " + out + "\n", ""},
 		{"to stdout as svg", []string{"report", "-o", "-", "--charts", "svg", set}, 0, "data:image/svg&#43;xml;base64,", ""},
 		{"no set", []string{"report"}, 2, "", "Usage: mailsim report"},
 		{"bad chart format", []string{"report", set, "--charts", "gif"}, 2, "", `unknown chart format "gif"`},
@@ -46,6 +52,11 @@ func TestReportCommand(t *testing.T) {
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
+	}
+	svgs, _ := filepath.Glob(filepath.Join(chartDirFor(out), "*.svg"))
+	pngs, _ := filepath.Glob(filepath.Join(chartDirFor(out), "*.png"))
+	if len(svgs) == 0 || len(svgs) != len(pngs) || len(svgs) != bytes.Count(b, []byte("<img ")) {
+		t.Errorf("%d SVG and %d PNG chart files for %d charts", len(svgs), len(pngs), bytes.Count(b, []byte("<img ")))
 	}
 	if !bytes.HasPrefix(b, []byte("<!DOCTYPE html>")) || !bytes.Contains(b, []byte("synthetic-routing")) {
 		t.Errorf("%s is not the report", out)
