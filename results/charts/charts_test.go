@@ -102,14 +102,27 @@ func TestChartErrors(t *testing.T) {
 		err  func() error
 		want string
 	}{
-		{"unknown metric", func() error { _, err := charts.MetricVsParam(s, "nope", "cluster.backends"); return err }, "no metric nope"},
-		{"unswept key", func() error { _, err := charts.MetricVsParam(s, "stale_reads", "nfs.client.actimeo"); return err }, "not a swept parameter"},
-		{"unknown histogram", func() error { _, err := charts.LatencyCDF(s, pt, []string{"latency/NOOP"}); return err }, "no histogram"},
-		{"unknown vector", func() error { _, err := charts.BackendLoad(s, pt, "backend.nope"); return err }, "no per-backend vector"},
-		{"unknown column", func() error { _, err := charts.Incidents(s, pt, "nope"); return err }, "no time series column"},
+		{"unknown metric", func() error { _, err := charts.MetricVsParamChart(s, "nope", "cluster.backends"); return err }, "no metric nope"},
+		{"unswept key", func() error {
+			_, err := charts.MetricVsParamChart(s, "stale_reads", "nfs.client.actimeo")
+			return err
+		}, "not a swept parameter"},
+		{"unknown histogram", func() error {
+			_, err := charts.LatencyCDFChart(s, pt, charts.LatencyClass{Name: "NOOP", Histograms: []string{"latency/NOOP"}})
+			return err
+		}, "no histogram"},
+		{"empty class", func() error { _, err := charts.LatencyCDFChart(s, pt, charts.LatencyClass{Name: "none"}); return err }, "names no histogram"},
+		{"unknown vector", func() error { _, err := charts.BackendLoadChart(s, pt, "backend.nope"); return err }, "no per-backend vector"},
+		{"unknown column", func() error { _, err := charts.IncidentsChart(s, pt, "nope"); return err }, "no time series column"},
+		{"unknown objective", func() error { _, err := charts.PlanObjectiveChart(synthPlan(), "nope"); return err }, "no objective"},
 		{"unknown format", func() error {
-			p, _ := charts.Incidents(s, pt, "stale_reads")
-			_, err := charts.Render(p, "gif", charts.DefaultWidth, charts.DefaultHeight)
+			c, _ := charts.IncidentsChart(s, pt, "stale_reads")
+			_, err := c.Render("gif", charts.DefaultWidth, charts.DefaultHeight)
+			return err
+		}, "unknown format"},
+		{"bare plot, unknown format", func() error {
+			c, _ := charts.IncidentsChart(s, pt, "stale_reads")
+			_, err := charts.Render(c.Plot, "gif", charts.DefaultWidth, charts.DefaultHeight)
 			return err
 		}, "unknown format"},
 	}

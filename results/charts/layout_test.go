@@ -622,32 +622,3 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 }
-
-// The functions returning bare plots keep their titles, which the report
-// shows as the images' text alternatives.
-func TestBarePlots(t *testing.T) {
-	s := synthSet(t)
-	pt := s.Points()[0]
-	tests := []struct {
-		make  func() (*plot.Plot, error)
-		title string
-	}{
-		{func() (*plot.Plot, error) { return charts.MetricVsParam(s, "stale_reads", "cluster.backends") }, "stale_reads against cluster.backends (mean, 95% CI)"},
-		{func() (*plot.Plot, error) { return charts.LatencyCDF(s, pt, nil) }, "Latency CDF of latency/FETCH, latency/SELECT at cluster.backends=4"},
-		{func() (*plot.Plot, error) { return charts.BackendLoad(s, pt, "backend.commands") }, "backend.commands per backend at cluster.backends=4 (mean of 3 replicas)"},
-		{func() (*plot.Plot, error) { return charts.Incidents(s, pt, "stale_reads") }, "stale_reads over time at cluster.backends=4 (mean of 3 replicas)"},
-		{func() (*plot.Plot, error) { return charts.PlanObjective(synthPlan(), "backend CPU") }, "backend CPU against backends (mean, 95% upper bound)"},
-	}
-	for _, tt := range tests {
-		p, err := tt.make()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if p.Title.Text != tt.title {
-			t.Errorf("title %q, want %q", p.Title.Text, tt.title)
-		}
-		if _, err := charts.Render(p, charts.PNG, charts.DefaultWidth, charts.DefaultHeight); err != nil {
-			t.Error(err)
-		}
-	}
-}
