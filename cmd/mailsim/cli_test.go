@@ -147,7 +147,7 @@ func TestTopLevel(t *testing.T) {
 // TestOneOutputSpelling checks that the commands that write somewhere
 // take --out, and that the old -o still works but is not shown.
 func TestOneOutputSpelling(t *testing.T) {
-	for _, name := range []string{"run", "plan", "merge", "trace", "replay", "testbed run", "testbed probe", "testbed record"} {
+	for _, name := range []string{"run", "plan", "merge", "trace", "report", "replay", "testbed run", "testbed probe", "testbed record"} {
 		if _, ok := commands[strings.Fields(name)[0]]; !ok {
 			continue // not on this platform
 		}
