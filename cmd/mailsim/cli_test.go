@@ -338,3 +338,29 @@ func TestParseInterspersed(t *testing.T) {
 		})
 	}
 }
+
+// TestExamplesParse gives every example of the help its own flags and
+// arguments, followed by -h: each names a command that exists and flags
+// it has, so parsing reaches the -h and prints help.
+func TestExamplesParse(t *testing.T) {
+	for name, exs := range examples {
+		if _, ok := commands[strings.Fields(name)[0]]; !ok {
+			continue // not on this platform
+		}
+		for _, ex := range exs {
+			t.Run(ex, func(t *testing.T) {
+				_, line, ok := strings.Cut(ex, "mailsim ")
+				if !ok {
+					t.Fatalf("example of %s does not run mailsim", name)
+				}
+				if i := strings.IndexAny(line, "#|<>"); i >= 0 {
+					line = line[:i]
+				}
+				args := append(strings.Fields(line), "-h")
+				if code, _, stderr := runCLI(t, args...); code != 0 {
+					t.Errorf("%q: exit %d: %s", args, code, stderr)
+				}
+			})
+		}
+	}
+}
