@@ -212,7 +212,7 @@ func LatencyCDFChart(s *results.Set, point results.Point, class LatencyClass) (*
 
 	c.Subtitle = pointSentence(point) + fmt.Sprintf("Curves merge %s; dots: each strategy's p99 as in the table", replicasText(repLo, repHi))
 	c.Caption = fmt.Sprintf("Cumulative distribution of %s%s. Each strategy's curve merges the histograms of its %s (counts added, percentiles never averaged). The dot is the strategy's 99th percentile as the comparison table gives it: the mean of the replicas' own 99th percentiles, so with several replicas it can sit slightly off the merged curve. The vertical scale stretches the tail, so that 90 %%, 99 %% and 99.9 %% are evenly spaced.",
-		strings.ToLower(c.Title[:1])+c.Title[1:], atWords(point), replicasText(repLo, repHi))
+		lowerFirst(c.Title), atWords(point), replicasText(repLo, repHi))
 	return c, nil
 }
 

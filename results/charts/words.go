@@ -384,6 +384,18 @@ func isFault(kind string) bool {
 	return false
 }
 
+// lowerFirst puts a title in the middle of a sentence: "SELECT latency"
+// and "IMAP latency" keep their capitals, "Backend CPU" becomes "backend
+// CPU".
+func lowerFirst(s string) string {
+	word, _, _ := strings.Cut(s, " ")
+	if len(word) > 1 && strings.ToUpper(word) == word {
+		return s
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToLower(r)) + s[n:]
+}
+
 func capitalize(s string) string {
 	r, n := utf8.DecodeRuneInString(s)
 	if r == utf8.RuneError {
