@@ -216,12 +216,12 @@ func LatencyCDFChart(s *results.Set, point results.Point, class LatencyClass) (*
 	return c, nil
 }
 
-// atWords is " at <point in words>", or "" without a sweep.
+// atWords is " (<point in words>)", or "" without a sweep.
 func atWords(pt results.Point) string {
 	if len(pt) == 0 {
 		return ""
 	}
-	return " at " + PointLabel(pt)
+	return " (" + PointLabel(pt) + ")"
 }
 
 // cdfPoints returns the empirical CDF of h at its bucket bounds, scaled
