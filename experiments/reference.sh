@@ -16,8 +16,16 @@
 # into results/reference/hung-host-V and compared with the testbed's
 # hosts-topology drills in hung-host-V-testbed (made by 'mailsim testbed
 # run --topology hosts', as root) into hung-host-V-vs-testbed.txt.
+# With --reports first, nothing is simulated: the tables and reports of the
+# sets already there are written again (after a change to how they are
+# presented).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+reports_only=
+if [ "${1:-}" = --reports ]; then
+  reports_only=1
+  shift
+fi
 bin=$(mktemp -d)
 trap 'rm -rf "$bin"' EXIT
 go build -o "$bin/mailsim" ./cmd/mailsim
@@ -29,6 +37,12 @@ mkdir -p results/reference
 damage=(one-backend random nfs-settings dotlock actimeo0 lookupcache-none nfs42 local-index)
 hung=(v3 v42)
 for name in "${names[@]}"; do
+  if [ "$name" = index-damage ] && [ -n "$reports_only" ]; then
+    continue
+  fi
+  if [ "$name" = hung-host ] && [ -n "$reports_only" ]; then
+    continue
+  fi
   if [ "$name" = index-damage ]; then
     echo "== index-damage" >&2
     for cfg in "${damage[@]}"; do
@@ -56,6 +70,17 @@ for name in "${names[@]}"; do
     continue
   fi
   out=results/reference/$name
+  if [ -n "$reports_only" ]; then
+    if [ -d "$out" ] && [ ! -f "$out/plan.json" ]; then
+      echo "== $name (table and report)" >&2
+      "$bin/mailsim" compare "$out" > "$out.txt"
+      "$bin/mailsim" report --chart-files=false --out "$out.html" "$out" > /dev/null
+    fi
+    if [ -f "$out-testbed.html" ]; then
+      "$bin/mailsim" report --chart-files=false --out "$out-testbed.html" "$out-testbed" > /dev/null
+    fi
+    continue
+  fi
   rm -rf "$out" "$out.txt" "$out.html"
   echo "== $name" >&2
   start=$(date +%s)
@@ -64,7 +89,7 @@ for name in "${names[@]}"; do
     "$bin/mailsim" plan --quiet --out "$out" "experiments/$name.toml" >&2
   else
     "$bin/mailsim" run --quiet --out "$out" "experiments/$name.toml" > "$out.txt"
-    "$bin/mailsim" report -o "$out.html" "$out" >&2
+    "$bin/mailsim" report --chart-files=false --out "$out.html" "$out" > /dev/null
   fi
   # Provenance records hosts and wall-clock times, which vary from one
   # regeneration to the next; the identity files do not.
@@ -72,13 +97,13 @@ for name in "${names[@]}"; do
   echo "   $(( $(date +%s) - start )) s" >&2
 done
 for name in "${names[@]}"; do
-  if [ "$name" = testbed-small ] && [ -n "${MAILSIM_TESTBED_GUEST:-}" ]; then
+  if [ "$name" = testbed-small ] && [ -n "${MAILSIM_TESTBED_GUEST:-}" ] && [ -z "$reports_only" ]; then
     out=results/reference/testbed-small-testbed
     rm -rf "$out" "$out.html" results/reference/testbed-small-vs-testbed.txt
     echo "== testbed-small on the testbed" >&2
     start=$(date +%s)
     "$bin/mailsim" testbed run --dir "$MAILSIM_TESTBED_GUEST" --out "$out" experiments/testbed-small.toml > /dev/null
-    "$bin/mailsim" report -o "$out.html" "$out" >&2
+    "$bin/mailsim" report --chart-files=false --out "$out.html" "$out" > /dev/null
     "$bin/mailsim" compare results/reference/testbed-small "$out" > results/reference/testbed-small-vs-testbed.txt
     rm -f "$out/provenance.json"
     echo "   $(( $(date +%s) - start )) s" >&2
@@ -86,7 +111,7 @@ for name in "${names[@]}"; do
 done
 for name in "${names[@]}"; do
   if [ "$name" = index-damage ]; then
-    if [ -n "${MAILSIM_TESTBED_GUEST:-}" ]; then
+    if [ -n "${MAILSIM_TESTBED_GUEST:-}" ] && [ -z "$reports_only" ]; then
       for cfg in "${damage[@]}"; do
         out=results/reference/index-damage/$cfg-testbed
         rm -rf "$out"

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func runCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -83,10 +85,35 @@ users = 200
 			t.Errorf("table lacks %q:\n%s", s, stdout)
 		}
 	}
-	for _, f := range []string{"manifest.json", "runs.csv"} {
+	for _, f := range []string{"manifest.json", "runs.csv", reportFile} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("result set lacks %s: %v", f, err)
 		}
+	}
+	// The table fits a 120-column terminal, answers first, and the run
+	// ends with where its report is and what to do next.
+	for _, line := range strings.Split(stdout[:strings.Index(stdout, "\nResult set:")], "\n") {
+		if n := utf8.RuneCountInString(line); n > 120 {
+			t.Errorf("a line of %d columns: %q", n, line)
+		}
+	}
+	for _, want := range []string{"Answer\n", "Report:     " + filepath.Join(out, reportFile), "Next:"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, stdout)
+		}
+	}
+	if charts, _ := filepath.Glob(filepath.Join(out, "report-charts", "*.svg")); len(charts) == 0 {
+		t.Error("no chart files beside the report")
+	}
+	// For scripts: --format json prints one JSON document on stdout.
+	code, js, stderr := runCLI(t, "run", "--quiet", "--format", "json", "--out", out, spec)
+	var doc struct {
+		Experiment string
+		Answer     []struct{ Text string }
+		Points     []struct{ Metrics []struct{ Name string } }
+	}
+	if err := json.Unmarshal([]byte(js), &doc); code != 0 || err != nil || doc.Experiment != "small" || len(doc.Points) != 1 || len(doc.Points[0].Metrics) == 0 {
+		t.Errorf("--format json: exit %d, %v, %+v; stderr %s", code, err, doc, stderr)
 	}
 	// Running it again finds every run done and prints the same table.
 	code, again, stderr := runCLI(t, "run", "--quiet", "--out", out, spec)
@@ -122,8 +149,11 @@ users = 150
 	if code != 0 {
 		t.Fatalf("replay: %s", stderr)
 	}
-	rows := func(s string) string { return s[:strings.Index(s, "\nResult set:")] }
-	if rows(gen) != rows(rep) {
-		t.Errorf("replayed table differs:\n%s\n---\n%s", rows(gen), rows(rep))
+	// A csv table is stdout's only content: the notes go to stderr.
+	if gen == "" || strings.Contains(gen, "Result set:") {
+		t.Fatalf("stdout holds more than the csv table:\n%s", gen)
+	}
+	if gen != rep {
+		t.Errorf("replayed table differs:\n%s\n---\n%s", gen, rep)
 	}
 }

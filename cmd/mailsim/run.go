@@ -114,26 +114,40 @@ func cmdRun(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "mailsim run: %v\n", err)
 		return 2
 	}
-	return runFinished(stdout, stderr, finishedRun{Dir: dir, Set: set, Runs: sum.Done, Took: time.Since(started)})
+	return runFinished(stdout, stderr, finishedRun{Dir: dir, Set: set, Runs: sum.Done, Took: time.Since(started), Format: *format})
 }
 
 // finishedRun is a run command whose result set is complete and whose
 // table is printed.
 type finishedRun struct {
-	Dir  string
-	Set  *results.Set
-	Runs int           // runs done by this command (not resumed)
-	Took time.Duration // how long this command took
+	Dir    string
+	Set    *results.Set
+	Runs   int           // runs done by this command (not resumed)
+	Took   time.Duration // how long this command took
+	Format string        // the table's format
 }
 
 // runFinished says what follows a complete result set's table: whether
-// the runs reached steady state, and where the set is. It returns the
-// exit code.
-func runFinished(stdout, _ io.Writer, r finishedRun) int {
-	if w := r.Set.SteadyStateWarning(); w != "" {
-		fmt.Fprintf(stdout, "\n%s\n", w)
+// the runs reached steady state, and where the set is; it writes the
+// set's report (report.html, with its charts as files) and names the
+// next steps. After a table for scripts (csv, json) these notes go to
+// stderr, so that stdout holds the table alone. It returns the exit code.
+func runFinished(stdout, stderr io.Writer, r finishedRun) int {
+	notes := stdout
+	if r.Format == string(results.CSV) || r.Format == string(results.JSON) {
+		notes = stderr
 	}
-	fmt.Fprintf(stdout, "\nResult set: %s (%d runs in %.1fs)\n", r.Dir, r.Runs, r.Took.Seconds())
+	if w := r.Set.SteadyStateWarning(); w != "" {
+		fmt.Fprintf(notes, "\n%s\n", w)
+	}
+	fmt.Fprintf(notes, "\nResult set: %s (%d runs in %.1fs)\n", r.Dir, r.Runs, r.Took.Seconds())
+	path, err := writeSetReport(r.Dir, r.Set)
+	if err != nil {
+		fmt.Fprintf(stderr, "mailsim run: the report: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(notes, "Report:     %s (its charts as SVG and PNG in %s/)\n", path, filepath.Base(chartDirFor(path)))
+	fmt.Fprintf(notes, "Next:       open the report in a browser; for a table to paste: mailsim compare %s --format markdown\n", r.Dir)
 	return 0
 }
 
