@@ -317,7 +317,16 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 		mn, mv := group(mid)
 		between = fmt.Sprintf("; %s in between (%s)", mn, mv)
 	}
-	st.Text = fmt.Sprintf("%s%s: best under %s (%s), worst under %s (%s%s)%s.", label, at, gn, gv, pn, pv, rel, between)
+	// Across a sweep, the worst strategy's own range says how much the
+	// swept parameter matters to it.
+	spread := ""
+	if len(c.Points) > 1 && len(poor) == 1 {
+		lo, hi := minMax(means[bad])
+		if Practical(m, lo, hi) {
+			spread = fmt.Sprintf("; %s ranges from %s", c.Strategies[bad], strings.Replace(rangeText(disp, means[bad], c.Points), ") to ", ") to ", 1))
+		}
+	}
+	st.Text = fmt.Sprintf("%s%s: best under %s (%s), worst under %s (%s%s)%s%s.", label, at, gn, gv, pn, pv, rel, between, spread)
 	return st, true
 }
 
