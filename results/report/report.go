@@ -31,9 +31,10 @@ type Options struct {
 	// Baseline and Metrics are passed to results.Compare.
 	Baseline string
 	Metrics  []string
-	// ChartFormat is how charts are inlined: charts.PNG (default; the
-	// pixels are exactly those of the golden images) or charts.SVG
-	// (smaller, but drawn with the reader's fonts).
+	// ChartFormat is how the key charts are inlined: charts.PNG
+	// (default; the pixels are exactly those of the golden images) or
+	// charts.SVG (smaller, but drawn with the reader's fonts). The
+	// appendix's charts are always SVG.
 	ChartFormat charts.Format
 	// MaxPoints caps the sweep points that get a table of key numbers
 	// and per-point charts; 0 means 4. The first and last points are
@@ -44,8 +45,13 @@ type Options struct {
 	ChartDir string
 }
 
-// MaxKeyCharts is the most charts the report shows before its appendix.
-const MaxKeyCharts = 6
+// MaxKeyCharts is the most charts the report shows before its appendix,
+// and MaxAppendixCharts the most its appendix shows (the metrics against
+// a swept parameter take at most half of them).
+const (
+	MaxKeyCharts      = 6
+	MaxAppendixCharts = 24
+)
 
 // figure is one inline chart of the report.
 type figure struct {
@@ -233,7 +239,11 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 	if pg.KeyCharts, err = figures(key, o); err != nil {
 		return err
 	}
-	if pg.MoreCharts, err = figures(more, o); err != nil {
+	// The appendix's charts are inlined as SVG, a sixth of a PNG's bytes,
+	// so that a sweep's page stays small enough to mail.
+	small := o
+	small.ChartFormat = charts.SVG
+	if pg.MoreCharts, err = figures(more, small); err != nil {
 		return err
 	}
 	if o.ChartDir != "" {
@@ -475,6 +485,9 @@ func pickPoints(pts []results.Point, n int) []results.Point {
 // class's distribution and every time series.
 func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement, chosen []results.Point) (key, more []*charts.Chart) {
 	addTo := func(dst *[]*charts.Chart, ch *charts.Chart, err error) {
+		if dst == &more && len(more) >= MaxAppendixCharts {
+			return
+		}
 		if err == nil && ch != nil {
 			for _, x := range key {
 				if x.Slug() == ch.Slug() {
@@ -535,7 +548,7 @@ func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement,
 	// The appendix.
 	for _, k := range swept {
 		for _, m := range c.Metrics {
-			if len(more) >= 24 {
+			if len(more) >= MaxAppendixCharts/2 {
 				break
 			}
 			if st := statementOf(c, m.Name); st != nil && (st.Kind == results.Differs || st.Kind == results.ZeroSplit || st.Kind == results.OnlyOne) {
