@@ -118,7 +118,7 @@ func (d Display) FormatUnit(v float64) string {
 }
 
 // Readable formats v for people: three significant digits below 1,000,
-// whole numbers with thousands separators up to ten million, millions
+// whole numbers with thousands separators below a million, millions
 // ("41.6M") from there on, "0" for zero and "n/a" for NaN.
 func Readable(v float64) string {
 	switch {
@@ -132,8 +132,8 @@ func Readable(v float64) string {
 		return "0"
 	}
 	a := math.Abs(v)
-	if a >= 1e7 {
-		// Ten million and more: millions, as people say them.
+	if a >= 999_500 {
+		// A million and more: millions, as people say them.
 		return Readable(v/1e6) + "M"
 	}
 	if a >= 999.5 {

@@ -14,7 +14,7 @@ func TestReadable(t *testing.T) {
 		want string
 	}{
 		{0, "0"}, {math.NaN(), "n/a"}, {0.0123456, "0.0123"}, {1.5, "1.5"}, {14.84, "14.8"}, {216.04, "216"},
-		{999.4, "999"}, {1234.5, "1,235"}, {-216004, "-216,004"}, {9_999_999, "9,999,999"}, {41_631_524, "41.6M"},
+		{999.4, "999"}, {1234.5, "1,235"}, {-216004, "-216,004"}, {999_499, "999,499"}, {9_999_999, "10M"}, {41_631_524, "41.6M"},
 	}
 	for _, tt := range tests {
 		if got := results.Readable(tt.v); got != tt.want {
@@ -51,7 +51,7 @@ func TestFormatInterval(t *testing.T) {
 		want string
 	}{
 		{ms, stats.Interval{N: 5, Mean: 0.0176, Lo: 0.0169, Hi: 0.0183}, "17.6 ± 0.7"},
-		{ms, stats.Interval{N: 5, Mean: 0.00265, Lo: 0.002649, Hi: 0.002651}, "2.65 ± 0.001"},
+		{ms, stats.Interval{N: 5, Mean: 0.00265, Lo: 0.002649, Hi: 0.002651}, "2.65 ± 0.00"},
 		{ms, stats.Interval{N: 1, Mean: 0.0176, Lo: math.NaN(), Hi: math.NaN()}, "17.6"},
 		{count, stats.Interval{N: 5, Mean: 41_631_524, Lo: 36_815_185, Hi: 46_447_863}, "41.6M ± 4.8M"},
 		{count, stats.Interval{N: 5, Mean: 7162, Lo: 7028, Hi: 7296}, "7,162 ± 134"},

@@ -269,8 +269,7 @@ func (d Display) FormatInterval(iv stats.Interval) string {
 }
 
 // halfWidthText formats an interval's half-width hw to the decimal places
-// of the mean as shown (mean), or to one significant digit when it is
-// smaller than that: "17.6 ± 0.7", "7,162 ± 134", "2.65 ± 0.001".
+// of the mean as shown (mean): "17.6 ± 0.7", "7,162 ± 134", "2.65 ± 0.00".
 func halfWidthText(mean string, hw float64) string {
 	if strings.HasSuffix(mean, "M") {
 		return halfWidthText(strings.TrimSuffix(mean, "M"), hw/1e6) + "M"
@@ -279,16 +278,9 @@ func halfWidthText(mean string, hw float64) string {
 	if i := strings.IndexByte(mean, '.'); i >= 0 {
 		dec = len(mean) - i - 1
 	}
-	if r := math.Pow(10, -float64(dec)); hw < r/2 {
-		if hw <= 0 {
-			return "0"
-		}
-		dec = int(math.Ceil(-math.Log10(hw)))
-		if hw*math.Pow(10, float64(dec)) >= 9.5 {
-			dec--
-		}
-		return strconv.FormatFloat(hw, 'f', max(dec, 0), 64)
-	}
+	// A half-width below the mean's last shown digit prints as zero at
+	// that digit ("1.43 ± 0.00"): the interval is narrower than the
+	// value's precision.
 	if hw >= 999.5 {
 		return thousands(strconv.FormatFloat(math.Round(hw), 'f', 0, 64))
 	}

@@ -102,7 +102,7 @@ func newParamAxis(key string, values []string) paramAxis {
 		sorted := make([]float64, len(ax.values))
 		for i, v := range ax.values {
 			sorted[i] = ax.pos[v]
-			ax.label[v] = results.Readable(ax.pos[v])
+			ax.label[v] = exactLabel(ax.pos[v])
 		}
 		ax.log = doubling(sorted)
 		return ax
@@ -247,7 +247,7 @@ func ValueLabel(key, v string) string {
 			div, unit := byteUnit([]float64{f})
 			return results.Readable(f/div) + " " + unit
 		}
-		return results.Readable(f)
+		return exactLabel(f)
 	}
 	if d, err := time.ParseDuration(v); err == nil {
 		scale, unit := durationUnit([]float64{d.Seconds()})
@@ -426,4 +426,13 @@ func replicasText(lo, hi int) string {
 		return strconv.Itoa(hi) + " replicas"
 	}
 	return strconv.Itoa(lo) + "–" + strconv.Itoa(hi) + " replicas"
+}
+
+// exactLabel labels a tested value: whole numbers exactly, with thousands
+// separators (a tested 1,250,000 users is not "1.25M"), others readably.
+func exactLabel(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return results.FormatCount(int(f))
+	}
+	return results.Readable(f)
 }
