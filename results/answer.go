@@ -138,14 +138,17 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 	if !present {
 		return st, false
 	}
+	// atPoint returns every strategy's mean at point p.
+	atPoint := func(p int) []float64 {
+		vs := make([]float64, n)
+		for i := range n {
+			vs[i] = means[i][p]
+		}
+		return vs
+	}
 	// The largest relative spread at one point, for ordering.
 	for p := range c.Points {
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for i := range n {
-			if v := means[i][p]; !math.IsNaN(v) {
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
-			}
-		}
+		lo, hi := minMax(atPoint(p))
 		if ref := math.Max(math.Abs(lo), math.Abs(hi)); ref > 0 && !math.IsInf(lo, 0) {
 			st.Spread = math.Max(st.Spread, (hi-lo)/ref)
 		}
@@ -211,24 +214,14 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 			continue
 		}
 		pts++
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for i := range n {
-			if v := means[i][p]; !math.IsNaN(v) {
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
-			}
-		}
+		lo, hi := minMax(atPoint(p))
 		if s := (hi - lo) / math.Max(math.Abs(lo), math.Abs(hi)); s > bestSpread {
 			bestSpread, worst = s, p
 		}
 	}
 	if pts == 0 {
 		st.Kind = Same
-		lo, hi := math.Inf(1), math.Inf(-1)
-		for _, v := range all {
-			if !math.IsNaN(v) {
-				lo, hi = math.Min(lo, v), math.Max(hi, v)
-			}
-		}
+		lo, hi := minMax(all)
 		st.Text = fmt.Sprintf("%s: the same under every strategy%s (%s; differences below %s).", label, where, spanText(disp, lo, hi), thresholdText(m))
 		return st, true
 	}

@@ -162,14 +162,8 @@ func TestReportWithoutSweepOrRivals(t *testing.T) {
 		runs[i].Point = nil
 	}
 	dir := filepath.Join(t.TempDir(), "set")
-	w, err := results.Create(dir, m, results.Session{})
-	if err != nil {
+	if err := resultstest.Write(dir, m, runs); err != nil {
 		t.Fatal(err)
-	}
-	for _, r := range runs {
-		if err := w.Add(r); err != nil {
-			t.Fatal(err)
-		}
 	}
 	s, err := results.Read(dir)
 	if err != nil {

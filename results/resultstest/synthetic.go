@@ -181,6 +181,12 @@ func run(p results.PlannedRun, backends, samples int) *results.Run {
 // WriteSet writes the whole synthetic set to dir and finalizes it.
 func WriteSet(dir string, o Options) error {
 	m, runs := Build(o)
+	return Write(dir, m, runs)
+}
+
+// Write writes a set of manifest m and runs to dir and finalizes it: a
+// set built with [Build] and then edited by a test.
+func Write(dir string, m *results.Manifest, runs []*results.Run) error {
 	w, err := results.Create(dir, m, results.Session{Host: "synthetic", Workers: 1})
 	if err != nil {
 		return err
