@@ -145,7 +145,16 @@ td.fail { background: #fde8e8; }
 figure { margin: 1.2em 0; }
 figure img { width: 100%; max-width: 900px; height: auto; border: 1px solid #eee; }
 figcaption { color: #555; font-size: 0.9em; }
-pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; white-space: pre-wrap; }
+@page { margin: 14mm 12mm; }
+@media print {
+  body { font-size: 10pt; max-width: none; margin: 0; padding: 0; }
+  .tw { overflow: visible; }
+  table { width: 100%; }
+  td, th { overflow-wrap: anywhere; }
+  tr, figure { break-inside: avoid; }
+  td.num { white-space: normal; }
+}
 </style>
 </head>
 <body>
