@@ -127,3 +127,14 @@ for name in "${names[@]}"; do
     go test ./experiments -run 'IndexDamageAgreement' -update > /dev/null
   fi
 done
+if [ -n "$reports_only" ]; then
+  # The model-against-testbed tables of every pair kept side by side
+  # (those 'mailsim compare' wrote: a written account such as
+  # imaptest-drill-vs-testbed.txt is left as it is).
+  for vs in results/reference/*-vs-testbed.txt; do
+    base=${vs%-vs-testbed.txt}
+    if [ -d "$base" ] && [ -d "$base-testbed" ] && head -1 "$vs" | grep -q "^$(basename "$base"):"; then
+      "$bin/mailsim" compare "$base" "$base-testbed" > "$vs"
+    fi
+  done
+fi
