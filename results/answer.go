@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -333,11 +334,7 @@ func relText(w, b float64) string {
 	case r <= 1.0/3 && r > 0:
 		return "÷" + Readable(1/r)
 	}
-	p := 100 * (r - 1)
-	if math.Abs(p) >= 10 {
-		return fmt.Sprintf("%+.0f %%", p)
-	}
-	return fmt.Sprintf("%+.1f %%", p)
+	return signedPercent(100*(r-1)) + " %"
 }
 
 // rangeText is one strategy's value, or its range over the points ("from
@@ -496,4 +493,22 @@ func lowerFirst(s string) string {
 		return s
 	}
 	return strings.ToLower(s[:1]) + s[1:]
+}
+
+// signedPercent formats a percentage with its sign: one decimal below 10,
+// whole numbers up to 1,000, readably beyond ("+2,005", "-1.46e+306").
+func signedPercent(p float64) string {
+	var s string
+	switch a := math.Abs(p); {
+	case a < 10:
+		s = strconv.FormatFloat(p, 'f', 1, 64)
+	case a < 1000:
+		s = strconv.FormatFloat(p, 'f', 0, 64)
+	default:
+		s = Readable(p)
+	}
+	if p >= 0 && !strings.HasPrefix(s, "+") {
+		s = "+" + s
+	}
+	return s
 }

@@ -1,9 +1,12 @@
 package results_test
 
 import (
+	"bytes"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/mailsim/mailsim/results"
 	"github.com/mailsim/mailsim/results/resultstest"
@@ -107,4 +110,52 @@ func TestAnswerMergesZeroSplits(t *testing.T) {
 	if !strings.Contains(ans[0].Text, "zero under director and owner-proxy") {
 		t.Errorf("first statement: %s", ans[0].Text)
 	}
+}
+
+// FuzzAnswer: any values a metric takes (zeros, NaN, huge, negative,
+// ties) give statements and tables without a panic, and the text table
+// still fits its width.
+func FuzzAnswer(f *testing.F) {
+	f.Add(0.0, 0.0, 0.0, 1.0, 2.0, 3.0, "stale_reads")
+	f.Add(math.NaN(), 1e300, -5.0, 0.0, 1e-300, 7.0, "imap.latency.p99")
+	f.Add(0.5, 0.5, 0.5, 0.5, 0.5, 0.5, "cache.hit_ratio")
+	f.Fuzz(func(t *testing.T, a0, a1, b0, b1, c0, c1 float64, metric string) {
+		if metric != "stale_reads" && metric != "imap.latency.p99" && metric != "cache.hit_ratio" {
+			metric = "stale_reads"
+		}
+		vals := map[string][]float64{"random": {a0, a1, a0}, "per-ip": {b0, b1, b0}, "director": {c0, c1, c1}}
+		m, runs := resultstest.Build(resultstest.Options{Backends: []int{4}, Strategies: []string{"random", "per-ip", "director"}, Replicas: 3, Samples: 20})
+		for _, r := range runs {
+			for i := range r.Metrics {
+				if r.Metrics[i].Name == metric {
+					r.Metrics[i].Value = vals[r.Strategy][r.Replica-1]
+				}
+			}
+		}
+		dir := filepath.Join(t.TempDir(), "set")
+		if err := resultstest.Write(dir, m, runs); err != nil {
+			return // values the format refuses
+		}
+		s, err := results.Read(dir)
+		if err != nil {
+			return
+		}
+		c, err := results.Compare(s, results.CompareOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Answer(0)
+		var buf bytes.Buffer
+		if err := c.WriteText(&buf); err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(buf.String(), "\n") {
+			if utf8.RuneCountInString(line) > results.TextWidth {
+				t.Fatalf("a line of %d columns: %q", utf8.RuneCountInString(line), line)
+			}
+		}
+		if err := c.WriteJSON(&buf); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

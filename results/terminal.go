@@ -95,11 +95,8 @@ func (c *Comparison) textCell(row *MetricRow, i int, d Display) string {
 		return s
 	}
 	rel := 100 * df.Rel.Mean
-	r := fmt.Sprintf("%+.0f%%", rel)
-	switch {
-	case math.Abs(rel) < 10:
-		r = fmt.Sprintf("%+.1f%%", rel)
-	case rel >= 900:
+	r := signedPercent(rel) + "%"
+	if rel >= 900 {
 		// Ten times or more: a ratio reads better than a percentage.
 		r = "×" + Readable(1+df.Rel.Mean)
 	}

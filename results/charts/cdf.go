@@ -197,7 +197,9 @@ func LatencyCDFChart(s *results.Set, point results.Point, class LatencyClass) (*
 		l.LineStyle = lineStyle(cv.st)
 		p.Add(l)
 		label := cv.name
-		if math.IsNaN(cv.p99) {
+		if math.IsNaN(cv.p99) || math.IsInf(cv.p99, 0) || cv.p99 <= 0 {
+			// No percentile to mark on a logarithmic axis (none recorded,
+			// or a value no latency can have).
 			c.addLegend(label+": p99 n/a", l)
 			continue
 		}

@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"flag"
+	"math"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -193,5 +194,29 @@ func TestReportWarnsOfTransients(t *testing.T) {
 	page := string(render(t, set, report.Options{}))
 	if !strings.Contains(page, "does not look stationary") || !strings.Contains(page, set.Runs[0].ID) {
 		t.Error("the report does not name the run whose measured period is not stationary")
+	}
+}
+
+// TestReportExtremeValues: absurd metric values (NaN, ±1e300, a mix of
+// signs) still give a page, with numbers written readably.
+func TestReportExtremeValues(t *testing.T) {
+	m, runs := resultstest.Build(resultstest.Options{Backends: []int{4, 8}, Strategies: []string{"random", "per-ip", "director"}, Replicas: 2, Samples: 20})
+	vals := []float64{math.NaN(), 1e300, -1.4e306, 0, 1e-300, -7}
+	for i, r := range runs {
+		for k := range r.Metrics {
+			r.Metrics[k].Value = vals[(i+k)%len(vals)]
+		}
+	}
+	dir := filepath.Join(t.TempDir(), "set")
+	if err := resultstest.Write(dir, m, runs); err != nil {
+		t.Skipf("the format refuses these values: %v", err)
+	}
+	s, err := results.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(render(t, s, report.Options{ChartFormat: charts.SVG}))
+	if !strings.Contains(html, `<ul class="answer">`) || strings.Contains(html, "00000000000") {
+		t.Error("the page lacks its answer or writes a number digit by digit")
 	}
 }
