@@ -119,8 +119,8 @@ func (d Display) FormatUnit(v float64) string {
 
 // Readable formats v for people: three significant digits below 1,000,
 // whole numbers with thousands separators below a million, millions
-// ("41.6M") up to a billion, an exponent beyond a billion and below a
-// millionth ("1.23e+12"), "0" for zero and "n/a" for NaN.
+// ("41.6M") and billions ("1.23G") up to a trillion, an exponent beyond
+// and below a millionth ("1.23e+12"), "0" for zero and "n/a" for NaN.
 func Readable(v float64) string {
 	switch {
 	case math.IsNaN(v):
@@ -133,11 +133,16 @@ func Readable(v float64) string {
 		return "0"
 	}
 	a := math.Abs(v)
-	if a >= 999.5e6 || a < 1e-6 {
-		// A billion and more, or less than a millionth: no metric of a
+	if a >= 999.5e9 || a < 1e-6 {
+		// A trillion and more, or less than a millionth: no metric of a
 		// run, in the units shown, is that large or small but by
 		// mistake; say it exactly enough.
 		return strconv.FormatFloat(v, 'e', 2, 64)
+	}
+	if a >= 999.5e6 {
+		// Billions (G, as in SI): messages listed by a day of index
+		// builds can number that many.
+		return Readable(v/1e9) + "G"
 	}
 	if a >= 999_500 {
 		// A million and more: millions, as people say them.

@@ -268,8 +268,16 @@ func (d Display) FormatInterval(iv stats.Interval) string {
 // halfWidthText formats an interval's half-width hw to the decimal places
 // of the mean as shown (mean): "17.6 ± 0.7", "7,162 ± 134", "2.65 ± 0.00".
 func halfWidthText(mean string, hw float64) string {
-	if strings.HasSuffix(mean, "M") {
-		return halfWidthText(strings.TrimSuffix(mean, "M"), hw/1e6) + "M"
+	for _, u := range []struct {
+		suffix string
+		scale  float64
+	}{{"M", 1e6}, {"G", 1e9}} {
+		if strings.HasSuffix(mean, u.suffix) {
+			return halfWidthText(strings.TrimSuffix(mean, u.suffix), hw/u.scale) + u.suffix
+		}
+	}
+	if strings.Contains(mean, "e") {
+		return Readable(hw)
 	}
 	dec := 0
 	if i := strings.IndexByte(mean, '.'); i >= 0 {
