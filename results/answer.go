@@ -26,9 +26,12 @@ const (
 	// with an interval that excludes zero (or without intervals, where
 	// there is one replica).
 	Differs Kind = "differs"
-	// Same: every difference is below the practical threshold or not
-	// significant, at every point.
+	// Same: every difference is below the practical threshold, at every
+	// point.
 	Same Kind = "same"
+	// Unresolved: some differences are above the practical threshold, but
+	// no interval excludes zero: more replicas would tell.
+	Unresolved Kind = "unresolved"
 	// AllZero: every strategy kept the metric at zero everywhere.
 	AllZero Kind = "all-zero"
 )
@@ -118,26 +121,32 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 	label := MetricLabel(m)
 	var zero, nonzero []string
 	present := false
+	valued := 0 // strategies with a value
 	for i, s := range c.Strategies {
-		z, nz := true, false
+		has, nz := false, false
 		for _, v := range means[i] {
 			if math.IsNaN(v) {
 				continue
 			}
-			present = true
+			present, has = true, true
 			if v != 0 {
-				z, nz = false, true
+				nz = true
 			}
+		}
+		// A strategy without a value (a metric its source does not
+		// measure) is neither zero nor non-zero.
+		if has {
+			valued++
 		}
 		switch {
 		case nz:
 			nonzero = append(nonzero, s)
-		case z:
+		case has:
 			zero = append(zero, s)
 		}
 	}
-	if !present {
-		return st, false
+	if !present || valued < 2 {
+		return st, false // nothing to compare
 	}
 	// atPoint returns every strategy's mean at point p.
 	atPoint := func(p int) []float64 {
@@ -223,7 +232,24 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 	if pts == 0 {
 		st.Kind = Same
 		lo, hi := minMax(all)
-		st.Text = fmt.Sprintf("%s: the same under every strategy%s (%s; differences below %s).", label, where, spanText(disp, lo, hi), thresholdText(m))
+		who := "under every strategy"
+		if len(c.Sources) > 1 {
+			who = "in " + joinAnd(c.Sources)
+		}
+		st.Text = fmt.Sprintf("%s: the same %s%s (%s; differences below %s).", label, who, where, spanText(disp, lo, hi), thresholdText(m))
+		// Differences large enough to matter whose intervals all include
+		// zero are not "the same": the replicas cannot tell.
+		for p := range c.Points {
+			for i := range n {
+				for j := i + 1; j < n; j++ {
+					if Practical(m, means[i][p], means[j][p]) {
+						st.Kind = Unresolved
+						st.Text = fmt.Sprintf("%s: no difference shown%s (%s): the intervals are too wide for differences of this size; more replicas would tell.", label, where, spanText(disp, lo, hi))
+						return st, true
+					}
+				}
+			}
+		}
 		return st, true
 	}
 	st.Points = pts
@@ -235,6 +261,13 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 		} else {
 			at = fmt.Sprintf(" (at %d of %d points; largest%s)", pts, len(c.Points), at)
 		}
+	}
+	if len(c.Sources) > 1 {
+		// Sets side by side (the model and the testbed): each strategy
+		// across the sets, not a ranking of sets.
+		st.Kind = Differs
+		st.Text = fmt.Sprintf("%s%s: %s.", label, at, c.acrossSources(means, worst, disp))
+		return st, true
 	}
 	for i := range n {
 		if odd[i] == pts && pts > 0 {
@@ -275,8 +308,11 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 	// The strategies that are the same as the best, and as the worst.
 	var good, poor, mid []int
 	for _, i := range order {
+		// The worst strategy is never among the best, even where its own
+		// difference from the best is not shown (the pair that matters
+		// may be two others).
 		switch {
-		case i == best || !c.matters(mi, worst, best, i):
+		case i == best || i != bad && !c.matters(mi, worst, best, i):
 			good = append(good, i)
 		case i == bad || !c.matters(mi, worst, bad, i):
 			poor = append(poor, i)
@@ -511,4 +547,34 @@ func signedPercent(p float64) string {
 		s = "+" + s
 	}
 	return s
+}
+
+// acrossSources phrases, for a side-by-side comparison, each strategy's
+// values at point p in every set, with each set's difference from the
+// first: "director: model 557, testbed 434 (-22 %)".
+func (c *Comparison) acrossSources(means [][]float64, p int, disp Display) string {
+	var parts []string
+	var order []string
+	vals := map[string][]string{}
+	first := map[string]float64{}
+	for i, name := range c.Strategies {
+		base, src, ok := strings.Cut(name, " [")
+		src = strings.TrimSuffix(src, "]")
+		if !ok {
+			base, src = name, ""
+		}
+		if _, seen := vals[base]; !seen {
+			order = append(order, base)
+			first[base] = means[i][p]
+		}
+		v := strings.TrimSpace(src + " " + disp.FormatUnit(means[i][p]))
+		if len(vals[base]) > 0 && first[base] != 0 && !math.IsNaN(first[base]) && !math.IsNaN(means[i][p]) {
+			v += " (" + relText(means[i][p], first[base]) + ")"
+		}
+		vals[base] = append(vals[base], v)
+	}
+	for _, base := range order {
+		parts = append(parts, base+": "+strings.Join(vals[base], ", "))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -37,6 +37,10 @@ type Comparison struct {
 	Level      float64
 	Metrics    []MetricInfo
 	Points     []PointComparison
+	// Sources labels the sets a side-by-side set combines (see
+	// [SideBySide]); the answer then compares each strategy across them
+	// rather than ranking them.
+	Sources []string
 }
 
 // PointComparison holds the rows of one sweep point.
@@ -83,7 +87,7 @@ func (d Diff) Significant() bool { return d.Abs.ExcludesZero() }
 
 // Compare builds the comparison table of a set.
 func Compare(s *Set, o CompareOptions) (*Comparison, error) {
-	c := &Comparison{Experiment: s.Manifest.Experiment, Strategies: s.Strategies(), Level: o.Level}
+	c := &Comparison{Experiment: s.Manifest.Experiment, Strategies: s.Strategies(), Level: o.Level, Sources: s.Sources}
 	if c.Level == 0 {
 		c.Level = stats.DefaultLevel
 	}

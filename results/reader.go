@@ -24,6 +24,9 @@ type Set struct {
 	// as an unreadable provenance.json, which is not part of the set's
 	// identity.
 	Warnings []string
+	// Sources labels the sets that [SideBySide] combined into this one,
+	// in order ("model", "testbed"); it is nil for a set read from disk.
+	Sources []string
 }
 
 // Read loads the result set in dir: its manifest, provenance and every

@@ -3,6 +3,7 @@ package results
 import (
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -62,7 +63,7 @@ func SideBySide(sets []*Set, labels []string) (*Set, error) {
 	m.Plan = nil
 	m.Sparse = false
 	m.Source = Source{}
-	out := &Set{Dir: first.Dir, Manifest: &m}
+	out := &Set{Dir: first.Dir, Manifest: &m, Sources: slices.Clone(labels)}
 	seenMetric := map[string]bool{}
 	m.Metrics = nil
 	for _, s := range sets {

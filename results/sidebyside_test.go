@@ -3,6 +3,7 @@ package results_test
 import (
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/mailsim/mailsim/results"
@@ -70,5 +71,58 @@ func TestSideBySide(t *testing.T) {
 	}
 	if got := results.Label(a, a, x); got != "sim" {
 		t.Errorf("two model sets: label %q, want the folder name", got)
+	}
+}
+
+// TestSideBySideAnswer: sets side by side are compared strategy by
+// strategy across the sets, and a metric only one set measures makes no
+// statement.
+func TestSideBySideAnswer(t *testing.T) {
+	o := resultstest.Options{Backends: []int{4}, Strategies: []string{"random", "director"}, Replicas: 3, Samples: 50}
+	model := readSynth(t, o)
+	real := readSynth(t, o)
+	for _, set := range []*results.Set{model, real} {
+		for _, r := range set.Runs {
+			var kept []results.Metric
+			for _, m := range r.Metrics {
+				switch {
+				case m.Name == "stale_reads" && set == real: // the real system does not count these
+					continue
+				case m.Name == "imap.latency.p99":
+					// 100 ms and a little per replica in the model,
+					// twenty times that on the real system.
+					m.Value = 0.1 + 0.001*float64(r.Replica)
+					if set == real {
+						m.Value *= 20
+					}
+				}
+				kept = append(kept, m)
+			}
+			r.Metrics = kept
+		}
+	}
+	set, err := results.SideBySide([]*results.Set{model, real}, []string{"model", "testbed"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := results.Compare(set, results.CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var latency string
+	for _, st := range c.Statements() {
+		switch st.Metric.Name {
+		case "stale_reads":
+			if strings.Contains(st.Text, "testbed") {
+				t.Errorf("a statement about the testbed, which has no value: %s", st.Text)
+			}
+		case "imap.latency.p99":
+			latency = st.Text
+		}
+	}
+	for _, want := range []string{"random: model ", ", testbed ", "(20×)", "director: model "} {
+		if !strings.Contains(latency, want) {
+			t.Errorf("latency statement lacks %q: %s", want, latency)
+		}
 	}
 }
