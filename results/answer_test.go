@@ -18,6 +18,15 @@ import (
 // are paired).
 func setWith(t *testing.T, name string, vals map[string][]float64) *results.Set {
 	t.Helper()
+	s, err := readWith(t.TempDir(), name, vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// readWith writes the set of setWith into a folder of dir and reads it.
+func readWith(dir, name string, vals map[string][]float64) (*results.Set, error) {
 	m, runs := resultstest.Build(resultstest.Options{Backends: []int{4}, Strategies: []string{"random", "per-ip", "director"}, Replicas: 3, Samples: 50})
 	for _, r := range runs {
 		for i := range r.Metrics {
@@ -26,15 +35,11 @@ func setWith(t *testing.T, name string, vals map[string][]float64) *results.Set 
 			}
 		}
 	}
-	dir := filepath.Join(t.TempDir(), "set")
+	dir = filepath.Join(dir, "set")
 	if err := resultstest.Write(dir, m, runs); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	s, err := results.Read(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return results.Read(dir)
 }
 
 // TestStatements checks each rule of the answer on made-up values.
@@ -127,21 +132,9 @@ func FuzzAnswer(f *testing.F) {
 			metric = "stale_reads"
 		}
 		vals := map[string][]float64{"random": {a0, a1, a0}, "per-ip": {b0, b1, b0}, "director": {c0, c1, c1}}
-		m, runs := resultstest.Build(resultstest.Options{Backends: []int{4}, Strategies: []string{"random", "per-ip", "director"}, Replicas: 3, Samples: 20})
-		for _, r := range runs {
-			for i := range r.Metrics {
-				if r.Metrics[i].Name == metric {
-					r.Metrics[i].Value = vals[r.Strategy][r.Replica-1]
-				}
-			}
-		}
-		dir := filepath.Join(t.TempDir(), "set")
-		if err := resultstest.Write(dir, m, runs); err != nil {
-			return // values the format refuses
-		}
-		s, err := results.Read(dir)
+		s, err := readWith(t.TempDir(), metric, vals)
 		if err != nil {
-			return
+			return // values the format refuses
 		}
 		c, err := results.Compare(s, results.CompareOptions{})
 		if err != nil {
