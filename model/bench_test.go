@@ -1,13 +1,32 @@
 package model
 
 import (
+	"os"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/mailsim/mailsim/model/sim"
 	"github.com/mailsim/mailsim/nfsmodel"
 	"github.com/mailsim/mailsim/workloads"
 )
+
+// ispProfile is a consumer ISP's peak hour, the profile of the example
+// capacity plan (experiments/isp-1m-plan.toml): most devices connect
+// about once an hour for ten minutes, a tenth of the users behave like
+// imaptest's "normal" user. imaptest's own profiles (the default) are
+// stress profiles in which every user is connected and busy, with about
+// 13,000 simulated events per user and hour.
+func ispProfile(cfg *Config) {
+	cfg.Profile.Normal = workloads.Behavior{
+		SessionLength: 10 * sim.Minute, ActionDelay: 30 * sim.Second,
+		Reconnect: 50 * sim.Minute, DeliveryInterval: 20 * sim.Minute,
+	}
+	cfg.Profile.Aggressive = workloads.Behavior{
+		SessionLength: 20 * sim.Minute, ActionDelay: 10 * sim.Second,
+		Reconnect: 2 * sim.Minute, DeliveryInterval: 2 * sim.Minute,
+	}
+}
 
 // BenchmarkCluster runs the default cluster for one simulated hour under a
 // router that pins each user to a backend by name; it reports simulated
@@ -17,22 +36,7 @@ import (
 // liveB/user is the live heap after a collection at the end of the run,
 // with the cluster's state still reachable.
 func BenchmarkCluster(b *testing.B) {
-	// isp is a consumer ISP's peak hour, the profile of the example
-	// capacity plan (experiments/isp-1m-plan.toml): most devices connect
-	// about once an hour for ten minutes, a tenth of the users behave like
-	// imaptest's "normal" user. imaptest's own profiles (the default) are
-	// stress profiles in which every user is connected and busy, with
-	// about 13,000 simulated events per user and hour.
-	isp := func(cfg *Config) {
-		cfg.Profile.Normal = workloads.Behavior{
-			SessionLength: 10 * sim.Minute, ActionDelay: 30 * sim.Second,
-			Reconnect: 50 * sim.Minute, DeliveryInterval: 20 * sim.Minute,
-		}
-		cfg.Profile.Aggressive = workloads.Behavior{
-			SessionLength: 20 * sim.Minute, ActionDelay: 10 * sim.Second,
-			Reconnect: 2 * sim.Minute, DeliveryInterval: 2 * sim.Minute,
-		}
-	}
+	isp := ispProfile
 	for _, bc := range []struct {
 		name    string
 		users   int
@@ -90,5 +94,49 @@ func BenchmarkCluster(b *testing.B) {
 			b.ReportMetric(heap/float64(bc.users), "heapB/user")
 			b.ReportMetric(live/float64(bc.users), "liveB/user")
 		})
+	}
+}
+
+// BenchmarkClusterMemory builds an ISP-sized population and runs it for a
+// simulated minute, to measure what a user costs in memory at scale:
+// liveB/user is the live heap per user after a collection at the end,
+// with the cluster reachable. MAILSIM_BENCH_USERS sets the population
+// (default 1,000,000; the target is 10,000,000 users on a 24 GB
+// machine, under 1 KB each).
+func BenchmarkClusterMemory(b *testing.B) {
+	users := 1_000_000
+	if v := os.Getenv("MAILSIM_BENCH_USERS"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n <= 0 {
+			b.Fatalf("MAILSIM_BENCH_USERS=%q: want a positive number of users", v)
+		}
+		users = n
+	}
+	cfg := DefaultConfig()
+	cfg.Population.Users = users
+	// Backends as the 100,000-user case has them and twice its nfsd
+	// threads, scaled with the population: one filer's threads stand for
+	// the filers a site this size would have, with room for the logins
+	// of the devices in session at the start.
+	cfg.Backends = max(8, users/12_500)
+	cfg.Server.Threads = max(64, 128*users/100_000)
+	ispProfile(&cfg)
+	cfg.Warmup = 0
+	cfg.Duration = sim.Minute
+	for i := 0; i < b.N; i++ {
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		cl, err := run(cfg, &userHashRouter{n: cfg.Backends}, Options{}, uint64(i+1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric((float64(after.HeapAlloc)-float64(before.HeapAlloc))/float64(users), "liveB/user")
+		b.ReportMetric(float64(after.Sys)/float64(users), "sysB/user")
+		runtime.KeepAlive(cl)
+		b.StartTimer()
 	}
 }
