@@ -7,7 +7,9 @@ import (
 	"image/color"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	xfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
@@ -483,8 +485,9 @@ func writeFiles(dir, slug string, render func(Format, vg.Length, vg.Length) ([]b
 	return paths, nil
 }
 
-// WriteAll writes every chart into dir as [Chart.WriteFiles] does and
-// returns the paths written, in order. Two charts whose names give the
+// WriteAll writes every chart into dir as [Chart.WriteFiles] does,
+// drawing them on every processor at once, and returns the paths
+// written, in order. Two charts whose names give the
 // same slug are an error, found before anything is written.
 func WriteAll(dir string, cs []*Chart, width, height vg.Length) ([]string, error) {
 	seen := map[string]string{}
@@ -495,12 +498,35 @@ func WriteAll(dir string, cs []*Chart, width, height vg.Length) ([]string, error
 		}
 		seen[s] = c.Name
 	}
+	// Charts are drawn on every processor at once, each by one goroutine
+	// (a chart's drawing is its own); what is written, and the error
+	// returned, do not depend on which finishes first.
+	type result struct {
+		paths []string
+		err   error
+	}
+	out := make([]result, len(cs))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(cs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				out[i].paths, out[i].err = cs[i].WriteFiles(dir, width, height)
+			}
+		}()
+	}
+	for i := range cs {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
 	var all []string
-	for _, c := range cs {
-		ps, err := c.WriteFiles(dir, width, height)
-		all = append(all, ps...)
-		if err != nil {
-			return all, err
+	for _, r := range out {
+		all = append(all, r.paths...)
+		if r.err != nil {
+			return all, r.err
 		}
 	}
 	return all, nil
