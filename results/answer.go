@@ -12,7 +12,7 @@ import (
 // metric say across the sweep points.
 type Kind string
 
-// Verdicts, from the strongest finding to none.
+// Kinds of statement, from the strongest finding to none.
 const (
 	// ZeroSplit: some strategies kept the metric at exactly zero at every
 	// point and others did not. Zero against non-zero is a finding
@@ -180,41 +180,37 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 		for _, s := range nonzero {
 			parts = append(parts, s+" "+valueOf(slices.Index(c.Strategies, s)))
 		}
-		st.Points, st.Of = len(c.Points), len(c.Points)
+		st.Points = len(c.Points)
 		st.Text = fmt.Sprintf("%s: zero under %s%s; %s.", label, joinAnd(zero), where, strings.Join(parts, ", "))
 		return st, true
 	}
-	// Which pairs matter at which points.
+	// Which pairs differ at which points, each pair asked once.
+	differ := make([][]bool, len(c.Points)) // differ[p][i*n+j]
 	counts := make([]int, len(c.Points))
-	odd := make([]int, n) // points where strategy i alone differs from all others
 	for p := range c.Points {
+		differ[p] = make([]bool, n*n)
 		for i := range n {
 			for j := i + 1; j < n; j++ {
 				if c.matters(mi, p, i, j) {
+					differ[p][i*n+j], differ[p][j*n+i] = true, true
 					counts[p]++
 				}
 			}
 		}
-		for i := range n {
-			alone := true
-			for j := range n {
-				if j == i {
-					continue
-				}
-				if !c.matters(mi, p, i, j) {
-					alone = false
-					break
-				}
-				for k := range n {
-					if k != i && k != j && c.matters(mi, p, j, k) {
-						alone = false
-					}
-				}
-			}
-			if alone && n > 2 {
-				odd[i]++
+	}
+	// alone reports whether strategy i alone differs at point p: from
+	// every other strategy, while the others are the same among
+	// themselves.
+	alone := func(p, i int) bool {
+		if n <= 2 {
+			return false
+		}
+		for j := range n {
+			if j != i && !differ[p][i*n+j] {
+				return false
 			}
 		}
+		return counts[p] == n-1
 	}
 	pts := 0
 	worst := 0 // the point with the largest relative spread among those that matter
@@ -270,7 +266,13 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 		return st, true
 	}
 	for i := range n {
-		if odd[i] == pts && pts > 0 {
+		onlyI := true
+		for p := range c.Points {
+			if counts[p] > 0 && !alone(p, i) {
+				onlyI = false
+			}
+		}
+		if onlyI {
 			st.Kind = OnlyOne
 			st.Strategies = []string{c.Strategies[i]}
 			var others []float64
@@ -312,9 +314,9 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 		// difference from the best is not shown (the pair that matters
 		// may be two others).
 		switch {
-		case i == best || i != bad && !c.matters(mi, worst, best, i):
+		case i == best || i != bad && !differ[worst][best*n+i]:
 			good = append(good, i)
-		case i == bad || !c.matters(mi, worst, bad, i):
+		case i == bad || !differ[worst][bad*n+i]:
 			poor = append(poor, i)
 		default:
 			mid = append(mid, i)
@@ -353,7 +355,7 @@ func (c *Comparison) statement(mi int, m MetricInfo) (Statement, bool) {
 	if len(c.Points) > 1 && len(poor) == 1 {
 		lo, hi := minMax(means[bad])
 		if Practical(m, lo, hi) {
-			spread = fmt.Sprintf("; %s ranges from %s", c.Strategies[bad], strings.Replace(rangeText(disp, means[bad], c.Points), ") to ", ") to ", 1))
+			spread = fmt.Sprintf("; %s ranges from %s", c.Strategies[bad], rangeText(disp, means[bad], c.Points))
 		}
 	}
 	st.Text = fmt.Sprintf("%s%s: best under %s (%s), worst under %s (%s%s)%s%s.", label, at, gn, gv, pn, pv, rel, between, spread)

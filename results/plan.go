@@ -193,18 +193,7 @@ func decodePlan(name string, b []byte) (*PlanOutcome, error) {
 }
 
 // FormatCount renders n with thousands separators: "1,000,000".
-func FormatCount(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
-}
+func FormatCount(n int) string { return thousands(strconv.Itoa(n)) }
 
 // FormatBytes renders n bytes in binary units: "1 GiB", "512 MiB".
 func FormatBytes(n int64) string {

@@ -105,7 +105,7 @@ func (d Display) Format(v float64) string {
 }
 
 // FormatUnit is Format followed by the unit ("14.8 ms", "63 %",
-// "1,205 /s", "49,019").
+// "1,205/s", "49,019").
 func (d Display) FormatUnit(v float64) string {
 	s := d.Format(v)
 	if d.Unit == "" || math.IsNaN(v) {

@@ -80,7 +80,7 @@ func wrap(w io.Writer, first, rest, text string) {
 	fmt.Fprintln(w, line)
 }
 
-// textCell formats strategy i's cell of row: "17.5 ± 0.4 +55 %*".
+// textCell formats strategy i's cell of row: "17.5 ± 0.4 +55%*".
 func (c *Comparison) textCell(row *MetricRow, i int, d Display) string {
 	iv := row.Cells[i]
 	if iv.N == 0 {
@@ -279,13 +279,13 @@ func halfWidthText(mean string, hw float64) string {
 	if strings.Contains(mean, "e") {
 		return Readable(hw)
 	}
+	// A half-width below the mean's last shown digit prints as zero at
+	// that digit ("1.43 ± 0.00"): the interval is narrower than the
+	// value's precision.
 	dec := 0
 	if i := strings.IndexByte(mean, '.'); i >= 0 {
 		dec = len(mean) - i - 1
 	}
-	// A half-width below the mean's last shown digit prints as zero at
-	// that digit ("1.43 ± 0.00"): the interval is narrower than the
-	// value's precision.
 	if hw >= 999.5 {
 		return thousands(strconv.FormatFloat(math.Round(hw), 'f', 0, 64))
 	}

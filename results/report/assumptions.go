@@ -15,8 +15,9 @@ type specKey struct {
 
 // parseExpanded reads the keys of an expanded spec, as `mailsim spec
 // defaults` writes it: each key preceded by its comment, tables in
-// [brackets]. Keys whose value spans lines are skipped; nothing here
-// interprets values beyond their text.
+// [brackets]. A multi-line string's value is kept as its first line, and
+// its other lines are not read as keys; nothing here interprets values
+// beyond their text.
 func parseExpanded(spec string) []specKey {
 	var out []specKey
 	var doc []string
@@ -24,8 +25,16 @@ func parseExpanded(spec string) []specKey {
 	table := ""
 	sc := bufio.NewScanner(strings.NewReader(spec))
 	sc.Buffer(make([]byte, 64*1024), 1<<20)
+	closing := "" // the delimiter of a multi-line string being skipped
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
+		if closing != "" {
+			// Inside a multi-line string: its lines are text, not keys.
+			if strings.Contains(line, closing) {
+				closing = ""
+			}
+			continue
+		}
 		switch {
 		case line == "":
 			doc, def = nil, false
@@ -50,6 +59,11 @@ func parseExpanded(spec string) []specKey {
 				continue
 			}
 			k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+			for _, q := range []string{`"""`, `'''`} {
+				if strings.HasPrefix(v, q) && !strings.Contains(v[len(q):], q) {
+					closing = q
+				}
+			}
 			if table != "" {
 				k = table + "." + k
 			}

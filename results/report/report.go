@@ -180,16 +180,15 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		SpecGiven:    string(m.SpecGiven),
 		SpecExpanded: string(m.SpecExpanded),
 		Pairing:      "replicas paired by seed",
-		ChartDir:     filepath.Base(o.ChartDir),
 		Rules:        rules(),
+	}
+	if o.ChartDir != "" {
+		pg.ChartDir = filepath.Base(o.ChartDir)
 	}
 	for _, k := range parseExpanded(string(m.SpecExpanded)) {
 		if k.Key == "run.duration" {
 			pg.Period = strings.Trim(k.Value, `"`)
 		}
-	}
-	if o.ChartDir == "" {
-		pg.ChartDir = ""
 	}
 	reps := 0
 	for _, pc := range c.Points {
@@ -210,6 +209,10 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		pg.Experiment = "mailsim experiment"
 	}
 	answer := c.Answer(0)
+	statements := map[string]results.Statement{}
+	for _, st := range c.Statements() {
+		statements[st.Metric.Name] = st
+	}
 	switch {
 	case len(c.Strategies) < 2:
 		pg.Answer = []string{"Only one strategy was run (" + c.Strategies[0] + "); there is nothing to compare. The tables in the appendix give its values."}
@@ -220,19 +223,12 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 		pg.Answer = append(pg.Answer, st.Text)
 	}
 	chosen := pickPoints(s.Points(), o.MaxPoints)
-	keyMetrics := keyMetricNames(c, answer)
+	keyMetrics := keyMetricNames(c, answer, statements)
 	pg.KeyTables = tables(c, keyMetrics, chosen, false)
 	pg.Tables = tables(c, nil, nil, true)
-	values := map[string][]string{}
-	for _, key := range s.SweepKeys() {
-		for _, pt := range s.Points() {
-			if v, ok := pt.Get(key); ok && !slices.Contains(values[key], v) {
-				values[key] = append(values[key], v)
-			}
-		}
-	}
+	values := sweptValues(s)
 	pg.Assumptions = assumptions(string(m.SpecExpanded), string(m.SpecGiven), s.SweepKeys(), values)
-	key, more := chartsOf(s, c, answer, chosen)
+	key, more := chartsOf(s, c, answer, statements, values, chosen)
 	var all []*charts.Chart
 	all = append(all, key...)
 	all = append(all, more...)
@@ -271,19 +267,17 @@ func rules() string {
 // keyMetricNames are the metrics of the compact table: those of the
 // answer, then the headline metrics that are not zero everywhere, at most
 // ten.
-func keyMetricNames(c *results.Comparison, answer []results.Statement) []string {
+func keyMetricNames(c *results.Comparison, answer []results.Statement, statements map[string]results.Statement) []string {
 	var out []string
 	for _, st := range answer {
 		out = append(out, st.Metric.Name)
 	}
-	all := c.Statements()
 	for _, name := range []string{"imap.latency.p99", "lmtp.latency.p99", "stale_reads", "dovecot.errors.total", "users_multi_backend",
 		"failed_logins", "users_affected", "nfs.ops_per_s", "nfs.utilization", "cache.hit_ratio", "load_imbalance", "backend.cpu_util.max"} {
 		if len(out) >= 10 {
 			break
 		}
-		i := slices.IndexFunc(all, func(st results.Statement) bool { return st.Metric.Name == name })
-		if i >= 0 && all[i].Kind != results.AllZero && !slices.Contains(out, name) {
+		if st, ok := statements[name]; ok && st.Kind != results.AllZero && !slices.Contains(out, name) {
 			out = append(out, name)
 		}
 	}
@@ -339,9 +333,6 @@ func tables(c *results.Comparison, names []string, pts []results.Point, fold boo
 		for _, k := range rowsIdx {
 			r := &pc.Rows[k]
 			g := add(results.GroupOf(r.Metric.Name))
-			if names == nil {
-				g = add(results.GroupOf(r.Metric.Name))
-			}
 			var vals []float64
 			zero := true
 			for _, iv := range r.Cells {
@@ -483,7 +474,8 @@ func pickPoints(pts []results.Point, n int) []results.Point {
 // the incidents around a fault when there is one, and the load per
 // backend; the appendix holds every other metric's chart, every command
 // class's distribution and every time series.
-func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement, chosen []results.Point) (key, more []*charts.Chart) {
+func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement, statements map[string]results.Statement,
+	values map[string][]string, chosen []results.Point) (key, more []*charts.Chart) {
 	addTo := func(dst *[]*charts.Chart, ch *charts.Chart, err error) {
 		if dst == &more && len(more) >= MaxAppendixCharts {
 			return
@@ -503,15 +495,9 @@ func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement,
 		}
 	}
 	last := chosen[len(chosen)-1]
-	var swept []string
+	var swept []string // the keys the experiment varies
 	for _, k := range s.SweepKeys() {
-		var vals []string
-		for _, pt := range s.Points() {
-			if v, ok := pt.Get(k); ok && !slices.Contains(vals, v) {
-				vals = append(vals, v)
-			}
-		}
-		if len(vals) >= 2 {
+		if len(values[k]) >= 2 {
 			swept = append(swept, k)
 		}
 	}
@@ -551,7 +537,7 @@ func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement,
 			if len(more) >= MaxAppendixCharts/2 {
 				break
 			}
-			if st := statementOf(c, m.Name); st != nil && (st.Kind == results.Differs || st.Kind == results.ZeroSplit || st.Kind == results.OnlyOne) {
+			if st, ok := statements[m.Name]; ok && (st.Kind == results.Differs || st.Kind == results.ZeroSplit || st.Kind == results.OnlyOne) {
 				ch, err := charts.MetricVsParamChart(s, m.Name, k)
 				addTo(&more, ch, err)
 			}
@@ -577,8 +563,8 @@ func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement,
 			pt = eventsAt
 		}
 		for _, col := range cols {
-			if strings.Contains(col, ".b") {
-				continue // per-backend columns: the totals tell the story
+			if perBackend(col) {
+				continue
 			}
 			ch, err := charts.IncidentsChart(s, pt, col)
 			addTo(&more, ch, err)
@@ -587,14 +573,32 @@ func chartsOf(s *results.Set, c *results.Comparison, answer []results.Statement,
 	return key, more
 }
 
-// statementOf returns the statement about metric name, or nil.
-func statementOf(c *results.Comparison, name string) *results.Statement {
-	for _, st := range c.Statements() {
-		if st.Metric.Name == name {
-			return &st
+// sweptValues returns the values each sweep key takes, in plan order.
+func sweptValues(s *results.Set) map[string][]string {
+	values := map[string][]string{}
+	for _, key := range s.SweepKeys() {
+		for _, pt := range s.Points() {
+			if v, ok := pt.Get(key); ok && !slices.Contains(values[key], v) {
+				values[key] = append(values[key], v)
+			}
 		}
 	}
-	return nil
+	return values
+}
+
+// perBackend reports whether a time-series column is one backend's
+// ("logins_ok.b3"): the totals tell the story.
+func perBackend(col string) bool {
+	i := strings.LastIndex(col, ".b")
+	if i < 0 || i+2 == len(col) {
+		return false
+	}
+	for _, r := range col[i+2:] {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // figures renders charts for the page.
