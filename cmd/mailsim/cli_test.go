@@ -245,6 +245,10 @@ func TestExperimentsCommand(t *testing.T) {
 func TestRunByName(t *testing.T) {
 	dir := t.TempDir()
 	t.Chdir(dir)
+	// The catalogue's copies go to a temporary folder of this test's own,
+	// so that the check for copies left behind does not see those of
+	// other packages' tests running at the same time.
+	t.Setenv("TMPDIR", t.TempDir())
 	tiny := "name = \"tiny\"\nstrategies = [\"director\"]\n[run]\nduration = \"2m\"\nwarmup = \"30s\"\n[workload]\nusers = 50\n"
 	if err := os.WriteFile("testbed-small", []byte(tiny), 0o644); err != nil {
 		t.Fatal(err)
