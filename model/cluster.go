@@ -43,6 +43,7 @@ const (
 	evProxyRefused               // Obj: connection, Arg: its gen; its proxy's connect was refused
 	evLockExpired                // Obj: retained lock; the storage frees a failed backend's lock
 	evLockTimeout                // Obj: connection, Arg: its gen; its wait for a lock times out
+	evChainDone                  // Obj: connection, Arg: its chain; the reply of a fused chain's last call is back (see nfschain.go)
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -296,6 +297,12 @@ type conn struct {
 	// memIndex is the version of the in-memory index of the selected
 	// folder, under INDEX=MEMORY (see indexVersion).
 	memIndex uint32
+	// chain numbers the connection's chain of calls simulated as one
+	// event, while fused is set; chainAt is when its first call arrives
+	// at the server (see nfschain.go).
+	chain   uint32
+	fused   bool
+	chainAt sim.Time
 }
 
 // thinking marks a connection whose next command is chosen and waits for
@@ -368,6 +375,16 @@ type cluster struct {
 	actBuf     []strategies.Action
 	firstFault sim.Time
 	nfsSlow    float64
+
+	// Chains of calls (see nfschain.go): how many are in progress, the
+	// last chain number given, the fused ones (with those no longer
+	// fused among them until compacted) and how many are fused; noFuse
+	// simulates every call as its own events.
+	chainLive int
+	chainSeq  uint32
+	fused     []fusedChain
+	fusedN    int
+	noFuse    bool
 	byName     map[string]int32
 
 	// Index locks: holder by lock key, and the queues of waiters.
@@ -473,6 +490,9 @@ type Options struct {
 	// returns an error wrapping the context's error, within a few
 	// thousand events.
 	Context context.Context
+	// callByCall simulates every storage call as its own events, never a
+	// chain as one (see nfschain.go); the tests compare the two.
+	callByCall bool
 }
 
 // RunOptions is [Run] with options.
@@ -498,6 +518,7 @@ func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster
 		return nil, err
 	}
 	cl.monitor = o.Monitor
+	cl.noFuse = o.callByCall
 	cl.record, cl.replay = o.Record, o.Replay
 	if err := cl.startTrace(seed); err != nil {
 		return nil, err
@@ -517,6 +538,7 @@ func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster
 	if err := cl.s.Err(); err != nil {
 		return nil, err
 	}
+	cl.settleFused(end)
 	cl.finish()
 	return cl, nil
 }
@@ -525,6 +547,7 @@ func run(cfg Config, router strategies.Router, o Options, seed uint64) (*cluster
 // what warm-up accumulated in the stations' and backends' counters is
 // forgotten.
 func (cl *cluster) startMeasuring() {
+	cl.unfuseAll() // calls before now are not counted, those after are
 	cl.measuring = true
 	cl.nfs.busyTime = 0
 	for i := range cl.backends {
@@ -767,6 +790,7 @@ func (cl *cluster) Handle(e sim.Event) {
 		}
 	case evNFSArrive:
 		if !cl.alive(int32(e.Obj)) {
+			cl.chainLive--
 			return
 		}
 		c := &cl.conns[e.Obj]
@@ -780,6 +804,7 @@ func (cl *cluster) Handle(e sim.Event) {
 			cl.nfsStart(next, &cl.conns[next])
 		}
 		if !cl.alive(int32(e.Obj)) {
+			cl.chainLive--
 			return
 		}
 		// The reply travels back for half a round trip. The backend sends
@@ -794,6 +819,7 @@ func (cl *cluster) Handle(e sim.Event) {
 			cl.s.After(cl.rtt/2, evNFSReply, e.Obj, 0)
 		}
 	case evNFSReply:
+		cl.chainLive--
 		if cl.alive(int32(e.Obj)) {
 			cl.advance(int32(e.Obj), &cl.conns[e.Obj])
 		}
@@ -869,6 +895,8 @@ func (cl *cluster) Handle(e sim.Event) {
 		cl.lockExpired(int(e.Obj))
 	case evLockTimeout:
 		cl.lockTimedOut(int32(e.Obj), e.Arg)
+	case evChainDone:
+		cl.chainDone(int32(e.Obj), e.Arg)
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -1156,7 +1184,7 @@ func (cl *cluster) advance(id int32, c *conn) {
 		c.opAt++
 	}
 	if int(c.opAt) < len(cl.ops(c)) {
-		cl.s.After(cl.rtt/2, evNFSArrive, uint32(id), 0)
+		cl.startChain(id, c)
 		return
 	}
 	cl.releaseOps(c)

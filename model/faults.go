@@ -359,6 +359,10 @@ func (cl *cluster) noteFailure(u int32, at sim.Time) {
 // that was discarded.
 func (cl *cluster) drop(id int32, noticeAfter sim.Time, pending bool, failed bool) {
 	c := &cl.conns[id]
+	if c.fused {
+		// Its calls go on as events, which find it dead.
+		cl.unfuse(id, c)
+	}
 	routed := cl.detach(c, false)
 	cl.releaseDead(id, c, failed)
 	n := notice{at: cl.s.Now() + noticeAfter, routedAt: c.routedAt, conn: -1, user: c.user, dev: c.dev, backend: c.backend, routed: routed, slot: c.slot, idle: c.idle}
@@ -410,6 +414,7 @@ func (cl *cluster) fault(i int) {
 	now := cl.s.Now()
 	cl.event(f.Kind.String(), fmt.Sprintf("backend %d", f.Backend))
 	if f.Kind == NFSSlow {
+		cl.unfuseAll() // calls from now on take the new time
 		cl.nfsSlow = f.Factor
 		return
 	}

@@ -1,0 +1,202 @@
+package model
+
+import (
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+)
+
+// A command's storage calls leave the backend one after another: the imap
+// process sends a call, waits for its reply, and sends the next (the
+// kernel's NFS client makes a process's synchronous calls in turn). Each
+// call crosses half a round trip to the server, waits there for a free
+// nfsd thread in first-come-first-served order, is served, and its reply
+// crosses back. Simulated call by call, that is two events per call: its
+// arrival and its completion.
+//
+// Waiting is the only thing that ties one connection's calls to
+// another's, and no call can wait while the connections with calls in
+// progress are no more than the server's threads: each holds at most one
+// thread at a time, so a call that arrives always finds one free. A
+// connection's run of consecutive calls (a chain: they end at a lock
+// step or a wait, or with the command's calls) then has a timing fixed
+// when it starts: call i arrives at a_i, is done at d_i = a_i + s_i, and
+// the next arrives a round trip later. While that bound holds, a chain is
+// simulated as one event, its reply at the backend; the server's busy
+// time and call counts are those of the calls it carries.
+//
+// The moment a chain would start with as many chains in progress as the
+// server has threads, every chain simulated as one is turned back into
+// its calls' events at the point each has reached ("unfused"), and the
+// new chain runs call by call; so does anything that changes the server
+// (an nfs-slow fault) or ends a connection (a crash, a kick), and the
+// start of the measured period. The result is the call-by-call model's:
+// the same arrivals, services and replies at the same times. Only the
+// order of events at one instant may differ, as it may between any two
+// ways of scheduling them.
+
+// chainLive is how many chains are in progress, fused or not: a chain
+// counts from when the backend sends its first call to when the reply of
+// its last arrives, or to when its connection's end is noticed. It is at
+// least the server's busy threads.
+
+// fusedChain names a chain simulated as one event: its connection and
+// the chain's number (conn.chain).
+type fusedChain struct {
+	conn  int32
+	chain uint32
+}
+
+// callTimes walks the chain of connection c that starts at its opAt and
+// whose first call arrives at first: f is given each call's index,
+// request, arrival and service time. It returns the index after the
+// chain's last call and the time that call is done.
+func (cl *cluster) callTimes(c *conn, first sim.Time, f func(i int, r nfsReq, at, service sim.Time)) (int, sim.Time) {
+	ops := cl.ops(c)
+	at := first
+	done := first
+	i := int(c.opAt)
+	for ; i < len(ops) && ops[i].op < nfsmodel.NumOps; i++ {
+		s := cl.serviceTime(ops[i])
+		if cl.nfsSlow != 1 {
+			s = sim.Scale(s, cl.nfsSlow)
+		}
+		if f != nil {
+			f(i, ops[i], at, s)
+		}
+		done = later(at, s)
+		at = later(done, cl.rtt)
+	}
+	return i, done
+}
+
+// later returns t+d for d ≥ 0, or [sim.Never] where that would overflow,
+// as [sim.Sim.After] does.
+func later(t, d sim.Time) sim.Time {
+	if t > sim.Never-d {
+		return sim.Never
+	}
+	return t + d
+}
+
+// startChain sends the first call of connection id's chain of calls,
+// which starts at its opAt: as one event when no call can wait (see
+// above), else call by call.
+func (cl *cluster) startChain(id int32, c *conn) {
+	cl.chainLive++
+	first := cl.s.Now() + cl.rtt/2
+	if cl.noFuse || cl.chainLive > cl.nfs.servers {
+		cl.unfuseAll()
+		cl.s.Schedule(first, evNFSArrive, uint32(id), 0)
+		return
+	}
+	_, done := cl.callTimes(c, first, func(_ int, r nfsReq, _, s sim.Time) {
+		cl.nfs.busyTime += int64(s)
+		if cl.measuring {
+			cl.res.NFSOps[r.op]++
+		}
+	})
+	cl.chainSeq++
+	c.fused, c.chain, c.chainAt = true, cl.chainSeq, first
+	cl.fused = append(cl.fused, fusedChain{conn: id, chain: c.chain})
+	cl.fusedN++
+	cl.s.Schedule(later(done, cl.rtt/2), evChainDone, uint32(id), c.chain)
+}
+
+// chainDone is the reply of a fused chain's last call reaching the
+// backend.
+func (cl *cluster) chainDone(id int32, chain uint32) {
+	c := &cl.conns[id]
+	if !c.fused || c.chain != chain {
+		return // the chain was unfused: its calls' events carry it
+	}
+	end, _ := cl.callTimes(c, c.chainAt, nil)
+	c.fused = false
+	c.opAt = int32(end)
+	cl.fusedN--
+	cl.chainLive--
+	if n := len(cl.fused); n > 64 && n > 4*cl.fusedN {
+		cl.compactFused()
+	}
+	cl.advance(id, c) // a fused connection is never dead (see drop)
+}
+
+// compactFused drops the chains that are no longer fused from the list.
+func (cl *cluster) compactFused() {
+	k := 0
+	for _, f := range cl.fused {
+		if c := &cl.conns[f.conn]; c.fused && c.chain == f.chain {
+			cl.fused[k] = f
+			k++
+		}
+	}
+	cl.fused = cl.fused[:k]
+}
+
+// unfuseAll turns every fused chain into its calls' events.
+func (cl *cluster) unfuseAll() {
+	if cl.fusedN == 0 {
+		cl.fused = cl.fused[:0]
+		return
+	}
+	for _, f := range cl.fused {
+		if c := &cl.conns[f.conn]; c.fused && c.chain == f.chain {
+			cl.unfuse(f.conn, c)
+		}
+	}
+	cl.fused = cl.fused[:0]
+}
+
+// unfuse turns connection id's fused chain into the events the
+// call-by-call model has pending now: the completion of the call in
+// service, or the arrival of the next call, or the reply of the last.
+// The busy time and counts of calls not yet arrived are taken back: their
+// arrivals count them again.
+func (cl *cluster) unfuse(id int32, c *conn) {
+	now := cl.s.Now()
+	c.fused = false
+	cl.fusedN--
+	next := -1 // the first call not done by now
+	var nextAt, nextDone sim.Time
+	end, last := cl.callTimes(c, c.chainAt, func(i int, r nfsReq, at, s sim.Time) {
+		if next < 0 && later(at, s) > now {
+			next, nextAt, nextDone = i, at, later(at, s)
+		}
+		if at > now {
+			cl.nfs.busyTime -= int64(s)
+			if cl.measuring {
+				cl.res.NFSOps[r.op]--
+			}
+		}
+	})
+	switch {
+	case next < 0:
+		c.opAt = int32(end)
+		cl.s.Schedule(later(last, cl.rtt/2), evNFSReply, uint32(id), 0)
+	case nextAt <= now:
+		c.opAt = int32(next)
+		cl.nfs.busy++ // no call waits while chains are no more than threads
+		cl.s.Schedule(nextDone, evNFSDone, uint32(id), 0)
+	default:
+		c.opAt = int32(next)
+		cl.s.Schedule(nextAt, evNFSArrive, uint32(id), 0)
+	}
+}
+
+// settleFused takes back, at the end of a run, the busy time and counts
+// of fused calls that would have arrived after it.
+func (cl *cluster) settleFused(end sim.Time) {
+	for _, f := range cl.fused {
+		c := &cl.conns[f.conn]
+		if !c.fused || c.chain != f.chain {
+			continue
+		}
+		cl.callTimes(c, c.chainAt, func(_ int, r nfsReq, at, s sim.Time) {
+			if at > end {
+				cl.nfs.busyTime -= int64(s)
+				if cl.measuring {
+					cl.res.NFSOps[r.op]--
+				}
+			}
+		})
+	}
+}

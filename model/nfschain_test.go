@@ -1,0 +1,78 @@
+package model
+
+import (
+	"reflect"
+	"testing"
+
+	"github.com/mailsim/mailsim/model/sim"
+	"github.com/mailsim/mailsim/nfsmodel"
+	"github.com/mailsim/mailsim/strategies"
+)
+
+// TestChainsAsOneEvent checks that simulating a chain of storage calls as
+// one event (nfschain.go) gives the result of simulating every call as
+// its own events, field by field, with a fraction of the events: under
+// faults that end connections mid-chain, a slower server, storage kinds
+// without round trips, and a server with so few threads that chains wait
+// and the run switches between the two ways again and again.
+func TestChainsAsOneEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		edit   func(*Config)
+		router string // "" for the test's user-hash router
+	}{
+		{name: "default", edit: func(*Config) {}},
+		{name: "isp profile", edit: ispProfile},
+		{name: "two nfsd threads", edit: func(c *Config) { c.Server.Threads = 2 }},
+		{name: "one nfsd thread, random routing", edit: func(c *Config) { c.Server.Threads = 1 }, router: "random"},
+		{name: "backend crash and hang", edit: func(c *Config) {
+			c.Faults = []Fault{{At: 2 * sim.Minute, Backend: 1, Kind: Crash}, {At: 3 * sim.Minute, Backend: 2, Kind: Hang}}
+		}, router: "director"},
+		{name: "nfs server slows down", edit: func(c *Config) {
+			c.Faults = []Fault{{At: 2 * sim.Minute, Kind: NFSSlow, Factor: 40}, {At: 5 * sim.Minute, Kind: NFSSlow, Factor: 1}}
+		}},
+		{name: "director kicks users off a stopped host", edit: func(c *Config) {
+			c.Actions = []Action{{At: 2 * sim.Minute, Kind: BackendStop, Backend: 2}, {At: 4 * sim.Minute, Kind: BackendStart, Backend: 2}}
+		}, router: "director"},
+		{name: "nfs 4.2", edit: func(c *Config) { c.Mount.Vers = nfsmodel.V42 }, router: "random"},
+		{name: "cluster file system", edit: func(c *Config) { c.Storage = nfsmodel.KindClusterFS }, router: "random"},
+		{name: "fuse", edit: func(c *Config) { c.Storage = nfsmodel.KindFUSE }, router: "per-ip"},
+		{name: "local disk", edit: func(c *Config) { c.Storage = nfsmodel.KindLocal; c.Backends = 1 }},
+		{name: "sdbox", edit: func(c *Config) { c.Dovecot.MailLocation = "sdbox:~/dbox" }, router: "random"},
+		{name: "imaptest drill with a crash", edit: func(c *Config) { *c = drillConfig() }, router: "director"},
+		{name: "warm-up ends mid-chain, no warm-up", edit: func(c *Config) { c.Warmup = 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := smallConfig()
+			cfg.Population.Users = 600
+			tc.edit(&cfg)
+			var got [2]*Result
+			for i, callByCall := range []bool{true, false} {
+				var r strategies.Router = &userHashRouter{n: cfg.Backends}
+				if tc.router != "" {
+					r = drillRouter(t, tc.router, cfg.Backends)
+				}
+				cl, err := run(cfg, r, Options{callByCall: callByCall}, 7)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if cl.chainLive < 0 || cl.nfs.busy < 0 {
+					t.Fatalf("call by call %v: %d chains in progress, %d busy threads at the end", callByCall, cl.chainLive, cl.nfs.busy)
+				}
+				got[i] = cl.res
+			}
+			byCall, chained := *got[0], *got[1]
+			if chained.Events >= byCall.Events {
+				t.Errorf("chains as one event took %d events, call by call %d", chained.Events, byCall.Events)
+			}
+			t.Logf("events: call by call %d, chains %d (%.2fx)", byCall.Events, chained.Events, float64(byCall.Events)/float64(chained.Events))
+			byCall.Events, chained.Events = 0, 0
+			vb, vc := reflect.ValueOf(byCall), reflect.ValueOf(chained)
+			for i := range vb.NumField() {
+				if !reflect.DeepEqual(vb.Field(i).Interface(), vc.Field(i).Interface()) {
+					t.Errorf("%s: call by call %v, chains as one event %v", vb.Type().Field(i).Name, vb.Field(i).Interface(), vc.Field(i).Interface())
+				}
+			}
+		})
+	}
+}
