@@ -149,6 +149,9 @@ type PlanOptions struct {
 	// Shard splits the strategies between machines: shard i of n searches
 	// the strategies at positions i, i+n, ... of the spec's list.
 	Shard ShardSpec
+	// FullProbes turns screening off: every probe of the search is judged
+	// by the full rule. The answer is the same; screening only saves runs.
+	FullProbes bool
 	// Log, if set, receives a line per probe and per run.
 	Log     io.Writer
 	Session results.Session
@@ -281,7 +284,12 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 		Confidence:  e.Spec.Plan.Confidence,
 		Measure:     measure,
 		Users:       e.planUsers(),
-		ProbeStarted: func(st string, c results.Candidate) {
+		Screen:      !o.FullProbes,
+		ProbeStarted: func(st string, c results.Candidate, screen bool) {
+			if screen {
+				logf("%s: screening %s\n", st, c)
+				return
+			}
 			logf("%s: probing %s\n", st, c)
 		},
 	}

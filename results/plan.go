@@ -147,9 +147,20 @@ type StrategyPlan struct {
 	// Binding says what stops a smaller configuration: the objectives that
 	// failed one step below the chosen point.
 	Binding string `json:"binding"`
-	// Probes are the search's probes in the order it made them.
+	// Probes are the search's full probes in the order it made them: each
+	// judged by the full rule (replicas_min to replicas_max replicas of
+	// normal operation, then the failure scenario when it passes). The
+	// answer rests on these alone: the chosen configuration's probe passes
+	// and the probes one step below it on each axis fail.
 	Probes []Probe `json:"probes"`
-	// Runs counts the simulation runs the search used.
+	// Screens are the search's screens in the order it made them: one run
+	// of normal operation (replica 0) that only steered the search towards
+	// the boundary and decides nothing. Each check has N = 1, its mean the
+	// run's value, and the verdict the screen had when it was made. A full
+	// probe of the same configuration reuses the screen's run.
+	Screens []Probe `json:"screens,omitempty"`
+	// Runs counts the simulation runs the search used, screens' and full
+	// probes' together, each run once.
 	Runs int `json:"runs"`
 }
 
@@ -242,17 +253,33 @@ func (o *PlanOutcome) WriteText(w io.Writer) error {
 	fmt.Fprintf(ew, "an objective passes when the one-sided %g%% upper confidence bound of its mean over %d-%d replicas is within the limit.\n\n",
 		o.Confidence*100, o.ReplicasMin, o.ReplicasMax)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "strategy\tbackends\tnfsd threads\tcache per backend\tprobes\truns\tbinding objective")
+	screens := false
+	for i := range o.Strategies {
+		screens = screens || len(o.Strategies[i].Screens) > 0
+	}
+	if screens {
+		fmt.Fprintln(tw, "strategy\tbackends\tnfsd threads\tcache per backend\tprobes\tscreens\truns\tbinding objective")
+	} else {
+		fmt.Fprintln(tw, "strategy\tbackends\tnfsd threads\tcache per backend\tprobes\truns\tbinding objective")
+	}
 	for i := range o.Strategies {
 		sp := &o.Strategies[i]
+		counts := fmt.Sprintf("%d\t%d", len(sp.Probes), sp.Runs)
+		if screens {
+			counts = fmt.Sprintf("%d\t%d\t%d", len(sp.Probes), len(sp.Screens), sp.Runs)
+		}
 		if !sp.Found {
-			fmt.Fprintf(tw, "%s\tnone\t\t\t%d\t%d\t%s\n", sp.Strategy, len(sp.Probes), sp.Runs, sp.Binding)
+			fmt.Fprintf(tw, "%s\tnone\t\t\t%s\t%s\n", sp.Strategy, counts, sp.Binding)
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d\t%s\n", sp.Strategy, sp.Chosen.Backends, sp.Chosen.NFSThreads, FormatBytes(sp.Chosen.CacheBytes), len(sp.Probes), sp.Runs, sp.Binding)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\n", sp.Strategy, sp.Chosen.Backends, sp.Chosen.NFSThreads, FormatBytes(sp.Chosen.CacheBytes), counts, sp.Binding)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if screens {
+		fmt.Fprintf(ew, "\nProbes are full (replicas of normal operation, then with one backend down) and decide the answer; screens are\n"+
+			"one run of normal operation that only steered the search (plan.json lists both).\n")
 	}
 	fmt.Fprintf(ew, "\nMargins at the chosen configuration: (limit - mean) / limit, the worse of the scenarios\n\n")
 	tw = tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
