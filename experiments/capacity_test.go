@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -446,4 +448,230 @@ func TestPlanInterruptedResumes(t *testing.T) {
 	if !bytes.Equal(a, b) {
 		t.Fatalf("resumed plan differs from the uninterrupted one:\n%s\n%s", a, b)
 	}
+}
+
+// analyticCluster is a fake cluster whose metrics follow closed forms in
+// the backends, nfsd threads and cache, with replica noise, for checking
+// the search against brute force.
+type analyticCluster struct {
+	cpuWork, conns, nfsWork float64 // totals spread over the backends or threads
+	cacheGain                float64 // NFS work saved per doubling of cache
+	latBase, latScale        float64
+	noise                    float64 // relative spread between replicas
+	// perCandidate draws each replica's noise afresh for every
+	// configuration (no common random numbers), which can make even the
+	// full rule's verdict non-monotone near the limits.
+	perCandidate bool
+	recovery     float64 // time to recover after a backend failure
+}
+
+func (a analyticCluster) outcome(t Trial) Outcome {
+	b := float64(t.Backends)
+	if t.Failure {
+		b--
+	}
+	eps := func(k uint64) float64 {
+		seed := uint64(t.Replica)*7919 + k
+		if a.perCandidate {
+			seed = sim.SubSeed(seed, fmt.Sprintf("%d-%d-%d-%v", t.Backends, t.NFSThreads, t.CacheBytes, t.Failure))
+		}
+		r := rand.New(rand.NewPCG(seed, 0x616e61))
+		return a.noise * r.NormFloat64()
+	}
+	cpu := a.cpuWork / b * (1 + eps(1))
+	nfsWork := a.nfsWork * (1 - a.cacheGain*math.Log2(float64(t.CacheBytes)))
+	nfs := nfsWork / float64(t.NFSThreads) * (1 + eps(2))
+	if cpu >= 1 || nfs >= 1 {
+		if nfs >= 1 {
+			return Outcome{Overloaded: "the NFS server"}
+		}
+		return Outcome{Overloaded: "a backend"}
+	}
+	m := map[string]float64{
+		"backend.cpu_util.max": cpu,
+		"nfs.utilization":      nfs,
+		MaxConnectionsMetric:   a.conns / b * (1 + eps(3)),
+		"latency.SELECT.p99":   (a.latBase + a.latScale*(nfs/(1-nfs)+cpu/(1-cpu))) * (1 + eps(4)),
+	}
+	if t.Failure {
+		m["time_to_recover"] = a.recovery * (1 + eps(5))
+	}
+	return Outcome{Metrics: m}
+}
+
+// fullVerdicts judges every configuration of s by the full rule, without
+// screens.
+func fullVerdicts(s *Search, st string) map[results.Candidate]bool {
+	ss := &strategySearch{Search: s, ctx: context.Background(), plan: results.StrategyPlan{Strategy: st},
+		full: map[results.Candidate]int{}, screened: map[results.Candidate]int{}, first: map[results.Candidate]Outcome{}, firstDown: map[results.Candidate]Outcome{}, ran: map[Trial]bool{}}
+	out := map[results.Candidate]bool{}
+	for b := s.BackendsMin; b <= s.BackendsMax; b++ {
+		for _, t := range s.NFSThreads {
+			for _, c := range s.CacheBytes {
+				cand := results.Candidate{Backends: b, NFSThreads: t, CacheBytes: c}
+				p, err := ss.probe(cand)
+				if err != nil {
+					panic(err)
+				}
+				out[cand] = p.Pass
+			}
+		}
+	}
+	return out
+}
+
+// monotone reports whether passing never turns into failing as any axis
+// grows.
+func monotone(s *Search, pass map[results.Candidate]bool) bool {
+	for c, ok := range pass {
+		if !ok {
+			continue
+		}
+		ups := []results.Candidate{c, c, c}
+		ups[0].Backends++
+		if i := slices.Index(s.NFSThreads, c.NFSThreads); i+1 < len(s.NFSThreads) {
+			ups[1].NFSThreads = s.NFSThreads[i+1]
+		}
+		if i := slices.Index(s.CacheBytes, c.CacheBytes); i+1 < len(s.CacheBytes) {
+			ups[2].CacheBytes = s.CacheBytes[i+1]
+		}
+		for _, u := range ups {
+			if p, in := pass[u]; in && !p {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// TestSearchScreenedMatchesFull checks, over many analytic clusters (noise
+// near the limits, per-configuration noise that makes single runs
+// mislead, overloads, nothing passing, the smallest passing), that the
+// search with screens chooses what the search without them chooses, for
+// the same reason, whenever the full rule is monotone; that its answer
+// always rests on full probes (the chosen one passes, the ones one step
+// below fail); and that it uses fewer runs.
+func TestSearchScreenedMatchesFull(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	var runsFull, runsScreened, compared, traps, quietFull, quietScreened int
+	byNoise := map[string][2]int{}
+	for i := range 300 {
+		a := analyticCluster{
+			cpuWork:   2 + 30*r.Float64(),
+			conns:     5000 + 100000*r.Float64(),
+			nfsWork:   10 + 150*r.Float64(),
+			cacheGain: 0.02 * r.Float64(),
+			latBase:   0.01 + 0.05*r.Float64(),
+			latScale:  0.02 * r.Float64(),
+			noise:     []float64{0, 0.002, 0.01, 0.03, 0.08}[i%5],
+			recovery:  30 + 100*r.Float64(),
+		}
+		a.perCandidate = i%3 == 2
+		obs := []results.Objective{
+			{Name: "backend CPU", Metric: "backend.cpu_util.max", Limit: 0.7},
+			{Name: "NFS server", Metric: "nfs.utilization", Limit: 0.7},
+			{Name: "connections per backend", Metric: MaxConnectionsMetric, Limit: 2000 + 8000*r.Float64()},
+			{Name: "SELECT p99", Metric: "latency.SELECT.p99", Unit: "s", Limit: 0.05 + 0.15*r.Float64()},
+		}
+		failure := i%4 != 3
+		if failure {
+			obs = append(obs, results.Objective{Name: "recovery", Metric: "time_to_recover", Unit: "s", Limit: 120})
+		}
+		mk := func(screen bool) *Search {
+			return &Search{
+				Strategies:  []string{"s"},
+				BackendsMin: 1 + r.IntN(4), BackendsMax: 20 + r.IntN(60),
+				NFSThreads: []int{16, 32, 64, 128, 256}, CacheBytes: []int64{256, 1024, 4096},
+				Objectives: obs, Failure: failure,
+				ReplicasMin: 2, ReplicasMax: 2 + i%3, Confidence: 0.95, Screen: screen,
+				Measure: func(_ context.Context, trials []Trial) ([]Outcome, error) {
+					out := make([]Outcome, len(trials))
+					for k, tr := range trials {
+						out[k] = a.outcome(tr)
+					}
+					return out, nil
+				},
+			}
+		}
+		seed := r.Uint64()
+		full := mk(false)
+		r = rand.New(rand.NewPCG(seed, 12))
+		screened := mk(true)
+		screened.BackendsMin, screened.BackendsMax = full.BackendsMin, full.BackendsMax
+		pf, err := full.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := screened.Run(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, s := pf.Strategies[0], ps.Strategies[0]
+		runsFull += f.Runs
+		runsScreened += s.Runs
+		if a.noise <= 0.01 && !a.perCandidate {
+			quietFull += f.Runs
+			quietScreened += s.Runs
+		}
+		key := fmt.Sprintf("noise %g, per configuration %v", a.noise, a.perCandidate)
+		byNoise[key] = [2]int{byNoise[key][0] + f.Runs, byNoise[key][1] + s.Runs}
+		if testing.Verbose() && s.Runs > f.Runs+10 {
+			t.Logf("case %d noise %g per %v: full %d runs %v; screened %d runs %v screens %v", i, a.noise, a.perCandidate, f.Runs, candidatesOf(f.Probes), s.Runs, candidatesOf(s.Probes), candidatesOf(s.Screens))
+		}
+		// The answer rests on full probes.
+		if s.Found {
+			if p := s.Probe(s.Chosen); p == nil || !p.Pass {
+				t.Fatalf("case %d: chosen %v has no passing full probe", i, s.Chosen)
+			}
+			below := s.Chosen
+			below.Backends--
+			if below.Backends >= screened.BackendsMin {
+				below.NFSThreads, below.CacheBytes = 256, 4096
+				if p := s.Probe(below); p == nil || p.Pass {
+					t.Fatalf("case %d: %v below the chosen has no failing full probe", i, below)
+				}
+			}
+		} else if p := s.Probe(results.Candidate{Backends: screened.BackendsMax, NFSThreads: 256, CacheBytes: 4096}); p == nil || p.Pass {
+			t.Fatalf("case %d: nothing found without a failing full probe of the top", i)
+		}
+		if !monotone(full, fullVerdicts(full, "s")) {
+			traps++
+			continue
+		}
+		compared++
+		if f.Found != s.Found || f.Chosen != s.Chosen || f.Binding != s.Binding {
+			t.Errorf("case %d (%+v, backends %d-%d, failure %v): full search found %v %v (%s), screened %v %v (%s)\nfull probes %v\nscreened probes %v screens %v",
+				i, a, full.BackendsMin, full.BackendsMax, failure, f.Found, f.Chosen, f.Binding, s.Found, s.Chosen, s.Binding, candidatesOf(f.Probes), candidatesOf(s.Probes), candidatesOf(s.Screens))
+		}
+	}
+	t.Logf("%d cases compared, %d with a non-monotone full rule; runs: %d without screens, %d with", compared, traps, runsFull, runsScreened)
+	for _, k := range slices.Sorted(maps.Keys(byNoise)) {
+		t.Logf("%s: runs %d without screens, %d with", k, byNoise[k][0], byNoise[k][1])
+	}
+	if compared < 200 {
+		t.Errorf("only %d monotone cases", compared)
+	}
+	// Screens pay off where one run says much about the full rule: with
+	// the common random numbers the plans use and little noise between
+	// replicas. With much noise they mislead more often, and each
+	// contradiction costs full probes, but they still must not cost more
+	// overall.
+	if quietScreened*10 > quietFull*8 {
+		t.Errorf("screens saved too little with little noise: %d runs against %d", quietScreened, quietFull)
+	}
+	if runsScreened >= runsFull {
+		t.Errorf("screens cost runs: %d against %d", runsScreened, runsFull)
+	}
+}
+
+func candidatesOf(ps []results.Probe) []string {
+	var out []string
+	for _, p := range ps {
+		v := "fail"
+		if p.Pass {
+			v = "pass"
+		}
+		out = append(out, fmt.Sprintf("%d/%d/%d:%s", p.Backends, p.NFSThreads, p.CacheBytes, v))
+	}
+	return out
 }

@@ -102,10 +102,13 @@ type strategySearch struct {
 	full     map[results.Candidate]int
 	screened map[results.Candidate]int
 	first    map[results.Candidate]Outcome
+	// firstDown holds replica 0 of the failure scenario for the screens
+	// that ran it.
+	firstDown map[results.Candidate]Outcome
 	ran      map[Trial]bool
 	// careful is set once a full probe contradicted what the screens
-	// said: from then on each axis confirms its passing end with a full
-	// probe before the search moves on to the next axis.
+	// said: from then on the search forgets the screens' verdicts and
+	// probes in full, as it does without screening.
 	careful bool
 }
 
@@ -113,7 +116,7 @@ func (s *Search) strategy(ctx context.Context, st string) (results.StrategyPlan,
 	ss := &strategySearch{
 		Search: s, ctx: ctx, plan: results.StrategyPlan{Strategy: st},
 		full: map[results.Candidate]int{}, screened: map[results.Candidate]int{},
-		first: map[results.Candidate]Outcome{}, ran: map[Trial]bool{},
+		first: map[results.Candidate]Outcome{}, firstDown: map[results.Candidate]Outcome{}, ran: map[Trial]bool{},
 	}
 	err := ss.search()
 	return ss.plan, err
@@ -131,6 +134,8 @@ type axis struct {
 	// spare is added to a law's estimate: one backend, when the failure
 	// scenario must hold with one backend down.
 	spare float64
+	// downAtTop screens the top with one backend down too.
+	downAtTop bool
 }
 
 // perBackend reports whether ob's metric is a per-backend load that
@@ -168,7 +173,7 @@ func (ss *strategySearch) search() error {
 		lo: ss.BackendsMin, hi: ss.BackendsMax,
 		at:    func(i int) results.Candidate { c := top; c.Backends = i; return c },
 		value: func(c results.Candidate) float64 { return float64(c.Backends) },
-		law:   perBackend, spare: spare,
+		law:   perBackend, spare: spare, downAtTop: ss.Failure,
 	}
 	for {
 		// The least backends, at the most threads and memory.
@@ -265,7 +270,7 @@ func (ss *strategySearch) belief(c results.Candidate) (known, full, pass bool) {
 	if i, ok := ss.full[c]; ok {
 		return true, true, ss.plan.Probes[i].Pass
 	}
-	if o, ok := ss.first[c]; ok {
+	if o, ok := ss.first[c]; ok && !ss.careful {
 		return true, false, ss.screenPass(c, o)
 	}
 	return false, false, false
@@ -275,7 +280,7 @@ func (ss *strategySearch) belief(c results.Candidate) (known, full, pass bool) {
 // passing is monotone along the axis; it returns -1 when the top fails a
 // full probe. On return, the index below the one returned (if in range)
 // has failed a full probe; the one returned may rest on a screen (the
-// caller confirms it), unless the search is careful.
+// caller confirms it).
 //
 // Each round reads the bracket off what is known: F is the highest index
 // that failed a full probe (everything at or below fails), pass the
@@ -283,8 +288,9 @@ func (ss *strategySearch) belief(c results.Candidate) (known, full, pass bool) {
 // believed to fail. While pass and fail are apart, a screen (or, without
 // screening, a full probe) goes between them where the estimate points;
 // once they are next to each other, a screened fail endpoint is confirmed
-// with a full probe. Every round adds a screen or a full probe, so the
-// loop ends.
+// with a full probe (which, if it passes, contradicts the screen and makes
+// the search careful). Every round adds a screen or a full probe, or
+// makes the search careful, which it does once, so the loop ends.
 func (ss *strategySearch) least(ax axis) (int, error) {
 	lastEdge := false
 	for {
@@ -309,7 +315,7 @@ func (ss *strategySearch) least(ax axis) (int, error) {
 			// decides whether anything passes.
 			top := ax.at(ax.hi)
 			if known, _, _ := ss.belief(top); !known {
-				if err := ss.screen(top); err != nil {
+				if err := ss.screen(top, ax.downAtTop); err != nil {
 					return 0, err
 				}
 				continue
@@ -329,21 +335,17 @@ func (ss *strategySearch) least(ax axis) (int, error) {
 		switch {
 		case pass-fail > 1:
 			next := ss.steer(ax, fail, pass, &lastEdge)
-			if err := ss.screen(ax.at(next)); err != nil {
+			if err := ss.screen(ax.at(next), false); err != nil {
 				return 0, err
 			}
 		case fail > f:
-			if _, err := ss.probe(ax.at(fail)); err != nil {
+			p, err := ss.probe(ax.at(fail))
+			if err != nil {
 				return 0, err
 			}
-		case ss.careful:
-			if _, full, _ := ss.belief(ax.at(pass)); !full {
-				if _, err := ss.probe(ax.at(pass)); err != nil {
-					return 0, err
-				}
-				continue
+			if p.Pass {
+				ss.careful = true
 			}
-			return pass, nil
 		default:
 			return pass, nil
 		}
@@ -534,13 +536,21 @@ func (ss *strategySearch) screenValue(c results.Candidate, o Outcome, ob results
 }
 
 // screenPass is a screen's verdict: every objective's judged value within
-// its limit, and nothing overloaded.
+// its limit, and nothing overloaded, in normal operation and, if the
+// screen ran it, with one backend down.
 func (ss *strategySearch) screenPass(c results.Candidate, o Outcome) bool {
 	if o.Overloaded != "" {
 		return false
 	}
+	d, down := ss.firstDown[c]
+	if down && d.Overloaded != "" {
+		return false
+	}
 	for _, ob := range ss.Objectives {
 		if ss.screenValue(c, o, ob) > ob.Limit {
+			return false
+		}
+		if down && metricOf(d, ob)*(1+ss.spread(ob)) > ob.Limit {
 			return false
 		}
 	}
@@ -563,11 +573,16 @@ func (ss *strategySearch) measure(trials []Trial) ([]Outcome, error) {
 	return got, nil
 }
 
-// screen measures replica 0 of normal operation at c, unless anything is
-// known of c already. Without screening, and where the full rule needs no
-// run (one backend, which cannot survive losing it), it probes in full.
-func (ss *strategySearch) screen(c results.Candidate) error {
-	if !ss.Screen || (ss.Failure && c.Backends < 2) {
+// screen measures replica 0 of normal operation at c, and with down
+// replica 0 of the failure scenario too, unless anything is known of c
+// already. The search screens the top of the backends with one backend
+// down: it is the one look a screen gets at what only the failure
+// scenario shows (recovery, errors after the crash), which would
+// otherwise surface only when the chosen configuration is confirmed.
+// Without screening, and where the full rule needs no run (one backend,
+// which cannot survive losing it), it probes in full.
+func (ss *strategySearch) screen(c results.Candidate, down bool) error {
+	if !ss.Screen || ss.careful || (ss.Failure && c.Backends < 2) {
 		_, err := ss.probe(c)
 		return err
 	}
@@ -578,21 +593,36 @@ func (ss *strategySearch) screen(c results.Candidate) error {
 		ss.ProbeStarted(ss.plan.Strategy, c, true)
 	}
 	ss.speculate(c)
-	got, err := ss.measure([]Trial{{Strategy: ss.plan.Strategy, Candidate: c, Replica: 0}})
+	trials := []Trial{{Strategy: ss.plan.Strategy, Candidate: c, Replica: 0}}
+	down = down && ss.Failure
+	if down {
+		trials = append(trials, Trial{Strategy: ss.plan.Strategy, Candidate: c, Failure: true, Replica: 0})
+	}
+	got, err := ss.measure(trials)
 	if err != nil {
 		return err
 	}
 	o := got[0]
 	ss.first[c] = o
-	p := results.Probe{Candidate: c, Overloaded: o.Overloaded, Pass: ss.screenPass(c, o)}
-	if o.Overloaded == "" {
+	if down {
+		ss.firstDown[c] = got[1]
+	}
+	p := results.Probe{Candidate: c, Pass: ss.screenPass(c, o)}
+	for k, o := range got {
+		if o.Overloaded != "" {
+			p.Overloaded = o.Overloaded
+			break
+		}
 		for _, ob := range ss.Objectives {
-			x := metricOf(o, ob)
+			x, scen, y := metricOf(o, ob), results.ScenarioNormal, ss.screenValue(c, o, ob)
+			if k == 1 {
+				scen, y = results.ScenarioFailure, x*(1+ss.spread(ob))
+			}
 			v := results.Pass
-			if ss.screenValue(c, o, ob) > ob.Limit {
+			if y > ob.Limit {
 				v = results.Fail
 			}
-			p.Checks = append(p.Checks, results.Check{Objective: ob.Name, Scenario: results.ScenarioNormal, N: 1, Mean: x, Lower: x, Upper: x, Verdict: v})
+			p.Checks = append(p.Checks, results.Check{Objective: ob.Name, Scenario: scen, N: 1, Mean: x, Lower: x, Upper: x, Verdict: v})
 		}
 	}
 	ss.plan.Screens = append(ss.plan.Screens, p)
