@@ -455,9 +455,9 @@ func TestPlanInterruptedResumes(t *testing.T) {
 // the search against brute force.
 type analyticCluster struct {
 	cpuWork, conns, nfsWork float64 // totals spread over the backends or threads
-	cacheGain                float64 // NFS work saved per doubling of cache
-	latBase, latScale        float64
-	noise                    float64 // relative spread between replicas
+	cacheGain               float64 // NFS work saved per doubling of cache
+	latBase, latScale       float64
+	noise                   float64 // relative spread between replicas
 	// perCandidate draws each replica's noise afresh for every
 	// configuration (no common random numbers), which can make even the
 	// full rule's verdict non-monotone near the limits.

@@ -105,7 +105,7 @@ type strategySearch struct {
 	// firstDown holds replica 0 of the failure scenario for the screens
 	// that ran it.
 	firstDown map[results.Candidate]Outcome
-	ran      map[Trial]bool
+	ran       map[Trial]bool
 	// careful is set once a full probe contradicted what the screens
 	// said: from then on the search forgets the screens' verdicts and
 	// probes in full, as it does without screening.
