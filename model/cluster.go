@@ -182,7 +182,11 @@ type user struct {
 	// user's objects (-1: none yet), and attrBlock the index of the
 	// user's block in its attribute cache.
 	attrBackend int16
-	attrBlock   int32
+	// open counts the user's open IMAP connections from its devices
+	// (imaptest's clients apart), so that most questions about the
+	// user's other connections are answered without looking at them.
+	open      uint16
+	attrBlock int32
 }
 
 // userFlags records what has happened to a user at least once, so that
@@ -1103,6 +1107,9 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 		return 0, false
 	}
 	c.epoch, c.open, c.routed = b.epoch, true, routed
+	if c.dev >= 0 && !cl.isPool(c.dev) {
+		cl.users[c.user].open++
+	}
 	b.conns++
 	b.maxConns = max(b.maxConns, b.conns)
 	if cl.measuring {
@@ -1119,7 +1126,7 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 		if cl.measuring {
 			cl.res.Sessions++
 		}
-		if cl.openElsewhere(c.user, int16(d.Backend)) {
+		if cl.openElsewhere(c, int16(d.Backend)) {
 			// Flags are set in the measured period only, so that a user
 			// seen during warm-up is still counted.
 			if cl.measuring && u.set(multiBackend) {
@@ -1146,17 +1153,38 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 	return sim.FromDuration(d.Delay), true
 }
 
-// openElsewhere reports whether user u has an IMAP connection open on a
-// backend other than b. Every open IMAP connection sits in its device's
-// connection slot, so the user's slots are all there is to look at.
-func (cl *cluster) openElsewhere(u int32, b int16) bool {
-	return cl.anyUserConn(u, func(o *conn) bool { return o.open && o.backend != b })
+// openElsewhere reports whether connection c's user has an IMAP
+// connection open on a backend other than b. Every open IMAP connection
+// sits in its device's connection slot, so the user's slots are all
+// there is to look at.
+func (cl *cluster) openElsewhere(c *conn, b int16) bool {
+	if cl.noOtherOpen(c.user, c) {
+		return false
+	}
+	return cl.anyUserConn(c.user, func(o *conn) bool { return o.open && o.backend != b })
+}
+
+// noOtherOpen reports whether user u is known to have no open IMAP
+// connection but c, by the user's count of them: always false under an
+// imaptest load, whose clients are not counted.
+func (cl *cluster) noOtherOpen(u int32, c *conn) bool {
+	if cl.poolFirst != int32(len(cl.devices)) {
+		return false
+	}
+	n := cl.users[u].open
+	if c.user == u && c.open && c.dev >= 0 {
+		n-- // c is one of them
+	}
+	return n == 0
 }
 
 // anyUserConn reports whether f holds for one of user u's IMAP
 // connections: those in the connection slots of the user's devices, and
 // the imaptest clients' logged in as the user.
 func (cl *cluster) anyUserConn(u int32, f func(o *conn) bool) bool {
+	if cl.users[u].open == 0 && cl.poolFirst == int32(len(cl.devices)) {
+		return false // f holds only for open connections
+	}
 	first, end := cl.userDevices(u)
 	for d := first; d < end; d++ {
 		for _, id := range cl.deviceConns(&cl.devices[d]) {

@@ -228,6 +228,9 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 // c's folder selected on c's backend: its process holds the folder's
 // index files open.
 func (cl *cluster) openOn(c *conn, u int32) bool {
+	if cl.noOtherOpen(u, c) {
+		return false
+	}
 	return cl.anyUserConn(u, func(o *conn) bool {
 		return o != c && o.open && o.backend == c.backend && o.selected == c.target
 	})

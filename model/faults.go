@@ -397,6 +397,9 @@ func (cl *cluster) detach(c *conn, notify bool) bool {
 		return false
 	}
 	c.open = false
+	if c.dev >= 0 && !cl.isPool(c.dev) {
+		cl.users[c.user].open--
+	}
 	b := &cl.backends[c.backend]
 	b.conns--
 	if !c.routed {

@@ -76,3 +76,46 @@ func TestChainsAsOneEvent(t *testing.T) {
 		})
 	}
 }
+
+// TestUserOpenCounts checks each user's count of open IMAP connections,
+// which spares looking at the user's connections, against looking at
+// them, at the end of runs with crashes, hangs and a director's kicks.
+func TestUserOpenCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		faults []Fault
+		acts   []Action
+	}{
+		{name: "no faults"},
+		{name: "crash and hang", faults: []Fault{{At: 2 * sim.Minute, Backend: 1, Kind: Crash}, {At: 8 * sim.Minute, Backend: 2, Kind: Hang}}},
+		{name: "stopped host", acts: []Action{{At: 9 * sim.Minute, Kind: BackendStop, Backend: 2}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := smallConfig()
+			cfg.Faults, cfg.Actions = tc.faults, tc.acts
+			cl, err := run(cfg, drillRouter(t, "director", cfg.Backends), Options{}, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total := 0
+			for u := range cl.users {
+				n := 0
+				first, end := cl.userDevices(int32(u))
+				for d := first; d < end; d++ {
+					for _, id := range cl.deviceConns(&cl.devices[d]) {
+						if id >= 0 && cl.conns[id].open {
+							n++
+						}
+					}
+				}
+				if int(cl.users[u].open) != n {
+					t.Errorf("user %d: counted %d open connections, has %d", u, cl.users[u].open, n)
+				}
+				total += n
+			}
+			if total == 0 {
+				t.Error("no connection open at the end: nothing was checked")
+			}
+		})
+	}
+}
