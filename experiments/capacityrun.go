@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/mailsim/mailsim/internal/buildinfo"
 	"github.com/mailsim/mailsim/model"
@@ -143,12 +144,23 @@ func (e *Experiment) PlanManifest() (*results.Manifest, error) {
 // PlanOptions say where and how a capacity plan runs.
 type PlanOptions struct {
 	// Out is the result set's folder; an existing set of the same plan is
-	// resumed: its runs are read back instead of run again.
+	// resumed: its runs are read back instead of run again. With ShareRuns
+	// and a shard, it is the folder every shard shares, and this shard's
+	// set is [PlanShardDir] in it.
 	Out     string
 	Workers int
-	// Shard splits the strategies between machines: shard i of n searches
-	// the strategies at positions i, i+n, ... of the spec's list.
+	// Shard splits the plan between machines. By default shard i of n
+	// searches the strategies at positions i, i+n, ... of the spec's list.
 	Shard ShardSpec
+	// ShareRuns splits the runs instead: every shard makes the whole
+	// search, performs the runs it owns (a fixed hash of the run's ID
+	// modulo the shard count) into its set in Out, and reads the others
+	// from the other shards' sets there, waiting for them as needed; each
+	// shard's set ends up holding the whole plan.
+	ShareRuns bool
+	// Wait bounds how long a shard waits for a run another shard owns
+	// (default [DefaultPlanWait]); Poll is how often it looks (default 2s).
+	Wait, Poll time.Duration
 	// FullProbes turns screening off: every probe of the search is judged
 	// by the full rule. The answer is the same; screening only saves runs.
 	FullProbes bool
@@ -160,26 +172,35 @@ type PlanOptions struct {
 	Abandon context.Context
 }
 
+// SetDir is the folder of the result set that o's plan writes.
+func (o PlanOptions) SetDir() string {
+	if o.ShareRuns && !o.Shard.Whole() {
+		return PlanShardDir(o.Out, o.Shard)
+	}
+	return o.Out
+}
+
 // ExecutePlan runs the spec's capacity plan: a search per strategy, whose
-// runs go to the result set at o.Out as they finish. Interrupted through
-// ctx, it keeps every finished run and returns an error wrapping
+// runs go to the result set at o.SetDir() as they finish. Interrupted
+// through ctx, it keeps every finished run and returns an error wrapping
 // [ErrInterrupted]; the same call again resumes.
 func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.PlanOutcome, *results.Writer, error) {
 	m, err := e.PlanManifest()
 	if err != nil {
 		return nil, nil, err
 	}
+	dir := o.SetDir()
 	var w *results.Writer
 	done := map[string]*results.Run{}
-	if _, err := os.Stat(o.Out); errors.Is(err, fs.ErrNotExist) {
-		if w, err = results.Create(o.Out, m, o.Session); err != nil {
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if w, err = results.Create(dir, m, o.Session); err != nil {
 			return nil, nil, err
 		}
 	} else {
-		if w, err = results.Open(o.Out, m, o.Session); err != nil {
+		if w, err = results.Open(dir, m, o.Session); err != nil {
 			return nil, nil, err
 		}
-		set, err := results.Read(o.Out)
+		set, err := results.Read(dir)
 		if err != nil {
 			return nil, w, err
 		}
@@ -188,7 +209,7 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 		}
 	}
 	strats := e.Spec.Strategies
-	if !o.Shard.Whole() {
+	if !o.Shard.Whole() && !o.ShareRuns {
 		strats = nil
 		for i, s := range e.Spec.Strategies {
 			if i%o.Shard.Count == o.Shard.Index {
@@ -201,7 +222,6 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 	if workers <= 0 {
 		workers = max(1, runtime.NumCPU())
 	}
-	sem := make(chan struct{}, workers)
 	var mu sync.Mutex
 	logf := func(format string, args ...any) {
 		if o.Log != nil {
@@ -214,63 +234,19 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 	if runCtx == nil {
 		runCtx = context.Background()
 	}
-	measure := func(ctx context.Context, trials []Trial) ([]Outcome, error) {
-		outs := make([]Outcome, len(trials))
-		errs := make([]error, len(trials))
-		var wg sync.WaitGroup
-		for i, t := range trials {
-			run, err := e.TrialRun(t)
-			if err != nil {
-				return nil, err
-			}
-			mu.Lock()
-			prev := done[run.ID]
-			mu.Unlock()
-			if prev != nil {
-				outs[i] = outcomeOf(prev)
-				continue
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				select {
-				case sem <- struct{}{}:
-				case <-ctx.Done():
-					errs[i] = ctx.Err()
-					return
-				}
-				defer func() { <-sem }()
-				if ctx.Err() != nil {
-					errs[i] = ctx.Err()
-					return
-				}
-				rec, err := e.executeTrial(runCtx, run)
-				if err != nil {
-					errs[i] = err
-					return
-				}
-				if err := w.Add(rec); err != nil {
-					errs[i] = err
-					return
-				}
-				mu.Lock()
-				done[run.ID] = rec
-				mu.Unlock()
-				logf("run %s done\n", run.ID)
-				outs[i] = outcomeOf(rec)
-			}()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				if ctx.Err() != nil {
-					return nil, fmt.Errorf("%w: %w", ErrInterrupted, ctx.Err())
-				}
-				return nil, err
-			}
-		}
-		return outs, nil
+	x := &planExec{
+		e: e, w: w, workers: workers, shard: o.Shard, share: o.ShareRuns && !o.Shard.Whole(), out: o.Out,
+		wait: o.Wait, poll: o.Poll, logf: logf, runCtx: runCtx,
+		sem: make(chan struct{}, workers), done: done, inflight: map[string]chan struct{}{}, peers: map[string]*results.Run{},
 	}
+	if x.wait <= 0 {
+		x.wait = DefaultPlanWait
+	}
+	if x.poll <= 0 {
+		x.poll = defaultPlanPoll
+	}
+	x.specCtx, x.specCancel = context.WithCancel(runCtx)
+	defer x.stop()
 	s := &Search{
 		Strategies:  strats,
 		BackendsMin: e.Spec.Plan.BackendsMin,
@@ -282,7 +258,8 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 		ReplicasMin: e.Spec.Plan.ReplicasMin,
 		ReplicasMax: e.Spec.Plan.ReplicasMax,
 		Confidence:  e.Spec.Plan.Confidence,
-		Measure:     measure,
+		Measure:     x.measure,
+		Speculate:   x.speculate,
 		Users:       e.planUsers(),
 		Screen:      !o.FullProbes,
 		ProbeStarted: func(st string, c results.Candidate, screen bool) {
@@ -294,6 +271,7 @@ func (e *Experiment) ExecutePlan(ctx context.Context, o PlanOptions) (*results.P
 		},
 	}
 	out, err := s.Run(ctx)
+	x.stop()
 	return out, w, err
 }
 
