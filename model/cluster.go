@@ -304,9 +304,10 @@ type conn struct {
 	// chain numbers the connection's chain of calls simulated as one
 	// event, while fused is set; chainAt is when its first call arrives
 	// at the server (see nfschain.go).
-	chain   uint32
-	fused   bool
-	chainAt sim.Time
+	chain    uint32
+	chainEnd int32 // the index after the fused chain's last call
+	fused    bool
+	chainAt  sim.Time
 }
 
 // thinking marks a connection whose next command is chosen and waits for
@@ -389,6 +390,9 @@ type cluster struct {
 	fused     []fusedChain
 	fusedN    int
 	noFuse    bool
+	// saved counts the events the call-by-call model would have
+	// dispatched that fused chains did not (see callEvents).
+	saved int64
 	byName     map[string]int32
 
 	// Index locks: holder by lock key, and the queues of waiters.

@@ -89,14 +89,14 @@ func (cl *cluster) startChain(id int32, c *conn) {
 		cl.s.Schedule(first, evNFSArrive, uint32(id), 0)
 		return
 	}
-	_, done := cl.callTimes(c, first, func(_ int, r nfsReq, _, s sim.Time) {
+	end, done := cl.callTimes(c, first, func(_ int, r nfsReq, _, s sim.Time) {
 		cl.nfs.busyTime += int64(s)
 		if cl.measuring {
 			cl.res.NFSOps[r.op]++
 		}
 	})
 	cl.chainSeq++
-	c.fused, c.chain, c.chainAt = true, cl.chainSeq, first
+	c.fused, c.chain, c.chainAt, c.chainEnd = true, cl.chainSeq, first, int32(end)
 	cl.fused = append(cl.fused, fusedChain{conn: id, chain: c.chain})
 	cl.fusedN++
 	cl.s.Schedule(later(done, cl.rtt/2), evChainDone, uint32(id), c.chain)
@@ -107,11 +107,13 @@ func (cl *cluster) startChain(id int32, c *conn) {
 func (cl *cluster) chainDone(id int32, chain uint32) {
 	c := &cl.conns[id]
 	if !c.fused || c.chain != chain {
-		return // the chain was unfused: its calls' events carry it
+		cl.saved-- // the chain was unfused: its calls' events carry it
+		return
 	}
-	end, _ := cl.callTimes(c, c.chainAt, nil)
+	// Each call's arrival and completion.
+	cl.saved += 2 * int64(c.chainEnd-c.opAt)
 	c.fused = false
-	c.opAt = int32(end)
+	c.opAt = c.chainEnd
 	cl.fusedN--
 	cl.chainLive--
 	if n := len(cl.fused); n > 64 && n > 4*cl.fusedN {
@@ -161,6 +163,7 @@ func (cl *cluster) unfuse(id int32, c *conn) {
 		if next < 0 && later(at, s) > now {
 			next, nextAt, nextDone = i, at, later(at, s)
 		}
+		cl.saved += dispatched(at, s, now)
 		if at > now {
 			cl.nfs.busyTime -= int64(s)
 			if cl.measuring {
@@ -182,6 +185,27 @@ func (cl *cluster) unfuse(id int32, c *conn) {
 	}
 }
 
+// dispatched is how many of the events of a call arriving at at and
+// served for s the call-by-call model has dispatched by time t: its
+// arrival, and its completion.
+func dispatched(at, s, t sim.Time) int64 {
+	n := int64(0)
+	if at <= t {
+		n++
+	}
+	if later(at, s) <= t {
+		n++
+	}
+	return n
+}
+
+// callEvents is how many events the call-by-call model dispatches for
+// the run so far: the events dispatched, and those the fused chains
+// spared.
+func (cl *cluster) callEvents() uint64 {
+	return uint64(int64(cl.s.Dispatched()) + cl.saved)
+}
+
 // settleFused takes back, at the end of a run, the busy time and counts
 // of fused calls that would have arrived after it.
 func (cl *cluster) settleFused(end sim.Time) {
@@ -191,6 +215,7 @@ func (cl *cluster) settleFused(end sim.Time) {
 			continue
 		}
 		cl.callTimes(c, c.chainAt, func(_ int, r nfsReq, at, s sim.Time) {
+			cl.saved += dispatched(at, s, end)
 			if at > end {
 				cl.nfs.busyTime -= int64(s)
 				if cl.measuring {

@@ -47,6 +47,7 @@ func TestChainsAsOneEvent(t *testing.T) {
 			cfg.Population.Users = 600
 			tc.edit(&cfg)
 			var got [2]*Result
+			var callEvents uint64
 			for i, callByCall := range []bool{true, false} {
 				var r strategies.Router = &userHashRouter{n: cfg.Backends}
 				if tc.router != "" {
@@ -60,12 +61,16 @@ func TestChainsAsOneEvent(t *testing.T) {
 					t.Fatalf("call by call %v: %d chains in progress, %d busy threads at the end", callByCall, cl.chainLive, cl.nfs.busy)
 				}
 				got[i] = cl.res
+				callEvents = cl.callEvents()
 			}
 			byCall, chained := *got[0], *got[1]
 			if chained.Events >= byCall.Events {
 				t.Errorf("chains as one event took %d events, call by call %d", chained.Events, byCall.Events)
 			}
 			t.Logf("events: call by call %d, chains %d (%.2fx)", byCall.Events, chained.Events, float64(byCall.Events)/float64(chained.Events))
+			if callEvents != byCall.Events {
+				t.Errorf("chains as one event count %d events of the call-by-call model, which dispatched %d", callEvents, byCall.Events)
+			}
 			byCall.Events, chained.Events = 0, 0
 			vb, vc := reflect.ValueOf(byCall), reflect.ValueOf(chained)
 			for i := range vb.NumField() {
