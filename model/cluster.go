@@ -392,8 +392,8 @@ type cluster struct {
 	noFuse    bool
 	// saved counts the events the call-by-call model would have
 	// dispatched that fused chains did not (see callEvents).
-	saved int64
-	byName     map[string]int32
+	saved  int64
+	byName map[string]int32
 
 	// Index locks: holder by lock key, and the queues of waiters.
 	lockHolder  map[uint64]int32
