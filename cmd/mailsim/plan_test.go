@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mailsim/mailsim/results"
@@ -122,5 +124,85 @@ func TestPlanBadSpec(t *testing.T) {
 	code, _, stderr := runCLI(t, "plan", "--out", filepath.Join(dir, "o"), spec)
 	if code != 1 || !strings.Contains(stderr, "backends_min 9 exceeds backends_max 4") || !strings.Contains(stderr, "plan.nfs_threads") || !strings.Contains(stderr, "bad.toml:") {
 		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+}
+
+// TestPlanSplitRuns runs the tiny plan as two shards that split the runs,
+// at once over one folder, and checks that each writes the plan a single
+// process writes, byte for byte.
+func TestPlanSplitRuns(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "tiny.toml")
+	if err := os.WriteFile(spec, []byte(tinyPlan), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	whole := filepath.Join(dir, "whole")
+	if code, _, stderr := runCLI(t, "plan", "--quiet", "--out", whole, spec); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	want, err := os.ReadFile(filepath.Join(whole, results.PlanFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(dir, "shared")
+	var wg sync.WaitGroup
+	outs := make([]string, 2)
+	for i := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, stdout, stderr := runCLI(t, "plan", "--quiet", "--workers", "1", "--split", "runs", "--wait", "5m", "--shard", fmt.Sprintf("%d/2", i), "--out", shared, spec)
+			if code != 0 {
+				t.Errorf("shard %d: exit %d: %s", i, code, stderr)
+			}
+			outs[i] = stdout
+		}()
+	}
+	wg.Wait()
+	for i := range 2 {
+		sd := filepath.Join(shared, fmt.Sprintf("shard-%d-of-2", i))
+		got, err := os.ReadFile(filepath.Join(sd, results.PlanFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("shard %d's plan differs from the whole one:\n%s\n%s", i, got, want)
+		}
+		if !strings.Contains(outs[i], "the whole plan is in "+sd) {
+			t.Errorf("shard %d says:\n%s", i, outs[i])
+		}
+		for _, f := range []string{"plan.txt", "report.html"} {
+			if _, err := os.Stat(filepath.Join(sd, f)); err != nil {
+				t.Errorf("shard %d: %v", i, err)
+			}
+		}
+	}
+	// A shard's folder is a whole plan's set: planning on it runs nothing.
+	code, _, stderr := runCLI(t, "plan", "--out", filepath.Join(shared, "shard-0-of-2"), spec)
+	if code != 0 || strings.Contains(stderr, " done\n") {
+		t.Errorf("plan on a shard's set: exit %d:\n%s", code, stderr)
+	}
+}
+
+func TestPlanBadSplit(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "tiny.toml")
+	os.WriteFile(spec, []byte(tinyPlan), 0o644)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--split", "points"}, `--split "points": want strategies or runs`},
+		{[]string{"--split", "runs", "--shard", "2/2"}, "the index must be from 0 to 1"},
+		{[]string{"--split", "runs", "--shard", "0/2", "--wait", "0s"}, "--wait 0s: want a positive duration"},
+		{[]string{"--shard", "x"}, `bad shard "x"`},
+	} {
+		code, _, stderr := runCLI(t, append(append([]string{"plan"}, tc.args...), "--out", filepath.Join(dir, "o"), spec)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d:\n%s", tc.args, code, stderr)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "o")); err == nil {
+		t.Errorf("a bad command wrote its output folder")
 	}
 }
