@@ -80,6 +80,9 @@ type mailbox struct {
 	cacheDeleted uint16
 	// lastWriter is the backend that last wrote the index (-1: none yet).
 	lastWriter int16
+	// selectedBy counts the open IMAP connections that have the folder
+	// selected (see openOn).
+	selectedBy uint32
 }
 
 // share is the part of a folder's state that matters only once more than
@@ -1114,6 +1117,7 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 	if c.dev >= 0 && !cl.isPool(c.dev) {
 		cl.users[c.user].open++
 	}
+	cl.selectedBy(c, 1)
 	b.conns++
 	b.maxConns = max(b.maxConns, b.conns)
 	if cl.measuring {
@@ -1166,6 +1170,15 @@ func (cl *cluster) openElsewhere(c *conn, b int16) bool {
 		return false
 	}
 	return cl.anyUserConn(c.user, func(o *conn) bool { return o.open && o.backend != b })
+}
+
+// selectedBy adds d to the count of open IMAP connections that have
+// connection c's selected folder selected, if c is one of them.
+func (cl *cluster) selectedBy(c *conn, d int) {
+	if c.open && c.dev >= 0 && c.selected >= 0 {
+		mb := &cl.mboxes[c.selected]
+		mb.selectedBy = uint32(int(mb.selectedBy) + d)
+	}
 }
 
 // noOtherOpen reports whether user u is known to have no open IMAP
@@ -1319,7 +1332,9 @@ func (cl *cluster) complete(id int32, c *conn) {
 		cl.closeConn(id, c)
 		return
 	case workloads.Select:
+		cl.selectedBy(c, -1)
 		c.selected = c.target
+		cl.selectedBy(c, 1)
 	}
 	if c.idle && c.phase == workloads.PhaseLoop {
 		cl.s.After(cl.cfg.Profile.IdleCheckInterval, evIdleCheck, uint32(id), c.gen)

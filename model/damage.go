@@ -228,7 +228,11 @@ func (cl *cluster) views(c *conn, mb *mailbox, open bool) fileView {
 // c's folder selected on c's backend: its process holds the folder's
 // index files open.
 func (cl *cluster) openOn(c *conn, u int32) bool {
-	if cl.noOtherOpen(u, c) {
+	n := cl.mboxes[c.target].selectedBy
+	if c.open && c.dev >= 0 && c.selected == c.target {
+		n-- // c is one of them
+	}
+	if n == 0 {
 		return false
 	}
 	return cl.anyUserConn(u, func(o *conn) bool {

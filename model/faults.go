@@ -275,7 +275,7 @@ func (cl *cluster) reconnect(d int32, slot int8, idle bool, wait sim.Time) {
 	}
 	nid := cl.allocConn()
 	nc := &cl.conns[nid]
-	*nc = conn{dev: d, slot: slot, user: dv.user, backend: -1, entry: -1, phase: workloads.PhaseLogin, idle: idle, nextFree: -1, gen: nc.gen + 1}
+	*nc = conn{dev: d, slot: slot, user: dv.user, backend: -1, entry: -1, selected: -1, phase: workloads.PhaseLogin, idle: idle, nextFree: -1, gen: nc.gen + 1}
 	cl.slotConn[dv.slots+int32(slot)] = nid
 	cl.s.After(wait, evCommand, uint32(nid), 0)
 }
@@ -396,6 +396,7 @@ func (cl *cluster) detach(c *conn, notify bool) bool {
 	if !c.open {
 		return false
 	}
+	cl.selectedBy(c, -1)
 	c.open = false
 	if c.dev >= 0 && !cl.isPool(c.dev) {
 		cl.users[c.user].open--

@@ -121,6 +121,17 @@ func TestUserOpenCounts(t *testing.T) {
 			if total == 0 {
 				t.Error("no connection open at the end: nothing was checked")
 			}
+			sel := make([]uint32, len(cl.mboxes))
+			for id := range cl.conns {
+				if c := &cl.conns[id]; c.dev >= 0 && c.open && c.selected >= 0 {
+					sel[c.selected]++
+				}
+			}
+			for mb := range sel {
+				if cl.mboxes[mb].selectedBy != sel[mb] {
+					t.Errorf("mailbox %d: counted %d connections that have it selected, %d have", mb, cl.mboxes[mb].selectedBy, sel[mb])
+				}
+			}
 		})
 	}
 }
