@@ -485,27 +485,21 @@ func writeFiles(dir, slug string, render func(Format, vg.Length, vg.Length) ([]b
 	return paths, nil
 }
 
-// WriteAll writes every chart into dir as [Chart.WriteFiles] does,
-// drawing them on every processor at once, and returns the paths
-// written, in order. Two charts whose names give the
-// same slug are an error, found before anything is written.
-func WriteAll(dir string, cs []*Chart, width, height vg.Length) ([]string, error) {
-	seen := map[string]string{}
-	for _, c := range cs {
-		s := c.Slug()
-		if other, ok := seen[s]; ok {
-			return nil, fmt.Errorf("charts: %q and %q would both be written as %s", other, c.Name, s)
-		}
-		seen[s] = c.Name
-	}
-	// Charts are drawn on every processor at once, each by one goroutine
-	// (a chart's drawing is its own); what is written, and the error
-	// returned, do not depend on which finishes first.
-	type result struct {
-		paths []string
-		err   error
-	}
-	out := make([]result, len(cs))
+// Rendering is a chart drawn: as SVG, and as PNG unless that was not
+// asked for (nil).
+type Rendering struct {
+	Chart    *Chart
+	SVG, PNG []byte
+}
+
+// RenderAll draws every chart at width × height as SVG, and as PNG where
+// png(i) is true for chart i (every chart when png is nil), on every
+// processor at once, each chart by one goroutine (a chart's drawing is
+// its own). What it returns does not depend on which finishes first: the
+// renderings in order, or the error of the first chart that failed.
+func RenderAll(cs []*Chart, width, height vg.Length, png func(i int) bool) ([]Rendering, error) {
+	out := make([]Rendering, len(cs))
+	errs := make([]error, len(cs))
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(cs)) {
@@ -513,7 +507,12 @@ func WriteAll(dir string, cs []*Chart, width, height vg.Length) ([]string, error
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				out[i].paths, out[i].err = cs[i].WriteFiles(dir, width, height)
+				r := Rendering{Chart: cs[i]}
+				r.SVG, errs[i] = cs[i].Render(SVG, width, height)
+				if errs[i] == nil && (png == nil || png(i)) {
+					r.PNG, errs[i] = cs[i].Render(PNG, width, height)
+				}
+				out[i] = r
 			}
 		}()
 	}
@@ -522,12 +521,70 @@ func WriteAll(dir string, cs []*Chart, width, height vg.Length) ([]string, error
 	}
 	close(work)
 	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// WriteAll writes every chart into dir as [Chart.WriteFiles] does,
+// drawing them on every processor at once (see [RenderAll]), and returns
+// the paths written, in order. Two charts whose names give the same slug
+// are an error, found before anything is drawn or written.
+func WriteAll(dir string, cs []*Chart, width, height vg.Length) ([]string, error) {
+	if err := distinctSlugs(cs); err != nil {
+		return nil, err
+	}
+	rs, err := RenderAll(cs, width, height, nil)
+	if err != nil {
+		return nil, err
+	}
+	return WriteRendered(dir, rs)
+}
+
+// WriteRendered writes charts drawn by [RenderAll], with their PNGs, into
+// dir as [Chart.WriteFiles] does, and returns the paths written, in
+// order. Two charts whose names give the same slug are an error, found
+// before anything is written.
+func WriteRendered(dir string, rs []Rendering) ([]string, error) {
+	cs := make([]*Chart, len(rs))
+	for i, r := range rs {
+		if r.PNG == nil {
+			return nil, fmt.Errorf("charts: %q was drawn without its PNG", r.Chart.Name)
+		}
+		cs[i] = r.Chart
+	}
+	if err := distinctSlugs(cs); err != nil {
+		return nil, err
+	}
 	var all []string
-	for _, r := range out {
-		all = append(all, r.paths...)
-		if r.err != nil {
-			return all, r.err
+	for _, r := range rs {
+		drawn := func(f Format, _, _ vg.Length) ([]byte, error) {
+			if f == PNG {
+				return r.PNG, nil
+			}
+			return r.SVG, nil
+		}
+		paths, err := writeFiles(dir, r.Chart.Slug(), drawn, 0, 0)
+		all = append(all, paths...)
+		if err != nil {
+			return all, err
 		}
 	}
 	return all, nil
+}
+
+// distinctSlugs reports two charts whose names give the same slug.
+func distinctSlugs(cs []*Chart) error {
+	seen := map[string]string{}
+	for _, c := range cs {
+		s := c.Slug()
+		if other, ok := seen[s]; ok {
+			return fmt.Errorf("charts: %q and %q would both be written as %s", other, c.Name, s)
+		}
+		seen[s] = c.Name
+	}
+	return nil
 }

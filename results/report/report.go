@@ -149,6 +149,9 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 	if o.ChartFormat == "" {
 		o.ChartFormat = charts.PNG
 	}
+	if o.ChartFormat != charts.PNG && o.ChartFormat != charts.SVG {
+		return fmt.Errorf("report: unknown chart format %q (want png or svg)", o.ChartFormat)
+	}
 	if o.MaxPoints <= 0 {
 		o.MaxPoints = 4
 	}
@@ -232,18 +235,23 @@ func Write(w io.Writer, s *results.Set, o Options) error {
 	var all []*charts.Chart
 	all = append(all, key...)
 	all = append(all, more...)
-	if pg.KeyCharts, err = figures(key, o); err != nil {
+	// Each chart is drawn once, every chart at once: as SVG, and as PNG
+	// for the key charts (unless the page asks for SVG) and for the
+	// chart files.
+	rs, err := charts.RenderAll(all, charts.DefaultWidth, charts.DefaultHeight, func(i int) bool {
+		return o.ChartDir != "" || (i < len(key) && o.ChartFormat != charts.SVG)
+	})
+	if err != nil {
 		return err
 	}
+	pg.KeyCharts = figures(rs[:len(key)], o)
 	// The appendix's charts are inlined as SVG, a sixth of a PNG's bytes,
 	// so that a sweep's page stays small enough to mail.
 	small := o
 	small.ChartFormat = charts.SVG
-	if pg.MoreCharts, err = figures(more, small); err != nil {
-		return err
-	}
+	pg.MoreCharts = figures(rs[len(key):], small)
 	if o.ChartDir != "" {
-		if _, err := charts.WriteAll(o.ChartDir, all, charts.DefaultWidth, charts.DefaultHeight); err != nil {
+		if _, err := charts.WriteRendered(o.ChartDir, rs); err != nil {
 			return err
 		}
 	}
@@ -601,17 +609,14 @@ func perBackend(col string) bool {
 	return true
 }
 
-// figures renders charts for the page.
-func figures(cs []*charts.Chart, o Options) ([]figure, error) {
+// figures puts drawn charts on the page, in o's format.
+func figures(rs []charts.Rendering, o Options) []figure {
 	var out []figure
-	for _, ch := range cs {
-		b, err := ch.Render(o.ChartFormat, charts.DefaultWidth, charts.DefaultHeight)
-		if err != nil {
-			return nil, err
-		}
-		mime := "image/png"
+	for _, r := range rs {
+		ch := r.Chart
+		b, mime := r.PNG, "image/png"
 		if o.ChartFormat == charts.SVG {
-			mime = "image/svg+xml"
+			b, mime = r.SVG, "image/svg+xml"
 		}
 		f := figure{
 			Title: ch.Title, Subtitle: ch.Subtitle, Caption: ch.Caption, Alt: ch.Alt(),
@@ -622,7 +627,7 @@ func figures(cs []*charts.Chart, o Options) ([]figure, error) {
 		}
 		out = append(out, f)
 	}
-	return out, nil
+	return out
 }
 
 func pointWithEvents(s *results.Set, pts []results.Point) (results.Point, bool) {
