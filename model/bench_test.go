@@ -105,32 +105,66 @@ func BenchmarkCluster(b *testing.B) {
 	}
 }
 
-// BenchmarkClusterMemory builds an ISP-sized population and runs it for a
-// simulated minute, to measure what a user costs in memory at scale:
-// liveB/user is the live heap per user after a collection at the end,
-// with the cluster reachable. MAILSIM_BENCH_USERS sets the population
-// (default 1,000,000; the target is 10,000,000 users on a 24 GB
-// machine, under 1 KB each).
-func BenchmarkClusterMemory(b *testing.B) {
-	users := 1_000_000
-	if v := os.Getenv("MAILSIM_BENCH_USERS"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			b.Fatalf("MAILSIM_BENCH_USERS=%q: want a positive number of users", v)
-		}
-		users = n
+// benchUsers is the population of the ISP-sized benchmarks:
+// MAILSIM_BENCH_USERS, else def.
+func benchUsers(b *testing.B, def int) int {
+	v := os.Getenv("MAILSIM_BENCH_USERS")
+	if v == "" {
+		return def
 	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("MAILSIM_BENCH_USERS=%q: want a positive number of users", v)
+	}
+	return n
+}
+
+// ispCluster is an ISP-sized cluster for the given population, with the
+// ISP profile: backends as the 100,000-user case has them and twice its
+// nfsd threads, scaled with the population (one filer's threads stand
+// for the filers a site this size would have, with room for the logins
+// of the devices in session at the start). Devices start at a random
+// point of their session cycle, so the population is in its steady
+// state from the start and the run has no warm-up.
+func ispCluster(users int, d sim.Time) Config {
 	cfg := DefaultConfig()
 	cfg.Population.Users = users
-	// Backends as the 100,000-user case has them and twice its nfsd
-	// threads, scaled with the population: one filer's threads stand for
-	// the filers a site this size would have, with room for the logins
-	// of the devices in session at the start.
 	cfg.Backends = max(8, users/12_500)
 	cfg.Server.Threads = max(64, 128*users/100_000)
 	ispProfile(&cfg)
 	cfg.Warmup = 0
-	cfg.Duration = sim.Minute
+	cfg.Duration = d
+	return cfg
+}
+
+// BenchmarkISPHour runs one peak hour of an ISP's population
+// (MAILSIM_BENCH_USERS, default 1,000,000) and reports the simulated
+// user-hours per second of wall time (on one core: the run is one
+// goroutine).
+func BenchmarkISPHour(b *testing.B) {
+	users := benchUsers(b, 1_000_000)
+	cfg := ispCluster(users, sim.Hour)
+	var callEvents uint64
+	for i := 0; i < b.N; i++ {
+		cl, err := run(cfg, &userHashRouter{n: cfg.Backends}, Options{}, uint64(i+1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		callEvents += cl.callEvents()
+	}
+	b.ReportMetric(float64(b.N)*float64(users)/b.Elapsed().Seconds(), "userh/s")
+	b.ReportMetric(float64(callEvents)/b.Elapsed().Seconds(), "callEvents/s")
+}
+
+// BenchmarkClusterMemory builds an ISP-sized population and runs it for a
+// simulated minute, to measure what a user costs in memory at scale:
+// liveB/user is the live heap per user after a collection at the end,
+// with the cluster reachable. MAILSIM_BENCH_USERS sets the population
+// (default 1,000,000; the target is 10,000,000 users on a 24 GB machine,
+// under 1 KB each).
+func BenchmarkClusterMemory(b *testing.B) {
+	users := benchUsers(b, 1_000_000)
+	cfg := ispCluster(users, sim.Minute)
 	for i := 0; i < b.N; i++ {
 		var before, after runtime.MemStats
 		runtime.GC()
