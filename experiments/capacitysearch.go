@@ -574,8 +574,8 @@ func (ss *strategySearch) measure(trials []Trial) ([]Outcome, error) {
 }
 
 // screen measures replica 0 of normal operation at c, and with down
-// replica 0 of the failure scenario too, unless anything is known of c
-// already. The search screens the top of the backends with one backend
+// replica 0 of the failure scenario too when normal operation passes,
+// unless anything is known of c already. The search screens the top of the backends with one backend
 // down: it is the one look a screen gets at what only the failure
 // scenario shows (recovery, errors after the crash), which would
 // otherwise surface only when the chosen configuration is confirmed.
@@ -593,19 +593,20 @@ func (ss *strategySearch) screen(c results.Candidate, down bool) error {
 		ss.ProbeStarted(ss.plan.Strategy, c, true)
 	}
 	ss.speculate(c)
-	trials := []Trial{{Strategy: ss.plan.Strategy, Candidate: c, Replica: 0}}
-	down = down && ss.Failure
-	if down {
-		trials = append(trials, Trial{Strategy: ss.plan.Strategy, Candidate: c, Failure: true, Replica: 0})
-	}
-	got, err := ss.measure(trials)
+	got, err := ss.measure([]Trial{{Strategy: ss.plan.Strategy, Candidate: c, Replica: 0}})
 	if err != nil {
 		return err
 	}
 	o := got[0]
 	ss.first[c] = o
-	if down {
-		ss.firstDown[c] = got[1]
+	if down && ss.Failure && ss.screenPass(c, o) {
+		// Only when normal operation passes, as in a full probe.
+		d, err := ss.measure([]Trial{{Strategy: ss.plan.Strategy, Candidate: c, Failure: true, Replica: 0}})
+		if err != nil {
+			return err
+		}
+		got = append(got, d[0])
+		ss.firstDown[c] = d[0]
 	}
 	p := results.Probe{Candidate: c, Pass: ss.screenPass(c, o)}
 	for k, o := range got {
