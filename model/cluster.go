@@ -21,7 +21,7 @@ const (
 	evSessionStart uint32 = iota // Obj: device
 	evCommand                    // Obj: connection; its think time is over
 	evNFSArrive                  // Obj: connection; its request reaches the server
-	evNFSDone                    // Obj: connection; the server finished its request
+	evNFSDone                    // Obj: connection; the server finished its request (when an event marks it: see nfschain.go)
 	evNFSReply                   // Obj: connection; the reply is back at the backend
 	evCPUDone                    // Obj: connection; its CPU work is done
 	evIdleCheck                  // Obj: connection; IDLE's periodic mailbox check
@@ -44,6 +44,7 @@ const (
 	evLockExpired                // Obj: retained lock; the storage frees a failed backend's lock
 	evLockTimeout                // Obj: connection, Arg: its gen; its wait for a lock times out
 	evChainDone                  // Obj: connection, Arg: its chain; the reply of a fused chain's last call is back (see nfschain.go)
+	evNFSFree                    // an nfsd thread frees and a call waits for one (see nfschain.go)
 )
 
 // nfsReq is one pending NFS call of a connection.
@@ -395,7 +396,12 @@ type cluster struct {
 	noFuse    bool
 	// saved counts the events the call-by-call model would have
 	// dispatched that fused chains did not (see callEvents).
-	saved  int64
+	saved int64
+	// nfsUntil holds when the nfsd threads serving calls without an
+	// event for their end are free again (a min-heap), and nfsFreeAt
+	// the time of the pending evNFSFree (Never: none).
+	nfsUntil  []sim.Time
+	nfsFreeAt sim.Time
 	byName map[string]int32
 
 	// Index locks: holder by lock key, and the queues of waiters.
@@ -662,6 +668,7 @@ func newCluster(cfg *Config, router strategies.Router, seed uint64) (*cluster, e
 	}
 	cl.proxyRecs = make([]proxyRecord, cfg.Backends)
 	cl.nfs = station{servers: cfg.Server.Threads}
+	cl.nfsFreeAt = sim.Never
 	cl.nfsSlow = 1
 	cl.lockHolder = make(map[uint64]int32)
 	cl.lockWaiters = make(map[uint64][]lockWaiter)
@@ -805,10 +812,16 @@ func (cl *cluster) Handle(e sim.Event) {
 			return
 		}
 		c := &cl.conns[e.Obj]
+		// Threads whose calls are done go to those waiting first; then
+		// this call is served or waits behind them.
+		cl.nfsCatchUp()
 		if cl.nfs.arrive(int32(e.Obj)) {
 			cl.nfsStart(int32(e.Obj), c)
-		} else if cl.nfs.waiting.size > maxQueue {
-			cl.overloaded("the NFS server", cl.nfs.waiting.size, cl.nfs.servers, "raise nfs.threads or lower the load")
+		} else {
+			cl.nfsWake()
+			if cl.nfs.waiting.size > maxQueue {
+				cl.overloaded("the NFS server", cl.nfs.waiting.size, cl.nfs.servers, "raise nfs.threads or lower the load")
+			}
 		}
 	case evNFSDone:
 		if next, ok := cl.nfs.depart(); ok {
@@ -908,6 +921,13 @@ func (cl *cluster) Handle(e sim.Event) {
 		cl.lockTimedOut(int32(e.Obj), e.Arg)
 	case evChainDone:
 		cl.chainDone(int32(e.Obj), e.Arg)
+	case evNFSFree:
+		cl.saved-- // an event the call-by-call model does not have
+		if e.At == cl.nfsFreeAt {
+			cl.nfsFreeAt = sim.Never
+		}
+		cl.nfsCatchUp()
+		cl.nfsWake()
 	case evResume:
 		if cl.alive(int32(e.Obj)) {
 			c := &cl.conns[e.Obj]
@@ -1278,7 +1298,11 @@ func (cl *cluster) nfsStart(id int32, c *conn) {
 	if cl.measuring {
 		cl.res.NFSOps[r.op]++
 	}
-	cl.s.After(t, evNFSDone, uint32(id), 0)
+	if cl.noFuse {
+		cl.s.After(t, evNFSDone, uint32(id), 0)
+		return
+	}
+	cl.occupy(id, c, later(cl.s.Now(), t))
 }
 
 // complete finishes the connection's current command.

@@ -363,6 +363,7 @@ func (cl *cluster) drop(id int32, noticeAfter sim.Time, pending bool, failed boo
 		// Its calls go on as events, which find it dead.
 		cl.unfuse(id, c)
 	}
+	cl.droppedInService(c)
 	routed := cl.detach(c, false)
 	cl.releaseDead(id, c, failed)
 	n := notice{at: cl.s.Now() + noticeAfter, routedAt: c.routedAt, conn: -1, user: c.user, dev: c.dev, backend: c.backend, routed: routed, slot: c.slot, idle: c.idle}

@@ -148,9 +148,10 @@ func (cl *cluster) unfuseAll() {
 	cl.fused = cl.fused[:0]
 }
 
-// unfuse turns connection id's fused chain into the events the
-// call-by-call model has pending now: the completion of the call in
-// service, or the arrival of the next call, or the reply of the last.
+// unfuse turns connection id's fused chain into the state the
+// call-by-call model has now: the call in service holding its thread
+// (see occupy), or the arrival of the next call, or the reply of the
+// last pending.
 // The busy time and counts of calls not yet arrived are taken back: their
 // arrivals count them again.
 func (cl *cluster) unfuse(id int32, c *conn) {
@@ -171,6 +172,7 @@ func (cl *cluster) unfuse(id int32, c *conn) {
 			}
 		}
 	})
+	c.chainAt = 0
 	switch {
 	case next < 0:
 		c.opAt = int32(end)
@@ -178,7 +180,7 @@ func (cl *cluster) unfuse(id int32, c *conn) {
 	case nextAt <= now:
 		c.opAt = int32(next)
 		cl.nfs.busy++ // no call waits while chains are no more than threads
-		cl.s.Schedule(nextDone, evNFSDone, uint32(id), 0)
+		cl.occupy(id, c, nextDone)
 	default:
 		c.opAt = int32(next)
 		cl.s.Schedule(nextAt, evNFSArrive, uint32(id), 0)
@@ -206,9 +208,26 @@ func (cl *cluster) callEvents() uint64 {
 	return uint64(int64(cl.s.Dispatched()) + cl.saved)
 }
 
+// droppedInService corrects the count of spared events when connection
+// c ends while a call of it is served without an event for its end: the
+// call-by-call model dispatches that end and nothing after it, where
+// the reply's event comes here instead.
+func (cl *cluster) droppedInService(c *conn) {
+	if !c.fused && c.chainAt > cl.s.Now() && c.chainAt <= cl.cfg.Warmup+cl.cfg.Duration {
+		cl.saved--
+	}
+	c.chainAt = 0
+}
+
 // settleFused takes back, at the end of a run, the busy time and counts
-// of fused calls that would have arrived after it.
+// of fused calls that would have arrived after it, and the events of the
+// ends of calls after it.
 func (cl *cluster) settleFused(end sim.Time) {
+	for _, t := range cl.nfsUntil {
+		if t > end {
+			cl.saved--
+		}
+	}
 	for _, f := range cl.fused {
 		c := &cl.conns[f.conn]
 		if !c.fused || c.chain != f.chain {
@@ -224,4 +243,95 @@ func (cl *cluster) settleFused(end sim.Time) {
 			}
 		})
 	}
+}
+
+// A call served while chains are more than threads (call by call) holds
+// its thread until it is done, but that moment needs an event only when
+// another call waits for the thread. The call's next event is its reply:
+// the next call's arrival, or the command's going on. Its thread's end
+// goes on a small heap (one entry per thread at most); an arriving call
+// first frees the threads whose calls are done by now and gives them to
+// the calls waiting, in order, and when a call must wait, one evNFSFree at
+// the earliest end does the same. Every call starts service at the time
+// it would with an event for every end.
+
+// occupy holds an nfsd thread for connection id's current call until
+// done, without an event for its end, and sends the call's reply.
+func (cl *cluster) occupy(id int32, c *conn, done sim.Time) {
+	cl.pushUntil(done)
+	cl.saved++ // the end of the call
+	c.chainAt = done
+	c.opAt++
+	if ops := cl.ops(c); int(c.opAt) < len(ops) && ops[c.opAt].op < nfsmodel.NumOps {
+		cl.s.Schedule(later(done, cl.rtt), evNFSArrive, uint32(id), 0)
+	} else {
+		cl.s.Schedule(later(done, cl.rtt/2), evNFSReply, uint32(id), 0)
+	}
+}
+
+// nfsCatchUp frees the threads whose calls are done by now and starts
+// the calls waiting for them, first come first served.
+func (cl *cluster) nfsCatchUp() {
+	now := cl.s.Now()
+	for len(cl.nfsUntil) > 0 && cl.nfsUntil[0] <= now {
+		cl.popUntil()
+		if next, ok := cl.nfs.depart(); ok {
+			cl.nfsStart(next, &cl.conns[next])
+		}
+	}
+}
+
+// nfsWake makes sure an evNFSFree is pending at the earliest end of a
+// call in service while calls wait.
+func (cl *cluster) nfsWake() {
+	if cl.nfs.waiting.size == 0 || len(cl.nfsUntil) == 0 {
+		return
+	}
+	if at := cl.nfsUntil[0]; at < cl.nfsFreeAt {
+		cl.nfsFreeAt = at
+		cl.s.Schedule(at, evNFSFree, 0, 0)
+	}
+}
+
+// pushUntil adds a thread's end to the heap.
+func (cl *cluster) pushUntil(t sim.Time) {
+	h := append(cl.nfsUntil, t)
+	i := len(h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p] <= t {
+			break
+		}
+		h[i] = h[p]
+		i = p
+	}
+	h[i] = t
+	cl.nfsUntil = h
+}
+
+// popUntil removes the earliest end from the heap.
+func (cl *cluster) popUntil() {
+	h := cl.nfsUntil
+	n := len(h) - 1
+	last := h[n]
+	h = h[:n]
+	i := 0
+	for {
+		c := 2*i + 1
+		if c >= n {
+			break
+		}
+		if c+1 < n && h[c+1] < h[c] {
+			c++
+		}
+		if last <= h[c] {
+			break
+		}
+		h[i] = h[c]
+		i = c
+	}
+	if n > 0 {
+		h[i] = last
+	}
+	cl.nfsUntil = h
 }

@@ -10,11 +10,13 @@ import (
 )
 
 // TestChainsAsOneEvent checks that simulating a chain of storage calls as
-// one event (nfschain.go) gives the result of simulating every call as
-// its own events, field by field, with a fraction of the events: under
+// one event, and a call's end without an event unless another call waits
+// for its thread (nfschain.go), gives the result of simulating every
+// call's arrival and end as events, field by field, with a fraction of
+// the events, and counts exactly the events that model dispatches: under
 // faults that end connections mid-chain, a slower server, storage kinds
-// without round trips, and a server with so few threads that chains wait
-// and the run switches between the two ways again and again.
+// without round trips, and a server with so few threads that calls wait
+// and the run switches between the ways again and again.
 func TestChainsAsOneEvent(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
