@@ -402,7 +402,7 @@ type cluster struct {
 	// the time of the pending evNFSFree (Never: none).
 	nfsUntil  []sim.Time
 	nfsFreeAt sim.Time
-	byName map[string]int32
+	byName    map[string]int32
 
 	// Index locks: holder by lock key, and the queues of waiters.
 	lockHolder  map[uint64]int32
