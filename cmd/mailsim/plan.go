@@ -45,11 +45,12 @@ func cmdPlan(args []string, _ io.Reader, stdout, stderr io.Writer) int {
 			"all mount (a Kubernetes ReadWriteMany volume, a Slurm cluster's shared file\n"+
 			"system); shard i keeps its runs in OUT/shard-i-of-n, reads the others' from\n"+
 			"there as they appear (waiting at most --wait for each), and writes the whole\n"+
-			"plan into its folder. Running a shard again reuses what it finished.\n\n"+
-			"Examples:\n"+
-			"  mailsim plan isp-1m-plan\n"+
-			"  mailsim plan --shard 0/4 --split runs --out /shared/isp isp-1m-plan   # one of 4 machines\n"+
-			"  sbatch --array=0-3 --wrap 'mailsim plan --split runs --out /shared/isp isp-1m-plan'",
+			"plan into its folder. Running a shard again reuses what it finished. For\n"+
+			"example, on each of four machines (i = 0 to 3), or as a Slurm array or a\n"+
+			"Kubernetes Indexed Job with 4 completions:\n\n"+
+			"  mailsim plan --split runs --shard i/4 --out /shared/isp isp-1m-plan\n"+
+			"  sbatch --array=0-3 --wrap 'mailsim plan --split runs --out /shared/isp isp-1m-plan'\n"+
+			"  mailsim plan --split runs --shard /4 --out /shared/isp isp-1m-plan",
 		stderr)
 	out := fs.String("out", "", "result-set `folder` (default out/<experiment name>)")
 	workers := fs.Int("workers", 0, "runs executed at once (default: the number of CPUs)")
