@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -71,11 +72,17 @@ type planExec struct {
 	done     map[string]*results.Run
 	inflight map[string]chan struct{} // closed when the run is done or failed
 	demanded int                      // runs in progress that the search waits on
-	spec     int                      // speculative runs in progress
+	spec     []*specRun               // speculative runs in progress, oldest first
 	hints    []Trial
 
 	peerMu sync.Mutex
 	peers  map[string]*results.Run // runs read from other shards' sets
+}
+
+// specRun is a speculative run in progress.
+type specRun struct {
+	id     string
+	cancel context.CancelFunc
 }
 
 // maxHints bounds the trials kept for speculation: the newest are the
@@ -172,6 +179,10 @@ func (x *planExec) runDemanded(ctx context.Context, run Run[Spec]) (*results.Run
 	}
 	x.mu.Lock()
 	x.demanded++
+	if x.demanded+len(x.spec) > x.workers && len(x.spec) > 0 {
+		// Make room: the newest speculative run gives way.
+		x.spec[len(x.spec)-1].cancel()
+	}
 	x.mu.Unlock()
 	x.pump()
 	rec, err := x.execute(x.runCtx, run)
@@ -209,13 +220,14 @@ func (x *planExec) speculate(trials []Trial) {
 // pump starts speculative runs, newest hint first, while some run the
 // search waits on is in progress and workers are left over. Speculation
 // never delays the search: a run it asks for takes a worker's slot
-// whatever speculation is doing, and speculation starts nothing while the
-// search is not waiting on a run (so that resuming a finished plan runs
-// nothing new).
+// whatever speculation is doing, and stops the newest speculative run if
+// they would then be more than the workers; speculation starts nothing
+// while the search is not waiting on a run (so that resuming a finished
+// plan runs nothing new).
 func (x *planExec) pump() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	for x.demanded > 0 && x.demanded+x.spec < x.workers && len(x.hints) > 0 && x.specCtx.Err() == nil {
+	for x.demanded > 0 && x.demanded+len(x.spec) < x.workers && len(x.hints) > 0 && x.specCtx.Err() == nil {
 		t := x.hints[len(x.hints)-1]
 		x.hints = x.hints[:len(x.hints)-1]
 		run, err := x.e.TrialRun(t)
@@ -224,13 +236,18 @@ func (x *planExec) pump() {
 		}
 		ch := make(chan struct{})
 		x.inflight[run.ID] = ch
-		x.spec++
+		ctx, cancel := context.WithCancel(x.specCtx)
+		sr := &specRun{id: run.ID, cancel: cancel}
+		x.spec = append(x.spec, sr)
 		x.specWG.Add(1)
 		go func() {
 			defer x.specWG.Done()
-			rec, err := x.execute(x.specCtx, run)
+			defer cancel()
+			rec, err := x.execute(ctx, run)
 			x.mu.Lock()
-			x.spec--
+			if i := slices.Index(x.spec, sr); i >= 0 {
+				x.spec = slices.Delete(x.spec, i, i+1)
+			}
 			delete(x.inflight, run.ID)
 			if err == nil {
 				x.done[run.ID] = rec
