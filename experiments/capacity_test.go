@@ -283,6 +283,17 @@ func TestSearchFollowsUtilisation(t *testing.T) {
 	if got := probesOf(sp); sp.Chosen.Backends != 43 || !slices.Equal(got, []int{64, 43, 42}) {
 		t.Fatalf("chose %d after probes %v; want 43 after [64 43 42]", sp.Chosen.Backends, got)
 	}
+	// With screens: the same three configurations screened, and the two
+	// that decide probed in full, in five runs instead of six.
+	s.Screen = true
+	plan, err = s.Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp = plan.Strategies[0]
+	if got, screens := probesOf(sp), candidatesOf(sp.Screens); sp.Chosen.Backends != 43 || !slices.Equal(got, []int{42, 43}) || len(screens) != 3 || sp.Runs != 5 {
+		t.Fatalf("chose %d after probes %v, screens %v, %d runs; want 43 after probes [42 43], 3 screens, 5 runs", sp.Chosen.Backends, got, screens, sp.Runs)
+	}
 }
 
 // md1Plan is a capacity plan on the cluster model whose answer has a
