@@ -283,16 +283,17 @@ func TestSearchFollowsUtilisation(t *testing.T) {
 	if got := probesOf(sp); sp.Chosen.Backends != 43 || !slices.Equal(got, []int{64, 43, 42}) {
 		t.Fatalf("chose %d after probes %v; want 43 after [64 43 42]", sp.Chosen.Backends, got)
 	}
-	// With screens: the same three configurations screened, and the two
-	// that decide probed in full, in five runs instead of six.
+	// With screens: the same three configurations screened (the top with
+	// replicas_min replicas, to calibrate), and the two that decide probed
+	// in full, with no more runs.
 	s.Screen = true
 	plan, err = s.Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	sp = plan.Strategies[0]
-	if got, screens := probesOf(sp), candidatesOf(sp.Screens); sp.Chosen.Backends != 43 || !slices.Equal(got, []int{42, 43}) || len(screens) != 3 || sp.Runs != 5 {
-		t.Fatalf("chose %d after probes %v, screens %v, %d runs; want 43 after probes [42 43], 3 screens, 5 runs", sp.Chosen.Backends, got, screens, sp.Runs)
+	if got, screens := probesOf(sp), candidatesOf(sp.Screens); sp.Chosen.Backends != 43 || !slices.Equal(got, []int{42, 43}) || len(screens) != 3 || sp.Runs != 6 {
+		t.Fatalf("chose %d after probes %v, screens %v, %d runs; want 43 after probes [42 43], 3 screens, 6 runs", sp.Chosen.Backends, got, screens, sp.Runs)
 	}
 }
 
@@ -514,7 +515,7 @@ func (a analyticCluster) outcome(t Trial) Outcome {
 // screens.
 func fullVerdicts(s *Search, st string) map[results.Candidate]bool {
 	ss := &strategySearch{Search: s, ctx: context.Background(), plan: results.StrategyPlan{Strategy: st},
-		full: map[results.Candidate]int{}, screened: map[results.Candidate]int{}, first: map[results.Candidate]Outcome{}, firstDown: map[results.Candidate]Outcome{}, ran: map[Trial]bool{}}
+		full: map[results.Candidate]int{}, screened: map[results.Candidate]int{}, first: map[results.Candidate]Outcome{}, zero: map[results.Candidate]Outcome{}, calibrated: map[results.Candidate][]results.Check{}, ran: map[Trial]bool{}}
 	out := map[results.Candidate]bool{}
 	for b := s.BackendsMin; b <= s.BackendsMax; b++ {
 		for _, t := range s.NFSThreads {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"gonum.org/v1/gonum/stat/distuv"
+
 	"github.com/mailsim/mailsim/results"
 )
 
@@ -102,10 +104,13 @@ type strategySearch struct {
 	full     map[results.Candidate]int
 	screened map[results.Candidate]int
 	first    map[results.Candidate]Outcome
-	// firstDown holds replica 0 of the failure scenario for the screens
-	// that ran it.
-	firstDown map[results.Candidate]Outcome
-	ran       map[Trial]bool
+	// zero holds replica 0 of normal operation at every configuration
+	// measured.
+	zero map[results.Candidate]Outcome
+	// calibrated holds the normal-operation checks of the screens that
+	// ran replicas_min replicas.
+	calibrated map[results.Candidate][]results.Check
+	ran        map[Trial]bool
 	// careful is set once a full probe contradicted what the screens
 	// said: from then on the search forgets the screens' verdicts and
 	// probes in full, as it does without screening.
@@ -116,7 +121,7 @@ func (s *Search) strategy(ctx context.Context, st string) (results.StrategyPlan,
 	ss := &strategySearch{
 		Search: s, ctx: ctx, plan: results.StrategyPlan{Strategy: st},
 		full: map[results.Candidate]int{}, screened: map[results.Candidate]int{},
-		first: map[results.Candidate]Outcome{}, firstDown: map[results.Candidate]Outcome{}, ran: map[Trial]bool{},
+		first: map[results.Candidate]Outcome{}, zero: map[results.Candidate]Outcome{}, calibrated: map[results.Candidate][]results.Check{}, ran: map[Trial]bool{},
 	}
 	err := ss.search()
 	return ss.plan, err
@@ -134,8 +139,8 @@ type axis struct {
 	// spare is added to a law's estimate: one backend, when the failure
 	// scenario must hold with one backend down.
 	spare float64
-	// downAtTop screens the top with one backend down too.
-	downAtTop bool
+	// calibrate screens the top with replicas_min replicas (see screen).
+	calibrate bool
 }
 
 // perBackend reports whether ob's metric is a per-backend load that
@@ -173,7 +178,7 @@ func (ss *strategySearch) search() error {
 		lo: ss.BackendsMin, hi: ss.BackendsMax,
 		at:    func(i int) results.Candidate { c := top; c.Backends = i; return c },
 		value: func(c results.Candidate) float64 { return float64(c.Backends) },
-		law:   perBackend, spare: spare, downAtTop: ss.Failure,
+		law:   perBackend, spare: spare, calibrate: true,
 	}
 	for {
 		// The least backends, at the most threads and memory.
@@ -315,7 +320,7 @@ func (ss *strategySearch) least(ax axis) (int, error) {
 			// decides whether anything passes.
 			top := ax.at(ax.hi)
 			if known, _, _ := ss.belief(top); !known {
-				if err := ss.screen(top, ax.downAtTop); err != nil {
+				if err := ss.screen(top, ax.calibrate); err != nil {
 					return 0, err
 				}
 				continue
@@ -467,7 +472,7 @@ func (ss *strategySearch) normalValue(c results.Candidate, ob results.Objective)
 		return 0, false
 	}
 	if o, ok := ss.first[c]; ok && o.Overloaded == "" {
-		return metricOf(o, ob) * (1 + ss.spread(ob)), true
+		return metricOf(o, ob) * ss.bias(ob) * (1 + ss.spread(ob)), true
 	}
 	return 0, false
 }
@@ -506,29 +511,105 @@ func metricOf(o Outcome, ob results.Objective) float64 {
 	return v
 }
 
-// spread is the relative half-width of ob's confidence interval in the
-// strategy's latest full probe that measured it in normal operation:
-// how far above its mean a full probe's upper bound typically lies. A
-// screen's value is widened by it, so that a screen passes roughly where
-// a full probe would. Zero before any full probe.
+// spread is how far above a single run's value a full probe's upper
+// confidence bound may lie, relative to the value, for ob. A screen's
+// value is widened by it, so that a screen passes roughly where a full
+// probe would. Near the limit a full probe usually ends with the most
+// replicas, whose bound lies t(R-1)·s/sqrt(R) above the mean, R being
+// ReplicasMax and s the relative standard deviation of one replica; s is
+// pooled over the strategy's full probes that measured ob in normal
+// operation (each check's half-width h over n replicas gives
+// s = h·sqrt(n)/t(n-1)). Zero before any full probe.
 func (ss *strategySearch) spread(ob results.Objective) float64 {
-	for i := len(ss.plan.Probes) - 1; i >= 0; i-- {
-		for _, ch := range ss.plan.Probes[i].Checks {
-			if ch.Objective != ob.Name || ch.Scenario != results.ScenarioNormal || ch.Mean == 0 {
-				continue
-			}
-			h := (ch.Upper - ch.Mean) / math.Abs(ch.Mean)
-			if h >= 0 && !math.IsInf(h, 0) && !math.IsNaN(h) {
-				return h
+	var sum float64
+	var k int
+	for _, ch := range ss.normalChecks() {
+		if ch.Objective != ob.Name || ch.Mean == 0 {
+			continue
+		}
+		h := (ch.Upper - ch.Mean) / math.Abs(ch.Mean)
+		if h < 0 || math.IsInf(h, 0) || math.IsNaN(h) {
+			continue
+		}
+		sd := h * math.Sqrt(float64(ch.N)) / studentT(ss.Confidence, ch.N-1)
+		sum += sd * sd
+		k++
+	}
+	if k == 0 {
+		return 0
+	}
+	r := ss.ReplicasMax
+	return studentT(ss.Confidence, r-1) * math.Sqrt(sum/float64(k)) / math.Sqrt(float64(r))
+}
+
+// normalCheck is a check of normal operation with two replicas or more,
+// and the configuration it was made at.
+type normalCheck struct {
+	results.Check
+	at results.Candidate
+}
+
+// normalChecks lists the checks of normal operation with two replicas
+// or more: the full probes', then the calibrating screens'.
+func (ss *strategySearch) normalChecks() []normalCheck {
+	var out []normalCheck
+	for _, ps := range [][]results.Probe{ss.plan.Probes, ss.plan.Screens} {
+		for i := range ps {
+			for _, ch := range ps[i].Checks {
+				if ch.Scenario == results.ScenarioNormal && ch.N >= 2 {
+					out = append(out, normalCheck{ch, ps[i].Candidate})
+				}
 			}
 		}
 	}
-	return 0
+	return out
 }
 
-// screenValue is the value a screen's run o at c is judged by for ob.
+// bias is how the mean of a full probe's replicas compares with its
+// replica 0, which is what a screen measures, as a factor for ob: the
+// geometric mean of mean / replica 0 over the strategy's checks of normal
+// operation. Every configuration's replica r serves the same users doing
+// the same things (common random numbers), so replica 0's luck is much
+// the same everywhere, and a screen is corrected by it. 1 before any
+// check.
+func (ss *strategySearch) bias(ob results.Objective) float64 {
+	var sum float64
+	var k int
+	for _, ch := range ss.normalChecks() {
+		o, ok := ss.zero[ch.at]
+		if ch.Objective != ob.Name || !ok {
+			continue
+		}
+		x := metricOf(o, ob)
+		if x <= 0 || ch.Mean <= 0 {
+			continue
+		}
+		sum += math.Log(ch.Mean / x)
+		k++
+	}
+	if k == 0 {
+		return 1
+	}
+	return math.Exp(sum / float64(k))
+}
+
+// studentT is the one-sided quantile of Student's t with nu degrees of
+// freedom at confidence conf.
+func studentT(conf float64, nu int) float64 {
+	return distuv.StudentsT{Mu: 0, Sigma: 1, Nu: float64(nu)}.Quantile(conf)
+}
+
+// screenValue is the value a screen's run o at c is judged by for ob: a
+// calibrating screen's upper confidence bound, or the run's value widened
+// by the spread; a per-backend load raised by n/(n-1), what it would be
+// with one of the n backends down, when the failure scenario counts.
 func (ss *strategySearch) screenValue(c results.Candidate, o Outcome, ob results.Objective) float64 {
-	x := metricOf(o, ob) * (1 + ss.spread(ob))
+	x := metricOf(o, ob) * ss.bias(ob) * (1 + ss.spread(ob))
+	for _, ch := range ss.calibrated[c] {
+		if ch.Objective == ob.Name {
+			x = ch.Upper
+		}
+	}
 	if ss.Failure && perBackend(ob) && c.Backends > 1 {
 		x *= float64(c.Backends) / float64(c.Backends-1)
 	}
@@ -536,21 +617,13 @@ func (ss *strategySearch) screenValue(c results.Candidate, o Outcome, ob results
 }
 
 // screenPass is a screen's verdict: every objective's judged value within
-// its limit, and nothing overloaded, in normal operation and, if the
-// screen ran it, with one backend down.
+// its limit, and nothing overloaded.
 func (ss *strategySearch) screenPass(c results.Candidate, o Outcome) bool {
 	if o.Overloaded != "" {
 		return false
 	}
-	d, down := ss.firstDown[c]
-	if down && d.Overloaded != "" {
-		return false
-	}
 	for _, ob := range ss.Objectives {
 		if ss.screenValue(c, o, ob) > ob.Limit {
-			return false
-		}
-		if down && metricOf(d, ob)*(1+ss.spread(ob)) > ob.Limit {
 			return false
 		}
 	}
@@ -573,15 +646,18 @@ func (ss *strategySearch) measure(trials []Trial) ([]Outcome, error) {
 	return got, nil
 }
 
-// screen measures replica 0 of normal operation at c, and with down
-// replica 0 of the failure scenario too when normal operation passes,
-// unless anything is known of c already. The search screens the top of the backends with one backend
-// down: it is the one look a screen gets at what only the failure
-// scenario shows (recovery, errors after the crash), which would
-// otherwise surface only when the chosen configuration is confirmed.
-// Without screening, and where the full rule needs no run (one backend,
-// which cannot survive losing it), it probes in full.
-func (ss *strategySearch) screen(c results.Candidate, down bool) error {
+// screen measures replica 0 of normal operation at c, unless anything is
+// known of c already. Without screening, and where the full rule needs no
+// run (one backend, which cannot survive losing it), it probes in full.
+//
+// A calibrating screen measures replicas_min replicas instead, the first
+// batch of a full probe, and is judged by their upper confidence bound:
+// the search makes one, at the top of the backends, so that it knows from
+// the start how far apart replicas lie (see spread) and how far above one
+// run's value a full probe's bound will be; it costs one run more than a
+// plain screen and the runs of the failure scenario less than a full
+// probe.
+func (ss *strategySearch) screen(c results.Candidate, calibrate bool) error {
 	if !ss.Screen || ss.careful || (ss.Failure && c.Backends < 2) {
 		_, err := ss.probe(c)
 		return err
@@ -593,37 +669,46 @@ func (ss *strategySearch) screen(c results.Candidate, down bool) error {
 		ss.ProbeStarted(ss.plan.Strategy, c, true)
 	}
 	ss.speculate(c)
-	got, err := ss.measure([]Trial{{Strategy: ss.plan.Strategy, Candidate: c, Replica: 0}})
+	n := 1
+	if calibrate {
+		n = ss.ReplicasMin
+	}
+	var trials []Trial
+	for r := range n {
+		trials = append(trials, Trial{Strategy: ss.plan.Strategy, Candidate: c, Replica: r})
+	}
+	got, err := ss.measure(trials)
 	if err != nil {
 		return err
 	}
 	o := got[0]
-	ss.first[c] = o
-	if down && ss.Failure && ss.screenPass(c, o) {
-		// Only when normal operation passes, as in a full probe.
-		d, err := ss.measure([]Trial{{Strategy: ss.plan.Strategy, Candidate: c, Failure: true, Replica: 0}})
-		if err != nil {
-			return err
+	for _, g := range got {
+		if g.Overloaded != "" && o.Overloaded == "" {
+			o = g
 		}
-		got = append(got, d[0])
-		ss.firstDown[c] = d[0]
 	}
-	p := results.Probe{Candidate: c, Pass: ss.screenPass(c, o)}
-	for k, o := range got {
-		if o.Overloaded != "" {
-			p.Overloaded = o.Overloaded
-			break
-		}
-		for _, ob := range ss.Objectives {
-			x, scen, y := metricOf(o, ob), results.ScenarioNormal, ss.screenValue(c, o, ob)
-			if k == 1 {
-				scen, y = results.ScenarioFailure, x*(1+ss.spread(ob))
+	ss.first[c] = o
+	ss.zero[c] = got[0]
+	p := results.Probe{Candidate: c, Overloaded: o.Overloaded}
+	if o.Overloaded == "" && n > 1 {
+		ss.calibrated[c] = ss.judge(got, false)
+		p.Checks = slices.Clone(ss.calibrated[c])
+		p.Pass = ss.screenPass(c, o)
+		for i := range p.Checks {
+			p.Checks[i].Verdict = results.Pass
+			if ss.screenValue(c, o, ss.Objectives[i]) > ss.Objectives[i].Limit {
+				p.Checks[i].Verdict = results.Fail
 			}
+		}
+	} else if o.Overloaded == "" {
+		p.Pass = ss.screenPass(c, o)
+		for _, ob := range ss.Objectives {
+			x := metricOf(o, ob)
 			v := results.Pass
-			if y > ob.Limit {
+			if ss.screenValue(c, o, ob) > ob.Limit {
 				v = results.Fail
 			}
-			p.Checks = append(p.Checks, results.Check{Objective: ob.Name, Scenario: scen, N: 1, Mean: x, Lower: x, Upper: x, Verdict: v})
+			p.Checks = append(p.Checks, results.Check{Objective: ob.Name, Scenario: results.ScenarioNormal, N: 1, Mean: x, Lower: x, Upper: x, Verdict: v})
 		}
 	}
 	ss.plan.Screens = append(ss.plan.Screens, p)
@@ -758,6 +843,9 @@ func (ss *strategySearch) scenario(c results.Candidate, failure bool) ([]results
 			return nil, "", err
 		}
 		outs = append(outs, got...)
+		if !failure {
+			ss.zero[c] = outs[0]
+		}
 		for _, o := range got {
 			if o.Overloaded != "" {
 				return nil, o.Overloaded, nil
