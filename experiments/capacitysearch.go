@@ -25,7 +25,9 @@ import (
 // inconclusive, then the failure scenario likewise when normal operation
 // passes. With Screen, the search first steers with screens, one run of
 // normal operation each (replica 0, which a later full probe of the same
-// configuration reuses), and gives its answer only on full probes: the
+// configuration reuses; the first screen, at the top of the backends,
+// runs replicas_min replicas to calibrate the others), and gives its
+// answer only on full probes: the
 // chosen configuration passes a full probe and the configuration one
 // step below it on each axis (the one its binding reason describes) fails
 // one. A full probe that contradicts a screen overrides it and the search
