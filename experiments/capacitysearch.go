@@ -342,6 +342,16 @@ func (ss *strategySearch) least(ax axis) (int, error) {
 		switch {
 		case pass-fail > 1:
 			next := ss.steer(ax, fail, pass, &lastEdge)
+			if ss.Speculate != nil && ss.Screen && !ss.careful {
+				// The next screen usually lands next to this one.
+				var ts []Trial
+				for _, i := range []int{next - 1, next + 1} {
+					if i > fail && i < pass {
+						ts = append(ts, Trial{Strategy: ss.plan.Strategy, Candidate: ax.at(i)})
+					}
+				}
+				ss.Speculate(ts)
+			}
 			if err := ss.screen(ax.at(next), false); err != nil {
 				return 0, err
 			}
