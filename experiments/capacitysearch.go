@@ -299,7 +299,7 @@ func (ss *strategySearch) belief(c results.Candidate) (known, full, pass bool) {
 // the search careful). Every round adds a screen or a full probe, or
 // makes the search careful, which it does once, so the loop ends.
 func (ss *strategySearch) least(ax axis) (int, error) {
-	lastEdge := false
+	edges := 0
 	for {
 		f := ax.lo - 1
 		for i := ax.lo; i <= ax.hi; i++ {
@@ -341,7 +341,7 @@ func (ss *strategySearch) least(ax axis) (int, error) {
 		}
 		switch {
 		case pass-fail > 1:
-			next := ss.steer(ax, fail, pass, &lastEdge)
+			next := ss.steer(ax, fail, pass, &edges)
 			if ss.Speculate != nil && ss.Screen && !ss.careful {
 				// The next screen usually lands next to this one.
 				var ts []Trial
@@ -370,22 +370,36 @@ func (ss *strategySearch) least(ax axis) (int, error) {
 }
 
 // steer picks the next index strictly between fail and pass: the
-// estimate's, or the middle. An estimate at an edge of the bracket (the
-// passing point looks minimal, or the failing one maximal) is followed
-// once; twice in a row, and the search bisects instead, so that an
-// estimate biased to one side (as interpolation is for a metric that
-// grows steeply near saturation) cannot make it walk one step at a time.
-func (ss *strategySearch) steer(ax axis, fail, pass int, lastEdge *bool) int {
-	next := (fail + pass) / 2
-	if g := ss.estimate(ax, fail, pass); g >= 0 {
-		g = min(max(g, fail+1), pass-1)
-		edge := g == fail+1 || g == pass-1
-		if !edge || !*lastEdge {
-			next = g
-		}
-		*lastEdge = edge && next == g
+// estimate's, or a step from the edge it points at. An estimate at an
+// edge of the bracket (the passing point looks minimal, or the failing
+// one maximal) is followed once; while it stays at the edge, the steps
+// away from that edge double (2, 4, 8, ... indexes, never past the
+// middle), so that an estimate biased to one side (as interpolation is
+// for a metric that grows steeply near saturation) cannot make the search
+// walk one step at a time, and one that is nearly right (the boundary a
+// few indexes from the edge, as where replicas' noise straddles the
+// limit) does not send it to the middle of a wide bracket.
+func (ss *strategySearch) steer(ax axis, fail, pass int, edges *int) int {
+	mid := (fail + pass) / 2
+	g := ss.estimate(ax, fail, pass)
+	if g < 0 {
+		*edges = 0
+		return mid
 	}
-	return next
+	g = min(max(g, fail+1), pass-1)
+	if g != fail+1 && g != pass-1 {
+		*edges = 0
+		return g
+	}
+	*edges++
+	if *edges == 1 {
+		return g
+	}
+	step := 1 << min(*edges-1, 30)
+	if g == pass-1 {
+		return max(pass-step, mid)
+	}
+	return min(fail+step, mid)
 }
 
 // estimate guesses the least index of ax that meets every objective, from
