@@ -385,8 +385,10 @@ type cluster struct {
 	firstFault sim.Time
 	nfsSlow    float64
 
-	// Chains of calls (see nfschain.go): how many are in progress, the
-	// last chain number given, the fused ones (with those no longer
+	// Chains of calls (see nfschain.go): how many are in progress, fused
+	// or not (from when the backend sends a chain's first call to when the
+	// reply of its last arrives or its connection's end is noticed; never
+	// fewer than the busy nfsd threads), the last chain number given, the fused ones (with those no longer
 	// fused among them until compacted) and how many are fused; noFuse
 	// simulates every call as its own events.
 	chainLive int

@@ -7,7 +7,8 @@ import (
 
 // A command's storage calls leave the backend one after another: the imap
 // process sends a call, waits for its reply, and sends the next (the
-// kernel's NFS client makes a process's synchronous calls in turn). Each
+// kernel's NFS client makes a process's calls synchronously, through
+// rpc_call_sync in net/sunrpc/clnt.c). Each
 // call crosses half a round trip to the server, waits there for a free
 // nfsd thread in first-come-first-served order, is served, and its reply
 // crosses back. Simulated call by call, that is two events per call: its
@@ -26,18 +27,13 @@ import (
 //
 // The moment a chain would start with as many chains in progress as the
 // server has threads, every chain simulated as one is turned back into
-// its calls' events at the point each has reached ("unfused"), and the
-// new chain runs call by call; so does anything that changes the server
+// its calls at the point each has reached ("unfused"), and the new chain
+// runs call by call (below); so does anything that changes the server
 // (an nfs-slow fault) or ends a connection (a crash, a kick), and the
 // start of the measured period. The result is the call-by-call model's:
 // the same arrivals, services and replies at the same times. Only the
 // order of events at one instant may differ, as it may between any two
 // ways of scheduling them.
-
-// chainLive is how many chains are in progress, fused or not: a chain
-// counts from when the backend sends its first call to when the reply of
-// its last arrives, or to when its connection's end is noticed. It is at
-// least the server's busy threads.
 
 // fusedChain names a chain simulated as one event: its connection and
 // the chain's number (conn.chain).
