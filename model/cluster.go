@@ -306,8 +306,10 @@ type conn struct {
 	// folder, under INDEX=MEMORY (see indexVersion).
 	memIndex uint32
 	// chain numbers the connection's chain of calls simulated as one
-	// event, while fused is set; chainAt is when its first call arrives
-	// at the server (see nfschain.go).
+	// event, while fused is set; chainAt is then when its first call
+	// arrives at the server, and otherwise when the call it has in
+	// service without an event for its end is done (see occupy; 0:
+	// none), all in nfschain.go.
 	chain    uint32
 	chainEnd int32 // the index after the fused chain's last call
 	fused    bool
@@ -386,11 +388,12 @@ type cluster struct {
 	nfsSlow    float64
 
 	// Chains of calls (see nfschain.go): how many are in progress, fused
-	// or not (from when the backend sends a chain's first call to when the
-	// reply of its last arrives or its connection's end is noticed; never
-	// fewer than the busy nfsd threads), the last chain number given, the fused ones (with those no longer
-	// fused among them until compacted) and how many are fused; noFuse
-	// simulates every call as its own events.
+	// or not (from when the backend sends a chain's first call to when
+	// the reply of its last arrives or its connection's end is noticed;
+	// never fewer than the busy nfsd threads), the last chain number
+	// given, the fused ones (with those no longer fused among them until
+	// compacted) and how many are fused; noFuse simulates every call as
+	// its own events.
 	chainLive int
 	chainSeq  uint32
 	fused     []fusedChain
@@ -1188,10 +1191,7 @@ func (cl *cluster) route(id int32, c *conn) (sim.Time, bool) {
 // sits in its device's connection slot, so the user's slots are all
 // there is to look at.
 func (cl *cluster) openElsewhere(c *conn, b int16) bool {
-	if cl.noOtherOpen(c.user, c) {
-		return false
-	}
-	return cl.anyUserConn(c.user, func(o *conn) bool { return o.open && o.backend != b })
+	return cl.anyUserConn(c.user, c, func(o *conn) bool { return o.open && o.backend != b })
 }
 
 // selectedBy adds d to the count of open IMAP connections that have
@@ -1217,12 +1217,14 @@ func (cl *cluster) noOtherOpen(u int32, c *conn) bool {
 	return n == 0
 }
 
-// anyUserConn reports whether f holds for one of user u's IMAP
-// connections: those in the connection slots of the user's devices, and
-// the imaptest clients' logged in as the user.
-func (cl *cluster) anyUserConn(u int32, f func(o *conn) bool) bool {
-	if cl.users[u].open == 0 && cl.poolFirst == int32(len(cl.devices)) {
-		return false // f holds only for open connections
+// anyUserConn reports whether f, which holds only for open connections
+// other than c, holds for one of user u's IMAP connections: those in the
+// connection slots of the user's devices, and the imaptest clients'
+// logged in as the user. The user's count of open connections answers
+// without looking at them when c is the only one.
+func (cl *cluster) anyUserConn(u int32, c *conn, f func(o *conn) bool) bool {
+	if cl.noOtherOpen(u, c) {
+		return false
 	}
 	first, end := cl.userDevices(u)
 	for d := first; d < end; d++ {

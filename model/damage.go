@@ -235,7 +235,7 @@ func (cl *cluster) openOn(c *conn, u int32) bool {
 	if n == 0 {
 		return false
 	}
-	return cl.anyUserConn(u, func(o *conn) bool {
+	return cl.anyUserConn(u, c, func(o *conn) bool {
 		return o != c && o.open && o.backend == c.backend && o.selected == c.target
 	})
 }

@@ -79,7 +79,7 @@ func later(t, d sim.Time) sim.Time {
 // above), else call by call.
 func (cl *cluster) startChain(id int32, c *conn) {
 	cl.chainLive++
-	first := cl.s.Now() + cl.rtt/2
+	first := later(cl.s.Now(), cl.rtt/2)
 	if cl.noFuse || cl.chainLive > cl.nfs.servers {
 		cl.unfuseAll()
 		cl.s.Schedule(first, evNFSArrive, uint32(id), 0)

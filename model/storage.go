@@ -525,10 +525,7 @@ func (cl *cluster) recallWait(holder int16) sim.Time {
 // openByOther reports whether a connection on another backend than c's
 // has c's folder open (selected, or in a command on it).
 func (cl *cluster) openByOther(c *conn) bool {
-	if cl.noOtherOpen(c.user, c) {
-		return false
-	}
-	return cl.anyUserConn(c.user, func(o *conn) bool {
+	return cl.anyUserConn(c.user, c, func(o *conn) bool {
 		return o.open && o.backend != c.backend && (o.selected == c.target || o.target == c.target)
 	})
 }
